@@ -1,0 +1,222 @@
+/**
+ * Build the mlplane app: define the environments, validate everything, render models, run each
+ * selected target's adapter, and attach the writers that put models and documents into the cloud
+ * assembly (`cdk.out/`) when the app synthesizes.
+ *
+ * Used by `bin/app.ts` (what `cdk synth` runs) and by the `mlplane` CLI (in process).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { App, BootstraplessSynthesizer, Stack, Validations, attachCustomSynthesis } from 'aws-cdk-lib';
+import * as cxschema from 'aws-cdk-lib/cloud-assembly-schema';
+import type { Construct } from 'constructs';
+import { loadAdapter, targetNames } from '../adapters/registry';
+import {
+  ValidationErrors, environmentsOf, renderEnvironment, stableStringify, unsupportedFeatures, validateTree,
+  type Adapter, type EnvironmentModel, type MlopsEnvironment, type Problem, type SynthWarning,
+} from '../lib';
+import { defineEnvironments } from '../stacks';
+
+/** Id of the resource-free stack added when no selected target builds stacks. */
+export const NO_AWS_STACK = 'MlplaneNoAwsResources';
+
+/** Context key naming the targets. */
+export const TARGET_KEY = 'mlplane:target';
+
+/** Options of `buildApp`. */
+export interface BuildOptions {
+  /** Context values (cdk.json `context` merged with `-c` values). When run by the CDK CLI, the App reads its own. */
+  readonly context?: Record<string, unknown>;
+  /** Cloud assembly directory. @default - the App's default (CDK_OUTDIR or a temp dir) */
+  readonly outdir?: string;
+  /** Treat warnings that are not acknowledged as errors. @default - context `mlplane:strict` */
+  readonly strict?: boolean;
+  /** Define the environments. @default - `defineEnvironments` from `stacks/` */
+  readonly define?: (scope: Construct) => unknown;
+  /** Built-in CloudFormation validation of aws-cdk-lib. @default true */
+  readonly cloudFormationValidation?: boolean;
+}
+
+/** One target's output for one environment. */
+export interface TargetOutput {
+  readonly target: string;
+  readonly kind: Adapter['kind'];
+  /** Document paths relative to `cdk.out/<env>.<target>/` (document targets) or stack names (construct targets). */
+  readonly files: readonly string[];
+  readonly bytes: number;
+  readonly warnings: readonly SynthWarning[];
+  /** The documents themselves (document targets only). */
+  readonly documents?: Readonly<Record<string, unknown>>;
+}
+
+/** Everything a build found and produced, before anything is written. */
+export interface BuildResult {
+  readonly app: App;
+  readonly targets: readonly string[];
+  readonly environments: ReadonlyArray<{ readonly name: string; readonly model: EnvironmentModel; readonly outputs: readonly TargetOutput[] }>;
+  readonly warnings: readonly SynthWarning[];
+}
+
+/** The targets named by context: a name, a comma-separated list, a list, or `all`. */
+export function parseTargets(raw: unknown): { targets: string[]; problems: Problem[] } {
+  const known = targetNames();
+  const fix = `set context ${TARGET_KEY} to one of ${known.map((k) => `'${k}'`).join(', ')}, a comma-separated list, or 'all'`;
+  if (raw === undefined || raw === null || raw === '') return { targets: [], problems: [{ path: TARGET_KEY, message: `no target is selected; ${fix} (in cdk.json or with -c ${TARGET_KEY}=<target>)` }] };
+  const list = Array.isArray(raw) ? raw : typeof raw === 'string' ? raw.split(',') : undefined;
+  if (!list || list.some((t) => typeof t !== 'string')) return { targets: [], problems: [{ path: TARGET_KEY, message: `value ${JSON.stringify(raw)} is not a target name or list; ${fix}` }] };
+  const names = list.map((t: string) => t.trim()).filter((t: string) => t.length > 0);
+  if (names.length === 1 && names[0] === 'all') return { targets: known, problems: [] };
+  const problems: Problem[] = names.filter((t: string) => !known.includes(t)).map((t: string) => ({ path: TARGET_KEY, message: `unknown target '${t}'; ${fix}` }));
+  return { targets: [...new Set(names)].sort(), problems };
+}
+
+/**
+ * Settings of `target` for environment `env`: context `mlplane:<target>`, with the entries of its
+ * optional `environments.<env>` object laid over the shared ones.
+ */
+export function settingsFor(context: (key: string) => unknown, target: string, env: string): unknown {
+  const raw = context(`mlplane:${target}`);
+  if (raw === undefined || raw === null || typeof raw !== 'object' || Array.isArray(raw)) return raw;
+  const { environments, ...shared } = raw as Record<string, unknown>;
+  const own = environments && typeof environments === 'object' ? (environments as Record<string, unknown>)[env] : undefined;
+  return own && typeof own === 'object' ? { ...shared, ...own } : shared;
+}
+
+/**
+ * Define, validate and render the app, and run every selected target's adapter.
+ *
+ * Nothing is written: documents are written when `result.app.synth()` runs.
+ *
+ * @throws ValidationErrors with every problem of every environment and target at once.
+ */
+export async function buildApp(options: BuildOptions = {}): Promise<BuildResult> {
+  const { app, envs, ctx, problems } = defineApp(options);
+  const strict = options.strict ?? (ctx('mlplane:strict') === true || ctx('mlplane:strict') === 'true');
+  const acknowledged = new Set<string>(asStringList(ctx('mlplane:acknowledge')));
+  const { targets, problems: targetProblems } = parseTargets(ctx(TARGET_KEY));
+  problems.push(...targetProblems);
+  if (problems.length > 0) throw new ValidationErrors(problems);
+
+  const adapters = await Promise.all(targets.map(loadAdapter));
+  const warnings: SynthWarning[] = [];
+  const environments: Array<{ name: string; model: EnvironmentModel; outputs: TargetOutput[] }> = [];
+  for (const env of envs) {
+    const model = renderEnvironment(env);
+    const outputs: TargetOutput[] = [];
+    for (const adapter of adapters) {
+      const output = runAdapter(app, env, model, adapter, ctx, problems);
+      if (!output) continue;
+      outputs.push(output);
+      warnings.push(...output.warnings.filter((w) => !acknowledged.has(w.id)));
+    }
+    environments.push({ name: env.node.id, model, outputs });
+  }
+  if (strict) for (const w of warnings) problems.push({ path: w.path, message: `${w.message} (${w.id}; strict mode: acknowledge it with context mlplane:acknowledge)` });
+  if (problems.length > 0) throw new ValidationErrors(problems);
+
+  for (const env of environments) attachWriter(app, envs.find((e) => e.node.id === env.name)!, env.model, env.outputs);
+  if (!app.node.children.some((c) => Stack.isStack(c))) {
+    // The CDK CLI refuses an app without stacks ("This app contains no stacks"). When no selected
+    // target builds stacks, one resource-free stack keeps `cdk synth` working; `cdk deploy`
+    // skips stacks without resources, so it never creates anything in AWS.
+    const stack = new Stack(app, NO_AWS_STACK, {
+      synthesizer: new BootstraplessSynthesizer(),
+      description: 'mlplane: no AWS resources (only non-AWS targets are selected); cdk deploy skips this stack',
+    });
+    Validations.of(stack).acknowledge({ id: 'CloudFormation-Validate::F0001', reason: 'deliberately empty: it only exists because the CDK CLI needs one stack, and cdk deploy skips stacks without resources' });
+  }
+  return { app, targets, environments, warnings };
+}
+
+/** The app with its environments defined, and every definition problem (not yet thrown). */
+export function defineApp(options: BuildOptions = {}): { app: App; envs: MlopsEnvironment[]; ctx: (key: string) => unknown; problems: Problem[] } {
+  const app = new App({
+    outdir: options.outdir,
+    context: options.context,
+    analyticsReporting: false,
+    builtinCloudFormationValidation: options.cloudFormationValidation,
+  });
+  (options.define ?? defineEnvironments)(app);
+  const ctx = (key: string) => app.node.tryGetContext(key);
+  const envs = environmentsOf(app);
+  const problems: Problem[] = [];
+  if (envs.length === 0) problems.push({ path: '/', message: 'the app defines no MlopsEnvironment; define one in stacks/ (see README)' });
+  problems.push(...validateTree(app).filter((p) => envs.some((e) => p.path === e.node.path || p.path.startsWith(`${e.node.path}/`))));
+  return { app, envs, ctx, problems };
+}
+
+/** Run one adapter for one environment; record its problems and return its output. */
+export function runAdapter(app: App, env: MlopsEnvironment, model: EnvironmentModel, adapter: Adapter, ctx: (k: string) => unknown, problems: Problem[]): TargetOutput | undefined {
+  const before = problems.length;
+  problems.push(...unsupportedFeatures(model, adapter.target, adapter.capabilities));
+  let settings: unknown;
+  try {
+    settings = adapter.parseSettings(settingsFor(ctx, adapter.target, env.node.id));
+  } catch (e) {
+    if (!ValidationErrors.isValidationErrors(e)) throw e;
+    problems.push(...e.problems);
+  }
+  if (problems.length > before) return undefined;
+  try {
+    if (adapter.kind === 'documents') {
+      const result = adapter.synth(model, settings);
+      const files = Object.keys(result.documents).sort();
+      const bytes = files.reduce((n, f) => n + Buffer.byteLength(serialize(result.documents[f])), 0);
+      return { target: adapter.target, kind: adapter.kind, files, bytes, warnings: result.warnings, documents: result.documents };
+    }
+    const existing = new Set(app.node.children);
+    const result = adapter.synth(app, model, settings);
+    const stacks = app.node.children.filter((c) => !existing.has(c)).map((c) => c.node.id);
+    return { target: adapter.target, kind: adapter.kind, files: stacks, bytes: 0, warnings: result.warnings };
+  } catch (e) {
+    if (!ValidationErrors.isValidationErrors(e)) throw e;
+    problems.push(...e.problems);
+    return undefined;
+  }
+}
+
+/** Serialize a document: objects as sorted-key JSON, strings as they are. */
+export function serialize(doc: unknown): string {
+  return typeof doc === 'string' ? doc : stableStringify(doc);
+}
+
+/**
+ * Write the model and every document target's files into the cloud assembly when the app
+ * synthesizes, and register each as an artifact of type `none` (the CDK CLI ignores those; the
+ * mlplane CLI reads them).
+ */
+function attachWriter(app: App, env: MlopsEnvironment, model: EnvironmentModel, outputs: readonly TargetOutput[]): void {
+  void app;
+  attachCustomSynthesis(env, {
+    onSynthesize(session) {
+      const name = env.node.id;
+      const modelFile = `${name}.model.json`;
+      fs.writeFileSync(path.join(session.outdir, modelFile), stableStringify(model));
+      session.assembly.addArtifact(`mlplane-${name}-model`, {
+        type: cxschema.ArtifactType.NONE,
+        properties: { mlplane: { kind: 'model', environment: name, file: modelFile, schemaVersion: model.schemaVersion } } as never,
+      });
+      for (const output of outputs) {
+        const docs = output.documents;
+        if (!docs) continue;
+        const dir = `${name}.${output.target}`;
+        fs.rmSync(path.join(session.outdir, dir), { recursive: true, force: true });
+        for (const file of output.files) {
+          const target = path.join(session.outdir, dir, file);
+          fs.mkdirSync(path.dirname(target), { recursive: true });
+          fs.writeFileSync(target, serialize(docs[file]));
+        }
+        session.assembly.addArtifact(`mlplane-${name}-${output.target}`, {
+          type: cxschema.ArtifactType.NONE,
+          properties: { mlplane: { kind: 'documents', environment: name, target: output.target, directory: dir, files: output.files } } as never,
+        });
+      }
+    },
+  });
+}
+
+function asStringList(raw: unknown): string[] {
+  if (Array.isArray(raw)) return raw.filter((x): x is string => typeof x === 'string');
+  if (typeof raw === 'string') return raw.split(',').map((s) => s.trim()).filter(Boolean);
+  return [];
+}

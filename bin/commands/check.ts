@@ -1,0 +1,54 @@
+import { resolveContext, type Args } from '../cli-args';
+import { table } from './table';
+
+/**
+ * `mlplane check`: every validation problem of the app and of every target (or the selected
+ * ones), and the capability matrix app × target. Exits 1 when there is any problem.
+ */
+export async function run(args: Args, out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
+  const { defineApp, parseTargets, runAdapter } = await import('../build');
+  const { loadAdapter, targetNames } = await import('../../adapters/registry');
+  const { FEATURES, featuresUsed, formatProblem, renderEnvironment } = await import('../../lib');
+  type Problem = import('../../lib').Problem;
+
+  const context = resolveContext(args);
+  const { app, envs, ctx, problems } = defineApp({ context });
+  const selected = typeof args.flags.target === 'string' ? parseTargets(args.flags.target) : { targets: targetNames(), problems: [] as Problem[] };
+  problems.push(...selected.problems);
+  const adapters = await Promise.all(selected.targets.map(loadAdapter));
+
+  const invalid = new Set(problems.map((p) => p.path.split('/')[0]));
+  const uses = new Map<string, Set<string>>();
+  for (const env of envs) {
+    if (invalid.has(env.node.id)) continue;
+    const model = renderEnvironment(env);
+    for (const u of featuresUsed(model)) uses.set(u.feature, (uses.get(u.feature) ?? new Set()).add(u.path));
+    for (const adapter of adapters) runAdapter(app, env, model, adapter, ctx, problems);
+  }
+
+  const features = [...uses.keys()].sort();
+  const matrix = features.map((f) => ({
+    feature: f,
+    description: FEATURES[f as keyof typeof FEATURES],
+    usedBy: [...uses.get(f)!].sort(),
+    support: Object.fromEntries(adapters.map((a) => [a.target, a.capabilities[f as keyof typeof FEATURES]])),
+  }));
+  const sorted = [...problems].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  if (args.flags.json) {
+    out.write(`${JSON.stringify({ ok: sorted.length === 0, problems: sorted, targets: adapters.map((a) => a.target), matrix }, null, 2)}\n`);
+  } else {
+    if (sorted.length > 0) {
+      err.write(`${sorted.length} problem${sorted.length === 1 ? '' : 's'}:\n${sorted.map((p) => `  ${formatProblem(p)}`).join('\n')}\n\n`);
+    }
+    const mark = (s: { level: string } | undefined) => (s === undefined ? '?' : s.level === 'native' ? 'native' : s.level === 'emulated' ? 'emulated' : 'NO');
+    out.write(`Capability matrix (${envs.length} environment${envs.length === 1 ? '' : 's'} × ${adapters.length} target${adapters.length === 1 ? '' : 's'})\n\n`);
+    out.write(table(['feature', 'used by', ...adapters.map((a) => a.target)], matrix.map((m) => [m.feature, String(m.usedBy.length), ...adapters.map((a) => mark(m.support[a.target]))])));
+    const notes = matrix.flatMap((m) => adapters.flatMap((a) => {
+      const s = m.support[a.target];
+      return s?.level === 'emulated' ? [`  ${a.target} ${m.feature}: ${s.how}`] : s?.level === 'unsupported' ? [`  ${a.target} ${m.feature}: not supported; ${s.alternative}`] : [];
+    }));
+    if (notes.length > 0) out.write(`\n${notes.join('\n')}\n`);
+    out.write(sorted.length === 0 ? '\nNo problems.\n' : `\n${sorted.length} problem${sorted.length === 1 ? '' : 's'} (listed on stderr).\n`);
+  }
+  return sorted.length === 0 ? 0 : 1;
+}

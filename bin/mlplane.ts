@@ -1,0 +1,89 @@
+#!/usr/bin/env node
+/**
+ * The mlplane CLI: `synth`, `ls`, `check`, `graph` for the app in this directory.
+ *
+ * Every verb takes `--json` and `-c key=value`, never prompts, and exits 0 (ok), 1 (failure) or
+ * 2 (usage). Cloud SDKs and aws-cdk-lib are imported lazily by the verbs that need them, so
+ * `mlplane --help` loads none of them.
+ */
+import { EXIT, UsageError, parseArgs, type Args } from './cli-args';
+
+const HELP = `mlplane — define an MLOps environment once, synthesize it for Azure ML, Vertex AI + BigQuery, or AWS
+
+Usage: mlplane <command> [options]
+
+Commands:
+  synth    synthesize every environment for the selected targets into cdk.out/ and print a summary
+  ls       list environments, targets and the artifacts each produces
+  check    report every validation problem and the capability matrix (app × target); non-zero on errors
+  graph    write each pipeline DAG and the environment topology as Mermaid (.mmd) and DOT (.dot)
+
+Options:
+  -c, --context key=value   set a context value (as with cdk), e.g. -c mlplane:target=gcp
+  -t, --target <names>      shorthand for -c mlplane:target=<names> (comma-separated, or 'all')
+      --all-targets         every registered target
+  -o, --out <dir>           output directory (synth: cdk.out; graph: cdk.out/graph)
+      --json                machine-readable output on stdout
+      --strict              treat unacknowledged warnings as errors
+  -h, --help                this help
+      --version             print the version
+
+Exit codes: 0 ok, 1 failure (validation, synthesis), 2 usage error.
+`;
+
+/** Run the CLI; returns the exit code. */
+export async function main(argv: readonly string[], out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
+  let args: Args;
+  try {
+    args = parseArgs(argv);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      err.write(`mlplane: ${e.message}\n`);
+      return EXIT.USAGE;
+    }
+    throw e;
+  }
+  if (args.flags.version) {
+    const { readFileSync } = await import('node:fs');
+    out.write(`${JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version}\n`);
+    return EXIT.OK;
+  }
+  if (args.flags.help || args.verb === undefined || args.verb === 'help') {
+    (args.verb === undefined && !args.flags.help ? err : out).write(HELP);
+    return args.verb === undefined && !args.flags.help ? EXIT.USAGE : EXIT.OK;
+  }
+  const commands: Record<string, () => Promise<{ run: (a: Args, o: NodeJS.WritableStream, e: NodeJS.WritableStream) => Promise<number> }>> = {
+    synth: () => import('./commands/synth'),
+    ls: () => import('./commands/ls'),
+    check: () => import('./commands/check'),
+    graph: () => import('./commands/graph'),
+  };
+  const load = commands[args.verb];
+  if (!load) {
+    err.write(`mlplane: unknown command '${args.verb}'; commands: ${Object.keys(commands).join(', ')} (see mlplane --help)\n`);
+    return EXIT.USAGE;
+  }
+  try {
+    return await (await load()).run(args, out, err);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      err.write(`mlplane: ${e.message}\n`);
+      return EXIT.USAGE;
+    }
+    const { ValidationErrors } = await import('../lib/core/errors');
+    if (ValidationErrors.isValidationErrors(e)) {
+      if (args.flags.json) out.write(`${JSON.stringify({ ok: false, problems: e.problems }, null, 2)}\n`);
+      err.write(`${e.message}\n`);
+      return EXIT.FAILURE;
+    }
+    err.write(`mlplane: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    return EXIT.FAILURE;
+  }
+}
+
+const invokedDirectly = process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href;
+if (invokedDirectly) {
+  main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}

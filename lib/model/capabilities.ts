@@ -1,0 +1,166 @@
+import type { EnvironmentModel, ResourceModel } from './types';
+
+/**
+ * Every feature of the model a target may or may not honour.
+ *
+ * Adapters declare support for each (the `Record` type makes a new feature a compile error in
+ * every adapter that did not say what it does with it).
+ */
+export const FEATURES = {
+  'environment.network.private': 'private networking (no public endpoints)',
+  'environment.encryption.customerManaged': 'customer-managed encryption key',
+  'dataset.managed': 'dataset in environment-managed storage',
+  'dataset.external': 'dataset at an external URI',
+  'dataset.nestedTypes': 'array and struct columns',
+  'dataset.partitioning': 'partitioned dataset',
+  'dataset.clustering': 'clustered dataset',
+  'dataset.retention': 'dataset retention period',
+  'featureTable.offline': 'offline feature table',
+  'featureTable.online': 'online feature serving',
+  'compute.cpu': 'CPU compute pool',
+  'compute.gpu': 'GPU compute pool',
+  'compute.spot': 'spot / low-priority nodes',
+  'compute.customAccelerator': 'provider-specific accelerator',
+  'pipeline.container': 'container pipeline step',
+  'pipeline.retries': 'step retries',
+  'pipeline.timeout': 'step timeout',
+  'pipeline.caching': 'step result caching',
+  'pipeline.registerStep': 'model registration step',
+  'pipeline.promotionGate': 'metric-gated promotion',
+  'schedule.cron': 'cron schedule with time zone',
+  'schedule.rate': 'fixed-rate schedule',
+  'registry.aliases': 'model version aliases',
+  'endpoint.trafficSplit': 'traffic split across deployments',
+  'endpoint.mirrorTraffic': 'mirrored (shadow) traffic',
+  'endpoint.autoscaling.cpu': 'autoscaling on CPU',
+  'endpoint.autoscaling.requests': 'autoscaling on request rate',
+  'endpoint.auth.key': 'key authentication',
+  'endpoint.auth.token': 'token authentication',
+  'endpoint.capture': 'request/response capture',
+  'batchInference': 'batch inference',
+  'batchInference.schedule': 'scheduled batch inference',
+  'monitor.drift': 'prediction / feature drift',
+  'monitor.skew': 'training-serving skew',
+  'monitor.batchTarget': 'monitoring a batch inference output',
+  'monitor.alert.email': 'email alerts',
+  'monitor.alert.webhook': 'webhook alerts',
+  'monitor.onDrift.retrain': 'retrain on drift',
+  'grants': 'permission grants',
+} as const;
+
+/** A feature id. */
+export type Feature = keyof typeof FEATURES;
+
+/** How a target honours a feature. */
+export type Support =
+  | { readonly level: 'native'; readonly note?: string }
+  /** Honoured with a different mechanism than the feature's name suggests; `how` says which. */
+  | { readonly level: 'emulated'; readonly how: string }
+  /** Not honoured: synth fails and names the alternative. */
+  | { readonly level: 'unsupported'; readonly alternative: string };
+
+/** A target's full declaration. */
+export type Capabilities = Readonly<Record<Feature, Support>>;
+
+/** One use of a feature in a model. */
+export interface FeatureUse {
+  readonly feature: Feature;
+  readonly path: string;
+}
+
+/** Every feature the model uses, with the path that uses it, in a stable order. */
+export function featuresUsed(model: EnvironmentModel): FeatureUse[] {
+  const uses: FeatureUse[] = [];
+  const use = (feature: Feature, path: string) => uses.push({ feature, path });
+  const env = model.environment;
+  if (env.network.mode === 'private') use('environment.network.private', env.path);
+  if (env.encryption.kind === 'customer-managed') use('environment.encryption.customerManaged', env.path);
+  for (const r of model.resources) resourceFeatures(r, use);
+  if (model.grants.length > 0) use('grants', env.path);
+  return uses;
+}
+
+function resourceFeatures(r: ResourceModel, use: (f: Feature, path: string) => void): void {
+  switch (r.kind) {
+    case 'dataset':
+      use(r.source.kind === 'managed' ? 'dataset.managed' : 'dataset.external', r.path);
+      if (r.schema.some((f) => f.type === 'array' || f.type === 'struct')) use('dataset.nestedTypes', r.path);
+      if (r.partitionBy) use('dataset.partitioning', r.path);
+      if (r.clusterBy.length > 0) use('dataset.clustering', r.path);
+      if (r.retentionDays !== undefined) use('dataset.retention', r.path);
+      return;
+    case 'featureTable':
+      use('featureTable.offline', r.path);
+      if (r.online) use('featureTable.online', r.path);
+      return;
+    case 'computePool':
+      use(r.node.accelerator ? 'compute.gpu' : 'compute.cpu', r.path);
+      if (r.node.accelerator?.kind === 'custom') use('compute.customAccelerator', r.path);
+      if (r.spot) use('compute.spot', r.path);
+      return;
+    case 'pipeline':
+      for (const s of r.steps) {
+        if (s.kind === 'container') {
+          use('pipeline.container', s.path);
+          if (s.resources.accelerator?.kind === 'custom') use('compute.customAccelerator', s.path);
+        } else {
+          use('pipeline.registerStep', s.path);
+          if (s.gate) use('pipeline.promotionGate', s.path);
+        }
+        if (s.retries > 0) use('pipeline.retries', s.path);
+        if (s.timeoutSeconds !== undefined) use('pipeline.timeout', s.path);
+        if (s.caching) use('pipeline.caching', s.path);
+      }
+      for (const s of r.schedules) use(s.kind === 'cron' ? 'schedule.cron' : 'schedule.rate', r.path);
+      return;
+    case 'modelRegistry':
+      if (r.models.some((m) => m.aliases.length > 0)) use('registry.aliases', r.path);
+      return;
+    case 'onlineEndpoint':
+      use(r.auth === 'key' ? 'endpoint.auth.key' : 'endpoint.auth.token', r.path);
+      if (r.deployments.length > 1) use('endpoint.trafficSplit', r.path);
+      if (r.deployments.some((d) => d.mirror > 0)) use('endpoint.mirrorTraffic', r.path);
+      for (const d of r.deployments) {
+        use(d.autoscaling.metric === 'cpu' ? 'endpoint.autoscaling.cpu' : 'endpoint.autoscaling.requests', `${r.path}/${d.name}`);
+        if (d.resources.accelerator?.kind === 'custom') use('compute.customAccelerator', `${r.path}/${d.name}`);
+      }
+      if (r.capture.requests || r.capture.responses) use('endpoint.capture', r.path);
+      return;
+    case 'batchInference':
+      use('batchInference', r.path);
+      if (r.schedules.length > 0) use('batchInference.schedule', r.path);
+      for (const s of r.schedules) use(s.kind === 'cron' ? 'schedule.cron' : 'schedule.rate', r.path);
+      return;
+    case 'driftMonitor':
+      for (const s of r.signals) use(s.kind === 'drift' ? 'monitor.drift' : 'monitor.skew', r.path);
+      if (r.target.kind === 'batch') use('monitor.batchTarget', r.path);
+      for (const a of r.alerts) use(a.kind === 'email' ? 'monitor.alert.email' : 'monitor.alert.webhook', r.path);
+      if (r.onDrift) use('monitor.onDrift.retrain', r.path);
+      use(r.schedule.kind === 'cron' ? 'schedule.cron' : 'schedule.rate', r.path);
+      return;
+    default: {
+      const never: never = r;
+      throw new Error(`unhandled resource kind ${(never as ResourceModel).kind}`);
+    }
+  }
+}
+
+/**
+ * Problems for every feature the model uses that the target cannot honour: path, target and the
+ * alternative, all at once.
+ */
+export function unsupportedFeatures(model: EnvironmentModel, target: string, capabilities: Capabilities): { path: string; message: string }[] {
+  const problems: { path: string; message: string }[] = [];
+  const seen = new Set<string>();
+  for (const use of featuresUsed(model)) {
+    const support = capabilities[use.feature];
+    const key = `${use.feature}\0${use.path}`;
+    if (support.level !== 'unsupported' || seen.has(key)) continue;
+    seen.add(key);
+    problems.push({
+      path: use.path,
+      message: `target '${target}' cannot honour ${FEATURES[use.feature]} (${use.feature}); ${support.alternative}`,
+    });
+  }
+  return problems;
+}

@@ -1,0 +1,11 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    pool: 'forks',
+    env: { CDK_DISABLE_VERSION_CHECK: '1', METADATA_SERVER_DETECTION: 'none', CDK_VALIDATION: 'false' },
+  },
+});
