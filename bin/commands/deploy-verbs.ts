@@ -1,0 +1,123 @@
+/**
+ * `mlplane diff | deploy | destroy` for every selected document target (azure, gcp) through its
+ * deploy engine, and for the aws target through the CDK toolkit. One mechanism for progress,
+ * `--json`, approval and exit codes, whatever the target.
+ */
+import * as path from 'node:path';
+import type { DeployInput, DeploySummary, Plan, PlanItem, ProgressSink } from '../../adapters/deploy';
+import { EXIT, UsageError, resolveContext, type Args } from '../cli-args';
+import { liveProgress, lineProgress } from '../progress';
+
+/** The verbs this module runs. */
+export type DeployVerb = 'diff' | 'deploy' | 'destroy';
+
+const SYMBOL: Record<PlanItem['action'], string> = { create: '+', update: '~', replace: '±', delete: '-', noop: '=' };
+
+/** Render a plan for people: a count line, then one line per change with its ML summary. */
+export function renderPlan(plan: Plan): string {
+  const count = (a: PlanItem['action']) => plan.items.filter((i) => i.action === a).length;
+  const head = `${plan.environment} (${plan.target}): ${count('create')} to create, ${count('update')} to update, ${count('replace')} to replace, ${count('delete')} to delete, ${count('noop')} unchanged`;
+  const lines = plan.items
+    .filter((i) => i.action !== 'noop')
+    .map((i) => {
+      const detail = i.summary.length > 0 ? i.summary : i.changes.map((c) => `${c.property}: ${JSON.stringify(c.before)} → ${JSON.stringify(c.after)}`);
+      return [`  ${SYMBOL[i.action]} ${i.action.padEnd(8)} ${i.path}  (${i.type})`, ...detail.map((d) => `      ${d}`)].join('\n');
+    });
+  return [head, ...lines].join('\n') + '\n';
+}
+
+/** Run a deploy verb; returns the exit code. */
+export async function runDeployVerb(verb: DeployVerb, args: Args, out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
+  const approval = typeof args.flags['require-approval'] === 'string' ? args.flags['require-approval'] : 'destructive';
+  if (!['never', 'destructive', 'any-change'].includes(approval)) throw new UsageError(`--require-approval '${approval}' is not allowed; use never, destructive or any-change`);
+  const concurrency = args.flags.concurrency === undefined ? 8 : Number(args.flags.concurrency);
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) throw new UsageError(`--concurrency '${args.flags.concurrency}' must be a whole number 1-64`);
+  const lockTimeoutMs = args.flags['lock-timeout'] === undefined ? 0 : parseDuration(String(args.flags['lock-timeout']));
+
+  const { buildApp } = await import('../build');
+  const { loadEngine } = await import('../../adapters/engines');
+  const { loadAdapter } = await import('../../adapters/registry');
+  const { settingsFor } = await import('../build');
+  const outdir = path.resolve(typeof args.flags.out === 'string' ? args.flags.out : 'cdk.out');
+  const context = resolveContext(args);
+  // Validation happens here, before any engine is loaded: an invalid app makes zero cloud calls.
+  const result = await buildApp({ context, outdir, strict: args.flags.strict === true });
+  const only = new Set(args.positional);
+  const environments = result.environments.filter((e) => only.size === 0 || only.has(e.name));
+  for (const name of only) if (!result.environments.some((e) => e.name === name)) throw new UsageError(`no environment named '${name}'; environments: ${result.environments.map((e) => e.name).join(', ')}`);
+
+  const json = args.flags.json === true;
+  const tty = !json && (out as NodeJS.WriteStream).isTTY === true;
+  const plans: Plan[] = [];
+  const summaries: DeploySummary[] = [];
+  let changes = false;
+  for (const target of result.targets) {
+    const adapter = await loadAdapter(target);
+    if (adapter.kind === 'constructs') {
+      const { runCdkVerb } = await import('./cdk-toolkit');
+      const code = await runCdkVerb(verb, result.app, environments.flatMap((e) => e.outputs.filter((o) => o.target === target).flatMap((o) => o.files)), { approval, json, fail: args.flags.fail === true }, out, err);
+      if (code === EXIT.CHANGES) changes = true;
+      else if (code !== EXIT.OK) return code;
+      continue;
+    }
+    const engine = await loadEngine(target);
+    if (!engine) throw new UsageError(`target '${target}' has no deploy engine in this version; synthesize it with mlplane synth and deploy the documents in cdk.out/`);
+    for (const env of environments) {
+      const output = env.outputs.find((o) => o.target === target);
+      if (!output?.documents) continue;
+      const progress: ProgressSink & { stop?: () => void } = tty ? liveProgress(out as NodeJS.WriteStream) : lineProgress(err);
+      const input: DeployInput = {
+        model: env.model,
+        documents: output.documents,
+        settings: adapter.parseSettings(settingsFor((k) => result.app.node.tryGetContext(k), target, env.name)),
+        progress,
+        concurrency,
+        lockTimeoutMs,
+      };
+      const destroyOptions = { destroyData: args.flags['destroy-data'] === true, purge: args.flags.purge === true };
+      try {
+        const plan = verb === 'destroy' ? await engine.planDestroy(input, destroyOptions) : await engine.diff(input);
+        plans.push(plan);
+        const hasChanges = plan.items.some((i) => i.action !== 'noop');
+        changes ||= hasChanges;
+        if (!json) out.write(renderPlan(plan));
+        if (verb === 'diff' || !hasChanges) continue;
+        const destructive = plan.items.some((i) => i.action === 'delete' || i.action === 'replace');
+        if (approval !== 'never' && (approval === 'any-change' || destructive)) {
+          const approved = await confirm(`${verb} ${env.name} (${target}) ${destructive ? 'deletes or replaces resources' : 'changes resources'}. Continue?`, out, err);
+          if (!approved) return EXIT.FAILURE;
+        }
+        summaries.push(verb === 'destroy' ? await engine.destroy(input, destroyOptions) : await engine.deploy(input));
+      } finally {
+        progress.stop?.();
+      }
+    }
+  }
+  if (json) out.write(`${JSON.stringify(verb === 'diff' ? { changes, plans } : { plans, summaries }, null, 2)}\n`);
+  else for (const s of summaries) out.write(`${s.environment} (${s.target}): ${s.created} created, ${s.updated} updated, ${s.replaced} replaced, ${s.deleted} deleted, ${s.unchanged} unchanged — ${s.writes} writes, ${s.reads} reads, ${(s.durationMs / 1000).toFixed(1)} s\n`);
+  return verb === 'diff' && args.flags.fail === true && changes ? EXIT.CHANGES : EXIT.OK;
+}
+
+/**
+ * Ask for approval on a terminal. Without a terminal it never prompts: it refuses, naming the flag.
+ */
+async function confirm(question: string, out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<boolean> {
+  if (!process.stdin.isTTY) {
+    err.write(`mlplane: approval required (${question.replace(/ Continue\?$/, '')}) but stdin is not a terminal; rerun with --require-approval never to proceed without asking\n`);
+    return false;
+  }
+  const readline = await import('node:readline/promises');
+  const rl = readline.createInterface({ input: process.stdin, output: out });
+  try {
+    return /^y(es)?$/i.test((await rl.question(`${question} [y/N] `)).trim());
+  } finally {
+    rl.close();
+  }
+}
+
+function parseDuration(raw: string): number {
+  const m = /^(\d+)(ms|s|m)?$/.exec(raw.trim());
+  if (!m) throw new UsageError(`--lock-timeout '${raw}' must be a duration such as 30s, 5m or 1500ms`);
+  const n = Number(m[1]);
+  return m[2] === 'ms' ? n : m[2] === 'm' ? n * 60_000 : n * 1000;
+}
