@@ -17,6 +17,10 @@ Commands:
   ls       list environments, targets and the artifacts each produces
   check    report every validation problem and the capability matrix (app × target); non-zero on errors
   graph    write each pipeline DAG and the environment topology as Mermaid (.mmd) and DOT (.dot)
+  diff     show what a deploy would change, in ML terms (traffic shifts, alias moves, thresholds, schedules)
+  deploy   apply the changes: ARM deployment (azure), reconciler (gcp), CDK toolkit (aws)
+  destroy  delete what the environment owns; data-bearing resources are kept unless --destroy-data
+  ci init  write a CI workflow (--provider github|azure-devops|gitlab) that checks, diffs and deploys stage by stage
 
 Options:
   -c, --context key=value   set a context value (as with cdk), e.g. -c mlplane:target=gcp
@@ -25,10 +29,18 @@ Options:
   -o, --out <dir>           output directory (synth: cdk.out; graph: cdk.out/graph)
       --json                machine-readable output on stdout
       --strict              treat unacknowledged warnings as errors
+      --require-approval <never|destructive|any-change>   when deploy/destroy asks (default destructive;
+                            without a terminal it never asks: it refuses unless 'never')
+      --fail                diff: exit 3 when there are changes
+      --concurrency <n>     deploy: mutations in flight at once (default 8)
+      --lock-timeout <t>    deploy/destroy: wait this long for another deploy's lock (e.g. 5m)
+      --stage <name>        diff/deploy/destroy: only environments of this stage (dev, staging, prod)
+      --destroy-data        destroy: also delete datasets, tables, registries and storage
+      --purge               destroy/deploy (azure): purge soft-deleted resources that block a re-deploy
   -h, --help                this help
       --version             print the version
 
-Exit codes: 0 ok, 1 failure (validation, synthesis), 2 usage error.
+Exit codes: 0 ok, 1 failure (validation, synthesis, deploy), 2 usage error, 3 changes found (diff --fail).
 `;
 
 /** Run the CLI; returns the exit code. */
@@ -57,6 +69,10 @@ export async function main(argv: readonly string[], out: NodeJS.WritableStream =
     ls: () => import('./commands/ls'),
     check: () => import('./commands/check'),
     graph: () => import('./commands/graph'),
+    diff: () => import('./commands/diff'),
+    deploy: () => import('./commands/deploy'),
+    destroy: () => import('./commands/destroy'),
+    ci: () => import('./commands/ci'),
   };
   const load = commands[args.verb];
   if (!load) {
@@ -69,6 +85,10 @@ export async function main(argv: readonly string[], out: NodeJS.WritableStream =
     if (e instanceof UsageError) {
       err.write(`mlplane: ${e.message}\n`);
       return EXIT.USAGE;
+    }
+    if (e instanceof Error && e.name === 'DeployError') {
+      err.write(`mlplane: ${e.message}\n`);
+      return EXIT.FAILURE;
     }
     const { ValidationErrors } = await import('../lib/core/errors');
     if (ValidationErrors.isValidationErrors(e)) {

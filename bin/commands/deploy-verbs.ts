@@ -43,7 +43,9 @@ export async function runDeployVerb(verb: DeployVerb, args: Args, out: NodeJS.Wr
   // Validation happens here, before any engine is loaded: an invalid app makes zero cloud calls.
   const result = await buildApp({ context, outdir, strict: args.flags.strict === true });
   const only = new Set(args.positional);
-  const environments = result.environments.filter((e) => only.size === 0 || only.has(e.name));
+  const stage = typeof args.flags.stage === 'string' ? args.flags.stage : undefined;
+  if (stage !== undefined && !['dev', 'staging', 'prod'].includes(stage)) throw new UsageError(`--stage '${stage}' is not allowed; use dev, staging or prod`);
+  const environments = result.environments.filter((e) => (only.size === 0 || only.has(e.name)) && (stage === undefined || e.model.environment.stage === stage));
   for (const name of only) if (!result.environments.some((e) => e.name === name)) throw new UsageError(`no environment named '${name}'; environments: ${result.environments.map((e) => e.name).join(', ')}`);
 
   const json = args.flags.json === true;

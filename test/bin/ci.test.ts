@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { renderWorkflow } from '../../bin/commands/ci';
+
+// Parsed YAML is walked freely in these assertions.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Doc = any;
+
+const all = { targets: ['azure', 'gcp', 'aws'] as const, stages: ['dev', 'staging', 'prod'], branch: 'main' };
+const scripts = (steps: Doc[]) => steps.map((s) => s.run ?? s.script ?? s.bash ?? '').join('\n');
+
+describe('mlplane ci init', () => {
+  it('github: checks, plans on pull requests with the plan as an artifact, deploys dev → staging → prod with OIDC', () => {
+    const text = renderWorkflow({ provider: 'github', ...all });
+    const wf = parse(text) as Doc;
+    expect(wf.permissions).toEqual({ contents: 'read', 'id-token': 'write' });
+    expect(scripts(wf.jobs.check.steps)).toContain('npx mlplane check --target azure,gcp,aws');
+    const plan = wf.jobs.plan;
+    expect(plan.if).toBe("github.event_name == 'pull_request'");
+    expect(plan.permissions['pull-requests']).toBe('write');
+    expect(scripts(plan.steps)).toMatch(/npx mlplane diff --target azure,gcp,aws > plan\.txt/);
+    expect(plan.steps.find((s: Doc) => s.uses === 'actions/upload-artifact@v4').with.path).toContain('plan.json');
+    expect(scripts(plan.steps)).toContain('gh pr comment');
+    expect(['deploy-dev', 'deploy-staging', 'deploy-prod'].map((j) => [wf.jobs[j].needs, wf.jobs[j].environment])).toEqual([
+      ['check', 'dev'], ['deploy-dev', 'staging'], ['deploy-staging', 'prod'],
+    ]);
+    const prod = wf.jobs['deploy-prod'];
+    expect(prod.if).toContain("github.ref == 'refs/heads/main'");
+    expect(prod.steps.map((s: Doc) => s.uses).filter(Boolean)).toEqual(expect.arrayContaining(['azure/login@v2', 'google-github-actions/auth@v2', 'aws-actions/configure-aws-credentials@v4']));
+    expect(scripts(prod.steps)).toContain('npx mlplane deploy --target azure,gcp,aws --stage prod --require-approval never');
+    expect(text).not.toMatch(/secrets\./);
+  });
+
+  it('github: authenticates only to the selected clouds', () => {
+    const wf = parse(renderWorkflow({ provider: 'github', ...all, targets: ['gcp'] })) as Doc;
+    const uses = wf.jobs['deploy-dev'].steps.map((s: Doc) => s.uses).filter(Boolean);
+    expect(uses).toContain('google-github-actions/auth@v2');
+    expect(uses).not.toContain('azure/login@v2');
+    expect(uses).not.toContain('aws-actions/configure-aws-credentials@v4');
+  });
+
+  it('azure-devops: stages with deployment jobs per environment and OIDC token exchange', () => {
+    const text = renderWorkflow({ provider: 'azure-devops', ...all });
+    const wf = parse(text) as Doc;
+    expect(wf.stages.map((s: Doc) => s.stage)).toEqual(['check', 'plan', 'deploy_dev', 'deploy_staging', 'deploy_prod']);
+    expect(scripts(wf.stages[0].jobs[0].steps)).toContain('npx mlplane check');
+    expect(wf.stages[1].condition).toContain("'PullRequest'");
+    expect(scripts(wf.stages[1].jobs[0].steps)).toContain('npx mlplane diff --target azure,gcp,aws --json > plan.json');
+    expect(wf.stages[1].jobs[0].steps.some((s: Doc) => s.artifact === 'mlplane-plan')).toBe(true);
+    const prod = wf.stages[4];
+    expect(prod.dependsOn).toBe('deploy_staging');
+    expect(prod.jobs[0].environment).toBe('prod');
+    const steps = prod.jobs[0].strategy.runOnce.deploy.steps;
+    expect(scripts(steps)).toContain('SYSTEM_OIDCREQUESTURI');
+    expect(scripts(steps)).toMatch(/AZURE_FEDERATED_TOKEN_FILE[\s\S]*GOOGLE_APPLICATION_CREDENTIALS[\s\S]*AWS_WEB_IDENTITY_TOKEN_FILE/);
+    expect(scripts(steps)).toContain('npx mlplane deploy --target azure,gcp,aws --stage prod --require-approval never');
+    expect(text).not.toMatch(/\$\(\w*(SECRET|PASSWORD|KEY)\w*\)/i);
+  });
+
+  it('gitlab: id_tokens for OIDC, merge-request plan, manual prod deploy', () => {
+    const wf = parse(renderWorkflow({ provider: 'gitlab', ...all }), { merge: true }) as Doc;
+    expect(wf.stages).toEqual(['check', 'plan', 'deploy-dev', 'deploy-staging', 'deploy-prod']);
+    expect(wf.check.script).toEqual(['npx mlplane check --target azure,gcp,aws']);
+    expect(wf.plan.id_tokens.MLPLANE_OIDC_TOKEN).toBeDefined();
+    expect(wf.plan.rules[0].if).toContain('merge_request_event');
+    expect(wf.plan.artifacts.paths).toEqual(['plan.txt', 'plan.json']);
+    expect(wf['deploy-prod'].rules[0]).toEqual({ if: '$CI_COMMIT_BRANCH == "main"', when: 'manual' });
+    expect(wf['deploy-prod'].environment.name).toBe('prod');
+    expect(wf['deploy-dev'].rules[0].when).toBeUndefined();
+    expect(wf['deploy-prod'].before_script.join('\n')).toMatch(/GOOGLE_APPLICATION_CREDENTIALS[\s\S]*AWS_WEB_IDENTITY_TOKEN_FILE/);
+  });
+});
