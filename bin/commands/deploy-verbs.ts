@@ -86,7 +86,7 @@ export async function runDeployVerb(verb: DeployVerb, args: Args, out: NodeJS.Wr
         if (verb === 'diff' || !hasChanges) continue;
         const destructive = plan.items.some((i) => i.action === 'delete' || i.action === 'replace');
         if (approval !== 'never' && (approval === 'any-change' || destructive)) {
-          const approved = await confirm(`${verb} ${env.name} (${target}) ${destructive ? 'deletes or replaces resources' : 'changes resources'}. Continue?`, out, err);
+          const approved = await confirm(`${verb} ${env.name} (${target}) ${destructive ? 'deletes or replaces resources' : 'changes resources'}`, out, err);
           if (!approved) return EXIT.FAILURE;
         }
         summaries.push(verb === 'destroy' ? await engine.destroy(input, destroyOptions) : await engine.deploy(input));
@@ -105,13 +105,13 @@ export async function runDeployVerb(verb: DeployVerb, args: Args, out: NodeJS.Wr
  */
 async function confirm(question: string, out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<boolean> {
   if (!process.stdin.isTTY) {
-    err.write(`mlplane: approval required (${question.replace(/ Continue\?$/, '')}) but stdin is not a terminal; rerun with --require-approval never to proceed without asking\n`);
+    err.write(`mlplane: approval required (${question}) but stdin is not a terminal; rerun with --require-approval never to proceed without asking\n`);
     return false;
   }
   const readline = await import('node:readline/promises');
   const rl = readline.createInterface({ input: process.stdin, output: out });
   try {
-    return /^y(es)?$/i.test((await rl.question(`${question} [y/N] `)).trim());
+    return /^y(es)?$/i.test((await rl.question(`${question}. Continue? [y/N] `)).trim());
   } finally {
     rl.close();
   }
