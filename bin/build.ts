@@ -12,8 +12,8 @@ import * as cxschema from 'aws-cdk-lib/cloud-assembly-schema';
 import type { Construct } from 'constructs';
 import { loadAdapter, targetNames } from '../adapters/registry';
 import {
-  ValidationErrors, environmentsOf, renderEnvironment, stableStringify, unsupportedFeatures, validateTree,
-  type Adapter, type EnvironmentModel, type MlopsEnvironment, type Problem, type SynthWarning,
+  ValidationErrors, environmentsOf, renderEnvironment, runPolicy, stableStringify, unsupportedFeatures, validateTree,
+  type Adapter, type EnvironmentModel, type MlopsEnvironment, type PolicyReport, type Problem, type SynthWarning,
 } from '../lib';
 import { defineEnvironments } from '../stacks';
 
@@ -53,7 +53,7 @@ export interface TargetOutput {
 export interface BuildResult {
   readonly app: App;
   readonly targets: readonly string[];
-  readonly environments: ReadonlyArray<{ readonly name: string; readonly model: EnvironmentModel; readonly outputs: readonly TargetOutput[] }>;
+  readonly environments: ReadonlyArray<{ readonly name: string; readonly model: EnvironmentModel; readonly policy: PolicyReport; readonly outputs: readonly TargetOutput[] }>;
   readonly warnings: readonly SynthWarning[];
 }
 
@@ -98,23 +98,25 @@ export async function buildApp(options: BuildOptions = {}): Promise<BuildResult>
   if (problems.length > 0) throw new ValidationErrors(problems);
 
   const adapters = await Promise.all(targets.map(loadAdapter));
-  const warnings: SynthWarning[] = [];
-  const environments: Array<{ name: string; model: EnvironmentModel; outputs: TargetOutput[] }> = [];
+  const found: SynthWarning[] = [];
+  const environments: Array<{ name: string; model: EnvironmentModel; policy: PolicyReport; outputs: TargetOutput[] }> = [];
   for (const env of envs) {
     const model = renderEnvironment(env);
+    const policy = policyOf(env, model, problems, found);
     const outputs: TargetOutput[] = [];
     for (const adapter of adapters) {
       const output = runAdapter(app, env, model, adapter, ctx, problems);
       if (!output) continue;
       outputs.push(output);
-      warnings.push(...output.warnings.filter((w) => !acknowledged.has(w.id)));
+      found.push(...output.warnings);
     }
-    environments.push({ name: env.node.id, model, outputs });
+    environments.push({ name: env.node.id, model, policy, outputs });
   }
+  const warnings = found.filter((w) => !acknowledged.has(w.id));
   if (strict) for (const w of warnings) problems.push({ path: w.path, message: `${w.message} (${w.id}; strict mode: acknowledge it with context mlplane:acknowledge)` });
   if (problems.length > 0) throw new ValidationErrors(problems);
 
-  for (const env of environments) attachWriter(app, envs.find((e) => e.node.id === env.name)!, env.model, env.outputs);
+  for (const env of environments) attachWriter(envs.find((e) => e.node.id === env.name)!, env.model, env.policy, env.outputs);
   if (!app.node.children.some((c) => Stack.isStack(c))) {
     // The CDK CLI refuses an app without stacks ("This app contains no stacks"). When no selected
     // target builds stacks, one resource-free stack keeps `cdk synth` working; `cdk deploy`
@@ -143,6 +145,19 @@ export function defineApp(options: BuildOptions = {}): { app: App; envs: MlopsEn
   if (envs.length === 0) problems.push({ path: '/', message: 'the app defines no MlopsEnvironment; define one in stacks/ (see README)' });
   problems.push(...validateTree(app).filter((p) => envs.some((e) => p.path === e.node.path || p.path.startsWith(`${e.node.path}/`))));
   return { app, envs, ctx, problems };
+}
+
+/**
+ * Run the recommended policy pack on an environment: unsuppressed errors become problems (they
+ * block synthesis), warnings become warnings with the stable id `mlplane:policy:<rule>`.
+ */
+export function policyOf(env: MlopsEnvironment, model: EnvironmentModel, problems: Problem[], warnings: SynthWarning[]): PolicyReport {
+  const report = runPolicy(model, env.policySuppressions);
+  for (const f of report.findings) {
+    if (f.level === 'error') problems.push({ path: f.path, message: `${f.message} (policy ${f.rule})` });
+    else warnings.push({ id: `mlplane:policy:${f.rule}`, path: f.path, message: f.message });
+  }
+  return report;
 }
 
 /** Run one adapter for one environment; record its problems and return its output. */
@@ -185,13 +200,14 @@ export function serialize(doc: unknown): string {
  * synthesizes, and register each as an artifact of type `none` (the CDK CLI ignores those; the
  * mlplane CLI reads them).
  */
-function attachWriter(app: App, env: MlopsEnvironment, model: EnvironmentModel, outputs: readonly TargetOutput[]): void {
-  void app;
+function attachWriter(env: MlopsEnvironment, model: EnvironmentModel, policy: PolicyReport, outputs: readonly TargetOutput[]): void {
   attachCustomSynthesis(env, {
     onSynthesize(session) {
       const name = env.node.id;
       const modelFile = `${name}.model.json`;
       fs.writeFileSync(path.join(session.outdir, modelFile), stableStringify(model));
+      // Suppressed findings are recorded with their reasons, so a review sees every exception.
+      fs.writeFileSync(path.join(session.outdir, `${name}.policy.json`), stableStringify(policy));
       session.assembly.addArtifact(`mlplane-${name}-model`, {
         type: cxschema.ArtifactType.NONE,
         properties: { mlplane: { kind: 'model', environment: name, file: modelFile, schemaVersion: model.schemaVersion } } as never,

@@ -154,6 +154,7 @@ export class MlopsEnvironment extends Construct {
   public readonly description?: string;
   private readonly tags: Record<string, string> = {};
   private readonly grants: GrantModel[] = [];
+  private readonly suppressions: Array<{ rule: string; path: string; reason: string }> = [];
 
   constructor(scope: Construct, id: string, props: MlopsEnvironmentProps = {}) {
     super(scope, id);
@@ -193,6 +194,16 @@ export class MlopsEnvironment extends Construct {
   /** @internal */
   public _addGrant(grant: GrantModel): void {
     this.grants.push(grant);
+  }
+
+  /** @internal */
+  public _addSuppression(s: { rule: string; path: string; reason: string }): void {
+    this.suppressions.push(s);
+  }
+
+  /** Policy suppressions recorded in this environment (a copy). */
+  public get policySuppressions(): Array<{ rule: string; path: string; reason: string }> {
+    return [...this.suppressions];
   }
 
   /** @internal */

@@ -24,3 +24,6 @@ export * from './model/capabilities';
 export * from './model/stable-json';
 export * from './adapter';
 export * from './model/graph';
+export * from './policy/rule';
+export * from './policy/packs';
+export * from './policy/suppress';

@@ -6,10 +6,12 @@ import { table } from './table';
  * ones), and the capability matrix app × target. Exits 1 when there is any problem.
  */
 export async function run(args: Args, out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
-  const { defineApp, parseTargets, runAdapter } = await import('../build');
+  const { defineApp, parseTargets, policyOf, runAdapter } = await import('../build');
   const { loadAdapter, targetNames } = await import('../../adapters/registry');
   const { FEATURES, featuresUsed, formatProblem, renderEnvironment } = await import('../../lib');
   type Problem = import('../../lib').Problem;
+  type SynthWarning = import('../../lib').SynthWarning;
+  type PolicyReport = import('../../lib').PolicyReport;
 
   const context = resolveContext(args);
   const { app, envs, ctx, problems } = defineApp({ context });
@@ -19,9 +21,12 @@ export async function run(args: Args, out: NodeJS.WritableStream, err: NodeJS.Wr
 
   const invalid = new Set(problems.map((p) => p.path.split('/')[0]));
   const uses = new Map<string, Set<string>>();
+  const warnings: SynthWarning[] = [];
+  const policies: Array<{ environment: string } & PolicyReport> = [];
   for (const env of envs) {
     if (invalid.has(env.node.id)) continue;
     const model = renderEnvironment(env);
+    policies.push({ environment: env.node.id, ...policyOf(env, model, problems, warnings) });
     for (const u of featuresUsed(model)) uses.set(u.feature, (uses.get(u.feature) ?? new Set()).add(u.path));
     for (const adapter of adapters) runAdapter(app, env, model, adapter, ctx, problems);
   }
@@ -35,11 +40,13 @@ export async function run(args: Args, out: NodeJS.WritableStream, err: NodeJS.Wr
   }));
   const sorted = [...problems].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   if (args.flags.json) {
-    out.write(`${JSON.stringify({ ok: sorted.length === 0, problems: sorted, targets: adapters.map((a) => a.target), matrix }, null, 2)}\n`);
+    out.write(`${JSON.stringify({ ok: sorted.length === 0, problems: sorted, warnings, policy: policies, targets: adapters.map((a) => a.target), matrix }, null, 2)}\n`);
   } else {
     if (sorted.length > 0) {
       err.write(`${sorted.length} problem${sorted.length === 1 ? '' : 's'}:\n${sorted.map((p) => `  ${formatProblem(p)}`).join('\n')}\n\n`);
     }
+    for (const w of warnings) err.write(`warning [${w.path}] ${w.message} (${w.id})\n`);
+    for (const p of policies) for (const s of p.suppressed) out.write(`suppressed ${s.rule} at [${s.path}]: ${s.reason}\n`);
     const mark = (s: { level: string } | undefined) => (s === undefined ? '?' : s.level === 'native' ? 'native' : s.level === 'emulated' ? 'emulated' : 'NO');
     out.write(`Capability matrix (${envs.length} environment${envs.length === 1 ? '' : 's'} × ${adapters.length} target${adapters.length === 1 ? '' : 's'})\n\n`);
     out.write(table(['feature', 'used by', ...adapters.map((a) => a.target)], matrix.map((m) => [m.feature, String(m.usedBy.length), ...adapters.map((a) => mark(m.support[a.target]))])));
@@ -50,5 +57,6 @@ export async function run(args: Args, out: NodeJS.WritableStream, err: NodeJS.Wr
     if (notes.length > 0) out.write(`\n${notes.join('\n')}\n`);
     out.write(sorted.length === 0 ? '\nNo problems.\n' : `\n${sorted.length} problem${sorted.length === 1 ? '' : 's'} (listed on stderr).\n`);
   }
-  return sorted.length === 0 ? 0 : 1;
+  const strict = args.flags.strict === true;
+  return sorted.length === 0 && !(strict && warnings.length > 0) ? 0 : 1;
 }
