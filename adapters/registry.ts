@@ -35,3 +35,5 @@ export async function loadAdapter(target: string): Promise<Adapter> {
   if (!load) throw new Error(`unknown target '${target}'; known targets: ${targetNames().join(', ') || 'none'}`);
   return load();
 }
+
+registerTarget('azure', async () => (await import('./azure')).azureAdapter);

@@ -1,0 +1,156 @@
+import type { SynthWarning } from '../../lib/adapter';
+import type { Problem } from '../../lib/core/errors';
+import type { EnvironmentModel, ResourceModel } from '../../lib/model/types';
+import { ArmExpr, resourceId, resourceKey, type ArmParameter, type ArmResource, type ArmValue } from './arm';
+import { makeName, NameError, RULES, type NameRule } from './names';
+import type { AzureSettings } from './settings';
+
+/** API version of Microsoft.MachineLearningServices used for every ML resource. */
+export const ML_API = '2026-05-01';
+/** Resource type prefix of Azure ML. */
+export const ML = 'Microsoft.MachineLearningServices';
+
+/** API versions of the dependencies (stable versions ARM accepts). */
+export const API = {
+  storage: '2023-05-01',
+  keyVault: '2023-07-01',
+  identity: '2023-01-31',
+  logAnalytics: '2023-09-01',
+  appInsights: '2020-02-02',
+  containerRegistry: '2023-07-01',
+  roleAssignments: '2022-04-01',
+  autoscale: '2022-10-01',
+  eventGrid: '2022-06-15',
+  logic: '2019-05-01',
+  redis: '2024-03-01',
+} as const;
+
+/** Names of the environment's shared resources. */
+export interface CoreNames {
+  readonly workspace: string;
+  readonly storage: string;
+  readonly keyVault: string;
+  readonly registry: string;
+  readonly logAnalytics: string;
+  readonly appInsights: string;
+  readonly identity: string;
+}
+
+/**
+ * Everything one synth run accumulates: resources, parameters, documents, problems, warnings.
+ *
+ * Mapping modules add to it; `index.ts` renders it once at the end.
+ */
+export class SynthContext {
+  public readonly resources: ArmResource[] = [];
+  public readonly parameters: Record<string, ArmParameter> = {};
+  public readonly parameterValues: Record<string, string | number | boolean> = {};
+  public readonly outputs: Record<string, { type: string; value: ArmValue }> = {};
+  public readonly documents: Record<string, unknown> = {};
+  public readonly problems: Problem[] = [];
+  public readonly warnings: SynthWarning[] = [];
+  public readonly core: CoreNames;
+  private readonly byPath = new Map<string, ResourceModel>();
+  private readonly keys = new Set<string>();
+
+  constructor(
+    public readonly model: EnvironmentModel,
+    public readonly settings: AzureSettings,
+  ) {
+    for (const r of model.resources) this.byPath.set(r.path, r);
+    const env = model.environment;
+    const salt = [settings.subscriptionId, settings.resourceGroup];
+    this.core = {
+      workspace: this.name(RULES.workspace, [env.name], env.path),
+      storage: this.name(RULES.storageAccount, ['st', env.name], env.path, salt),
+      keyVault: this.name(RULES.keyVault, ['kv', env.name], env.path, salt),
+      registry: this.name(RULES.containerRegistry, ['cr', env.name], env.path, salt),
+      logAnalytics: this.name(RULES.monitoring, ['log', env.name], env.path),
+      appInsights: this.name(RULES.monitoring, ['appi', env.name], env.path),
+      identity: this.name(RULES.identity, ['id', env.name], env.path),
+    };
+  }
+
+  /** The environment. */
+  public get env() {
+    return this.model.environment;
+  }
+
+  /** A resource of the model by path. */
+  public resource(path: string): ResourceModel | undefined {
+    return this.byPath.get(path);
+  }
+
+  /** A physical name; a name that cannot be derived becomes a problem at `path`. */
+  public name(rule: NameRule, segments: readonly string[], path: string, salt: readonly string[] = []): string {
+    try {
+      return makeName(rule, segments, salt);
+    } catch (e) {
+      if (e instanceof NameError) {
+        this.problem(path, `${e.message}; rename the construct so its id contains letters or digits`);
+        return 'invalid';
+      }
+      throw e;
+    }
+  }
+
+  /** The segments of a construct path below the environment (`Fraud/Scoring` → `['Scoring']`). */
+  public localSegments(path: string): string[] {
+    const parts = path.split('/');
+    const envParts = this.env.path.split('/');
+    return parts.slice(envParts.length).length > 0 ? parts.slice(envParts.length) : parts;
+  }
+
+  /** Record a problem. */
+  public problem(path: string, message: string): void {
+    this.problems.push({ path, message });
+  }
+
+  /** Record a warning with a stable id. */
+  public warn(id: string, path: string, message: string): void {
+    this.warnings.push({ id: `mlplane:azure:${id}`, path, message });
+  }
+
+  /** Add a resource (a second resource with the same type and name is a bug, and a problem). */
+  public add(resource: ArmResource): void {
+    const key = resourceKey(resource.type, resource.name);
+    if (this.keys.has(key)) {
+      this.problem(this.env.path, `two constructs map to the same Azure resource ${key}; give one of them a different id`);
+      return;
+    }
+    this.keys.add(key);
+    this.resources.push(resource);
+  }
+
+  /** Whether a resource key is part of the template. */
+  public has(key: string): boolean {
+    return this.keys.has(key);
+  }
+
+  /** Tags of every owned resource: user tags plus the environment and construct path. */
+  public tags(path: string): Record<string, string> {
+    return { ...this.env.tags, 'mlplane-env': this.env.name, 'mlplane-path': path, 'mlplane-stage': this.env.stage };
+  }
+
+  /** Declare a template parameter with its value in the parameters file. */
+  public parameter(name: string, param: ArmParameter, value: string | number | boolean): ArmExpr {
+    this.parameters[name] = param;
+    this.parameterValues[name] = value;
+    return new ArmExpr(`parameters('${name}')`);
+  }
+
+  /** ARM id of the workspace. */
+  public workspaceId(): ArmExpr {
+    return resourceId(`${ML}/workspaces`, this.core.workspace);
+  }
+
+  /** ARM id of the environment's user-assigned identity. */
+  public identityId(): ArmExpr {
+    return resourceId('Microsoft.ManagedIdentity/userAssignedIdentities', this.core.identity);
+  }
+
+  /** ARM id of a child of the workspace (`computes`, `data/versions`, ...). */
+  public mlId(child: string, ...names: string[]): ArmExpr {
+    return resourceId(`${ML}/workspaces/${child}`, this.core.workspace, ...names);
+  }
+}
