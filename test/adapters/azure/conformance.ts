@@ -2,17 +2,16 @@
  * Loads the public Azure specifications from ../shared/conformance (never a copy) and validates
  * synthesized documents against them.
  */
+import { CONFORMANCE_DIR } from '../../support/conformance';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Ajv from 'ajv-draft-04';
 import addFormats from 'ajv-formats';
 import type { ValidateFunction } from 'ajv';
 import { parse } from 'yaml';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-/** Root of the shared conformance data: <repo>/../shared/conformance. */
-export const CONFORMANCE = path.resolve(here, '../../../../shared/conformance');
+/** Root of the shared conformance data (see test/support/conformance.ts). */
+export const CONFORMANCE = CONFORMANCE_DIR;
 const AZURE = path.join(CONFORMANCE, 'azure');
 const SCHEMAS = path.join(AZURE, 'arm-schemas/schemas');
 const BASE = 'https://schema.management.azure.com/schemas';
