@@ -1,0 +1,201 @@
+/**
+ * Shared state of one gcp synth: settings, lookups, derived names, collected problems and
+ * warnings, and the documents emitted so far.
+ */
+import type { SynthWarning } from '../../lib/adapter';
+import type { Problem } from '../../lib/core/errors';
+import type { DatasetModel, EnvironmentModel, ResourceModel } from '../../lib/model/types';
+import type { BodySchema, KmsKeyRef, Labels, ManifestEntry } from './documents';
+import { bigQueryId, dnsName, labelValue, serviceAccountId, shortHash, tagValue, uniqueLabelKeys } from './names';
+import { kmsLocationForBigQuery, type GcpSettings } from './settings';
+
+/** Label keys mlplane puts on every resource it owns. */
+export const ENV_LABEL = 'mlplane-env';
+/** Label key holding the construct path (hashed when needed). */
+export const PATH_LABEL = 'mlplane-path';
+
+/** Options of `SynthContext.emit`. */
+export interface EmitOptions {
+  readonly key: string;
+  readonly path: string;
+  readonly method: string;
+  readonly collection: string;
+  readonly parent: string;
+  readonly id: string | null;
+  readonly document: string;
+  readonly body: unknown;
+  readonly schema: BodySchema;
+  readonly dependsOn: readonly string[];
+  readonly retain?: boolean;
+  readonly updateMask?: readonly string[];
+  readonly requestField?: string;
+}
+
+/** The state of one synth run. */
+export class SynthContext {
+  public readonly problems: Problem[] = [];
+  public readonly warnings: SynthWarning[] = [];
+  public readonly entries: ManifestEntry[] = [];
+  public readonly documents: Record<string, unknown> = {};
+  /** `projects/<p>/locations/<region>`. */
+  public readonly parent: string;
+  /** BigQuery dataset id of the environment. */
+  public readonly bqDatasetId: string;
+  /** Value of the `mlplane-env` label. */
+  public readonly envLabel: string;
+  private readonly byPath: ReadonlyMap<string, ResourceModel>;
+
+  constructor(
+    public readonly model: EnvironmentModel,
+    public readonly settings: GcpSettings,
+  ) {
+    this.parent = `projects/${settings.project}/locations/${settings.region}`;
+    const env = model.environment;
+    this.bqDatasetId = bigQueryId(`${env.name}_${env.stage}`);
+    this.envLabel = labelValue(dnsName(`${env.name}-${env.stage}`, 63));
+    this.byPath = new Map(model.resources.map((r) => [r.path, r]));
+  }
+
+  /** Record a problem; synth throws all of them at the end. */
+  public problem(path: string, message: string): void {
+    if (this.problems.some((p) => p.path === path && p.message === message)) return;
+    this.problems.push({ path, message });
+  }
+
+  /** Record a warning with a stable id. */
+  public warn(id: string, path: string, message: string): void {
+    this.warnings.push({ id: `mlplane:gcp:${id}`, path, message });
+  }
+
+  /** The resource at `path`, or `undefined` (and a problem) when absent or of another kind. */
+  public resource<K extends ResourceModel['kind']>(path: string, kind: K, from: string): Extract<ResourceModel, { kind: K }> | undefined {
+    const r = this.byPath.get(path);
+    if (!r || r.kind !== kind) {
+      this.problem(from, `references ${kind} '${path}', which is not a ${kind} of this environment; reference a ${kind} defined in '${this.model.environment.path}'`);
+      return undefined;
+    }
+    return r as Extract<ResourceModel, { kind: K }>;
+  }
+
+  /** Labels of the resource at `path`: user tags plus ownership labels. */
+  public labels(path: string): Labels {
+    const out: Record<string, string> = {};
+    const tags = this.model.environment.tags;
+    const keys = uniqueLabelKeys(Object.keys(tags).sort());
+    for (const [k, key] of keys) out[key] = tagValue(tags[k] ?? '');
+    out[ENV_LABEL] = this.envLabel;
+    out[PATH_LABEL] = labelValue(path);
+    return out;
+  }
+
+  /** BigQuery table id of a dataset construct. */
+  public tableId(dataset: DatasetModel | string): string {
+    const id = typeof dataset === 'string' ? (this.byPath.get(dataset)?.id ?? dataset.split('/').pop() ?? dataset) : dataset.id;
+    return bigQueryId(id);
+  }
+
+  /** `bq://project.dataset.table` of a dataset construct (or of any table id of the environment). */
+  public tableUri(tableId: string): string {
+    return `bq://${this.settings.project}.${this.bqDatasetId}.${tableId}`;
+  }
+
+  /**
+   * The URI pipeline steps receive for a dataset: its BigQuery table (`bq://…`), or for an
+   * external dataset the files it points at.
+   */
+  public datasetUri(dataset: DatasetModel): string {
+    return dataset.source.kind === 'external' ? dataset.source.uri : this.tableUri(this.tableId(dataset));
+  }
+
+  /** BigQuery REST resource name of a table. */
+  public tableResource(tableId: string): string {
+    return `projects/${this.settings.project}/datasets/${this.bqDatasetId}/tables/${tableId}`;
+  }
+
+  /** The Cloud KMS key Vertex resources use, when the environment is customer-managed. */
+  public vertexKey(): KmsKeyRef | undefined {
+    return this.kmsKey(this.settings.region);
+  }
+
+  /** The Cloud KMS key BigQuery uses (same location as the BigQuery data). */
+  public bigQueryKey(): KmsKeyRef | undefined {
+    return this.kmsKey(kmsLocationForBigQuery(this.settings.bigqueryLocation));
+  }
+
+  /** Key ring id of the environment. */
+  public keyRingId(): string {
+    return `mlplane-${this.envLabel}`;
+  }
+
+  private kmsKey(location: string): KmsKeyRef | undefined {
+    const enc = this.model.environment.encryption;
+    if (enc.kind !== 'customer-managed') return undefined;
+    return { kmsKeyName: `projects/${this.settings.project}/locations/${location}/keyRings/${this.keyRingId()}/cryptoKeys/${enc.keyName}` };
+  }
+
+  /** Service account id for a workload (a pipeline, an endpoint, a batch job, a monitor). */
+  public serviceAccountId(workloadPath: string): string {
+    return serviceAccountId(workloadPath.split('/').slice(1).join('-') || workloadPath, `${this.envLabel}/${workloadPath}`);
+  }
+
+  /** Service account e-mail for a workload. */
+  public serviceAccountEmail(workloadPath: string): string {
+    return `${this.serviceAccountId(workloadPath)}@${this.settings.project}.iam.gserviceaccount.com`;
+  }
+
+  /** `gs://` root of the pipeline runs of a pipeline. */
+  public pipelineRoot(pipelinePath: string): string {
+    return `gs://${this.settings.stagingBucket}/${this.envLabel}/pipeline-root/${labelValue(pipelinePath)}`;
+  }
+
+  /** Vertex model resource name. */
+  public modelName(modelId: string): string {
+    return `${this.parent}/models/${modelId}`;
+  }
+
+  /** A short tag for a manifest key. */
+  public hash(text: string): string {
+    return shortHash(text);
+  }
+
+  /** Add a pipeline spec document (`pipelines/<name>.json`) of the construct at `path`. */
+  public pipelineDocument(path: string, name: string, spec: unknown): void {
+    const doc = `pipelines/${name}.json`;
+    const owner = this.pipelineOwners.get(doc);
+    if (owner !== undefined) {
+      this.problem(path, `becomes the same KFP pipeline '${name}' as '${owner}'; rename one of the two constructs`);
+      return;
+    }
+    this.pipelineOwners.set(doc, path);
+    this.documents[doc] = spec;
+  }
+
+  private readonly pipelineOwners = new Map<string, string>();
+
+  /** Emit a document and its manifest entry. */
+  public emit(options: EmitOptions): void {
+    const clash = this.entries.find((e) => e.document === options.document || e.key === options.key);
+    if (clash) {
+      this.problem(
+        options.path,
+        `becomes the same GCP resource as '${clash.path}' (${options.collection} '${options.id ?? options.document}'); GCP names are lowercase and shortened, so rename one of the two constructs`,
+      );
+      return;
+    }
+    this.documents[options.document] = options.body;
+    this.entries.push({
+      key: options.key,
+      path: options.path,
+      method: options.method,
+      collection: options.collection,
+      parent: options.parent,
+      id: options.id,
+      document: options.document,
+      schema: options.schema,
+      dependsOn: [...new Set(options.dependsOn)].sort(),
+      retain: options.retain ?? false,
+      ...(options.updateMask ? { updateMask: options.updateMask } : {}),
+      ...(options.requestField ? { requestField: options.requestField } : {}),
+    });
+  }
+}

@@ -1,0 +1,1184 @@
+/**
+ * gcp synth: environment model → one REST body per resource (Vertex AI v1, BigQuery v2, IAM) plus
+ * a manifest in dependency order and the KFP PipelineSpecs. Pure: no network, no SDK, no fs.
+ */
+import type { DocumentSynthResult } from '../../lib/adapter';
+import { ValidationErrors } from '../../lib/core/errors';
+import { unsupportedFeatures } from '../../lib/model/capabilities';
+import type {
+  BatchInferenceModel,
+  DatasetModel,
+  DriftMonitorModel,
+  EnvironmentModel,
+  FeatureTableModel,
+  FieldModel,
+  FieldTypeModel,
+  GrantModel,
+  ModelRefModel,
+  ModelRegistryModel,
+  OnlineEndpointModel,
+  PipelineModel,
+  ResourceModel,
+  ScheduleModel,
+} from '../../lib/model/types';
+import { GCP_CAPABILITIES } from './capabilities';
+import { SynthContext } from './context';
+import type {
+  BqDatasetBody,
+  BqField,
+  BqTableBody,
+  BucketBody,
+  CryptoKeyBody,
+  DeployedModelBody,
+  EndpointBody,
+  FeatureOnlineStoreBody,
+  FeatureViewBody,
+  DataDriftSpecBody,
+  IamPolicyBody,
+  Manifest,
+  ManifestEntry,
+  MetadataStoreBody,
+  ModelBody,
+  ModelMonitorBody,
+  MonitoringInputBody,
+  MonitoringJobBody,
+  MonitoringNotificationBody,
+  MonitoringOutputBody,
+  MonitoringScheduleBody,
+  ScheduleBody,
+  ServiceAccountBody,
+  TensorboardBody,
+  Thresholds,
+  VertexDatasetBody,
+} from './documents';
+import { compileBatchPipeline, compileDriftGatePipeline, compilePipeline } from './kfp';
+import type { PipelineSpec } from './kfp-types';
+import { machineSpec } from './machines';
+import { bigQueryColumnProblem, bigQueryId, displayName, dnsName, endpointId, labelValue, numericId, snakeId } from './names';
+import { allowedBigQueryLocations, kmsLocationForBigQuery, regionHintProblem, SETTINGS_KEY, type GcpSettings } from './settings';
+import { rateToCron, scheduleInterval, vertexCron } from './schedules';
+
+const AIPLATFORM = 'aiplatform.projects.locations';
+const V1 = 'google.cloud.aiplatform.v1';
+const V1BETA1 = 'google.cloud.aiplatform.v1beta1';
+const TABULAR_SCHEMA = 'gs://google-cloud-aiplatform/schema/dataset/metadata/tabular_1.0.0.yaml';
+const ALIAS = /^[a-z][a-zA-Z0-9-]{0,126}[a-z0-9]$/;
+
+/** Keys of the environment-wide entries. */
+const KEYS = {
+  bucket: 'storage.bucket',
+  keyRing: 'kms.keyRing',
+  key: (location: string) => `kms.cryptoKey/${location}`,
+  bqDataset: 'bigquery.dataset',
+  metadataStore: 'vertex.metadataStore',
+  tensorboard: 'vertex.tensorboard',
+  featureStore: 'vertex.featureOnlineStore',
+  serviceAccount: (path: string) => `iam.serviceAccount/${path}`,
+  table: (path: string) => `bigquery.table/${path}`,
+  vertexDataset: (path: string) => `vertex.dataset/${path}`,
+  featureView: (path: string) => `vertex.featureView/${path}`,
+  model: (path: string) => `vertex.model/${path}`,
+  endpoint: (path: string) => `vertex.endpoint/${path}`,
+  deployedModel: (path: string, name: string) => `vertex.deployedModel/${path}/${name}`,
+  traffic: (path: string) => `vertex.endpointTraffic/${path}`,
+  schedule: (path: string, i: number) => `vertex.schedule/${path}#${i}`,
+  monitoringJob: (path: string) => `vertex.modelDeploymentMonitoringJob/${path}`,
+  modelMonitor: (path: string) => `vertex.modelMonitor/${path}`,
+  iam: (resource: string) => `iam.policy/${resource}`,
+} as const;
+
+/**
+ * Synthesize an environment for the gcp target.
+ *
+ * @throws ValidationErrors with every problem found, each with its construct path.
+ */
+export function synthGcp(m: EnvironmentModel, settings: GcpSettings): DocumentSynthResult {
+  if (!m.schemaVersion.startsWith('1.')) {
+    throw new ValidationErrors([
+      { path: m.environment.path, message: `model schemaVersion '${m.schemaVersion}' is not supported by the gcp adapter, which reads 1.x; use a matching mlplane version` },
+    ]);
+  }
+  const ctx = new SynthContext(m, settings);
+  const env = m.environment;
+  const hint = regionHintProblem(env.region, settings.region);
+  if (hint) ctx.problem(env.path, hint);
+  if (!allowedBigQueryLocations(settings.region).includes(settings.bigqueryLocation)) {
+    ctx.problem(env.path, `BigQuery location '${settings.bigqueryLocation}' is not compatible with Vertex region '${settings.region}'; set ${SETTINGS_KEY}.bigqueryLocation to ${allowedBigQueryLocations(settings.region).join(' or ')}`);
+  }
+  for (const p of unsupportedFeatures(m, 'gcp', GCP_CAPABILITIES)) ctx.problem(p.path, p.message);
+
+  environmentResources(ctx);
+  for (const r of m.resources) resource(ctx, r);
+  grants(ctx);
+
+  if (ctx.problems.length > 0) throw new ValidationErrors(ctx.problems, `gcp synth of '${env.path}' failed`);
+  const entries = dependencyOrder(ctx.entries);
+  const manifest: Manifest = {
+    schemaVersion: '1',
+    target: 'gcp',
+    environment: env.path,
+    project: settings.project,
+    region: settings.region,
+    bigqueryLocation: settings.bigqueryLocation,
+    ownershipLabels: { 'mlplane-env': ctx.envLabel },
+    entries,
+  };
+  return { documents: { ...ctx.documents, 'manifest.json': manifest }, warnings: ctx.warnings };
+}
+
+/** Entries sorted so that every entry comes after its dependencies; ties keep emission order. */
+function dependencyOrder(entries: readonly ManifestEntry[]): ManifestEntry[] {
+  const byKey = new Map(entries.map((e) => [e.key, e]));
+  const out: ManifestEntry[] = [];
+  const state = new Map<string, 'visiting' | 'done'>();
+  const visit = (e: ManifestEntry) => {
+    const s = state.get(e.key);
+    if (s === 'done') return;
+    if (s === 'visiting') throw new Error(`dependency cycle through ${e.key}`);
+    state.set(e.key, 'visiting');
+    for (const d of e.dependsOn) {
+      const dep = byKey.get(d);
+      if (!dep) throw new Error(`${e.key} depends on unknown entry ${d}`);
+      visit(dep);
+    }
+    state.set(e.key, 'done');
+    out.push(e);
+  };
+  for (const e of entries) visit(e);
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Environment
+
+/** Workloads that run as their own service account: pipelines, endpoints, batch inferences. */
+function workloads(ctx: SynthContext): ResourceModel[] {
+  return ctx.model.resources.filter((r) => r.kind === 'pipeline' || r.kind === 'onlineEndpoint' || r.kind === 'batchInference');
+}
+
+function keyDeps(ctx: SynthContext, location: string): string[] {
+  return ctx.model.environment.encryption.kind === 'customer-managed' ? [KEYS.key(location)] : [];
+}
+
+function environmentResources(ctx: SynthContext): void {
+  const { settings, model } = ctx;
+  const env = model.environment;
+  const project = `projects/${settings.project}`;
+  const enc = env.encryption;
+  const vertexKey = ctx.vertexKey();
+  const bqKey = ctx.bigQueryKey();
+  if (enc.kind === 'customer-managed') {
+    const locations = [...new Set([settings.region, kmsLocationForBigQuery(settings.bigqueryLocation)])];
+    for (const location of locations) {
+      const ring = `${project}/locations/${location}/keyRings/${ctx.keyRingId()}`;
+      ctx.emit({
+        key: `${KEYS.keyRing}/${location}`,
+        path: env.path,
+        method: 'cloudkms.projects.locations.keyRings.create',
+        collection: 'projects.locations.keyRings',
+        parent: `${project}/locations/${location}`,
+        id: ctx.keyRingId(),
+        document: `kms/keyRings/${location}.json`,
+        body: {},
+        schema: { kind: 'none', reason: 'Cloud KMS has no spec in ../shared/conformance; the body is empty' },
+        dependsOn: [],
+        retain: true,
+      });
+      const key: CryptoKeyBody = { purpose: 'ENCRYPT_DECRYPT', rotationPeriod: `${enc.rotationDays * 86400}s`, labels: ctx.labels(env.path) };
+      ctx.emit({
+        key: KEYS.key(location),
+        path: env.path,
+        method: 'cloudkms.projects.locations.keyRings.cryptoKeys.create',
+        collection: 'projects.locations.keyRings.cryptoKeys',
+        parent: ring,
+        id: enc.keyName,
+        document: `kms/cryptoKeys/${location}-${enc.keyName}.json`,
+        body: key,
+        schema: { kind: 'none', reason: 'Cloud KMS has no spec in ../shared/conformance' },
+        dependsOn: [`${KEYS.keyRing}/${location}`],
+        retain: true,
+      });
+    }
+  }
+  const bucket: BucketBody = {
+    name: settings.stagingBucket,
+    location: settings.region.toUpperCase(),
+    labels: ctx.labels(env.path),
+    iamConfiguration: { uniformBucketLevelAccess: { enabled: true } },
+    ...(vertexKey ? { encryption: { defaultKmsKeyName: vertexKey.kmsKeyName } } : {}),
+  };
+  ctx.emit({
+    key: KEYS.bucket,
+    path: env.path,
+    method: 'storage.buckets.insert',
+    collection: 'buckets',
+    parent: project,
+    id: settings.stagingBucket,
+    document: `storage/buckets/${settings.stagingBucket}.json`,
+    body: bucket,
+    schema: { kind: 'none', reason: 'Cloud Storage has no spec in ../shared/conformance' },
+    dependsOn: keyDeps(ctx, settings.region),
+    retain: true,
+  });
+  for (const w of workloads(ctx)) {
+    const id = ctx.serviceAccountId(w.path);
+    const body: ServiceAccountBody = {
+      accountId: id,
+      serviceAccount: { displayName: displayName(`mlplane ${w.path}`).slice(0, 100), description: `Runs ${w.kind} '${w.path}' of environment '${env.path}' (mlplane)` },
+    };
+    ctx.emit({
+      key: KEYS.serviceAccount(w.path),
+      path: w.path,
+      method: 'iam.projects.serviceAccounts.create',
+      collection: 'projects.serviceAccounts',
+      parent: project,
+      id,
+      document: `iam/serviceAccounts/${id}.json`,
+      body,
+      schema: { kind: 'none', reason: 'IAM admin has no spec in ../shared/conformance' },
+      dependsOn: [],
+    });
+  }
+  // Batch prediction creates a new table per run in the dataset: its service account writes to
+  // the dataset itself (WRITER = roles/bigquery.dataEditor). Listing ACL entries replaces
+  // BigQuery's defaults, so the defaults are listed as well.
+  const writers = model.resources.filter((r) => r.kind === 'batchInference').map((r) => ctx.serviceAccountEmail(r.path));
+  const access: BqDatasetBody['access'] =
+    writers.length > 0
+      ? [
+          { role: 'OWNER', specialGroup: 'projectOwners' },
+          { role: 'WRITER', specialGroup: 'projectWriters' },
+          { role: 'READER', specialGroup: 'projectReaders' },
+          ...writers.map((email) => ({ role: 'WRITER' as const, userByEmail: email })),
+        ]
+      : undefined;
+  const dataset: BqDatasetBody = {
+    datasetReference: { projectId: settings.project, datasetId: ctx.bqDatasetId },
+    ...(access ? { access } : {}),
+    location: settings.bigqueryLocation,
+    friendlyName: `${env.name} (${env.stage})`,
+    ...(env.description ? { description: env.description } : {}),
+    labels: ctx.labels(env.path),
+    ...(bqKey ? { defaultEncryptionConfiguration: bqKey } : {}),
+  };
+  ctx.emit({
+    key: KEYS.bqDataset,
+    path: env.path,
+    method: 'bigquery.datasets.insert',
+    collection: 'datasets',
+    parent: project,
+    id: ctx.bqDatasetId,
+    document: `bigquery/datasets/${ctx.bqDatasetId}.json`,
+    body: dataset,
+    schema: { kind: 'discovery', api: 'bigquery.v2', schema: 'Dataset' },
+    dependsOn: [...keyDeps(ctx, kmsLocationForBigQuery(settings.bigqueryLocation)), ...workloads(ctx).filter((w) => w.kind === 'batchInference').map((w) => KEYS.serviceAccount(w.path))],
+    retain: true,
+  });
+  const metadata: MetadataStoreBody = {
+    description: `Vertex ML Metadata of pipeline runs (lineage of datasets, models and metrics); environment '${env.path}'`,
+    ...(vertexKey ? { encryptionSpec: vertexKey } : {}),
+  };
+  ctx.emit({
+    key: KEYS.metadataStore,
+    path: env.path,
+    method: `${AIPLATFORM}.metadataStores.create`,
+    collection: 'projects.locations.metadataStores',
+    parent: ctx.parent,
+    id: 'default',
+    document: 'vertex/metadataStores/default.json',
+    body: metadata,
+    schema: { kind: 'proto', message: `${V1}.MetadataStore` },
+    dependsOn: keyDeps(ctx, settings.region),
+    retain: true,
+  });
+  const tensorboard: TensorboardBody = {
+    displayName: displayName(`${env.name} ${env.stage} experiments`),
+    description: `Experiment tracking of environment '${env.path}'`,
+    labels: ctx.labels(env.path),
+    ...(vertexKey ? { encryptionSpec: vertexKey } : {}),
+  };
+  ctx.emit({
+    key: KEYS.tensorboard,
+    path: env.path,
+    method: `${AIPLATFORM}.tensorboards.create`,
+    collection: 'projects.locations.tensorboards',
+    parent: ctx.parent,
+    id: null,
+    document: `vertex/tensorboards/${ctx.envLabel}.json`,
+    body: tensorboard,
+    schema: { kind: 'proto', message: `${V1}.Tensorboard` },
+    dependsOn: keyDeps(ctx, settings.region),
+    retain: true,
+  });
+  if (env.network.mode === 'private' && !settings.network) {
+    ctx.warn(
+      'pipeline-network',
+      env.path,
+      `the environment is private but ${SETTINGS_KEY}.network is not set: endpoints and the feature store get Private Service Connect, but pipeline jobs are not peered with a VPC; set ${SETTINGS_KEY}.network to 'projects/<number>/global/networks/<name>'`,
+    );
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Resources
+
+function resource(ctx: SynthContext, r: ResourceModel): void {
+  switch (r.kind) {
+    case 'dataset':
+      return dataset(ctx, r);
+    case 'featureTable':
+      return featureTable(ctx, r);
+    case 'computePool':
+      // Vertex has no standing compute pool: its node shape becomes machine specs of the tasks
+      // that use it (see kfp.ts); nothing to create.
+      return;
+    case 'pipeline':
+      return pipeline(ctx, r);
+    case 'modelRegistry':
+      return registry(ctx, r);
+    case 'onlineEndpoint':
+      return endpoint(ctx, r);
+    case 'batchInference':
+      return batch(ctx, r);
+    case 'driftMonitor':
+      return monitor(ctx, r);
+    default: {
+      const never: never = r;
+      throw new Error(`unhandled resource kind ${(never as ResourceModel).kind}`);
+    }
+  }
+}
+
+const SCALAR_TYPES = { string: 'STRING', int: 'INTEGER', float: 'FLOAT', bool: 'BOOLEAN', timestamp: 'TIMESTAMP', date: 'DATE' } as const;
+
+/** BigQuery schema of a list of fields, reporting invalid or duplicate column names. */
+function bqSchema(ctx: SynthContext, fields: readonly FieldModel[], path: string, prefix = ''): BqField[] {
+  const seen = new Map<string, string>();
+  const out: BqField[] = [];
+  for (const f of fields) {
+    const problem = bigQueryColumnProblem(f.name, `${prefix}${f.name}`);
+    if (problem) ctx.problem(path, problem);
+    const lower = f.name.toLowerCase();
+    const clash = seen.get(lower);
+    if (clash !== undefined) {
+      ctx.problem(path, `columns '${prefix}${clash}' and '${prefix}${f.name}' differ only in case; BigQuery compares column names case-insensitively; rename one`);
+    }
+    seen.set(lower, f.name);
+    const field = bqField(ctx, f, f, path, `${prefix}${f.name}.`);
+    if (field) out.push(field);
+  }
+  return out;
+}
+
+function bqField(ctx: SynthContext, f: FieldModel, type: FieldTypeModel, path: string, prefix: string, repeated = false): BqField | undefined {
+  const base = { name: f.name, ...(f.description ? { description: f.description } : {}) };
+  const mode = repeated ? 'REPEATED' : f.nullable ? 'NULLABLE' : 'REQUIRED';
+  switch (type.type) {
+    case 'array':
+      if (repeated) {
+        ctx.problem(path, `column '${f.name}' is an array of arrays, which BigQuery cannot store; wrap the inner array in a struct`);
+        return undefined;
+      }
+      return bqField(ctx, f, type.items, path, prefix, true);
+    case 'struct':
+      return { ...base, type: 'RECORD', mode, fields: bqSchema(ctx, type.fields, path, prefix) };
+    default:
+      return { ...base, type: SCALAR_TYPES[type.type], mode };
+  }
+}
+
+const PARTITION = { hour: 'HOUR', day: 'DAY', month: 'MONTH', year: 'YEAR' } as const;
+const SOURCE_FORMAT = { parquet: 'PARQUET', csv: 'CSV', jsonl: 'NEWLINE_DELIMITED_JSON' } as const;
+
+function dataset(ctx: SynthContext, d: DatasetModel): void {
+  const tableId = ctx.tableId(d);
+  const schema = bqSchema(ctx, d.schema, d.path);
+  const names = new Set(d.schema.map((f) => f.name));
+  if (d.partitionBy) {
+    const col = d.schema.find((f) => f.name === d.partitionBy?.field);
+    if (!col || (col.type !== 'timestamp' && col.type !== 'date')) {
+      ctx.problem(d.path, `partition column '${d.partitionBy.field}' must be a timestamp or date column of the schema; got ${col ? col.type : 'no such column'}`);
+    } else if (col.type === 'date' && d.partitionBy.granularity === 'hour') {
+      ctx.problem(d.path, `date column '${col.name}' cannot be partitioned by hour in BigQuery; use day, month or year`);
+    }
+  }
+  if (d.clusterBy.length > 4) ctx.problem(d.path, `BigQuery clusters by at most 4 columns, got ${d.clusterBy.length} (${d.clusterBy.join(', ')}); drop some`);
+  for (const c of d.clusterBy) if (!names.has(c)) ctx.problem(d.path, `cluster column '${c}' is not in the schema; use one of ${[...names].join(', ')}`);
+  const expirationMs = d.retentionDays !== undefined ? `${d.retentionDays * 86400000}` : undefined;
+  let body: BqTableBody;
+  const common = {
+    tableReference: { projectId: ctx.settings.project, datasetId: ctx.bqDatasetId, tableId },
+    friendlyName: d.id,
+    ...(d.description ? { description: d.description } : {}),
+    labels: { ...ctx.labels(d.path), 'mlplane-version': labelValue(d.version.toLowerCase()) },
+    schema: { fields: schema },
+  };
+  if (d.source.kind === 'external') {
+    const uri = d.source.uri;
+    if (!uri.startsWith('gs://')) {
+      ctx.problem(d.path, `external dataset URI '${uri}' is not on Cloud Storage; on gcp an external dataset must be a gs:// URI (BigQuery external table); copy the data to Cloud Storage`);
+    }
+    if (d.format === 'delta') ctx.problem(d.path, `external format 'delta' is not readable by a BigQuery external table; use parquet, csv or jsonl`);
+    if (d.partitionBy || d.clusterBy.length > 0 || d.retentionDays !== undefined) {
+      ctx.problem(d.path, `an external dataset cannot be partitioned, clustered or expired by BigQuery (it reads files it does not own); remove partitionBy, clusterBy and retention`);
+    }
+    body = {
+      ...common,
+      externalDataConfiguration: {
+        sourceUris: [uri],
+        sourceFormat: d.format === 'delta' ? 'PARQUET' : SOURCE_FORMAT[d.format],
+        autodetect: false,
+      },
+    };
+  } else {
+    const bqKey = ctx.bigQueryKey();
+    body = {
+      ...common,
+      ...(d.partitionBy
+        ? { timePartitioning: { type: PARTITION[d.partitionBy.granularity], field: d.partitionBy.field, ...(expirationMs ? { expirationMs } : {}) } }
+        : expirationMs
+          ? { timePartitioning: { type: 'DAY' as const, expirationMs } }
+          : {}),
+      ...(d.clusterBy.length > 0 ? { clustering: { fields: d.clusterBy } } : {}),
+      ...(bqKey ? { encryptionConfiguration: bqKey } : {}),
+    };
+  }
+  ctx.emit({
+    key: KEYS.table(d.path),
+    path: d.path,
+    method: 'bigquery.tables.insert',
+    collection: 'tables',
+    parent: `projects/${ctx.settings.project}/datasets/${ctx.bqDatasetId}`,
+    id: tableId,
+    document: `bigquery/tables/${tableId}.json`,
+    body,
+    schema: { kind: 'discovery', api: 'bigquery.v2', schema: 'Table' },
+    dependsOn: [KEYS.bqDataset],
+    retain: d.retain,
+  });
+  const vertexKey = ctx.vertexKey();
+  const vds: VertexDatasetBody = {
+    displayName: displayName(`${ctx.envLabel}-${d.id}`),
+    ...(d.description ? { description: d.description } : {}),
+    metadataSchemaUri: TABULAR_SCHEMA,
+    metadata: { inputConfig: { bigquerySource: { uri: ctx.tableUri(tableId) } } },
+    labels: ctx.labels(d.path),
+    ...(vertexKey ? { encryptionSpec: vertexKey } : {}),
+  };
+  ctx.emit({
+    key: KEYS.vertexDataset(d.path),
+    path: d.path,
+    method: `${AIPLATFORM}.datasets.create`,
+    collection: 'projects.locations.datasets',
+    parent: ctx.parent,
+    id: null,
+    document: `vertex/datasets/${tableId}.json`,
+    body: vds,
+    schema: { kind: 'proto', message: `${V1}.Dataset` },
+    dependsOn: [KEYS.table(d.path), ...keyDeps(ctx, ctx.settings.region)],
+    retain: d.retain,
+  });
+}
+
+/** The id of the environment's feature online store. */
+function featureStoreId(ctx: SynthContext): string {
+  return snakeId(`${ctx.envLabel}_features`);
+}
+
+function featureTable(ctx: SynthContext, f: FeatureTableModel): void {
+  const source = ctx.resource(f.source, 'dataset', f.path);
+  if (!source) return;
+  const cols = new Set(source.schema.map((c) => c.name));
+  const wanted = [...f.entity.keys, ...(f.timestampField ? [f.timestampField] : []), ...f.features.map((x) => x.name)];
+  for (const c of wanted) if (!cols.has(c)) ctx.problem(f.path, `column '${c}' is not in source dataset '${f.source}'; use one of ${[...cols].join(', ')}`);
+  const viewId = bigQueryId(`${f.id}`);
+  if (viewId === ctx.tableId(source) || ctx.model.resources.some((r) => r.kind === 'dataset' && ctx.tableId(r) === viewId)) {
+    ctx.problem(f.path, `feature table '${f.id}' would become BigQuery view '${viewId}', which a dataset already uses; rename the feature table`);
+  }
+  // Vertex feature views pick the latest row per entity by a `feature_timestamp` column.
+  const ts = f.timestampField && f.timestampField !== 'feature_timestamp' ? [`\`${f.timestampField}\` AS \`feature_timestamp\``] : [];
+  const columns = [...[...new Set(wanted)].map((c) => `\`${c}\``), ...ts].join(', ');
+  const view: BqTableBody = {
+    tableReference: { projectId: ctx.settings.project, datasetId: ctx.bqDatasetId, tableId: viewId },
+    friendlyName: f.id,
+    ...(f.description ? { description: f.description } : {}),
+    labels: ctx.labels(f.path),
+    view: { query: `SELECT ${columns} FROM \`${ctx.settings.project}.${ctx.bqDatasetId}.${ctx.tableId(source)}\``, useLegacySql: false },
+  };
+  ctx.emit({
+    key: KEYS.table(f.path),
+    path: f.path,
+    method: 'bigquery.tables.insert',
+    collection: 'tables',
+    parent: `projects/${ctx.settings.project}/datasets/${ctx.bqDatasetId}`,
+    id: viewId,
+    document: `bigquery/tables/${viewId}.json`,
+    body: view,
+    schema: { kind: 'discovery', api: 'bigquery.v2', schema: 'Table' },
+    dependsOn: [KEYS.table(source.path)],
+  });
+  if (!f.online) return;
+  const storeId = featureStoreId(ctx);
+  if (!ctx.entries.some((e) => e.key === KEYS.featureStore)) {
+    const vertexKey = ctx.vertexKey();
+    const store: FeatureOnlineStoreBody = {
+      optimized: {},
+      labels: ctx.labels(ctx.model.environment.path),
+      ...(ctx.model.environment.network.mode === 'private'
+        ? { dedicatedServingEndpoint: { privateServiceConnectConfig: { enablePrivateServiceConnect: true, projectAllowlist: [ctx.settings.project] } } }
+        : {}),
+      ...(vertexKey ? { encryptionSpec: vertexKey } : {}),
+    };
+    ctx.emit({
+      key: KEYS.featureStore,
+      path: ctx.model.environment.path,
+      method: `${AIPLATFORM}.featureOnlineStores.create`,
+      collection: 'projects.locations.featureOnlineStores',
+      parent: ctx.parent,
+      id: storeId,
+      document: `vertex/featureOnlineStores/${storeId}.json`,
+      body: store,
+      schema: { kind: 'proto', message: `${V1}.FeatureOnlineStore` },
+      dependsOn: keyDeps(ctx, ctx.settings.region),
+    });
+  }
+  let syncConfig: FeatureViewBody['syncConfig'];
+  if (f.refreshSeconds !== undefined) {
+    const c = rateToCron(f.refreshSeconds);
+    if ('problem' in c) ctx.problem(f.path, `refresh: ${c.problem}`);
+    else syncConfig = { cron: `TZ=UTC ${c.cron}` };
+  }
+  if (f.ttlSeconds !== undefined) {
+    ctx.warn(
+      'feature-ttl',
+      f.path,
+      `ttl ${f.ttlSeconds}s is not enforced: a Vertex feature view serves the latest synced value per entity until the next sync${f.refreshSeconds !== undefined ? ` (every ${f.refreshSeconds}s)` : ''}`,
+    );
+  }
+  const viewIdFv = snakeId(f.id);
+  const fv: FeatureViewBody = {
+    bigQuerySource: { uri: ctx.tableUri(viewId), entityIdColumns: f.entity.keys },
+    ...(syncConfig ? { syncConfig } : {}),
+    labels: ctx.labels(f.path),
+  };
+  ctx.emit({
+    key: KEYS.featureView(f.path),
+    path: f.path,
+    method: `${AIPLATFORM}.featureOnlineStores.featureViews.create`,
+    collection: 'projects.locations.featureOnlineStores.featureViews',
+    parent: `${ctx.parent}/featureOnlineStores/${storeId}`,
+    id: viewIdFv,
+    document: `vertex/featureViews/${viewIdFv}.json`,
+    body: fv,
+    schema: { kind: 'proto', message: `${V1}.FeatureView` },
+    dependsOn: [KEYS.featureStore, KEYS.table(f.path)],
+  });
+}
+
+/** Manifest keys of everything a pipeline run needs to exist. */
+function pipelineDeps(ctx: SynthContext, p: PipelineModel, runAs: string): string[] {
+  // The metadata store comes first: Vertex creates `default` without CMEK on the first run otherwise.
+  const deps = [KEYS.bucket, KEYS.metadataStore, KEYS.serviceAccount(runAs), ...keyDeps(ctx, ctx.settings.region)];
+  for (const s of p.steps) {
+    if (s.kind === 'container') {
+      for (const i of s.inputs) {
+        const src = i.source;
+        if (src.kind === 'dataset' && ctx.model.resources.some((r) => r.kind === 'dataset' && r.path === src.dataset)) deps.push(KEYS.table(src.dataset));
+      }
+    } else {
+      const reg = ctx.model.resources.find((r) => r.path === s.registry);
+      const m = reg?.kind === 'modelRegistry' ? reg.models.find((x) => x.name === s.model) : undefined;
+      if (m) deps.push(KEYS.model(m.path));
+    }
+  }
+  return deps;
+}
+
+/** A Vertex Schedule running `spec`. */
+function scheduleBody(ctx: SynthContext, path: string, runAs: string, spec: PipelineSpec, schedule: ScheduleModel, i: number, parameterValues?: Readonly<Record<string, string | number | boolean>>): ScheduleBody | undefined {
+  const cron = vertexCron(schedule);
+  if ('problem' in cron) {
+    ctx.problem(path, `schedule ${i + 1}: ${cron.problem}`);
+    return undefined;
+  }
+  const kms = ctx.vertexKey();
+  return {
+    displayName: displayName(`${spec.pipelineInfo.name}${i > 0 ? `-${i + 1}` : ''}`),
+    cron: cron.cron,
+    maxConcurrentRunCount: '1',
+    createPipelineJobRequest: {
+      parent: ctx.parent,
+      pipelineJob: {
+        displayName: displayName(spec.pipelineInfo.name),
+        pipelineSpec: spec,
+        runtimeConfig: {
+          gcsOutputDirectory: ctx.pipelineRoot(path),
+          ...(parameterValues && Object.keys(parameterValues).length > 0 ? { parameterValues } : {}),
+        },
+        serviceAccount: ctx.serviceAccountEmail(runAs),
+        ...(ctx.settings.network ? { network: ctx.settings.network } : {}),
+        ...(kms ? { encryptionSpec: kms } : {}),
+        labels: ctx.labels(path),
+      },
+    },
+  };
+}
+
+function emitSchedules(ctx: SynthContext, path: string, runAs: string, spec: PipelineSpec, schedules: readonly ScheduleModel[], deps: string[], parameterValues?: Readonly<Record<string, string | number | boolean>>): void {
+  schedules.forEach((s, i) => {
+    const body = scheduleBody(ctx, path, runAs, spec, s, i, parameterValues);
+    if (!body) return;
+    ctx.emit({
+      key: KEYS.schedule(path, i),
+      path,
+      method: `${AIPLATFORM}.schedules.create`,
+      collection: 'projects.locations.schedules',
+      parent: ctx.parent,
+      id: null,
+      document: `vertex/schedules/${spec.pipelineInfo.name}${i > 0 ? `-${i + 1}` : ''}.json`,
+      body,
+      schema: { kind: 'proto', message: `${V1}.Schedule` },
+      dependsOn: deps,
+    });
+  });
+}
+
+function pipeline(ctx: SynthContext, p: PipelineModel): void {
+  const spec = compilePipeline(ctx, p);
+  ctx.pipelineDocument(p.path, spec.pipelineInfo.name, spec);
+  emitSchedules(ctx, p.path, p.path, spec, p.schedules, pipelineDeps(ctx, p, p.path));
+}
+
+/** Vertex model id of a registered model. */
+export function vertexModelId(ctx: SynthContext, name: string): string {
+  return dnsName(`${ctx.envLabel}-${name}`, 63);
+}
+
+function registry(ctx: SynthContext, r: ModelRegistryModel): void {
+  const kms = ctx.vertexKey();
+  for (const m of r.models) {
+    const id = vertexModelId(ctx, m.name);
+    for (const a of m.aliases) {
+      if (!ALIAS.test(a) || a === 'default') {
+        ctx.problem(m.path, `alias '${a}' is not a valid Vertex version alias (pattern [a-z][a-zA-Z0-9-]{0,126}[a-z0-9], not 'default'); rename it`);
+      }
+    }
+    const env = Object.keys(m.serving.env)
+      .sort()
+      .map((name) => ({ name, value: m.serving.env[name] as string }));
+    const body: ModelBody = {
+      displayName: displayName(m.name),
+      ...(m.description ? { description: m.description } : {}),
+      versionAliases: m.aliases,
+      versionDescription: 'mlplane bootstrap version: the serving container without trained artifacts; pipelines register trained versions',
+      containerSpec: {
+        imageUri: m.serving.image,
+        ...(env.length > 0 ? { env } : {}),
+        ports: [{ containerPort: m.serving.port }],
+        predictRoute: m.serving.predictRoute,
+        healthRoute: m.serving.healthRoute,
+      },
+      labels: { ...ctx.labels(m.path), 'mlplane-framework': m.framework },
+      ...(kms ? { encryptionSpec: kms } : {}),
+    };
+    ctx.emit({
+      key: KEYS.model(m.path),
+      path: m.path,
+      method: `${AIPLATFORM}.models.upload`,
+      collection: 'projects.locations.models',
+      parent: ctx.parent,
+      id,
+      document: `vertex/models/${id}.json`,
+      body,
+      schema: { kind: 'proto', message: `${V1}.Model` },
+      requestField: 'model',
+      dependsOn: keyDeps(ctx, ctx.settings.region),
+      retain: r.retain,
+    });
+  }
+}
+
+/** Resource name of a model version reference, checking it against the registry. */
+function modelRef(ctx: SynthContext, ref: ModelRefModel, from: string): { name: string; key: string } | undefined {
+  const reg = ctx.resource(ref.registry, 'modelRegistry', from);
+  if (!reg) return undefined;
+  const m = reg.models.find((x) => x.name === ref.model);
+  if (!m) {
+    ctx.problem(from, `model '${ref.model}' is not in registry '${ref.registry}'; declared are ${reg.models.map((x) => `'${x.name}'`).join(', ') || 'none'}`);
+    return undefined;
+  }
+  const base = ctx.modelName(vertexModelId(ctx, m.name));
+  if ('alias' in ref) {
+    if (!m.aliases.includes(ref.alias)) ctx.problem(from, `alias '${ref.alias}' is not declared on model '${m.name}'; declared are ${m.aliases.map((a) => `'${a}'`).join(', ') || 'none'}`);
+    return { name: `${base}@${ref.alias}`, key: KEYS.model(m.path) };
+  }
+  return { name: `${base}@${ref.version}`, key: KEYS.model(m.path) };
+}
+
+/** DeployedModel id of a deployment (numeric, stable). */
+export function deployedModelId(ctx: SynthContext, endpointPath: string, deployment: string): string {
+  return numericId(`${ctx.envLabel}/${endpointPath}/${deployment}`);
+}
+
+function endpoint(ctx: SynthContext, e: OnlineEndpointModel): void {
+  const id = endpointId(`${ctx.envLabel}-${e.id}`);
+  const name = `${ctx.parent}/endpoints/${id}`;
+  const kms = ctx.vertexKey();
+  const deps = [...keyDeps(ctx, ctx.settings.region), KEYS.bqDataset];
+  let logging: EndpointBody['predictRequestResponseLoggingConfig'];
+  if (e.capture.requests || e.capture.responses) {
+    if (e.capture.requests !== e.capture.responses) {
+      ctx.warn('capture-both', e.path, `Vertex request-response logging always captures both requests and responses; captureRequests=${e.capture.requests}, captureResponses=${e.capture.responses} captures both`);
+    }
+    if (!(e.capture.samplingRate > 0 && e.capture.samplingRate <= 1)) {
+      ctx.problem(e.path, `capture samplingRate must be in (0, 1] on gcp, got ${e.capture.samplingRate}`);
+    }
+    let table = bigQueryId(`${e.id}_requests`);
+    if (e.capture.destination) {
+      const dest = ctx.resource(e.capture.destination, 'dataset', e.path);
+      if (dest) {
+        table = ctx.tableId(dest);
+        ctx.warn('capture-destination-schema', e.path, `Vertex writes request-response logs with its own schema; dataset '${dest.path}' must not declare a conflicting schema`);
+      }
+    }
+    logging = { enabled: true, samplingRate: e.capture.samplingRate, bigqueryDestination: { outputUri: ctx.tableUri(table) } };
+  }
+  const body: EndpointBody = {
+    displayName: displayName(`${ctx.envLabel}-${e.id}`),
+    ...(e.description ? { description: e.description } : {}),
+    labels: ctx.labels(e.path),
+    ...(kms ? { encryptionSpec: kms } : {}),
+    ...(ctx.model.environment.network.mode === 'private'
+      ? { privateServiceConnectConfig: { enablePrivateServiceConnect: true, projectAllowlist: [ctx.settings.project] } }
+      : {}),
+    ...(logging ? { predictRequestResponseLoggingConfig: logging } : {}),
+  };
+  ctx.emit({
+    key: KEYS.endpoint(e.path),
+    path: e.path,
+    method: `${AIPLATFORM}.endpoints.create`,
+    collection: 'projects.locations.endpoints',
+    parent: ctx.parent,
+    id,
+    document: `vertex/endpoints/${id}.json`,
+    body,
+    schema: { kind: 'proto', message: `${V1}.Endpoint` },
+    dependsOn: deps,
+  });
+  const split: Record<string, number> = {};
+  const deployed: string[] = [];
+  for (const d of e.deployments) {
+    const at = `${e.path}/${d.name}`;
+    const ref = modelRef(ctx, d.model, at);
+    const machine = machineSpec(d.resources);
+    if ('problem' in machine) ctx.problem(at, machine.problem);
+    if (d.minReplicas < 1) ctx.problem(at, `minReplicas ${d.minReplicas} is not allowed on Vertex AI endpoints (at least 1 replica serves); set minReplicas to 1 or more`);
+    if (d.maxReplicas < d.minReplicas) ctx.problem(at, `maxReplicas ${d.maxReplicas} is below minReplicas ${d.minReplicas}; raise maxReplicas`);
+    const did = deployedModelId(ctx, e.path, d.name);
+    split[did] = d.traffic;
+    const metricName =
+      d.autoscaling.metric === 'cpu' ? 'aiplatform.googleapis.com/prediction/online/cpu/utilization' : 'aiplatform.googleapis.com/prediction/online/request_count';
+    const target = d.autoscaling.metric === 'cpu' ? Math.round(d.autoscaling.target) : Math.round(d.autoscaling.target * 60);
+    const dm: DeployedModelBody = {
+      id: did,
+      displayName: displayName(d.name),
+      model: ref?.name ?? '',
+      serviceAccount: ctx.serviceAccountEmail(e.path),
+      dedicatedResources: {
+        machineSpec: 'problem' in machine ? { machineType: 'n1-standard-2' } : machine,
+        minReplicaCount: d.minReplicas,
+        maxReplicaCount: d.maxReplicas,
+        autoscalingMetricSpecs: [{ metricName, target }],
+      },
+    };
+    const key = KEYS.deployedModel(e.path, d.name);
+    deployed.push(key);
+    ctx.emit({
+      key,
+      path: at,
+      method: `${AIPLATFORM}.endpoints.deployModel`,
+      collection: 'projects.locations.endpoints',
+      parent: name,
+      id: did,
+      document: `vertex/deployedModels/${id}-${dnsName(d.name, 40)}.json`,
+      body: dm,
+      schema: { kind: 'proto', message: `${V1}.DeployedModel` },
+      requestField: 'deployedModel',
+      dependsOn: [KEYS.endpoint(e.path), KEYS.serviceAccount(e.path), ...(ref ? [ref.key] : [])],
+    });
+  }
+  const traffic: EndpointBody = { displayName: body.displayName, labels: body.labels, trafficSplit: split };
+  ctx.emit({
+    key: KEYS.traffic(e.path),
+    path: e.path,
+    method: `${AIPLATFORM}.endpoints.patch`,
+    collection: 'projects.locations.endpoints',
+    parent: ctx.parent,
+    id,
+    document: `vertex/endpoints/${id}.traffic.json`,
+    body: traffic,
+    schema: { kind: 'proto', message: `${V1}.Endpoint` },
+    dependsOn: deployed,
+    updateMask: ['trafficSplit'],
+  });
+}
+
+function batch(ctx: SynthContext, b: BatchInferenceModel): void {
+  const ref = modelRef(ctx, b.model, b.path);
+  const spec = compileBatchPipeline(ctx, b, ref?.name ?? '');
+  ctx.pipelineDocument(b.path, spec.pipelineInfo.name, spec);
+  const output = ctx.resource(b.output, 'dataset', b.path);
+  if (output) {
+    ctx.warn(
+      'batch-output-table',
+      b.path,
+      `Vertex batch prediction writes each run to a new table 'predictions_<timestamp>' in BigQuery dataset '${ctx.bqDatasetId}', not into '${ctx.tableId(output)}' itself; query or copy from there`,
+    );
+  }
+  const deps = [KEYS.bucket, KEYS.metadataStore, KEYS.serviceAccount(b.path), KEYS.bqDataset, ...keyDeps(ctx, ctx.settings.region), ...(ref ? [ref.key] : [])];
+  if (ctx.model.resources.some((r) => r.kind === 'dataset' && r.path === b.input)) deps.push(KEYS.table(b.input));
+  emitSchedules(ctx, b.path, b.path, spec, b.schedules, deps);
+}
+
+function thresholds(list: readonly { feature: string; threshold: number }[]): Thresholds {
+  const out: Record<string, { value: number }> = {};
+  for (const t of list) out[t.feature] = { value: t.threshold };
+  return out;
+}
+
+function monitor(ctx: SynthContext, d: DriftMonitorModel): void {
+  const baseline = ctx.resource(d.baseline, 'dataset', d.path);
+  for (const s of d.signals) {
+    if (s.metric !== 'jensenShannonDistance' && s.metric !== 'lInfinity') {
+      ctx.problem(
+        d.path,
+        `drift metric '${s.metric}' is not available on Vertex model monitoring, which uses Jensen-Shannon divergence for numeric and L-infinity distance for categorical features; use DriftMetric.JENSEN_SHANNON or L_INFINITY`,
+      );
+    }
+    if (baseline) {
+      const cols = new Set(baseline.schema.map((c) => c.name));
+      for (const t of s.thresholds) if (!cols.has(t.feature)) ctx.problem(d.path, `feature '${t.feature}' is not a column of baseline '${baseline.path}'; use one of ${[...cols].join(', ')}`);
+    }
+  }
+  const emails = d.alerts.flatMap((a) => (a.kind === 'email' ? [a.address] : []));
+  if (d.target.kind === 'batch') return batchMonitor(ctx, d, d.target.batch, baseline, emails);
+  const e = ctx.resource(d.target.endpoint, 'onlineEndpoint', d.path);
+  if (!e) return;
+  const targetName = d.target.deployment;
+  const chosen = targetName ? e.deployments.filter((x) => x.name === targetName) : e.deployments;
+  if (targetName && chosen.length === 0) ctx.problem(d.path, `deployment '${targetName}' is not on endpoint '${e.path}'; use one of ${e.deployments.map((x) => `'${x.name}'`).join(', ')}`);
+  const interval = scheduleInterval(d.schedule);
+  let monitorInterval = '3600s';
+  if ('problem' in interval) ctx.problem(d.path, interval.problem);
+  else if (interval.seconds < 3600 || interval.seconds % 3600 !== 0) {
+    ctx.problem(d.path, `Vertex model monitoring runs every whole number of hours (at least 1); a schedule every ${interval.seconds}s cannot be honoured; use a multiple of 1 hour`);
+  } else monitorInterval = `${interval.seconds}s`;
+  const drift = d.signals.filter((s) => s.kind === 'drift');
+  const skew = d.signals.filter((s) => s.kind === 'skew');
+  const ids = chosen.map((x) => deployedModelId(ctx, e.path, x.name));
+  const kms = ctx.vertexKey();
+  const body: MonitoringJobBody = {
+    displayName: displayName(`${ctx.envLabel}-${d.id}`),
+    endpoint: `${ctx.parent}/endpoints/${endpointId(`${ctx.envLabel}-${e.id}`)}`,
+    modelDeploymentMonitoringObjectiveConfigs: ids.map((id) => ({
+      deployedModelId: id,
+      objectiveConfig: {
+        trainingDataset: { bigquerySource: { inputUri: baseline ? ctx.tableUri(ctx.tableId(baseline)) : '' } },
+        ...(skew.length > 0 ? { trainingPredictionSkewDetectionConfig: { skewThresholds: thresholds(skew.flatMap((s) => s.thresholds)) } } : {}),
+        ...(drift.length > 0 ? { predictionDriftDetectionConfig: { driftThresholds: thresholds(drift.flatMap((s) => s.thresholds)) } } : {}),
+      },
+    })),
+    modelDeploymentMonitoringScheduleConfig: { monitorInterval, monitorWindow: `${d.lookbackDays * 86400}s` },
+    loggingSamplingStrategy: { randomSampleConfig: { sampleRate: e.capture.requests || e.capture.responses ? e.capture.samplingRate : 1 } },
+    modelMonitoringAlertConfig: { ...(emails.length > 0 ? { emailAlertConfig: { userEmails: emails } } : {}), enableLogging: true },
+    enableMonitoringPipelineLogs: true,
+    labels: ctx.labels(d.path),
+    ...(kms ? { encryptionSpec: kms } : {}),
+  };
+  ctx.emit({
+    key: KEYS.monitoringJob(d.path),
+    path: d.path,
+    method: `${AIPLATFORM}.modelDeploymentMonitoringJobs.create`,
+    collection: 'projects.locations.modelDeploymentMonitoringJobs',
+    parent: ctx.parent,
+    id: null,
+    document: `vertex/modelDeploymentMonitoringJobs/${dnsName(`${ctx.envLabel}-${d.id}`)}.json`,
+    body,
+    schema: { kind: 'proto', message: `${V1}.ModelDeploymentMonitoringJob` },
+    dependsOn: [KEYS.traffic(e.path), ...(baseline ? [KEYS.table(baseline.path)] : []), ...keyDeps(ctx, ctx.settings.region)],
+  });
+  if (d.onDrift) retrainGate(ctx, d, ids, [KEYS.monitoringJob(d.path)]);
+}
+
+/** Drift-gated retraining: a scheduled pipeline that runs the training DAG only after drift. */
+function retrainGate(ctx: SynthContext, d: DriftMonitorModel, deployedIds: readonly string[], deps: readonly string[]): void {
+  const action = d.onDrift;
+  if (!action) return;
+  const training = ctx.resource(action.pipeline, 'pipeline', d.path);
+  if (!training) return;
+  const known = new Set(training.parameters.map((p) => p.name));
+  for (const k of Object.keys(action.parameters)) if (!known.has(k)) ctx.problem(d.path, `retrain parameter '${k}' is not a parameter of '${training.path}'; use one of ${[...known].join(', ') || 'none'}`);
+  if (action.gateStep && !training.steps.some((s) => s.kind === 'register' && s.name === action.gateStep)) {
+    ctx.problem(d.path, `gate step '${action.gateStep}' is not a register step of '${training.path}'`);
+  }
+  const spec = compileDriftGatePipeline(ctx, d, training, deployedIds);
+  ctx.pipelineDocument(d.path, spec.pipelineInfo.name, spec);
+  const gatePath = `${d.path}/gate`;
+  // The gate runs the training tasks, so it runs as the training pipeline's service account.
+  const cron = vertexCron(d.schedule);
+  if ('problem' in cron) {
+    ctx.problem(d.path, cron.problem);
+    return;
+  }
+  const body = scheduleBody(ctx, gatePath, training.path, spec, d.schedule, 0, action.parameters);
+  if (!body) return;
+  ctx.emit({
+    key: KEYS.schedule(gatePath, 0),
+    path: d.path,
+    method: `${AIPLATFORM}.schedules.create`,
+    collection: 'projects.locations.schedules',
+    parent: ctx.parent,
+    id: null,
+    document: `vertex/schedules/${spec.pipelineInfo.name}.json`,
+    body,
+    schema: { kind: 'proto', message: `${V1}.Schedule` },
+    dependsOn: [...deps, ...pipelineDeps(ctx, training, training.path)],
+  });
+}
+
+/**
+ * A monitor of a batch inference: Vertex Model Monitoring v2 (v1beta1 API; v1 monitors endpoints
+ * only) — a ModelMonitor over the model, and a Schedule of ModelMonitoringJobs comparing the
+ * scored input table with the baseline.
+ */
+function batchMonitor(ctx: SynthContext, d: DriftMonitorModel, batchPath: string, baseline: DatasetModel | undefined, emails: readonly string[]): void {
+  const b = ctx.resource(batchPath, 'batchInference', d.path);
+  if (!b) return;
+  const ref = modelRef(ctx, b.model, d.path);
+  const input = ctx.resource(b.input, 'dataset', d.path);
+  const monitorId = dnsName(`${ctx.envLabel}-${d.id}`, 63);
+  const name = `${ctx.parent}/modelMonitors/${monitorId}`;
+  const kms = ctx.vertexKey();
+  const all = d.signals.flatMap((s) => s.thresholds);
+  const features = [...new Set(all.map((t) => t.feature))];
+  const conditions: Record<string, { threshold: number }> = {};
+  for (const t of all) conditions[t.feature] = { threshold: t.threshold };
+  const metric = d.signals[0]?.metric ?? 'jensenShannonDistance';
+  const drift: DataDriftSpecBody = {
+    features,
+    categoricalMetricType: 'l_infinity',
+    numericMetricType: 'jensen_shannon_divergence',
+    featureAlertConditions: conditions,
+  };
+  if (metric === 'lInfinity') {
+    ctx.warn('batch-monitor-metric', d.path, 'Model Monitoring v2 measures numeric features with Jensen-Shannon divergence; L-infinity applies to categorical features only');
+  }
+  const tableInput = (ds: DatasetModel | undefined): MonitoringInputBody => ({ columnizedDataset: { bigquerySource: { tableUri: ds ? ctx.tableUri(ctx.tableId(ds)) : '' } } });
+  const notification: MonitoringNotificationBody = { ...(emails.length > 0 ? { emailConfig: { userEmails: emails } } : {}), enableCloudLogging: true };
+  const output: MonitoringOutputBody = { gcsBaseDirectory: { outputUriPrefix: `gs://${ctx.settings.stagingBucket}/${ctx.envLabel}/model-monitoring/${monitorId}` } };
+  const monitorBody: ModelMonitorBody = {
+    displayName: displayName(`${ctx.envLabel}-${d.id}`),
+    modelMonitoringTarget: { vertexModel: { model: ref ? ref.name.replace(/@.*$/, '') : '' } },
+    trainingDataset: tableInput(baseline),
+    tabularObjective: { featureDriftSpec: drift },
+    notificationSpec: notification,
+    outputSpec: output,
+    ...(kms ? { encryptionSpec: kms } : {}),
+  };
+  ctx.emit({
+    key: KEYS.modelMonitor(d.path),
+    path: d.path,
+    method: `${AIPLATFORM}.modelMonitors.create`,
+    collection: 'projects.locations.modelMonitors',
+    parent: ctx.parent,
+    id: monitorId,
+    document: `vertex-v1beta1/modelMonitors/${monitorId}.json`,
+    body: monitorBody,
+    schema: { kind: 'proto', message: `${V1BETA1}.ModelMonitor` },
+    dependsOn: [...(ref ? [ref.key] : []), ...(baseline ? [KEYS.table(baseline.path)] : []), KEYS.bucket, ...keyDeps(ctx, ctx.settings.region)],
+  });
+  const cron = vertexCron(d.schedule);
+  if ('problem' in cron) {
+    ctx.problem(d.path, cron.problem);
+    return;
+  }
+  const schedule: MonitoringScheduleBody = {
+    displayName: displayName(`${ctx.envLabel}-${d.id}`),
+    cron: cron.cron,
+    maxConcurrentRunCount: '1',
+    createModelMonitoringJobRequest: {
+      parent: name,
+      modelMonitoringJob: {
+        displayName: displayName(`${ctx.envLabel}-${d.id}`),
+        modelMonitoringSpec: {
+          objectiveSpec: {
+            tabularObjective: { featureDriftSpec: drift },
+            baselineDataset: tableInput(baseline),
+            targetDataset: { ...tableInput(input), timeOffset: { window: `${d.lookbackDays}d` } },
+          },
+          notificationSpec: notification,
+          outputSpec: output,
+        },
+      },
+    },
+  };
+  ctx.emit({
+    key: KEYS.schedule(d.path, 0),
+    path: d.path,
+    method: `${AIPLATFORM}.schedules.create`,
+    collection: 'projects.locations.schedules',
+    parent: ctx.parent,
+    id: null,
+    document: `vertex-v1beta1/schedules/${monitorId}.json`,
+    body: schedule,
+    schema: { kind: 'proto', message: `${V1BETA1}.Schedule` },
+    dependsOn: [KEYS.modelMonitor(d.path), ...(input ? [KEYS.table(input.path)] : [])],
+  });
+  if (d.onDrift) retrainGate(ctx, d, [], [KEYS.schedule(d.path, 0)]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Grants
+
+/** IAM roles granted for an access level on a resource kind; `scope` says where the binding goes. */
+export const GRANT_ROLES: Readonly<Record<ResourceModel['kind'], { readonly read: string; readonly write: string; readonly scope: 'resource' | 'project' }>> = {
+  dataset: { read: 'roles/bigquery.dataViewer', write: 'roles/bigquery.dataEditor', scope: 'resource' },
+  featureTable: { read: 'roles/aiplatform.featurestoreDataViewer', write: 'roles/aiplatform.featurestoreDataWriter', scope: 'resource' },
+  modelRegistry: { read: 'roles/aiplatform.viewer', write: 'roles/aiplatform.user', scope: 'project' },
+  computePool: { read: 'roles/aiplatform.viewer', write: 'roles/aiplatform.user', scope: 'project' },
+  pipeline: { read: 'roles/aiplatform.viewer', write: 'roles/aiplatform.user', scope: 'project' },
+  onlineEndpoint: { read: 'roles/aiplatform.user', write: 'roles/aiplatform.user', scope: 'project' },
+  batchInference: { read: 'roles/aiplatform.viewer', write: 'roles/aiplatform.user', scope: 'project' },
+  driftMonitor: { read: 'roles/aiplatform.viewer', write: 'roles/aiplatform.user', scope: 'project' },
+};
+
+/** Roles every pipeline / batch service account needs to run at all. */
+export const BASELINE_ROLES = ['roles/aiplatform.user', 'roles/bigquery.jobUser'] as const;
+
+/** Member standing for the project's Vertex AI service agent; the engine resolves it to `service-<number>@gcp-sa-aiplatform.iam.gserviceaccount.com`. */
+export const VERTEX_SERVICE_AGENT = 'serviceAgent:aiplatform.googleapis.com';
+
+/** The members a grant's principal acts as. */
+function members(ctx: SynthContext, g: GrantModel): string[] {
+  const p = g.principal;
+  switch (p.kind) {
+    case 'step':
+      return [`serviceAccount:${ctx.serviceAccountEmail(p.pipeline)}`];
+    case 'deployment':
+      return [`serviceAccount:${ctx.serviceAccountEmail(p.endpoint)}`];
+    case 'batchInference':
+      return [`serviceAccount:${ctx.serviceAccountEmail(p.batch)}`];
+    case 'driftMonitor': {
+      // Model monitoring reads data as the project's Vertex AI service agent; a drift gate runs as
+      // the training pipeline's service account.
+      const m = ctx.model.resources.find((r) => r.path === p.monitor);
+      const gate = m?.kind === 'driftMonitor' && m.onDrift ? [`serviceAccount:${ctx.serviceAccountEmail(m.onDrift.pipeline)}`] : [];
+      return [VERTEX_SERVICE_AGENT, ...gate];
+    }
+    default: {
+      const never: never = p;
+      throw new Error(`unhandled principal ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+function grants(ctx: SynthContext): void {
+  const project: Map<string, Set<string>> = new Map();
+  const perResource = new Map<string, { target: ResourceModel; roles: Map<string, Set<string>> }>();
+  const add = (map: Map<string, Set<string>>, role: string, who: string) => {
+    const set = map.get(role) ?? new Set<string>();
+    set.add(who);
+    map.set(role, set);
+  };
+  for (const w of workloads(ctx)) {
+    if (w.kind === 'onlineEndpoint') continue;
+    for (const role of BASELINE_ROLES) add(project, role, `serviceAccount:${ctx.serviceAccountEmail(w.path)}`);
+  }
+  for (const g of ctx.model.grants) {
+    const target = ctx.model.resources.find((r) => r.path === g.resource);
+    if (!target) {
+      ctx.problem(g.resource, `a grant targets '${g.resource}', which is not a resource of this environment`);
+      continue;
+    }
+    const roles = GRANT_ROLES[target.kind];
+    const role = g.access === 'read' ? roles.read : roles.write;
+    for (const who of members(ctx, g)) grantOne(target, role, who, g.access);
+  }
+  function grantOne(target: ResourceModel, role: string, who: string, access: GrantModel['access']): void {
+    const roles = GRANT_ROLES[target.kind];
+    if (roles.scope === 'project') {
+      add(project, role, who);
+      return;
+    }
+    const keyed = (key: string) => {
+      const entry = perResource.get(key) ?? { target, roles: new Map<string, Set<string>>() };
+      perResource.set(key, entry);
+      return entry.roles;
+    };
+    if (target.kind === 'featureTable') {
+      // Offline reads go to the BigQuery view; online reads to the feature view.
+      add(keyed(`${target.path}#view`), access === 'read' ? 'roles/bigquery.dataViewer' : 'roles/bigquery.dataEditor', who);
+      if (target.online) add(keyed(target.path), role, who);
+    } else {
+      add(keyed(target.path), role, who);
+    }
+  }
+  const policy = (roles: Map<string, Set<string>>): IamPolicyBody => ({
+    bindings: [...roles.keys()].sort().map((role) => ({ role, members: [...(roles.get(role) ?? [])].sort() })),
+  });
+  for (const [key, { target, roles }] of [...perResource.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    const isView = key.endsWith('#view');
+    if (target.kind === 'dataset' || isView) {
+      const tableId = isView ? bigQueryId(target.id) : ctx.tableId(target.path);
+      ctx.emit({
+        key: KEYS.iam(key),
+        path: target.path,
+        method: 'bigquery.tables.setIamPolicy',
+        collection: 'tables',
+        parent: `projects/${ctx.settings.project}/datasets/${ctx.bqDatasetId}`,
+        id: tableId,
+        document: `iam/policies/bigquery-${tableId}.json`,
+        body: policy(roles),
+        schema: { kind: 'discovery', api: 'bigquery.v2', schema: 'Policy' },
+        requestField: 'policy',
+        dependsOn: [KEYS.table(target.path), ...serviceAccountDeps(ctx, roles)],
+      });
+    } else if (target.kind === 'featureTable') {
+      const storeId = featureStoreId(ctx);
+      ctx.emit({
+        key: KEYS.iam(key),
+        path: target.path,
+        method: `${AIPLATFORM}.featureOnlineStores.featureViews.setIamPolicy`,
+        collection: 'projects.locations.featureOnlineStores.featureViews',
+        parent: `${ctx.parent}/featureOnlineStores/${storeId}`,
+        id: snakeId(target.id),
+        document: `iam/policies/featureView-${snakeId(target.id)}.json`,
+        body: policy(roles),
+        schema: { kind: 'proto', message: 'google.iam.v1.Policy' },
+        requestField: 'policy',
+        dependsOn: [KEYS.featureView(target.path), ...serviceAccountDeps(ctx, roles)],
+      });
+    }
+  }
+  ctx.emit({
+    key: KEYS.iam(ctx.model.environment.path),
+    path: ctx.model.environment.path,
+    method: 'cloudresourcemanager.projects.setIamPolicy',
+    collection: 'projects',
+    parent: '',
+    id: ctx.settings.project,
+    document: 'iam/policies/project.json',
+    body: policy(project),
+    schema: { kind: 'proto', message: 'google.iam.v1.Policy' },
+    requestField: 'policy',
+    dependsOn: serviceAccountDeps(ctx, project),
+  });
+}
+
+/** Manifest keys of the service accounts a policy's members need. */
+function serviceAccountDeps(ctx: SynthContext, roles: Map<string, Set<string>>): string[] {
+  const members = new Set([...roles.values()].flatMap((s) => [...s]));
+  return workloads(ctx)
+    .filter((w) => members.has(`serviceAccount:${ctx.serviceAccountEmail(w.path)}`))
+    .map((w) => KEYS.serviceAccount(w.path));
+}
