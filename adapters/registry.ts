@@ -38,3 +38,4 @@ export async function loadAdapter(target: string): Promise<Adapter> {
 
 registerTarget('azure', async () => (await import('./azure')).azureAdapter);
 registerTarget('gcp', async () => (await import('./gcp')).gcpAdapter);
+registerTarget('aws', async () => (await import('./aws')).awsAdapter);

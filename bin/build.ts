@@ -116,6 +116,11 @@ export async function buildApp(options: BuildOptions = {}): Promise<BuildResult>
   if (strict) for (const w of warnings) problems.push({ path: w.path, message: `${w.message} (${w.id}; strict mode: acknowledge it with context mlplane:acknowledge)` });
   if (problems.length > 0) throw new ValidationErrors(problems);
 
+  if (adapters.some((a) => a.kind === 'constructs' && a.target === 'aws')) {
+    // cdk-nag's AwsSolutions pack on every synth of the aws target, as the aws adapter's tests run it.
+    const { AwsSolutionsChecks } = await import('cdk-nag');
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  }
   for (const env of environments) attachWriter(envs.find((e) => e.node.id === env.name)!, env.model, env.policy, env.outputs);
   if (!app.node.children.some((c) => Stack.isStack(c))) {
     // The CDK CLI refuses an app without stacks ("This app contains no stacks"). When no selected

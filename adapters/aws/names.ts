@@ -1,0 +1,100 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * Naming rules of the aws target.
+ *
+ * CDK-generated physical names are preferred everywhere; the names below exist only where a name
+ * is part of a contract (stack names users see in `cdk ls`, the Glue catalog users query with
+ * Athena, S3 prefixes and environment variables containers read, CloudWatch metric names alarms
+ * match on). Every name derives from the construct path, so it is deterministic; when a provider
+ * limit is exceeded the name is trimmed from the left and ends with a short hash of the full path.
+ */
+
+/** A short, stable hash of `text` (8 hex characters). */
+export function shortHash(text: string): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, 8);
+}
+
+/** Keep at most `max` characters; when trimming, keep the right end and append a hash of the whole. */
+export function trimLeft(name: string, max: number, separator: string): string {
+  if (name.length <= max) return name;
+  const hash = shortHash(name);
+  const keep = max - hash.length - separator.length;
+  let tail = name.slice(name.length - keep);
+  while (tail.startsWith(separator)) tail = tail.slice(separator.length);
+  return `${tail}${separator}${hash}`;
+}
+
+/** The path below the environment: `Fraud/Train/Fit` → `Train/Fit`. */
+export function relativePath(envPath: string, path: string): string {
+  return path.startsWith(`${envPath}/`) ? path.slice(envPath.length + 1) : path;
+}
+
+/**
+ * CloudFormation stack name of the environment's `index`-th stack (0-based): `Fraud-mlops`,
+ * `Fraud-mlops-2`, … Letters, digits and hyphens, starting with a letter, at most 128 characters.
+ */
+export function stackName(envName: string, index: number): string {
+  let base = envName.replace(/[^A-Za-z0-9-]+/g, '-').replace(/^[^A-Za-z]+/, '');
+  if (base === '') base = `env${shortHash(envName)}`;
+  const suffix = index === 0 ? '-mlops' : `-mlops-${index + 1}`;
+  return `${trimLeft(base, 128 - suffix.length, '-')}${suffix}`;
+}
+
+/** Construct id for a resource inside a stack: the path below the environment with `/` → `-`. */
+export function constructId(envPath: string, path: string): string {
+  return relativePath(envPath, path).replace(/\//g, '-');
+}
+
+/** Lower-case kebab slug of a path below the environment (`Train/Fit` → `train/fit`), for S3 keys. */
+export function keySlug(envPath: string, path: string): string {
+  return relativePath(envPath, path)
+    .split('/')
+    .map((s) =>
+      s
+        .replace(/([a-z0-9])([A-Z])/g, '$1-$2')
+        .replace(/[^A-Za-z0-9]+/g, '-')
+        .replace(/^-+|-+$/g, '')
+        .toLowerCase(),
+    )
+    .join('/');
+}
+
+/** S3 key prefix (with trailing slash) of a managed dataset. */
+export function datasetPrefix(envPath: string, path: string): string {
+  return `datasets/${keySlug(envPath, path)}/`;
+}
+
+/** Glue database name of an environment: lower case, `[a-z0-9_]`, at most 255 characters. */
+export function glueDatabaseName(envName: string): string {
+  return trimLeft(`${snake(envName)}_mlops`, 255, '_');
+}
+
+/** Glue table name of a dataset or feature table: lower case, `[a-z0-9_]`, at most 255 characters. */
+export function glueTableName(envPath: string, path: string): string {
+  return trimLeft(snake(relativePath(envPath, path)), 255, '_');
+}
+
+/** Environment variable name for a step input or output: `MLPLANE_INPUT_CLEAN_DATA`. */
+export function envVar(prefix: string, name: string): string {
+  return `${prefix}_${snake(name).toUpperCase()}`;
+}
+
+/** State name in a Step Functions definition: at most 80 characters. */
+export function stateName(name: string): string {
+  return trimLeft(name.replace(/[^A-Za-z0-9 _.-]+/g, '-'), 80, '-');
+}
+
+/** CloudWatch metric namespace of an environment's drift metrics. */
+export function metricNamespace(envName: string): string {
+  return trimLeft(`mlplane/${envName}`, 255, '-');
+}
+
+function snake(text: string): string {
+  const s = text
+    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+    .replace(/[^A-Za-z0-9]+/g, '_')
+    .replace(/^_+|_+$/g, '')
+    .toLowerCase();
+  return s === '' ? `x${shortHash(text)}` : /^[0-9]/.test(s) ? `x_${s}` : s;
+}
