@@ -21,11 +21,11 @@ export function defineGenerated(scope: Construct, pipelines: number): MlopsEnvir
     const model = registry.addModel(`Model${g}`, { serving: ServingContainer.image('ghcr.io/acme/serve:1.0'), aliases: ['champion', 'challenger'] });
     for (let i = g * 10; i < Math.min(pipelines, (g + 1) * 10); i++) {
       const p = new Pipeline(env, `Pipeline${i}`);
-      const a = p.addStep('Validate', { image: 'ghcr.io/acme/validate:1.0', inputs: { data }, outputs: { clean: Output.dataset() }, compute: cpu });
-      const b = p.addStep('Features', { image: 'ghcr.io/acme/features:1.0', inputs: { clean: a.output('clean') }, outputs: { features: Output.dataset() }, compute: cpu });
-      const c = p.addStep('Train', { image: 'ghcr.io/acme/train:1.0', inputs: { features: b.output('features') }, outputs: { model: Output.model() }, retries: 2, compute: cpu });
-      const d = p.addStep('Evaluate', { image: 'ghcr.io/acme/eval:1.0', inputs: { model: Input.model(c.output('model')), features: b.output('features') }, outputs: { metrics: Output.metrics() }, compute: cpu });
-      p.addStep('Report', { image: 'ghcr.io/acme/report:1.0', inputs: { metrics: Input.metrics(d.output('metrics')) }, compute: cpu });
+      const a = p.addStep('Validate', { image: 'ghcr.io/acme/validate:1.0', command: ['python', '-m', 'validate'], inputs: { data }, outputs: { clean: Output.dataset() }, compute: cpu });
+      const b = p.addStep('Features', { image: 'ghcr.io/acme/features:1.0', command: ['python', '-m', 'features'], inputs: { clean: a.output('clean') }, outputs: { features: Output.dataset() }, compute: cpu });
+      const c = p.addStep('Train', { image: 'ghcr.io/acme/train:1.0', command: ['python', '-m', 'train'], inputs: { features: b.output('features') }, outputs: { model: Output.model() }, retries: 2, compute: cpu });
+      const d = p.addStep('Evaluate', { image: 'ghcr.io/acme/eval:1.0', command: ['python', '-m', 'evaluate'], inputs: { model: Input.model(c.output('model')), features: b.output('features') }, outputs: { metrics: Output.metrics() }, compute: cpu });
+      p.addStep('Report', { image: 'ghcr.io/acme/report:1.0', command: ['python', '-m', 'report'], inputs: { metrics: Input.metrics(d.output('metrics')) }, compute: cpu });
       p.addRegisterStep('Register', { artifact: c.output('model'), metrics: d.output('metrics'), model, promoteTo: 'champion', when: Metric.greaterThanAlias('auc', 'champion') });
       p.addSchedule(Schedule.cron({ hour: i % 24, timeZone: 'Europe/Amsterdam' }));
     }
