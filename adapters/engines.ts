@@ -19,3 +19,5 @@ export async function loadEngine(target: string): Promise<DeployEngine | undefin
 export function registerEngine(target: string, load: () => Promise<DeployEngine>): void {
   ENGINES[target] = load;
 }
+
+registerEngine('gcp', async () => (await import('./gcp/deploy')).createGcpDeployEngine() as DeployEngine);

@@ -1,0 +1,183 @@
+/**
+ * Apply a plan: the lock, the journal of intents, dependency order with bounded parallelism,
+ * deletes in reverse order, and the summary.
+ */
+import { DeployError, type DeploySummary, type DestroyOptions, type PlanAction } from '../../deploy';
+import { classifyGcp, cloudError } from './clients';
+import { EnvironmentLock, type Intent } from './lock';
+import { type MutationPoint, type Step, type Observed, type RunContext, SIMULATED_CRASH, type Run } from './run';
+import { observe } from './observe';
+
+/**
+ * Deploy or destroy: read, and when something changes, take the lock (creating the environment
+ * dataset first if needed), read again under it, settle a crashed run's intents, execute, release.
+ */
+export async function apply(run: Run, mode: 'deploy' | 'destroy', destroyOptions: DestroyOptions): Promise<DeploySummary> {
+  const { input, options, ctx, calls } = run;
+  let observed = await observe(run, mode, destroyOptions);
+  const changing = observed.steps.some((s) => s.run && s.item.action !== 'noop');
+  if (!changing && !observed.lockPresent) return summary(run, observed, new Set());
+  let datasetCreated = 0;
+  if (!observed.datasetPresent) {
+    if (mode === 'destroy') {
+      // Nothing of ours holds data without the dataset; deletes run without a lock home.
+      return execute(run, observed, undefined);
+    }
+    // The environment dataset is the lock's home: it is created first.
+    const step = observed.steps.find((s) => s.item.type === 'BigQuery dataset' && s.item.action === 'create');
+    if (step?.run) {
+      input.progress.event({ id: step.item.id, path: step.item.path, action: 'create', state: 'running' });
+      await step.run({ ...ctx, dataset: run.clients.bigquery.dataset(datasetIdOf(run)) });
+      datasetCreated = 1;
+      input.progress.event({ id: step.item.id, path: step.item.path, action: 'create', state: 'done' });
+    }
+  }
+  const dataset = run.clients.bigquery.dataset(datasetIdOf(run));
+  const lock = await EnvironmentLock.acquire(dataset, calls, ctx.envLabel, mode, {
+    ...(options.lockLeaseMs !== undefined ? { leaseMs: options.lockLeaseMs } : {}),
+    timeoutMs: input.lockTimeoutMs ?? 0,
+    ...(options.lockPollMs !== undefined ? { pollMs: options.lockPollMs } : {}),
+    onWait: (h) => input.progress.log(`waiting for the environment lock held by ${h.holder} (${h.operation} since ${h.startedAt})`),
+  });
+  let crashed = false;
+  try {
+    // Settle a crashed run's intents: the re-read below shows what happened to each.
+    observed = await observe(run, mode, destroyOptions);
+    settle(run, lock.inherited, observed);
+    const result = await execute(run, observed, lock);
+    // The dataset created before the lock shows as unchanged in the re-read plan.
+    return datasetCreated > 0 ? { ...result, created: result.created + 1, unchanged: result.unchanged - 1 } : result;
+  } catch (e) {
+    crashed = (e as { [SIMULATED_CRASH]?: boolean })[SIMULATED_CRASH] === true;
+    throw e;
+  } finally {
+    if (crashed) lock.abandon();
+    else await lock.release();
+  }
+}
+
+/** The environment dataset's id (the lock's home). */
+export function datasetIdOf(run: Run): string {
+  return (run.manifest.entries.find((e) => e.method === 'bigquery.datasets.insert')?.id as string | undefined) ?? run.manifest.environment;
+}
+
+/** Log how each intent a crashed run left behind was settled by the re-read. */
+export function settle(run: Run, intents: readonly Intent[], observed: Observed): void {
+  for (const i of intents) {
+    const step = observed.steps.find((s) => s.item.id === i.key);
+    const state = !step ? 'gone from the plan' : step.item.action === 'noop' ? 'completed (found live, adopted)' : `still to do (${step.item.action})`;
+    run.input.progress.log(`settled interrupted ${i.action} of ${i.key} (${i.target}) by a read: ${state}`);
+  }
+}
+
+/**
+ * Run the steps: the apply phase in dependency order with at most `concurrency` in flight, then
+ * deletes rank by rank. Each mutation is journaled before it is sent. The first failure stops new
+ * work; in-flight work finishes; the failure is rethrown as a `DeployError` naming the resource.
+ */
+export async function execute(run: Run, observed: Observed, lock: EnvironmentLock | undefined): Promise<DeploySummary> {
+  const { input, options } = run;
+  const concurrency = Math.max(1, input.concurrency ?? 8);
+  const dataset = run.clients.bigquery.dataset(datasetIdOf(run));
+  const rc: RunContext = { ...run.ctx, dataset };
+  const done = new Set<string>();
+  const applied = new Set<string>();
+  let mutationIndex = 0;
+  let failure: unknown;
+  const stepKeys = new Set(observed.steps.map((s) => s.item.id));
+
+  const runStep = async (s: Step) => {
+    const started = Date.now();
+    const { id, path, action } = s.item;
+    if (!s.run || action === 'noop') {
+      done.add(id);
+      return;
+    }
+    input.progress.event({ id, path, action, state: 'running' });
+    run.running.set(id, { path, action, started });
+    const point: MutationPoint = { index: mutationIndex++, key: id, action };
+    try {
+      if (lock) await lock.intend({ key: id, action, target: s.target });
+      hook(options.hooks?.beforeMutation, point);
+      await s.run(rc);
+      hook(options.hooks?.afterMutation, point);
+      lock?.done(id);
+      applied.add(id);
+      done.add(id);
+      input.progress.event({ id, path, action, state: 'done', elapsedMs: Date.now() - started });
+    } catch (e) {
+      input.progress.event({ id, path, action, state: 'failed', message: cloudError(e).message, elapsedMs: Date.now() - started });
+      if ((e as { [SIMULATED_CRASH]?: boolean })[SIMULATED_CRASH] || e instanceof DeployError) throw e;
+      const c = cloudError(e);
+      throw new DeployError(`${action} of ${s.item.type} ${s.target} failed: ${c.status ? `HTTP ${c.status}${c.rpcStatus ? ` ${c.rpcStatus}` : ''}: ` : ''}${c.message}`, path, classifyGcp(e).retry);
+    }
+  };
+
+  const runPhase = async (steps: Step[]) => {
+    const pending = [...steps];
+    const inFlight = new Set<Promise<void>>();
+    while (pending.length > 0 || inFlight.size > 0) {
+      if (failure === undefined) {
+        for (let i = 0; i < pending.length && inFlight.size < concurrency; ) {
+          const s = pending[i] as Step;
+          if (s.deps.every((d) => done.has(d) || !stepKeys.has(d))) {
+            pending.splice(i, 1);
+            const p: Promise<void> = runStep(s)
+              .catch((e: unknown) => {
+                failure ??= e;
+              })
+              .finally(() => inFlight.delete(p));
+            inFlight.add(p);
+          } else i++;
+        }
+      }
+      if (inFlight.size === 0) {
+        if (failure !== undefined || pending.length === 0) break;
+        throw new DeployError(`dependency cycle or missing dependency among ${pending.map((s) => s.item.id).join(', ')}`, observed.manifest.environment);
+      }
+      await Promise.race(inFlight);
+    }
+  };
+
+  for (const s of observed.steps) if (s.run && s.item.action !== 'noop') input.progress.event({ id: s.item.id, path: s.item.path, action: s.item.action, state: 'pending' });
+  await runPhase(observed.steps.filter((s) => s.phase === 'apply'));
+  const deletes = observed.steps.filter((s) => s.phase === 'delete');
+  for (const rank of [...new Set(deletes.map((s) => s.rank))].sort((a, b) => a - b)) {
+    if (failure !== undefined) break;
+    await runPhase(deletes.filter((s) => s.rank === rank));
+  }
+  if (failure !== undefined) {
+    if ((failure as { [SIMULATED_CRASH]?: boolean })[SIMULATED_CRASH]) throw failure;
+    throw failure;
+  }
+  return summary(run, observed, applied);
+}
+
+/** Call a test hook; whatever it throws is marked as a simulated crash (no cleanup). */
+export function hook(fn: ((p: MutationPoint) => void) | undefined, point: MutationPoint): void {
+  if (!fn) return;
+  try {
+    fn(point);
+  } catch (e) {
+    const crash = e instanceof Error ? e : new Error(String(e));
+    Object.defineProperty(crash, SIMULATED_CRASH, { value: true });
+    throw crash;
+  }
+}
+
+/** The `DeploySummary` of what was applied. */
+export function summary(run: Run, observed: Observed, applied: ReadonlySet<string>): DeploySummary {
+  const count = (a: PlanAction) => observed.steps.filter((s) => s.item.action === a && applied.has(s.item.id)).length;
+  return {
+    target: 'gcp',
+    environment: observed.manifest.environment,
+    created: count('create'),
+    updated: count('update'),
+    replaced: count('replace'),
+    deleted: count('delete'),
+    unchanged: observed.steps.filter((s) => s.item.action === 'noop').length,
+    writes: run.calls.writes,
+    reads: run.calls.reads,
+    durationMs: Date.now() - run.started,
+  };
+}

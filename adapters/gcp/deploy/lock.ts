@@ -1,0 +1,274 @@
+/**
+ * One deploy or destroy per environment at a time, and the journal of its intents, kept in the
+ * cloud next to the environment's data: a BigQuery table `_mlplane_lock` in the environment's
+ * dataset.
+ *
+ * - Acquire = `tables.insert` of the lock table: BigQuery refuses a second insert of the same table
+ *   (409), which makes it an atomic test-and-set.
+ * - The table's `description` holds the holder (host, pid, user, operation, start, lease expiry)
+ *   and the pending intents; every journal write is a `tables.patch` conditional on the etag the
+ *   holder last saw (`If-Match`), so a holder that lost the lock cannot write (fencing).
+ * - A holder whose lease expired (a crashed run) is taken over by a conditional patch; its pending
+ *   intents are handed to the new run, which settles each by a read.
+ * - Release = delete the table. The table also carries an `expirationTime` a week after the lease,
+ *   so BigQuery garbage-collects a lock nobody will ever release.
+ */
+import * as os from 'node:os';
+import type { Dataset } from '@google-cloud/bigquery';
+import { DeployError } from '../../deploy';
+import { cloudError, isAmbiguous, type Calls } from './clients';
+import { ENV_LABEL } from './kinds';
+
+/** Table id of the lock (and journal). */
+export const LOCK_TABLE = '_mlplane_lock';
+
+/** One intent recorded before a mutation. */
+export interface Intent {
+  readonly key: string;
+  readonly action: string;
+  /** Resource name or identity the mutation targets. */
+  readonly target: string;
+  readonly at: string;
+}
+
+/** What the lock table says. */
+export interface LockRecord {
+  readonly holder: string;
+  readonly host: string;
+  readonly pid: number;
+  readonly user: string;
+  readonly operation: 'deploy' | 'destroy';
+  readonly startedAt: string;
+  readonly expiresAt: string;
+  readonly intents: readonly Intent[];
+}
+
+/** Options of the lock. */
+export interface LockOptions {
+  /** Lease length; a holder silent longer than this is considered crashed. @default 900000 (15 min) */
+  readonly leaseMs?: number;
+  /** How long to wait for another holder. @default 0 */
+  readonly timeoutMs?: number;
+  /** Pause between attempts while waiting. @default 1000 */
+  readonly pollMs?: number;
+  readonly sleep?: (ms: number) => Promise<void>;
+  /** Called when a waiting run sees the holder. */
+  readonly onWait?: (holder: LockRecord) => void;
+}
+
+const GC_GRACE_MS = 7 * 24 * 3600 * 1000;
+
+/** A held lock with its journal. */
+export class EnvironmentLock {
+  private etag: string;
+  private pending = new Map<string, Intent>();
+  private chain: Promise<void> = Promise.resolve();
+  private queued: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private lost: DeployError | undefined;
+
+  private constructor(
+    private readonly dataset: Dataset,
+    private readonly calls: Calls,
+    private record: LockRecord,
+    etag: string,
+    private readonly leaseMs: number,
+    /** Intents a crashed previous holder left behind. */
+    public readonly inherited: readonly Intent[],
+  ) {
+    this.etag = etag;
+  }
+
+  /**
+   * Acquire the lock of the environment whose dataset is `dataset`.
+   *
+   * @throws DeployError naming the holder when another run holds it past `timeoutMs`.
+   */
+  public static async acquire(dataset: Dataset, calls: Calls, envLabel: string, operation: 'deploy' | 'destroy', options: LockOptions = {}): Promise<EnvironmentLock> {
+    const leaseMs = options.leaseMs ?? 900_000;
+    const deadline = Date.now() + (options.timeoutMs ?? 0);
+    const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+    const table = dataset.table(LOCK_TABLE);
+    const where = `${dataset.id}.${LOCK_TABLE}`;
+    let tryInsert = true;
+    for (;;) {
+      const record = newRecord(operation, leaseMs);
+      if (tryInsert) {
+        try {
+          const [created] = await calls.run('write', `lock ${where}`, () =>
+            dataset.createTable(LOCK_TABLE, {
+              description: JSON.stringify(record),
+              labels: { [ENV_LABEL]: envLabel, 'mlplane-lock': 'true' },
+              expirationTime: String(Date.parse(record.expiresAt) + GC_GRACE_MS),
+            }),
+          );
+          return new EnvironmentLock(dataset, calls, record, String(created.metadata.etag), leaseMs, []).start();
+        } catch (e) {
+          if (isAmbiguous(e)) {
+            // The response was lost: read the table to learn whether this run holds the lock.
+            const mine = await readLock(table, calls, where).catch(() => undefined);
+            if (mine && parseRecord(mine.description)?.holder === record.holder) {
+              return new EnvironmentLock(dataset, calls, record, String(mine.etag), leaseMs, []).start();
+            }
+            continue;
+          }
+          if (cloudError(e).status !== 409) throw e;
+        }
+      }
+      // Held by someone: read (not write) until it is released, its lease runs out, or we give up.
+      const current = await readLock(table, calls, where);
+      if (!current) {
+        tryInsert = true;
+        continue; // released meanwhile
+      }
+      const holder = parseRecord(current.description);
+      if (!holder || Date.parse(holder.expiresAt) < Date.now()) {
+        // The holder's lease ran out (a crashed run): take over, conditional on its etag.
+        try {
+          const [md] = await calls.run('write', `take over lock ${where}`, () =>
+            table.setMetadata({ description: JSON.stringify(record), expirationTime: String(Date.parse(record.expiresAt) + GC_GRACE_MS), etag: current.etag }),
+          );
+          return new EnvironmentLock(dataset, calls, record, String((md as { etag?: string }).etag), leaseMs, holder?.intents ?? []).start();
+        } catch (e) {
+          if (cloudError(e).status === 412 || cloudError(e).status === 404) {
+            tryInsert = cloudError(e).status === 404;
+            continue; // someone else won the race, or it was released
+          }
+          throw e;
+        }
+      }
+      options.onWait?.(holder);
+      if (Date.now() >= deadline) {
+        throw new DeployError(
+          `environment '${envLabel}' is locked by another ${holder.operation}: holder ${holder.holder} (user ${holder.user} on ${holder.host}, pid ${holder.pid}), started ${holder.startedAt}, lease until ${holder.expiresAt}; wait for it to finish or pass --lock-timeout <ms> to wait`,
+          `${dataset.id}/${LOCK_TABLE}`,
+        );
+      }
+      tryInsert = false;
+      await sleep(Math.min(options.pollMs ?? 1000, Math.max(1, deadline - Date.now())));
+    }
+  }
+
+  private start(): this {
+    const every = Math.max(10, Math.floor(this.leaseMs / 3));
+    this.timer = setInterval(() => void this.write().catch(() => undefined), every);
+    this.timer.unref();
+    return this;
+  }
+
+  /** The holder's record. */
+  public get holder(): LockRecord {
+    return this.record;
+  }
+
+  /** Record an intent before a mutation (and extend the lease). */
+  public async intend(intent: Omit<Intent, 'at'>): Promise<void> {
+    this.pending.set(intent.key, { ...intent, at: new Date().toISOString() });
+    await this.write();
+  }
+
+  /** Mark an intent done; written with the next journal write. */
+  public done(key: string): void {
+    this.pending.delete(key);
+  }
+
+  /** Stop the heartbeat without releasing (a crash). */
+  public abandon(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+
+  /** Release the lock (delete the table). */
+  public async release(): Promise<void> {
+    this.abandon();
+    await this.chain.catch(() => undefined);
+    if (this.lost) return;
+    await this.calls.run('write', `unlock ${this.dataset.id}.${LOCK_TABLE}`, () => this.dataset.table(LOCK_TABLE).delete(), { retryAmbiguous: true }).catch((e: unknown) => {
+      if (cloudError(e).status !== 404) throw e;
+    });
+  }
+
+  /**
+   * Write the record, conditional on the last etag. Writes are serialised and grouped: callers
+   * arriving while a write is in flight share the next one (group commit), so a wide apply does
+   * not queue one journal round trip per mutation.
+   */
+  private write(): Promise<void> {
+    if (this.queued) return this.queued;
+    const next = this.chain.then(() => {
+      this.queued = undefined;
+      return this.writeNow();
+    });
+    this.queued = next;
+    this.chain = next.catch(() => undefined);
+    return next;
+  }
+
+  private async writeNow(): Promise<void> {
+    if (this.lost) throw this.lost;
+    this.record = { ...this.record, expiresAt: new Date(Date.now() + this.leaseMs).toISOString(), intents: [...this.pending.values()] };
+    try {
+      const [md] = await this.calls.run(
+        'write',
+        `journal ${this.dataset.id}.${LOCK_TABLE}`,
+        () => this.dataset.table(LOCK_TABLE).setMetadata({ description: JSON.stringify(this.record), expirationTime: String(Date.parse(this.record.expiresAt) + GC_GRACE_MS), etag: this.etag }),
+        { retryAmbiguous: false },
+      );
+      this.etag = String((md as { etag?: string }).etag);
+    } catch (e) {
+      if (isAmbiguous(e)) {
+        // The response was lost: read the record back; if it is what we wrote, carry on with its etag.
+        const back = await readLock(this.dataset.table(LOCK_TABLE), this.calls, `${this.dataset.id}.${LOCK_TABLE}`).catch(() => undefined);
+        if (back && back.description === JSON.stringify(this.record)) {
+          this.etag = String(back.etag);
+          return;
+        }
+      }
+      if (cloudError(e).status === 412 || cloudError(e).status === 404) {
+        this.lost = new DeployError(`lost the environment lock (another run took it over after this run's lease expired); stopping without further changes`, `${this.dataset.id}/${LOCK_TABLE}`);
+        throw this.lost;
+      }
+      throw e;
+    }
+  }
+}
+
+async function readLock(table: ReturnType<Dataset['table']>, calls: Calls, where: string): Promise<{ description?: string; etag?: string } | undefined> {
+  try {
+    const [md] = await calls.run('read', `lock ${where}`, () => table.getMetadata());
+    return md as { description?: string; etag?: string };
+  } catch (e) {
+    if (cloudError(e).status === 404) return undefined;
+    throw e;
+  }
+}
+
+function newRecord(operation: 'deploy' | 'destroy', leaseMs: number): LockRecord {
+  const user = (() => {
+    try {
+      return os.userInfo().username;
+    } catch {
+      return 'unknown';
+    }
+  })();
+  return {
+    holder: `${os.hostname()}/${process.pid}/${Math.random().toString(36).slice(2, 8)}`,
+    host: os.hostname(),
+    pid: process.pid,
+    user,
+    operation,
+    startedAt: new Date().toISOString(),
+    expiresAt: new Date(Date.now() + leaseMs).toISOString(),
+    intents: [],
+  };
+}
+
+/** Parse the lock table's description; undefined when it is not a lock record. */
+export function parseRecord(description: string | undefined): LockRecord | undefined {
+  if (!description) return undefined;
+  try {
+    const r = JSON.parse(description) as LockRecord;
+    return typeof r.holder === 'string' && typeof r.expiresAt === 'string' ? r : undefined;
+  } catch {
+    return undefined;
+  }
+}
