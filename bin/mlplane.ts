@@ -96,7 +96,9 @@ export async function main(argv: readonly string[], out: NodeJS.WritableStream =
       err.write(`${e.message}\n`);
       return EXIT.FAILURE;
     }
-    err.write(`mlplane: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    // Stack traces only on request: users get the error's name and message.
+    const debug = process.env.MLPLANE_DEBUG === '1';
+    err.write(`mlplane: ${e instanceof Error ? (debug ? (e.stack ?? e.message) : `${e.name === 'Error' ? '' : `${e.name}: `}${e.message}`) : String(e)}\n`);
     return EXIT.FAILURE;
   }
 }
