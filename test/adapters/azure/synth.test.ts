@@ -7,7 +7,7 @@ import { ValidationErrors } from '../../../lib/core/errors';
 import { stableStringify } from '../../../lib/model/stable-json';
 import type { DatasetModel, DriftMonitorModel, EnvironmentModel, FeatureTableModel, OnlineEndpointModel, PipelineModel } from '../../../lib/model/types';
 import { churnModel, fraudModel, SETTINGS, withResource } from './fixtures';
-import { examples, settingsFor, synth, withCommands } from './models';
+import { examples, settingsFor, synth } from './models';
 
 const ML = 'Microsoft.MachineLearningServices/workspaces';
 
@@ -220,7 +220,7 @@ describe('pipelines and schedules', () => {
 
   it('fails if a container step has no command, naming the step (Azure ML never runs the image entrypoint)', () => {
     const churn = examples()[1] as EnvironmentModel;
-    const model = withResource<PipelineModel>(withCommands(churn), 'Churn/Train', (p) => ({
+    const model = withResource<PipelineModel>(churn, 'Churn/Train', (p) => ({
       ...p,
       steps: p.steps.map((s) => (s.kind === 'container' && s.name === 'Prepare' ? { ...s, command: [] } : s)),
     }));
@@ -458,7 +458,7 @@ describe('grants', () => {
 
 describe('determinism', () => {
   it('gives byte-identical documents for two synths of each example', () => {
-    for (const model of examples().map(withCommands)) {
+    for (const model of examples()) {
       const a = synth(model).documents;
       const b = synth(model).documents;
       expect(stableStringify(a)).toBe(stableStringify(b));
@@ -473,7 +473,7 @@ describe('determinism', () => {
       }
       return v;
     };
-    const model = freeze(withCommands(examples()[0] as EnvironmentModel));
+    const model = freeze(examples()[0] as EnvironmentModel);
     const before = stableStringify(model);
     expect(() => synth(model)).not.toThrow();
     expect(stableStringify(model)).toBe(before);
