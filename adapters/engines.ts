@@ -21,3 +21,4 @@ export function registerEngine(target: string, load: () => Promise<DeployEngine>
 }
 
 registerEngine('gcp', async () => (await import('./gcp/deploy')).createGcpDeployEngine() as DeployEngine);
+registerEngine('azure', async () => (await import('./azure/deploy')).createAzureDeployEngine() as DeployEngine);

@@ -1,0 +1,163 @@
+/**
+ * ARM what-if rendered as an mlplane {@link Plan}: one item per resource, with the change in ML
+ * terms (traffic shifts, model versions and aliases, drift thresholds, schedules, scale).
+ */
+import type { Plan, PlanAction, PlanItem, PropertyChange } from '../../deploy';
+import { leafDeltas, type WhatIfChange } from './arm';
+import type { TemplateIndex } from './template';
+
+const KIND: Readonly<Record<string, string>> = {
+  'microsoft.machinelearningservices/workspaces': 'workspace',
+  'microsoft.machinelearningservices/workspaces/computes': 'compute pool',
+  'microsoft.machinelearningservices/workspaces/onlineendpoints': 'online endpoint',
+  'microsoft.machinelearningservices/workspaces/onlineendpoints/deployments': 'endpoint deployment',
+  'microsoft.machinelearningservices/workspaces/batchendpoints': 'batch endpoint',
+  'microsoft.machinelearningservices/workspaces/batchendpoints/deployments': 'batch deployment',
+  'microsoft.machinelearningservices/workspaces/schedules': 'schedule',
+  'microsoft.machinelearningservices/workspaces/models': 'registered model',
+  'microsoft.machinelearningservices/workspaces/data': 'dataset',
+  'microsoft.machinelearningservices/workspaces/data/versions': 'dataset version',
+  'microsoft.machinelearningservices/workspaces/components/versions': 'pipeline step component',
+  'microsoft.machinelearningservices/workspaces/environments/versions': 'container environment',
+  'microsoft.machinelearningservices/workspaces/datastores': 'datastore',
+  'microsoft.machinelearningservices/registries': 'model registry',
+  'microsoft.storage/storageaccounts': 'storage account',
+  'microsoft.keyvault/vaults': 'key vault',
+  'microsoft.managedidentity/userassignedidentities': 'identity',
+  'microsoft.authorization/roleassignments': 'role assignment',
+  'microsoft.insights/autoscalesettings': 'autoscale setting',
+  'microsoft.insights/components': 'application insights',
+  'microsoft.operationalinsights/workspaces': 'log analytics workspace',
+  'microsoft.containerregistry/registries': 'container registry',
+  'microsoft.cache/redis': 'online feature store (redis)',
+  'microsoft.logic/workflows': 'retrain workflow (logic app)',
+  'microsoft.eventgrid/systemtopics': 'event topic',
+  'microsoft.eventgrid/systemtopics/eventsubscriptions': 'event subscription',
+  'microsoft.machinelearningservices/workspaces/featuresets/versions': 'feature set version',
+  'microsoft.machinelearningservices/workspaces/featurestoreentities/versions': 'feature entity version',
+  'microsoft.machinelearningservices/workspaces/connections': 'workspace connection',
+  'microsoft.keyvault/vaults/keys': 'encryption key',
+};
+
+/** A readable name of a resource type in ML words. */
+export function kindOf(type: string): string {
+  return KIND[type.toLowerCase()] ?? type.split('/').slice(1).join('/');
+}
+
+function typeOfId(id: string): string {
+  const at = id.toLowerCase().lastIndexOf('/providers/');
+  const rest = id.slice(at + '/providers/'.length).split('/');
+  const types = [rest[0]];
+  for (let k = 1; k < rest.length; k += 2) types.push(rest[k]);
+  return types.join('/');
+}
+
+function fmt(v: unknown): string {
+  if (typeof v === 'string') return `'${v}'`;
+  const s = JSON.stringify(v);
+  return s === undefined ? '(none)' : s.length > 80 ? `${s.slice(0, 77)}...` : s;
+}
+
+function pct(v: unknown): string {
+  return typeof v === 'number' ? `${v}%` : '0%';
+}
+
+function get(o: unknown, path: string): unknown {
+  let cur = o;
+  for (const k of path.split('.')) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<string, unknown>)[k];
+  }
+  return cur;
+}
+
+const MODEL_VERSION = /\/models\/([^/]+)\/versions\/([^/]+)$/i;
+
+/** ML-terms summary lines of one what-if change. */
+export function summarize(change: WhatIfChange, index: TemplateIndex): string[] {
+  const type = typeOfId(change.resourceId).toLowerCase();
+  const lines: string[] = [];
+  const name = change.resourceId.split('/').pop() ?? '';
+  if (change.changeType === 'Create') {
+    lines.push(`create ${kindOf(type)} '${name}'`);
+    const traffic = get(change.after, 'properties.traffic');
+    if (type.endsWith('/onlineendpoints') && traffic && typeof traffic === 'object') {
+      lines.push(`traffic ${Object.entries(traffic as Record<string, unknown>).map(([d, v]) => `${d} ${pct(v)}`).join(', ')}`);
+    }
+    return lines;
+  }
+  if (change.changeType !== 'Modify') return lines;
+  const delta = leafDeltas(change.delta).filter((d) => d.propertyChangeType !== 'NoEffect');
+  // Traffic: one line for the whole shift.
+  const traffic = delta.filter((d) => d.path.startsWith('properties.traffic'));
+  if (traffic.length > 0) {
+    const before = (get(change.before, 'properties.traffic') ?? {}) as Record<string, unknown>;
+    const after = (get(change.after, 'properties.traffic') ?? {}) as Record<string, unknown>;
+    const names = [...new Set([...Object.keys(before), ...Object.keys(after)])].sort();
+    const moved = names.filter((d) => before[d] !== after[d]);
+    lines.push(`traffic ${moved.map((d) => `${d} ${pct(before[d])} → ${pct(after[d])}`).join(', ')}`);
+  }
+  for (const d of delta) {
+    if (d.path.startsWith('properties.traffic')) continue;
+    if (d.path === 'properties.model' && typeof d.before === 'string' && typeof d.after === 'string') {
+      const b = MODEL_VERSION.exec(d.before);
+      const a = MODEL_VERSION.exec(d.after);
+      if (b && a) {
+        lines.push(`model ${a[1] as string} version ${b[2] as string} → ${a[2] as string}`);
+        const alias = index.aliasOf(change.resourceId);
+        if (alias) lines.push(`alias ${alias} → version ${a[2] as string}`);
+        continue;
+      }
+    }
+    const threshold = /^properties\.action\.monitorDefinition\.signals\.([^.]+)\.metricThresholds\.(\d+)\.threshold\.value$/.exec(d.path);
+    if (threshold) {
+      const signal = get(change.after, `properties.action.monitorDefinition.signals.${threshold[1] as string}`) ?? get(change.before, `properties.action.monitorDefinition.signals.${threshold[1] as string}`);
+      const features = (get(signal, 'features.features') as string[] | undefined)?.join(', ') ?? (threshold[1] as string);
+      const metric = get((get(signal, 'metricThresholds') as unknown[] | undefined)?.[Number(threshold[2])], 'metric');
+      lines.push(`threshold ${features} ${String(metric ?? '')} ${String(d.before ?? '(none)')} → ${String(d.after ?? '(none)')}`.replace(/\s+/g, ' '));
+      continue;
+    }
+    if (/^properties\.trigger\.(expression|interval|frequency)$/.test(d.path)) {
+      lines.push(`schedule ${fmt(d.before)} → ${fmt(d.after)}`);
+      continue;
+    }
+    if (d.path === 'sku.capacity') {
+      lines.push(`replicas ${String(d.before)} → ${String(d.after)}`);
+      continue;
+    }
+    const nodes = /scaleSettings\.(minNodeCount|maxNodeCount)$/.exec(d.path);
+    if (nodes) {
+      lines.push(`${nodes[1] === 'maxNodeCount' ? 'max' : 'min'} nodes ${String(d.before)} → ${String(d.after)}`);
+      continue;
+    }
+    const verb = d.propertyChangeType === 'Create' ? 'add' : d.propertyChangeType === 'Delete' ? 'remove' : 'change';
+    lines.push(`${verb} ${d.path}${d.propertyChangeType === 'Delete' ? '' : d.propertyChangeType === 'Create' ? ` = ${fmt(d.after)}` : `: ${fmt(d.before)} → ${fmt(d.after)}`}`);
+  }
+  return lines;
+}
+
+const ACTION: Readonly<Record<WhatIfChange['changeType'], PlanAction | undefined>> = {
+  Create: 'create',
+  Modify: 'update',
+  Deploy: 'update',
+  Delete: 'delete',
+  NoChange: 'noop',
+  Ignore: undefined,
+  Unsupported: 'update',
+};
+
+/** Build the plan of a deploy from what-if (resources the template does not declare are left out). */
+export function planFromWhatIf(environment: string, changes: readonly WhatIfChange[], index: TemplateIndex): Plan {
+  const items: PlanItem[] = [];
+  for (const c of changes) {
+    let action = ACTION[c.changeType];
+    if (action === undefined) continue;
+    // ARM marks property changes the provider will ignore as NoEffect: not a change.
+    const leaves = leafDeltas(c.delta).filter((d) => d.propertyChangeType !== 'NoEffect');
+    if (action === 'update' && c.changeType === 'Modify' && leaves.length === 0) action = 'noop';
+    const changes: PropertyChange[] = leaves.map((d) => ({ property: d.path, before: d.before, after: d.after }));
+    items.push({ id: c.resourceId, type: typeOfId(c.resourceId), path: index.pathOf(c.resourceId, c.after ?? c.before), action, changes, summary: action === 'noop' ? [] : summarize(c, index) });
+  }
+  items.sort((a, b) => a.path.localeCompare(b.path) || a.id.localeCompare(b.id));
+  return { target: 'azure', environment, items };
+}

@@ -1,0 +1,155 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { deploymentNameOf } from '../../../adapters/azure/deploy';
+import type { AzureSimulator } from '../../../adapters/azure/simulator';
+import { engineFor, example, inputFor, settingsFor, simulator, since } from './support';
+
+let sim: AzureSimulator;
+
+beforeAll(async () => {
+  sim = await simulator();
+});
+afterEach(() => sim.faults.reset());
+afterAll(() => sim.close());
+
+const DEPLOYMENT_PUT = /\/providers\/Microsoft\.Resources\/deployments\/[^/]+$/i;
+
+describe('azure deploy under faults', () => {
+  it('retries throttled calls after Retry-After and still sends one deployment', async () => {
+    const model = example('Churn');
+    const settings = settingsFor(model, 'rg-throttle');
+    sim.faults.throttle(2, { method: 'POST', path: /\/whatIf$/i, retryAfterSeconds: 0 });
+    sim.faults.throttle(2, { method: 'PUT', path: DEPLOYMENT_PUT, retryAfterSeconds: 0 });
+    const mark = sim.requestLog.length;
+    const input = inputFor(model, settings);
+
+    const summary = await engineFor(sim).deploy(input);
+
+    const puts = since(sim, mark).filter((r) => r.method === 'PUT' && DEPLOYMENT_PUT.test(r.path));
+    expect(puts.map((r) => r.status)).toEqual([429, 429, 201]);
+    expect(since(sim, mark).filter((r) => r.path.endsWith('/whatIf')).map((r) => r.status)).toEqual([429, 429, 202]);
+    expect(summary.created).toBeGreaterThan(0);
+    expect(input.progress.events.filter((e) => e.state === 'retrying').length).toBe(4);
+  });
+
+  it('retries 503 on reads (post-deploy verification) until they succeed', async () => {
+    const model = example('Fraud');
+    const settings = settingsFor(model, 'rg-unavailable');
+    sim.faults.unavailable(3, { method: 'GET', path: /\/onlineEndpoints\/[^/]+$/i, retryAfterSeconds: 0 });
+    const mark = sim.requestLog.length;
+
+    await engineFor(sim).deploy(inputFor(model, settings));
+
+    const endpointReads = since(sim, mark).filter((r) => r.method === 'GET' && /\/onlineEndpoints\/[^/]+$/i.test(r.path));
+    expect(endpointReads.map((r) => r.status)).toEqual([503, 503, 503, 200]);
+  });
+
+  it('fails if the template is invalid (400), without retrying', async () => {
+    const model = example('Churn');
+    const input = inputFor(model, settingsFor(model, 'rg-400'));
+    const template = input.documents['template.json'] as { resources: Record<string, unknown>[] };
+    const broken = { ...input, documents: { ...input.documents, 'template.json': { ...template, resources: [...template.resources, { type: 'Microsoft.Storage/storageAccounts', apiVersion: '2023-05-01', name: 'x', dependsOn: ['[resourceId(\'Microsoft.Storage/storageAccounts\', \'missing\')]'] }] } } };
+    const mark = sim.requestLog.length;
+
+    await expect(engineFor(sim).deploy(broken)).rejects.toThrow(/\[Churn\].*InvalidTemplate.*'.*missing' is not defined in the template/);
+
+    expect(since(sim, mark).filter((r) => r.path.endsWith('/whatIf'))).toHaveLength(1);
+    expect(since(sim, mark).filter((r) => r.write)).toEqual([]);
+  });
+
+  it('settles a dropped deployment response by a read and never sends the deployment twice', async () => {
+    const model = example('Churn');
+    const settings = settingsFor(model, 'rg-dropped');
+    sim.faults.dropAfterApply(1, { method: 'PUT', path: DEPLOYMENT_PUT });
+    const mark = sim.requestLog.length;
+
+    const summary = await engineFor(sim).deploy(inputFor(model, settings));
+
+    const puts = since(sim, mark).filter((r) => r.method === 'PUT' && DEPLOYMENT_PUT.test(r.path));
+    expect(puts).toHaveLength(1);
+    expect(puts[0]?.status).toBe(0);
+    const reads = since(sim, mark).filter((r) => r.method === 'GET' && r.path.endsWith(`/deployments/${deploymentNameOf('Churn')}`));
+    expect(reads.length).toBeGreaterThan(0);
+    expect(summary.created).toBeGreaterThan(0);
+    expect(sim.state.deployments.get(`${settings.resourceGroup}/${deploymentNameOf('Churn')}`.toLowerCase())?.state).toBe('Succeeded');
+  });
+
+  it('follows slow long-running operations to the end', async () => {
+    const model = example('Churn');
+    sim.faults.lroPolls = 6;
+    const mark = sim.requestLog.length;
+
+    await engineFor(sim).deploy(inputFor(model, settingsFor(model, 'rg-slow')));
+
+    const statusPolls = since(sim, mark).filter((r) => /\/operationStatuses\//i.test(r.path));
+    expect(statusPolls.length).toBeGreaterThanOrEqual(6);
+  });
+
+  it('fails if another deployment of the environment is active, saying "already deploying"', async () => {
+    const model = example('Churn');
+    const settings = settingsFor(model, 'rg-concurrent');
+    const engine = engineFor(sim);
+    // GIVEN a first deploy that ARM keeps running
+    sim.faults.holdDeployments = true;
+    const first = engine.deploy(inputFor(model, settings));
+    const key = `${settings.resourceGroup}/${deploymentNameOf('Churn')}`.toLowerCase();
+    while (sim.state.deployments.get(key)?.state !== 'Running') await new Promise((r) => setTimeout(r, 5));
+    const mark = sim.requestLog.length;
+
+    // WHEN a second deploy of the same environment starts
+    const second = await engine.deploy(inputFor(model, settings)).catch((e: unknown) => e);
+
+    // THEN ARM's refusal (409 DeploymentActive) is surfaced as "already deploying"
+    expect(String(second)).toMatch(/^DeployError: \[Churn\] already deploying: ARM deployment 'mlplane-churn'/);
+    expect(since(sim, mark).filter((r) => r.method === 'PUT').map((r) => r.status)).toEqual([409]);
+    // AND the first one completes once ARM does
+    sim.faults.holdDeployments = false;
+    await expect(first).resolves.toMatchObject({ environment: 'Churn' });
+  });
+
+  it('fails if the plan changed while it waited for the other deployment (lockTimeoutMs)', async () => {
+    const model = example('Churn');
+    const settings = settingsFor(model, 'rg-lockwait');
+    const engine = engineFor(sim);
+    sim.faults.holdDeployments = true;
+    const first = engine.deploy(inputFor(model, settings));
+    const key = `${settings.resourceGroup}/${deploymentNameOf('Churn')}`.toLowerCase();
+    while (sim.state.deployments.get(key)?.state !== 'Running') await new Promise((r) => setTimeout(r, 5));
+
+    // WHEN a second deploy may wait for the lock, and the first finishes meanwhile
+    const secondInput = { ...inputFor(model, settings), lockTimeoutMs: 30_000 };
+    const second = engine.deploy(secondInput).catch((e: unknown) => e);
+    while (!secondInput.progress.logs.some((l) => l.includes('waiting for it'))) await new Promise((r) => setTimeout(r, 5));
+    sim.faults.holdDeployments = false;
+    await first;
+
+    // THEN it does not apply the plan it computed before the first deploy landed
+    const res = await second;
+    expect(String(res)).toMatch(/\[Churn\] the environment changed while mlplane waited for deployment 'mlplane-churn'/);
+  });
+
+  it('fails if a read is forbidden (403), without retrying, naming the resource', async () => {
+    const model = example('Fraud');
+    const settings = settingsFor(model, 'rg-403');
+    sim.faults.add({ verb: 'GET', path: /\/onlineEndpoints\/[^/]+$/, fault: { kind: 'error', status: 403, code: 'AuthorizationFailed', message: "The client does not have authorization to perform action 'Microsoft.MachineLearningServices/workspaces/onlineEndpoints/read'." } });
+    const mark = sim.requestLog.length;
+
+    const err = await engineFor(sim).deploy(inputFor(model, settings)).catch((e: unknown) => e);
+
+    expect(String(err)).toMatch(/^DeployError: \[Fraud\/Scoring\] 403 AuthorizationFailed: The client does not have authorization/);
+    expect(since(sim, mark).filter((r) => /\/onlineEndpoints\/[^/]+$/.test(r.path) && r.method === 'GET').map((r) => r.status)).toEqual([403]);
+    expect(sim.faults.pending()).toBe(0);
+  });
+
+  it('follows a deployment made slow by a rule to its end', async () => {
+    const model = example('Churn');
+    const settings = settingsFor(model, 'rg-slowrule');
+    sim.faults.add({ verb: 'PUT', path: `/deployments/${deploymentNameOf('Churn')}`, fault: { kind: 'slow', polls: 5 } });
+    const mark = sim.requestLog.length;
+
+    await engineFor(sim).deploy(inputFor(model, settings));
+
+    const polls = since(sim, mark).filter((r) => r.method === 'GET' && /\/deployments\/mlplane-churn(\/operationStatuses\/.*)?$/i.test(r.path));
+    expect(polls.length).toBeGreaterThanOrEqual(6);
+    expect(sim.state.deployments.get(`${settings.resourceGroup}/${deploymentNameOf('Churn')}`.toLowerCase())?.state).toBe('Succeeded');
+  });
+});
