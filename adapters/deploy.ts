@@ -55,7 +55,10 @@ export interface DeploySummary {
   readonly replaced: number;
   readonly deleted: number;
   readonly unchanged: number;
-  /** Mutating API calls sent (PUT/POST/PATCH/DELETE), retries included. */
+  /**
+   * Mutating API calls sent (PUT/PATCH/DELETE, and POSTs that change something), retries included.
+   * POSTs that only compute a result (ARM what-if) count as reads.
+   */
   readonly writes: number;
   /** Reading API calls sent. */
   readonly reads: number;

@@ -50,9 +50,12 @@ export interface ArmResource {
 }
 
 /** A template parameter. */
+/** A parameter value: a scalar or a JSON object (ARM `object` parameters). */
+export type ArmParameterValue = string | number | boolean | Readonly<Record<string, number | string | boolean>>;
+
 export interface ArmParameter {
   readonly type: 'string' | 'int' | 'bool' | 'object' | 'array';
-  readonly defaultValue?: string | number | boolean;
+  readonly defaultValue?: ArmParameterValue;
   readonly metadata?: Readonly<Record<string, unknown>>;
 }
 
@@ -85,7 +88,7 @@ export interface ArmTemplate {
 export interface ArmParametersFile {
   readonly $schema: string;
   readonly contentVersion: string;
-  readonly parameters: Readonly<Record<string, { readonly value: string | number | boolean }>>;
+  readonly parameters: Readonly<Record<string, { readonly value: ArmParameterValue }>>;
 }
 
 /** `$schema` of deployment templates. */

@@ -1,7 +1,7 @@
 import type { SynthWarning } from '../../lib/adapter';
 import type { Problem } from '../../lib/core/errors';
 import type { EnvironmentModel, ResourceModel } from '../../lib/model/types';
-import { ArmExpr, resourceId, resourceKey, type ArmParameter, type ArmResource, type ArmValue } from './arm';
+import { ArmExpr, resourceId, resourceKey, type ArmParameter, type ArmParameterValue, type ArmResource, type ArmValue } from './arm';
 import { makeName, NameError, RULES, type NameRule } from './names';
 import type { AzureSettings } from './settings';
 
@@ -44,7 +44,7 @@ export interface CoreNames {
 export class SynthContext {
   public readonly resources: ArmResource[] = [];
   public readonly parameters: Record<string, ArmParameter> = {};
-  public readonly parameterValues: Record<string, string | number | boolean> = {};
+  public readonly parameterValues: Record<string, ArmParameterValue> = {};
   public readonly outputs: Record<string, { type: string; value: ArmValue }> = {};
   public readonly documents: Record<string, unknown> = {};
   public readonly problems: Problem[] = [];
@@ -133,7 +133,7 @@ export class SynthContext {
   }
 
   /** Declare a template parameter with its value in the parameters file. */
-  public parameter(name: string, param: ArmParameter, value: string | number | boolean): ArmExpr {
+  public parameter(name: string, param: ArmParameter, value: ArmParameterValue): ArmExpr {
     this.parameters[name] = param;
     this.parameterValues[name] = value;
     return new ArmExpr(`parameters('${name}')`);

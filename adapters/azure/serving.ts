@@ -162,7 +162,23 @@ export function mapOnlineEndpoint(ctx: SynthContext, e: OnlineEndpointModel, mon
     tags: ctx.tags(e.path),
     identity: userAssigned([identity.id]),
   };
-  addMlChild(ctx, 'onlineEndpoints', [name], { ...endpointResource, properties: endpointProps(false) });
+  // ARM re-PUTs every resource on every deployment. The endpoint is declared before its
+  // deployments exist, so it cannot carry the new split yet; it carries the split that is live
+  // (a parameter the deploy engine reads from Azure ML, `{}` on a first deploy), so a redeploy never
+  // drops traffic before the traffic step below sets the defined split.
+  const liveTraffic = ctx.parameter(
+    `liveTraffic_${name.replace(/[^a-zA-Z0-9]/g, '_')}`,
+    {
+      type: 'object',
+      defaultValue: {},
+      metadata: {
+        description: `Traffic split live on online endpoint '${name}' before this deployment; resolved by mlplane deploy (az users: pass the current split, or {} on a first deploy)`,
+        'mlplane:liveTraffic': { endpoint: `${ctx.core.workspace}/${name}` },
+      },
+    },
+    {},
+  );
+  addMlChild(ctx, 'onlineEndpoints', [name], { ...endpointResource, properties: { ...endpointProps(false), traffic: liveTraffic } });
 
   const deploymentKeys: string[] = [];
   for (const d of e.deployments) {

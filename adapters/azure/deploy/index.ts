@@ -195,11 +195,12 @@ export function createAzureDeployEngine(options: AzureDeployEngineOptions = {}):
     // An endpoint re-declared before its deployments keeps its live traffic until the traffic step runs.
     for (const [name, endpoint] of index.liveTrafficParameters) {
       const [workspace, ep] = endpoint.split('/');
+      const entry = [...index.entries.values()].find((e) => /\/onlineEndpoints$/i.test(e.type) && e.id.toLowerCase().endsWith(`/onlineendpoints/${String(ep).toLowerCase()}`));
       try {
-        const live = await retrying(progress, `read traffic of ${endpoint}`, p.environmentPath, () => clients.ml.onlineEndpoints.get(p.settings.resourceGroup, workspace as string, ep as string));
+        const live = await retrying(progress, `read traffic of ${endpoint}`, entry?.path ?? p.environmentPath, () => clients.ml.onlineEndpoints.get(p.settings.resourceGroup, workspace as string, ep as string));
         out[name] = { value: live.properties.traffic ?? {} };
       } catch (e) {
-        if (statusOf(e) !== 404) throw e;
+        if (statusOf(e) !== 404) throw wrap(e, entry?.path ?? p.environmentPath, p);
         out[name] = { value: {} };
       }
     }

@@ -255,9 +255,11 @@ describe('registry and aliases', () => {
 describe('online endpoints', () => {
   const t = template(fraudModel());
 
-  it('defines the endpoint without traffic, then sets traffic and mirror traffic after the deployments exist', () => {
+  it('defines the endpoint with its live traffic, then sets traffic and mirror traffic after the deployments exist', () => {
     const ep = one(t, `${ML}/onlineEndpoints`);
-    expect(ep.properties).toEqual({ authMode: 'AADToken', description: 'Online endpoint Fraud/Scoring', publicNetworkAccess: 'Disabled' });
+    const param = String(ep.properties?.traffic).replace(/^\[parameters\('(.+)'\)\]$/, '$1');
+    expect(ep.properties).toEqual({ authMode: 'AADToken', description: 'Online endpoint Fraud/Scoring', publicNetworkAccess: 'Disabled', traffic: `[parameters('${param}')]` });
+    expect(t.parameters[param]).toMatchObject({ type: 'object', defaultValue: {}, metadata: { 'mlplane:liveTraffic': { endpoint: ep.name } } });
     const nested = one(t, 'Microsoft.Resources/deployments');
     const inner = (nested.properties as any).template.resources[0];
     expect(inner.properties.traffic).toEqual({ blue: 100, green: 0 });
