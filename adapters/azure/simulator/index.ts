@@ -12,6 +12,7 @@
  *
  * @see adapters/azure/deploy/README.md
  */
+import { FaultRules, type BaseFaultRule, type CommonFaultKind } from '../../shared/faults';
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -24,29 +25,14 @@ import { comparable, diffValues, type ResourceChange } from './whatif';
 export type { StoredResource, SoftDeleted } from './store';
 export type { ResourceChange, PropertyDelta, ChangeType } from './whatif';
 
-/** What a fault does to a matching request (the same kinds as the GCP simulator's). */
+/** What a fault does to a matching request: the shared kinds (`adapters/shared/faults.ts`) plus an ARM error. */
 export type FaultKind =
-  /** Answer 429 with `Retry-After` (seconds). */
-  | { readonly kind: 'throttle'; readonly retryAfterSeconds?: number }
-  /** Answer 503 (with `Retry-After` when given). */
-  | { readonly kind: 'unavailable'; readonly retryAfterSeconds?: number }
-  /** Apply the request, then destroy the socket instead of answering. */
-  | { readonly kind: 'drop' }
-  /** Long-running operations the request starts finish only after `polls` polls. */
-  | { readonly kind: 'slow'; readonly polls: number }
+  | CommonFaultKind
   /** Answer this HTTP status and ARM error code without applying the request. */
   | { readonly kind: 'error'; readonly status: number; readonly code: string; readonly message?: string };
 
 /** A fault rule: which requests it hits and how many times. */
-export interface FaultRule {
-  /** HTTP verb to hit (`PUT`). @default - any */
-  readonly verb?: string;
-  /** URL path to hit: a substring or a RegExp. @default - any */
-  readonly path?: string | RegExp;
-  /** How many matching requests it hits. @default 1 */
-  readonly count?: number;
-  readonly fault: FaultKind;
-}
+export type FaultRule = BaseFaultRule<FaultKind>;
 
 /** Which requests a convenience fault applies to. */
 export interface FaultMatch {
@@ -232,12 +218,6 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
-function matches(rule: FaultRule, method: string, path: string): boolean {
-  if (rule.verb !== undefined && rule.verb.toUpperCase() !== method) return false;
-  if (rule.path !== undefined && (typeof rule.path === 'string' ? !path.includes(rule.path) : !rule.path.test(path))) return false;
-  return true;
-}
-
 /**
  * Start the simulator on 127.0.0.1.
  *
@@ -261,18 +241,12 @@ export async function startAzureSimulator(options: AzureSimulatorOptions = {}): 
   const blobs = new Map<string, string>();
   const writes: { id: string; deployment?: string; body: ResourceBody }[] = [];
 
-  let rules: { rule: FaultRule; left: number }[] = [];
+  const rules = new FaultRules<FaultRule>();
   let failures: { pattern: RegExp; code: string; message: string }[] = [];
-  const add = (rule: FaultRule): (() => void) => {
-    const entry = { rule, left: rule.count ?? 1 };
-    rules.push(entry);
-    return () => {
-      rules = rules.filter((r) => r !== entry);
-    };
-  };
+  const add = (rule: FaultRule): (() => void) => rules.add(rule);
   const faults: Faults = {
     add,
-    pending: () => rules.filter((r) => r.left > 0).length,
+    pending: () => rules.pending(),
     throttle(count, o = {}) {
       add({ verb: o.method, path: o.path, count, fault: { kind: 'throttle', retryAfterSeconds: o.retryAfterSeconds } });
     },
@@ -289,7 +263,7 @@ export async function startAzureSimulator(options: AzureSimulatorOptions = {}): 
     holdDeployments: false,
     latencyMs: 0,
     reset() {
-      rules = [];
+      rules.clear();
       failures = [];
       this.lroPolls = 1;
       this.holdDeployments = false;
@@ -298,12 +272,7 @@ export async function startAzureSimulator(options: AzureSimulatorOptions = {}): 
   };
 
   /** The first matching rule with hits left (consuming one hit). */
-  const take = (method: string, path: string): FaultKind | undefined => {
-    const entry = rules.find((r) => r.left > 0 && matches(r.rule, method, path));
-    if (!entry) return undefined;
-    entry.left -= 1;
-    return entry.rule.fault;
-  };
+  const take = (method: string, path: string): FaultKind | undefined => rules.take({ verb: method, path });
   /** Polls of the LROs the current request starts (a `slow` fault raises it). */
   let requestPolls: number | undefined;
 
