@@ -321,11 +321,17 @@ abstract class StepBase extends Construct implements IGrantable {
   /** @internal Upstream steps: explicit plus implied by wiring. */
   public abstract _upstream(): Step[];
 
-  protected base(): { name: string; path: string; dependsOn: string[]; retries: number; timeoutSeconds?: number } {
+  /** @internal Upstream steps that feed this step data (inputs, register sources). */
+  public abstract _dataUpstream(): Step[];
+
+  protected base(): Pick<StepModel, 'name' | 'path' | 'dependsOn' | 'orderOnly' | 'conditions' | 'retries' | 'timeoutSeconds'> {
+    const data = new Set(this._dataUpstream());
     return {
       name: this.node.id,
       path: this.node.path,
       dependsOn: [...new Set(this._upstream().map((s) => s.node.id))].sort(),
+      orderOnly: [...new Set(this.explicitDeps.filter((s) => !data.has(s)).map((s) => s.node.id))].sort(),
+      conditions: [],
       retries: this.options.retries ?? 0,
       timeoutSeconds: this.options.timeout?.toSeconds(),
     };
@@ -398,11 +404,15 @@ export class ContainerStep extends StepBase {
 
   /** @internal */
   public _upstream(): Step[] {
-    const wired = this.inputEntries
+    return [...this.explicitDeps, ...this._dataUpstream()];
+  }
+
+  /** @internal */
+  public _dataUpstream(): Step[] {
+    return this.inputEntries
       .map(({ value }) => (value instanceof Input ? value._source : value))
       .filter((v): v is StepOutput => StepOutput.isStepOutput(v))
       .map((o) => o.step);
-    return [...this.explicitDeps, ...wired];
   }
 
   /** @internal */
@@ -528,8 +538,12 @@ export class RegisterStep extends StepBase {
 
   /** @internal */
   public _upstream(): Step[] {
-    const wired = [this.props.artifact, this.props.metrics].filter((o): o is StepOutput => StepOutput.isStepOutput(o)).map((o) => o.step);
-    return [...this.explicitDeps, ...wired];
+    return [...this.explicitDeps, ...this._dataUpstream()];
+  }
+
+  /** @internal */
+  public _dataUpstream(): Step[] {
+    return [this.props.artifact, this.props.metrics].filter((o): o is StepOutput => StepOutput.isStepOutput(o)).map((o) => o.step);
   }
 
   /** @internal */

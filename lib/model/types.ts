@@ -9,7 +9,7 @@
  */
 
 /** Version of the model format. Bump the major version on any breaking change. */
-export const MODEL_SCHEMA_VERSION = '1.0.0';
+export const MODEL_SCHEMA_VERSION = '1.1.0';
 
 /** Deployment stage of an environment. */
 export type StageName = 'dev' | 'staging' | 'prod';
@@ -198,12 +198,51 @@ export interface StepOutputModel {
   readonly type: IoTypeModel;
 }
 
+/** Comparison operator of a step condition. */
+export type ConditionOperatorName = '==' | '!=' | '<' | '<=' | '>' | '>=';
+
+/** What a step condition reads. */
+export type ConditionOperandModel =
+  /** A parameter output of an upstream step (the text the step wrote to `{{outputs.<name>}}`). */
+  | { readonly kind: 'stepOutput'; readonly step: string; readonly output: string; readonly type: ParameterTypeName }
+  /** One metric of an upstream step's metrics output (`<dir>/metrics.json`, flat name → number). */
+  | { readonly kind: 'metric'; readonly step: string; readonly output: string; readonly metric: string }
+  /** A pipeline (run) parameter. */
+  | { readonly kind: 'parameter'; readonly parameter: string; readonly type: ParameterTypeName };
+
+/**
+ * A run-time condition on a step: the step runs only when `operand op value` holds.
+ *
+ * A step whose condition is false is *skipped*, and so is every step downstream of it (data or
+ * order-only): skipping propagates. See docs/step-contract.md.
+ */
+export interface StepConditionModel {
+  readonly operand: ConditionOperandModel;
+  readonly op: ConditionOperatorName;
+  /** The value compared with; numbers compare numerically, strings and booleans by equality only. */
+  readonly value: string | number | boolean;
+  /** Name of the step that declared the condition (this step, or an upstream step it inherits it from). */
+  readonly declaredOn: string;
+}
+
 interface StepBase {
   /** Step name (its construct id), unique in the pipeline. */
   readonly name: string;
   readonly path: string;
   /** Upstream steps (explicit `dependsOn` plus those implied by input wiring), sorted. */
   readonly dependsOn: readonly string[];
+  /**
+   * Upstream steps with no data edge into this step (explicit `dependsOn` only; neither an input,
+   * a register artifact/metrics source nor a condition operand), sorted. Targets must order them
+   * explicitly, since no data reference implies the order.
+   */
+  readonly orderOnly: readonly string[];
+  /**
+   * Conditions that must all hold for the step to run: its own plus those inherited from every
+   * upstream step (skipping propagates downstream), deduplicated, in a deterministic order. Empty =
+   * always runs.
+   */
+  readonly conditions: readonly StepConditionModel[];
   readonly retries: number;
   readonly timeoutSeconds?: number;
   readonly caching: boolean;
@@ -213,12 +252,16 @@ export interface ContainerStepModel extends StepBase {
   readonly kind: 'container';
   readonly image: string;
   /**
-   * Entrypoint and arguments. Both may contain the neutral placeholders `{{inputs.<name>}}` and
-   * `{{outputs.<name>}}` (validated to name a declared input/output); each adapter translates them
-   * to its own syntax (KFP `{{$.inputs.artifacts['x'].path}}`, Azure ML `${{inputs.x}}`, ...).
+   * Entrypoint and arguments. Both may contain the neutral placeholders `{{inputs.<name>}}`,
+   * `{{outputs.<name>}}` and `{{params.<name>}}` (validated to name a declared input, output or
+   * pipeline parameter); each adapter translates them to its own syntax (KFP
+   * `{{$.inputs.artifacts['x'].path}}`, Azure ML `${{inputs.x}}`, ...) or resolves them itself, as
+   * docs/step-contract.md defines. Nothing is appended implicitly: a step receives only what its
+   * command and args name.
    */
   readonly command: readonly string[];
   readonly args: readonly string[];
+  /** Environment variables; values may contain the same placeholders as `args`. */
   readonly env: Readonly<Record<string, string>>;
   readonly inputs: readonly StepInputModel[];
   readonly outputs: readonly StepOutputModel[];

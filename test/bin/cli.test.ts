@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { main } from '../../bin/mlplane';
 import { buildApp, parseTargets, settingsFor } from '../../bin/build';
 import { Dataset, Field, MlopsEnvironment, Schema, ValidationErrors } from '../../lib';
+import { MODEL_SCHEMA_VERSION } from '../../lib/model/types';
 
 const run = promisify(execFile);
 const root = path.resolve(__dirname, '../..');
@@ -58,7 +59,7 @@ describe('mlplane CLI', () => {
     const manifest = JSON.parse(fs.readFileSync(path.join(out, 'manifest.json'), 'utf8'));
     expect(manifest.artifacts['mlplane-Fraud-model']).toEqual({
       type: 'none',
-      properties: { mlplane: { kind: 'model', environment: 'Fraud', file: 'Fraud.model.json', schemaVersion: '1.0.0' } },
+      properties: { mlplane: { kind: 'model', environment: 'Fraud', file: 'Fraud.model.json', schemaVersion: MODEL_SCHEMA_VERSION } },
     });
   });
 

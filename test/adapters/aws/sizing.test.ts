@@ -108,7 +108,7 @@ describe('names', () => {
 
 describe('levels', () => {
   const step = (name: string, dependsOn: string[]): StepModel =>
-    ({ kind: 'container', name, path: `E/P/${name}`, dependsOn, retries: 0, caching: false, image: 'i', command: [], args: [], env: {}, inputs: [], outputs: [], resources: { cpu: 1, memoryGiB: 2 } }) as StepModel;
+    ({ kind: 'container', name, path: `E/P/${name}`, dependsOn, orderOnly: [], conditions: [], retries: 0, caching: false, image: 'i', command: [], args: [], env: {}, inputs: [], outputs: [], resources: { cpu: 1, memoryGiB: 2 } }) as StepModel;
 
   it('puts independent steps on the same level so they run in parallel', () => {
     const l = levels([step('a', []), step('b', []), step('c', ['a', 'b']), step('d', ['a'])]);
