@@ -477,11 +477,7 @@ abstract class StepBase extends Construct implements IGrantable {
       if (!(s >= 60) || s > 7 * 86400 || !Number.isInteger(s)) addProblem(this, `timeout ${options.timeout.toString()} must be whole seconds between 1 minute and 7 days`);
     }
     for (const d of options.dependsOn ?? []) this.addDependency(d);
-    const condition = options.condition;
-    if (condition !== undefined) {
-      if (!Condition.isCondition(condition)) addProblem(this, `condition ${show(String(condition))} is not a Condition; use Condition.output(...).equals(...), Condition.metric(...).greaterThan(...) or Condition.parameter(...).equals(...)`);
-      else this.node.addValidation({ validate: () => condition._problems(this) });
-    }
+    this.node.addValidation({ validate: () => this.conditionProblems() });
   }
 
   /** Run this step only after `step`. */
@@ -507,6 +503,13 @@ abstract class StepBase extends Construct implements IGrantable {
 
   /** @internal Upstream steps that feed this step data (inputs, register sources, the condition's operand). */
   public abstract _dataUpstream(): Step[];
+
+  private conditionProblems(): string[] {
+    const condition = this.options.condition;
+    if (condition === undefined) return [];
+    if (!Condition.isCondition(condition)) return [`condition ${show(String(condition))} is not a Condition; use Condition.output(...).equals(...), Condition.metric(...).greaterThan(...) or Condition.parameter(...).equals(...)`];
+    return condition._problems(this);
+  }
 
   /** @internal The step whose output this step's own condition reads, when it is a usable upstream step. */
   protected conditionUpstream(): Step[] {
