@@ -2,7 +2,7 @@ import { Construct, type IConstruct } from 'constructs';
 import { brand, hasBrand } from './core/brand';
 import type { Duration } from './core/duration';
 import { addProblem, show } from './core/errors';
-import { renderResources, ComputePool, type ResourceOptions } from './compute';
+import { renderResources, ComputePool, RESOURCE_OPTIONS_KEYS, type ResourceOptions } from './compute';
 import { Dataset } from './dataset';
 import type {
   ArtifactTypeName,
@@ -25,6 +25,7 @@ import { stableStringify } from './model/stable-json';
 import { type Metric, RegisteredModel, imageProblems } from './registry';
 import { MlResource, markGrantable, sameEnvironment, type IGrantable } from './resource';
 import type { Schedule } from './schedule';
+import { checkKnownProps, type KnownKeys } from './core/props';
 
 /** Type of a parameter (a small JSON value passed by value). */
 export enum ParameterType {
@@ -380,6 +381,9 @@ export interface StepOptions {
   readonly condition?: Condition;
 }
 
+/** @internal The keys of `StepOptions`, for the run-time check of unknown keys (the type keeps it in sync). */
+export const STEP_OPTIONS_KEYS: KnownKeys<StepOptions> = { dependsOn: true, retries: true, timeout: true, condition: true };
+
 /** Properties of a container step. */
 export interface ContainerStepProps extends StepOptions, ResourceOptions {
   /** Container image reference with a pinned tag or digest. */
@@ -430,6 +434,9 @@ export interface ContainerStepProps extends StepOptions, ResourceOptions {
   readonly caching?: boolean;
 }
 
+/** @internal The keys of `ContainerStepProps`, for the run-time check of unknown keys (the type keeps it in sync). */
+const CONTAINER_STEP_PROPS_KEYS: KnownKeys<ContainerStepProps> = { ...STEP_OPTIONS_KEYS, ...RESOURCE_OPTIONS_KEYS, image: true, command: true, args: true, env: true, inputs: true, outputs: true, compute: true, caching: true };
+
 /** Properties of a register step. */
 export interface RegisterStepProps extends StepOptions {
   /** The model artifact to register: an output of type model. */
@@ -455,6 +462,9 @@ export interface RegisterStepProps extends StepOptions {
    */
   readonly when?: Metric;
 }
+
+/** @internal The keys of `RegisterStepProps`, for the run-time check of unknown keys (the type keeps it in sync). */
+const REGISTER_STEP_PROPS_KEYS: KnownKeys<RegisterStepProps> = { ...STEP_OPTIONS_KEYS, artifact: true, model: true, metrics: true, promoteTo: true, when: true };
 
 /** A pipeline step. */
 export type Step = ContainerStep | RegisterStep;
@@ -581,6 +591,9 @@ export class ContainerStep extends StepBase {
     super(pipeline, id, props);
     brand(this, 'ContainerStep');
     this.props = props;
+    checkKnownProps(this, 'ContainerStepProps', props, CONTAINER_STEP_PROPS_KEYS, '', {
+      when: "'when' is the promotion gate of register steps; to run a container step only when something holds, use condition: Condition.output(...).equals(...) or Condition.metric(...).greaterThan(...)",
+    });
     this.inputEntries = Object.entries(props.inputs ?? {}).map(([name, value]) => ({ name, value }));
     for (const p of imageProblems('image', props.image)) addProblem(this, p);
     const pool = props.compute;
@@ -766,6 +779,7 @@ export class RegisterStep extends StepBase {
     super(pipeline, id, props);
     brand(this, 'RegisterStep');
     this.props = props;
+    checkKnownProps(this, 'RegisterStepProps', props, REGISTER_STEP_PROPS_KEYS);
     if (!RegisteredModel.isRegisteredModel(props.model)) {
       addProblem(this, `model is not a RegisteredModel; pass one defined with registry.addModel(...)`);
     } else if (sameEnvironment(this, 'model registry', props.model.registry)) {
@@ -826,6 +840,7 @@ export class RegisterStep extends StepBase {
     if (p.promoteTo !== undefined && !aliases.includes(p.promoteTo)) {
       problems.push(`promoteTo ${show(p.promoteTo)} is not an alias of model '${p.model.modelName}' (aliases: ${aliases.join(', ') || 'none'}); declare it in the model's aliases`);
     }
+    if (p.when !== undefined && typeof p.when._problems === 'function') problems.push(...p.when._problems());
     const gate = p.when?._render();
     if (gate) {
       if (!p.metrics) problems.push(`the promotion gate reads metric '${gate.metric}' but no metrics output is wired; set metrics: evaluate.output('metrics')`);
@@ -858,6 +873,9 @@ export interface ParameterOptions {
   readonly description?: string;
 }
 
+/** @internal The keys of `ParameterOptions`, for the run-time check of unknown keys (the type keeps it in sync). */
+const PARAMETER_OPTIONS_KEYS: KnownKeys<ParameterOptions> = { default: true, description: true };
+
 /** Properties of a `Pipeline`. */
 export interface PipelineProps {
   /**
@@ -873,6 +891,9 @@ export interface PipelineProps {
    */
   readonly schedules?: Schedule[];
 }
+
+/** @internal The keys of `PipelineProps`, for the run-time check of unknown keys (the type keeps it in sync). */
+const PIPELINE_PROPS_KEYS: KnownKeys<PipelineProps> = { description: true, schedules: true };
 
 const PIPELINE_BRAND = 'Pipeline';
 
@@ -902,6 +923,7 @@ export class Pipeline extends MlResource {
     super(scope, id);
     brand(this, PIPELINE_BRAND);
     this.props = props;
+    checkKnownProps(this, 'PipelineProps', props, PIPELINE_PROPS_KEYS);
     for (const s of props.schedules ?? []) this.addSchedule(s);
     this.node.addValidation({ validate: () => this.dagProblems() });
   }
@@ -922,6 +944,7 @@ export class Pipeline extends MlResource {
   public addParameter(name: string, type: ParameterType, options: ParameterOptions = {}): PipelineParameter {
     if (!IO_NAME.test(name)) addProblem(this, `parameter name ${show(name)} must be letters, digits and '_' starting with a letter or '_'; rename it`);
     if (this.parameters.some((p) => p.name === name)) addProblem(this, `parameter ${show(name)} is defined twice; remove one`);
+    checkKnownProps(this, 'ParameterOptions', options, PARAMETER_OPTIONS_KEYS, `parameter '${name}'`);
     if (!Object.values(ParameterType).includes(type)) addProblem(this, `parameter '${name}' type ${show(type)} is not allowed; use ParameterType.STRING, INT, FLOAT or BOOL`);
     if (options.default !== undefined) {
       const t = typeof options.default === 'number' || typeof options.default === 'string' || typeof options.default === 'boolean' ? literalType(options.default) : undefined;
