@@ -384,7 +384,14 @@ export interface StepOptions {
 /** @internal The keys of `StepOptions`, for the run-time check of unknown keys (the type keeps it in sync). */
 export const STEP_OPTIONS_KEYS: KnownKeys<StepOptions> = { dependsOn: true, retries: true, timeout: true, condition: true };
 
-/** Properties of a container step. */
+/**
+ * Properties of a container step.
+ *
+ * What the container receives for each input, output, parameter and metric, what its exit code
+ * means, and how conditions and order-only dependencies behave is the same on every target:
+ *
+ * @see docs/step-contract.md
+ */
 export interface ContainerStepProps extends StepOptions, ResourceOptions {
   /** Container image reference with a pinned tag or digest. */
   readonly image: string;
@@ -574,6 +581,11 @@ function isStep(x: unknown): x is Step {
 }
 
 const PLACEHOLDER = /\{\{\s*([^}]*?)\s*\}\}/g;
+
+/** `word` with the spaces inside each placeholder's braces removed (`{{ inputs.x }}` → `{{inputs.x}}`). */
+function canonicalPlaceholders(word: string): string {
+  return String(word).replace(PLACEHOLDER, (_, inner: string) => `{{${inner}}}`);
+}
 const IO_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 
 /** A step that runs a container. Define it with `pipeline.addStep(...)`. */
@@ -662,9 +674,9 @@ export class ContainerStep extends StepBase {
       ...this.base(),
       caching: this.props.caching ?? true,
       image: this.props.image,
-      command: [...(this.props.command ?? [])],
-      args: [...(this.props.args ?? [])],
-      env: { ...(this.props.env ?? {}) },
+      command: (this.props.command ?? []).map(canonicalPlaceholders),
+      args: (this.props.args ?? []).map(canonicalPlaceholders),
+      env: Object.fromEntries(Object.entries(this.props.env ?? {}).map(([k, v]) => [k, canonicalPlaceholders(v)])),
       inputs: this.inputEntries.map(({ name, value }) => this.renderInput(name, value)),
       outputs: Object.entries(this.props.outputs ?? {}).map(([name, o]) => ({ name, type: o.type })),
       resources: this.resources,
@@ -901,8 +913,11 @@ const PIPELINE_BRAND = 'Pipeline';
  * A DAG of container steps with typed inputs and outputs; the order comes from the wiring.
  *
  * Becomes an Azure ML pipeline job of command components (azure), a Vertex AI pipeline (KFP
- * PipelineSpec) (gcp), or a Step Functions state machine of ECS/Batch tasks (aws).
+ * PipelineSpec) (gcp), or a Step Functions state machine of ECS/Batch tasks (aws). Every target
+ * runs its steps by one contract (placeholders, parameters, metrics, conditions, order):
+ * docs/step-contract.md.
  *
+ * @see docs/step-contract.md
  * @example
  * const train = new Pipeline(env, 'Train');
  * const prep = train.addStep('Prep', { image: 'ghcr.io/acme/prep:1.0', inputs: { raw: transactions },

@@ -211,3 +211,14 @@ describe('placeholders', () => {
     expect(problemsOf(env)).toEqual([]);
   });
 });
+
+describe('placeholders in the model', () => {
+  it('removes spaces inside the braces, so adapters see one spelling', () => {
+    const env = newEnv();
+    const p = new Pipeline(env, 'Train');
+    const mode = p.addParameter('mode', ParameterType.STRING);
+    p.addStep('A', { image: 'ghcr.io/acme/a:1', command: ['run', '--m={{ inputs.m }}'], args: ['{{params.mode }}'], env: { OUT: '{{  outputs.out}}/x' }, inputs: { m: mode }, outputs: { out: Output.artifact() } });
+    const a = pipelineModel(env).steps[0];
+    expect(a).toMatchObject({ command: ['run', '--m={{inputs.m}}'], args: ['{{params.mode}}'], env: { OUT: '{{outputs.out}}/x' } });
+  });
+});
