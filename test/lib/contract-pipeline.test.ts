@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { PipelineModel } from '../../lib';
+import { stableStringify, type PipelineModel } from '../../lib';
 import { contractModel } from '../support/contract-pipeline';
 
 function pipeline(): PipelineModel {
@@ -30,5 +30,12 @@ describe('the contract fixture pipeline', () => {
     expect(byName.Register.conditions).toEqual([fitOk]);
     expect(byName.Publish.conditions).toEqual([fitOk, auc]);
     expect(byName.Report.conditions).toEqual([fitOk, auc, publish]);
+  });
+});
+
+describe('the contract fixture model', () => {
+  it('matches its golden model', async () => {
+    const m = contractModel();
+    await expect(stableStringify(m)).toMatchFileSnapshot(`./__golden__/${m.environment.name}.model.json`);
   });
 });
