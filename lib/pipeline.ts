@@ -404,7 +404,8 @@ export interface ContainerStepProps extends StepOptions, ResourceOptions {
   readonly image: string;
   /**
    * Entrypoint (an argv list, no shell); may use `{{inputs.<name>}}`, `{{outputs.<name>}}` and
-   * `{{params.<name>}}` placeholders (see docs/step-contract.md).
+   * `{{params.<name>}}` placeholders (see docs/step-contract.md). Give it for portability: Azure ML
+   * never runs the image's entrypoint, so synth for azure fails without it.
    *
    * @default - the image's entrypoint
    */
