@@ -232,7 +232,7 @@ export class ConditionOperand {
 
   /** The step whose output this operand reads, if any. @internal */
   public get _step(): ContainerStep | undefined {
-    return this._source.kind === 'parameter' ? undefined : this._source.output.step;
+    return this._source.kind !== 'parameter' && StepOutput.isStepOutput(this._source.output) ? this._source.output.step : undefined;
   }
 
   /** How the operand reads, for messages. */
@@ -395,7 +395,8 @@ export const STEP_OPTIONS_KEYS: KnownKeys<StepOptions> = { dependsOn: true, retr
  * Properties of a container step.
  *
  * What the container receives for each input, output, parameter and metric, what its exit code
- * means, and how conditions and order-only dependencies behave is the same on every target:
+ * means, and how conditions and order-only dependencies behave is the same on every target and
+ * is defined in docs/step-contract.md.
  *
  * @see docs/step-contract.md
  */

@@ -239,3 +239,12 @@ describe('step conditions and the DAG', () => {
     expectProblem(env, 'Test/Train', /^steps form a cycle: (Early → Late → Early|Late → Early → Late); remove one of these dependencies$/);
   });
 });
+
+describe('step conditions from JavaScript', () => {
+  it('fails if Condition.output is given something that is not a step output', () => {
+    const env = newEnv();
+    const p = new Pipeline(env, 'Train');
+    p.addStep('A', { image: 'ghcr.io/acme/a:1', condition: Condition.output('Check.ok' as never).equals(true) });
+    expectProblem(env, 'Test/Train/A', /^condition operand 'Check\.ok' is not a step output; pass one such as check\.output\('ok'\)$/);
+  });
+});
