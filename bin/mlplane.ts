@@ -57,7 +57,8 @@ export async function main(argv: readonly string[], out: NodeJS.WritableStream =
   }
   if (args.flags.version) {
     const { readFileSync } = await import('node:fs');
-    out.write(`${JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version}\n`);
+    const { packageRoot } = await import('../adapters/shared/spec-data');
+    out.write(`${JSON.parse(readFileSync(`${packageRoot()}/package.json`, 'utf8')).version}\n`);
     return EXIT.OK;
   }
   if (args.flags.help || args.verb === undefined || args.verb === 'help') {
