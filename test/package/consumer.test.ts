@@ -134,6 +134,13 @@ describe('mlplane init', () => {
     for (const f of artifacts('cdk.out')) {
       expect(fs.readFileSync(path.join(dir, 'cdk.out', f), 'utf8'), f).toBe(fs.readFileSync(path.join(dir, 'mlplane.out', f), 'utf8'));
     }
+
+    const check = await mlplane(dir, 'check', '--json');
+    expect(check.code, check.stderr).toBe(0);
+    expect(JSON.parse(check.stdout)).toMatchObject({ ok: true, problems: [] });
+    const graph = await mlplane(dir, 'graph', '--json');
+    expect(graph.code, graph.stderr).toBe(0);
+    expect(JSON.parse(graph.stdout).files).toEqual([path.join('cdk.out', 'graph', 'Demo.mmd'), path.join('cdk.out', 'graph', 'Demo.dot')]);
   }, 180_000);
 
   it("type-checks: the scaffold's bin/app.ts compiles against the package's declarations", async () => {
