@@ -113,9 +113,11 @@ export async function run(args: Args, out: NodeJS.WritableStream): Promise<numbe
   if (args.positional.length > 1) throw new UsageError(`init takes at most one folder, got ${args.positional.join(' ')}`);
   const dir = path.resolve(args.positional[0] ?? '.');
   const target = typeof args.flags.target === 'string' ? args.flags.target : 'all';
-  const { parseTargets } = await import('../build');
-  const { problems } = parseTargets(target);
-  if (problems.length > 0) throw new UsageError(`--target: ${problems.map((p) => p.message).join('; ')}`);
+  // The registry only (not the build, which loads aws-cdk-lib): init stays as quick as --help.
+  const { targetNames } = await import('../../adapters/registry');
+  const known = targetNames();
+  const unknown = target === 'all' ? [] : target.split(',').map((t) => t.trim()).filter((t) => !known.includes(t));
+  if (unknown.length > 0) throw new UsageError(`--target: unknown target ${unknown.map((t) => `'${t}'`).join(', ')}; use one of ${known.map((k) => `'${k}'`).join(', ')}, a comma-separated list, or 'all'`);
   if (fs.existsSync(dir) && !fs.statSync(dir).isDirectory()) throw new UsageError(`${dir} is a file; give a folder to init`);
   const present = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f !== '.git') : [];
   const force = args.flags.force === true;

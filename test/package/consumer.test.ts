@@ -164,4 +164,12 @@ describe('mlplane init', () => {
     expect(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')).toBe('{"name":"mine"}\n');
     expect(fs.existsSync(path.join(dir, 'bin', 'app.ts'))).toBe(true);
   });
+
+  it('fails if --target names an unknown target, with usage exit 2 and nothing written', async () => {
+    const dir = project('typo');
+    const r = await mlplane(dir, 'init', '--target', 'azre');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("--target: unknown target 'azre'; use one of 'aws', 'azure', 'gcp', a comma-separated list, or 'all'");
+    expect(fs.readdirSync(dir)).toEqual([]);
+  });
 });
