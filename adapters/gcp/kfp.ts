@@ -434,6 +434,7 @@ class StepCompiler {
     private readonly build: DagBuild,
     private readonly param: ParamRef,
     firstGroup = 1,
+    private readonly quiet = false,
   ) {
     this.root = newGroup(0, build.tasks);
     this.nextGroup = firstGroup;
@@ -455,12 +456,17 @@ class StepCompiler {
       }
     }
     if (respelled.length > 0) {
-      ctx.warn(
+      this.warn(
         'task-names-respelled',
         pipeline.path,
         `KFP task names are lowercase DNS labels, so the Vertex console and run details show ${respelled.join(', ')}; caching is not affected (the KFP cache key does not include task names)`,
       );
     }
+  }
+
+  /** A warning, unless this compile repeats one already warned about (a drift gate's copy of a pipeline). */
+  private warn(id: string, path: string, message: string): void {
+    if (!this.quiet) this.ctx.warn(id, path, message);
   }
 
   /** Compile every step, then close the condition groups. */
@@ -715,7 +721,7 @@ class StepCompiler {
       return undefined;
     }
     if (dataset.format === 'jsonl' && dataset.schema.some((f) => f.type === 'int')) {
-      this.ctx.warn('jsonl-int64-as-string', from, `dataset '${datasetPath}' is exported by BigQuery as JSON lines, which writes INT64 columns as JSON strings ("42") to keep 64-bit precision; parse them as integers in the step, or use parquet`);
+      this.warn('jsonl-int64-as-string', from, `dataset '${datasetPath}' is exported by BigQuery as JSON lines, which writes INT64 columns as JSON strings ("42") to keep 64-bit precision; parse them as integers in the step, or use parquet`);
     }
     const task = this.helperName(`export-${dataset.id}`, from);
     this.build.components[`comp-${task}`] = {
@@ -862,11 +868,13 @@ class StepCompiler {
           `output '${name}' is a parameter, but the step runs as a Vertex custom job (it has a timeout or runs on a spot pool) and custom jobs can only write artifacts; make '${name}' an artifact output, or drop the timeout and the spot pool`,
         );
       }
-      if (Object.keys(params).length > 0) {
-        this.ctx.warn(
+      const strings = step.inputs.filter((i) => i.type.kind === 'parameter' && i.type.type === 'string' && i.source.kind !== 'value').map((i) => i.name);
+      for (const name of io.params) if (this.pipeline.parameters.find((p) => p.name === name)?.type === 'string') strings.push(`params.${name}`);
+      if (strings.length > 0) {
+        this.warn(
           'custom-job-parameter-text',
           step.path,
-          `the step runs as a Vertex custom job whose JSON payload receives parameter values as text; a string value holding '"', '\\' or a line break makes the payload invalid and the step fails`,
+          `the step runs as a Vertex custom job whose JSON payload receives the text of ${strings.join(', ')} unescaped; a value holding '"', '\\' or a line break makes the payload invalid and the step fails`,
         );
       }
       outputDefs.parameters.gcp_resources = { parameterType: 'STRING' };
@@ -888,7 +896,7 @@ class StepCompiler {
           this.ctx.problem(step.path, `command[0] '${command[0]}' contains '=', so it cannot follow 'env NAME=value' (env would read it as a variable); rename the program`);
         } else {
           command = ['env', ...io.dynamicEnv.map((e) => `${e.name}=${e.value}`), ...command];
-          this.ctx.warn(
+          this.warn(
             'env-placeholders-via-env-command',
             step.path,
             `KFP does not resolve placeholders in env, so env ${io.dynamicEnv.map((e) => e.name).join(', ')} ${io.dynamicEnv.length === 1 ? 'is' : 'are'} set by running the command through 'env NAME=value …'; the image needs an 'env' program on its PATH (coreutils or busybox)`,
@@ -930,7 +938,7 @@ class StepCompiler {
   /** Warnings where KFP delivers the contract approximately. */
   private warnings(step: ContainerStepModel, io: ResolvedIo, outputParams: Record<string, { parameterType: KfpParameterType }>, readsDataset: boolean): void {
     if (io.floats.size > 0) {
-      this.ctx.warn(
+      this.warn(
         'float-parameter-text',
         step.path,
         `${[...io.floats].sort().join(', ')} ${io.floats.size === 1 ? 'is a float' : 'are floats'}: the KFP launcher prints floats in plain decimal (strconv 'f' format), so 1e-07 arrives as 0.0000001 and 1e21 as 1000000000000000000000; the number is the same, the spelling differs from the contract's shortest round-trip text`,
@@ -938,14 +946,14 @@ class StepCompiler {
     }
     const strings = Object.entries(outputParams).filter(([, p]) => p.parameterType === 'STRING').map(([n]) => n);
     if (strings.length > 0) {
-      this.ctx.warn(
+      this.warn(
         'string-output-trailing-newline',
         step.path,
         `string output${strings.length === 1 ? '' : 's'} ${strings.join(', ')}: KFP keeps the file's text as written, including a trailing newline, where the contract ignores it; write the value without a trailing newline`,
       );
     }
     if (readsDataset && step.caching) {
-      this.ctx.warn(
+      this.warn(
         'dataset-input-not-cached',
         step.path,
         `the step reads a dataset, which is exported from BigQuery afresh on every run (the table may have changed), so the step never reuses a cached result on gcp`,
@@ -1206,7 +1214,7 @@ export function compileDriftGatePipeline(ctx: SynthContext, monitor: DriftMonito
   const build = newBuild();
   const inner = newBuild();
   // condition-1 is the drift gate; conditions of the training pipeline nest inside it from condition-2.
-  new StepCompiler(ctx, training, inner, (name) => ({ componentInputParameter: channel(name) }), 2).compile();
+  new StepCompiler(ctx, training, inner, (name) => ({ componentInputParameter: channel(name) }), 2, true).compile();
   Object.assign(build.components, inner.components);
   Object.assign(build.executors, inner.executors);
   const config = JSON.stringify(

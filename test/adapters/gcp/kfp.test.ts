@@ -7,7 +7,7 @@ import { gcpAdapter } from '../../../adapters/gcp';
 import { AIPLATFORM_PACKAGE, GCPC_IMAGE, KFP_SDK_VERSION } from '../../../adapters/gcp/kfp';
 import type { KfpContainerSpec, KfpExecutorSpec, PipelineSpec } from '../../../adapters/gcp/kfp-types';
 import type { EnvironmentModel } from '../../../lib/model/types';
-import { examples, LAB_SETTINGS, labModel, settingsFor, type Writable } from './fixtures';
+import { examples, find, LAB_SETTINGS, labModel, settingsFor, variant, type Writable } from './fixtures';
 import { checkProtoJson, formatIssues } from './support/proto-check';
 import { checkPipelineSpec, golden, protoRoot } from './support/specs';
 
@@ -227,17 +227,24 @@ describe('structure matches the KFP golden files', () => {
     expect(at(train.components, 'comp-validate-data', 'outputDefinitions', 'artifacts', 'report', 'artifactType')).toEqual({ schemaTitle: 'system.Artifact', schemaVersion: '0.0.1' });
   });
 
-  it('dataset inputs: an importer node shaped like pipeline_with_importer', () => {
-    const g = golden('pipeline_with_importer.yaml');
+  it('dataset inputs: an uncached export task writes the BigQuery table as files into a system.Dataset artifact the step reads', () => {
     const { fraud } = examples();
     const train = pipelines(fraud)['fraud-prod-train'];
     if (!train) throw new Error('no fraud train pipeline');
-    expect(train.components['comp-importer-transactions']).toEqual({ ...at(g, 'components', 'comp-importer'), executorLabel: 'exec-importer-transactions' });
-    expect(train.deploymentSpec.executors['exec-importer-transactions']).toEqual({
-      importer: { artifactUri: { constant: 'bq://acme-fraud-prod.Fraud_prod.Transactions' }, typeSchema: { schemaTitle: 'system.Dataset', schemaVersion: '0.0.1' } },
+    expect(train.components['comp-export-transactions']?.outputDefinitions).toEqual({ artifacts: { dataset: { artifactType: { schemaTitle: 'system.Dataset', schemaVersion: '0.0.1' } } } });
+    const t = task(train, 'export-transactions');
+    expect(t.cachingOptions).toEqual({});
+    expect(t.inputs?.parameters).toEqual({
+      file_format: { runtimeValue: { constant: 'parquet' } },
+      location: { runtimeValue: { constant: 'EU' } },
+      project: { runtimeValue: { constant: 'acme-fraud-prod' } },
+      table: { runtimeValue: { constant: 'acme-fraud-prod.Fraud_prod.Transactions' } },
     });
-    expect(keysOf(at(train.root.dag.tasks, 'importer-transactions'))).toEqual(keysOf(at(g, 'root', 'dag', 'tasks', 'importer')));
-    expect(task(train, 'validate-data').dependentTasks).toEqual(['importer-transactions']);
+    const c = container(train, 'export-transactions');
+    expect(c.args).toEqual(['--executor_input', '{{$}}', '--function_to_execute', 'export_dataset']);
+    expect(c.command?.[6]).toContain("EXPORT DATA OPTIONS(uri='{}', {}, overwrite=true) AS SELECT * FROM `{}`");
+    expect(task(train, 'validate-data').dependentTasks).toEqual(['export-transactions']);
+    expect(task(train, 'validate-data').inputs?.artifacts?.transactions).toEqual({ taskOutputArtifact: { outputArtifactKey: 'dataset', producerTask: 'export-transactions' } });
   });
 
   it('lightweight Python components: the command and args the SDK writes for @dsl.component', () => {
@@ -312,7 +319,7 @@ describe('structure matches the KFP golden files', () => {
     expect(cond.triggerPolicy).toEqual({ condition: "inputs.parameter_values['pipelinechannel--check-drift-Output'] == 'true'" });
     expect(cond.inputs?.parameters?.['pipelinechannel--learningRate']).toEqual({ componentInputParameter: 'learningRate' });
     const sub = gate.components['comp-condition-1'];
-    expect(sub && 'dag' in sub ? Object.keys(sub.dag.tasks).sort() : []).toEqual(['build-features', 'evaluate', 'importer-transactions', 'register', 'train-model', 'validate-data']);
+    expect(sub && 'dag' in sub ? Object.keys(sub.dag.tasks).sort() : []).toEqual(['build-features', 'evaluate', 'export-transactions', 'register', 'train-model', 'validate-data']);
     expect(keysOf(sub)).toEqual(keysOf(at(g, 'components', 'comp-condition-1')));
     const inner = sub && 'dag' in sub ? sub.dag.tasks['train-model'] : undefined;
     expect(inner?.inputs?.parameters?.learning_rate).toEqual({ componentInputParameter: 'pipelinechannel--learningRate' });
@@ -321,17 +328,19 @@ describe('structure matches the KFP golden files', () => {
 });
 
 describe('placeholders', () => {
-  it('turns {{inputs.x}} / {{ outputs.x }} into KFP placeholders, inline too', () => {
+  it('turns {{inputs.x}} / {{ outputs.x }} / {{params.x}} into KFP placeholders, inline too', () => {
     expect(container(score(), 'infer').args).toEqual([
       "--table={{$.inputs.artifacts['table'].path}}",
       '--rows',
       "{{$.inputs.parameters['rows']}}",
-      '--scores',
-      "{{$.outputs.artifacts['scores'].path}}",
+      '--threshold',
+      "{{$.inputs.parameters['pipelinechannel--threshold']}}",
     ]);
+    expect(task(score(), 'infer').inputs?.parameters?.['pipelinechannel--threshold']).toEqual({ componentInputParameter: 'threshold' });
+    expect(score().components['comp-infer']?.inputDefinitions?.parameters?.['pipelinechannel--threshold']).toEqual({ parameterType: 'NUMBER_DOUBLE' });
   });
 
-  it('passes inputs and outputs the step does not mention as --name <placeholder>, keeping the image entrypoint', () => {
+  it('passes nothing implicitly: only what command, args and env name, keeping the image entrypoint', () => {
     const c = container(score(), 'extract');
     expect(c.command).toBeUndefined();
     expect(c.args).toEqual([
@@ -342,6 +351,7 @@ describe('placeholders', () => {
       "{{$.inputs.parameters['limit']}}",
       '--batch',
       "{{$.inputs.parameters['batch']}}",
+      "--mode={{$.inputs.parameters['pipelinechannel--mode']}}",
       '--rows',
       "{{$.outputs.parameters['rows'].output_file}}",
       '--table',
@@ -352,6 +362,31 @@ describe('placeholders', () => {
       { name: 'B', value: '2' },
     ]);
     expect(task(score(), 'extract').inputs?.parameters?.events).toEqual({ runtimeValue: { constant: 'bq://acme-lab.Lab_dev.Events' } });
+  });
+
+  it('an output no placeholder names is still declared and collected, but not passed', () => {
+    const m = variant(labModel(), (w) => {
+      const infer = find(w, 'pipeline', 'Lab/Score').steps[1];
+      if (infer?.kind === 'container') infer.env = {};
+    });
+    const spec = pipelines(m, LAB_SETTINGS)['lab-dev-score'];
+    if (!spec) throw new Error('no score pipeline');
+    const c = container(spec, 'infer');
+    expect(JSON.stringify([c.command, c.args, c.env])).not.toContain("outputs.artifacts['scores']");
+    expect(spec.components['comp-infer']?.outputDefinitions?.artifacts?.scores).toEqual({ artifactType: { schemaTitle: 'system.Artifact', schemaVersion: '0.0.1' } });
+  });
+
+  it('sets env values with placeholders through `env NAME=value <command>` (KFP resolves command and args only) and escapes $ in static env', () => {
+    const c = container(score(), 'infer');
+    expect(c.command).toEqual(['env', "SCORES_DIR={{$.outputs.artifacts['scores'].path}}", 'python', 'infer.py']);
+    expect(c.env).toEqual([{ name: 'PRICE', value: '$$(HOME) costs $$5' }]);
+  });
+
+  it('carries a caching step\'s env into the KFP cache key as an input (KFP leaves env out of the key)', () => {
+    const t = task(score(), 'infer');
+    expect(t.inputs?.parameters?.['mlplane--env']).toEqual({ runtimeValue: { constant: JSON.stringify({ PRICE: '$$(HOME) costs $$5' }) } });
+    expect(JSON.stringify(container(score(), 'infer'))).not.toContain('mlplane--env');
+    expect(task(score(), 'extract').inputs?.parameters?.['mlplane--env']).toBeUndefined();
   });
 });
 
