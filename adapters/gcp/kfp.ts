@@ -570,7 +570,7 @@ class StepCompiler {
       return;
     }
     if (src.kind === 'task' && !within(parent, src.group)) {
-      this.ctx.problem(step.path, this.nestingProblem(c, src.task));
+      this.ctx.problem(step.path, this.nestingProblem(`condition ${describeCondition(c)} (declared on '${c.declaredOn}')`, parent, src.task, src.group));
       return;
     }
     const input = this.paramInto(g, src);
@@ -579,8 +579,15 @@ class StepCompiler {
     else g.triggerCondition = cel.cel;
   }
 
-  private nestingProblem(c: StepConditionModel, producer: string): string {
-    return `on gcp the conditions of a step nest like KFP dsl.If groups, and condition ${describeCondition(c)} (declared on '${c.declaredOn}') would read task '${producer}' from outside its own group; this happens when a step joins branches that run under different conditions: declare the condition on a step downstream of both branches instead`;
+  /** The conditions of a group, outermost first. */
+  private chain(g: Group): string {
+    const out: string[] = [];
+    for (let x: Group | undefined = g; x?.condition; x = x.parent) out.unshift(describeCondition(x.condition));
+    return out.length > 0 ? out.join(' and then ') : 'no condition';
+  }
+
+  private nestingProblem(reader: string, g: Group, producer: string, pg: Group): string {
+    return `${reader} reads '${producer}' across KFP condition groups: on gcp conditions nest like KFP dsl.If groups, outermost first, so a step can only read steps whose conditions are an outer part of its own; here the reader runs under ${this.chain(g)} and '${producer}' under ${this.chain(pg)}. This happens when a step joins branches that run under different conditions: declare the condition on a step after the join instead`;
   }
 
   /**
@@ -639,8 +646,7 @@ class StepCompiler {
       return undefined;
     }
     if (!within(g, pg)) {
-      const extra = step.conditions.find((c) => !pg.condition || conditionKey(c) !== conditionKey(pg.condition)) ?? step.conditions[0];
-      this.ctx.problem(step.path, extra ? this.nestingProblem(extra, task) : `cannot read '${producerStep}' from its condition group`);
+      this.ctx.problem(step.path, this.nestingProblem(`step '${step.name}'`, g, producerStep, pg));
       return undefined;
     }
     return pg;
