@@ -7,6 +7,7 @@ import { gcpAdapter } from '../../../adapters/gcp';
 import { AIPLATFORM_PACKAGE, GCPC_IMAGE, KFP_SDK_VERSION } from '../../../adapters/gcp/kfp';
 import type { KfpContainerSpec, KfpExecutorSpec, PipelineSpec } from '../../../adapters/gcp/kfp-types';
 import type { EnvironmentModel } from '../../../lib/model/types';
+import { contractModel } from '../../support/contract-pipeline';
 import { examples, find, LAB_SETTINGS, labModel, settingsFor, variant, type Writable } from './fixtures';
 import { checkProtoJson, formatIssues } from './support/proto-check';
 import { checkPipelineSpec, golden, protoRoot } from './support/specs';
@@ -16,10 +17,18 @@ function pipelines(model: EnvironmentModel, settings = settingsFor(model)): Reco
   return Object.fromEntries(Object.entries(documents).filter(([k]) => k.startsWith('pipelines/')).map(([k, v]) => [k.slice('pipelines/'.length, -'.json'.length), v as PipelineSpec]));
 }
 
+const CONTRACT_SETTINGS = gcpAdapter.parseSettings({ project: 'acme-contract', region: 'us-central1' });
+
 function allPipelines(): Record<string, PipelineSpec> {
   const { fraud, churn } = examples();
-  return { ...pipelines(fraud), ...pipelines(churn), ...pipelines(labModel(), LAB_SETTINGS) };
+  return { ...pipelines(fraud), ...pipelines(churn), ...pipelines(labModel(), LAB_SETTINGS), ...pipelines(contractModel(), CONTRACT_SETTINGS) };
 }
+
+const contract = () => {
+  const s = pipelines(contractModel(), CONTRACT_SETTINGS)['contract-dev-train'];
+  if (!s) throw new Error('no contract pipeline');
+  return s;
+};
 
 function container(spec: PipelineSpec, task: string): KfpContainerSpec {
   const exec: KfpExecutorSpec | undefined = spec.deploymentSpec.executors[`exec-${task}`];
@@ -50,6 +59,7 @@ describe('every PipelineSpec', () => {
     expect(Object.keys(all).sort()).toEqual([
       'churn-staging-train',
       'churn-staging-weekly-scoring',
+      'contract-dev-train',
       'fraud-prod-drift-retrain',
       'fraud-prod-train',
       'lab-dev-nightly',
@@ -117,8 +127,13 @@ function wiringProblems(spec: PipelineSpec): string[] {
       }
       for (const [key, input] of Object.entries(t.inputs?.artifacts ?? {})) {
         const type = wanted.artifacts?.[key]?.artifactType.schemaTitle;
-        if (!type || !('taskOutputArtifact' in input)) {
+        if (!type) {
           out.push(`${scope}/${name}: artifact '${key}' is not an input of ${t.componentRef.name}`);
+          continue;
+        }
+        if ('componentInputArtifact' in input) {
+          const parent = parentInputs.artifacts?.[input.componentInputArtifact];
+          if (parent?.artifactType.schemaTitle !== type) out.push(`${scope}/${name}: '${key}' reads parent input '${input.componentInputArtifact}' of type ${parent?.artifactType.schemaTitle}, wants ${type}`);
           continue;
         }
         const producer = tasks[input.taskOutputArtifact.producerTask];
@@ -324,6 +339,72 @@ describe('structure matches the KFP golden files', () => {
     const inner = sub && 'dag' in sub ? sub.dag.tasks['train-model'] : undefined;
     expect(inner?.inputs?.parameters?.learning_rate).toEqual({ componentInputParameter: 'pipelinechannel--learningRate' });
     expect(container(gate, 'check-drift').args).toEqual(['--executor_input', '{{$}}', '--function_to_execute', 'check_drift']);
+  });
+});
+
+describe('conditions and order-only edges, shaped as the KFP compiler writes dsl.If', () => {
+  it('a condition group task has the keys of the golden condition-1 task and a CEL trigger over a pipelinechannel input', () => {
+    const g = golden('essential__pipeline_with_condition.yaml');
+    const cond = task(contract(), 'condition-1');
+    expect(keysOf(cond)).toEqual(keysOf(at(g, 'root', 'dag', 'tasks', 'condition-1')));
+    expect(cond.triggerPolicy).toEqual({ condition: "inputs.parameter_values['pipelinechannel--prep-ok'] == true" });
+    expect(cond.inputs?.parameters?.['pipelinechannel--prep-ok']).toEqual({ taskOutputParameter: { outputParameterKey: 'ok', producerTask: 'prep' } });
+    expect(cond.dependentTasks).toEqual(['prep']);
+    const comp = contract().components['comp-condition-1'];
+    expect(keysOf(comp)).toEqual(keysOf(at(g, 'components', 'comp-condition-1')));
+    expect(comp?.inputDefinitions?.parameters?.['pipelinechannel--prep-ok']).toEqual({ parameterType: 'BOOLEAN' });
+  });
+
+  it('tasks inside a group read outer values through pipelinechannel inputs, as print-op-3 in the golden', () => {
+    const comp = contract().components['comp-condition-1'];
+    const fit = comp && 'dag' in comp ? comp.dag.tasks.fit : undefined;
+    expect(fit?.inputs?.parameters?.epochs).toEqual({ componentInputParameter: 'pipelinechannel--epochs' });
+    expect(fit?.inputs?.artifacts?.data).toEqual({ componentInputArtifact: 'pipelinechannel--prep-clean' });
+    expect(fit?.dependentTasks).toBeUndefined();
+  });
+
+  it('nested conditions nest groups (condition-2 in condition-1, condition-3 in condition-2), each with its own trigger', () => {
+    const c1 = contract().components['comp-condition-1'];
+    const c2 = contract().components['comp-condition-2'];
+    const t2 = c1 && 'dag' in c1 ? c1.dag.tasks['condition-2'] : undefined;
+    const t3 = c2 && 'dag' in c2 ? c2.dag.tasks['condition-3'] : undefined;
+    expect(t2?.triggerPolicy).toEqual({ condition: "inputs.parameter_values['pipelinechannel--read-evaluate-metrics-auc-Output'] >= 0.8" });
+    expect(t3?.triggerPolicy).toEqual({ condition: "inputs.parameter_values['pipelinechannel--publish'] == true" });
+    expect(c2 && 'dag' in c2 ? Object.keys(c2.dag.tasks).sort() : []).toEqual(['condition-3', 'publish']);
+  });
+
+  it('a metric condition reads metrics.json through a read-metric task with a float output', () => {
+    const c1 = contract().components['comp-condition-1'];
+    const reader = c1 && 'dag' in c1 ? c1.dag.tasks['read-evaluate-metrics-auc'] : undefined;
+    expect(reader?.inputs).toEqual({
+      artifacts: { metrics: { taskOutputArtifact: { outputArtifactKey: 'metrics', producerTask: 'evaluate' } } },
+      parameters: { name: { runtimeValue: { constant: 'auc' } } },
+    });
+    expect(contract().components['comp-read-evaluate-metrics-auc']?.outputDefinitions).toEqual({ parameters: { Output: { parameterType: 'NUMBER_DOUBLE' } } });
+    expect(container(contract(), 'read-evaluate-metrics-auc').args).toEqual(['--executor_input', '{{$}}', '--function_to_execute', 'read_metric']);
+  });
+
+  it('an order-only edge is a dependentTask with no data input (on the group holding the later step)', () => {
+    const c1 = contract().components['comp-condition-1'];
+    const t2 = c1 && 'dag' in c1 ? c1.dag.tasks['condition-2'] : undefined;
+    expect(t2?.dependentTasks).toContain('register');
+    expect(JSON.stringify(t2?.inputs)).not.toContain('register');
+  });
+
+  it('int conditions cast with int() and compare with a float as double(), as _resolve_condition_operands does', () => {
+    const m = variant(contractModel(), (w) => {
+      const report = find(w, 'pipeline', 'Contract/Train').steps.find((st) => st.name === 'Report');
+      const c = report?.conditions.find((x) => x.declaredOn === 'Report');
+      if (c) {
+        c.operand = { kind: 'parameter', parameter: 'epochs', type: 'int' };
+        c.op = '>';
+        c.value = 2.5;
+      }
+    });
+    const spec = pipelines(m, CONTRACT_SETTINGS)['contract-dev-train'];
+    const c2 = spec?.components['comp-condition-2'];
+    const t3 = c2 && 'dag' in c2 ? c2.dag.tasks['condition-3'] : undefined;
+    expect(t3?.triggerPolicy).toEqual({ condition: "double(int(inputs.parameter_values['pipelinechannel--epochs'])) > 2.5" });
   });
 });
 
