@@ -408,6 +408,53 @@ describe('conditions and order-only edges, shaped as the KFP compiler writes dsl
   });
 });
 
+describe('warnings where KFP delivers the contract approximately', () => {
+  const ids = (m: EnvironmentModel, settings = CONTRACT_SETTINGS) => gcpAdapter.synth(m, settings).warnings.filter((w) => w.path.startsWith(m.environment.name + '/') && w.path.includes('/')).map((w) => `${w.id} ${w.path}`);
+
+  it('the contract pipeline: re-spelled task names, an uncached dataset export, env set through env', () => {
+    expect(ids(contractModel())).toEqual([
+      'mlplane:gcp:task-names-respelled Contract/Train',
+      'mlplane:gcp:dataset-input-not-cached Contract/Train/Prep',
+      'mlplane:gcp:env-placeholders-via-env-command Contract/Train/Prep',
+      'mlplane:gcp:env-placeholders-via-env-command Contract/Train/Fit',
+    ]);
+  });
+
+  it('string outputs, float parameters, jsonl int columns and string parameters in a custom-job payload', () => {
+    const m = variant(contractModel(), (w) => {
+      const raw = find(w, 'dataset', 'Contract/Raw');
+      raw.format = 'jsonl';
+      raw.schema.push({ name: 'count', type: 'int', nullable: true });
+      const steps = find(w, 'pipeline', 'Contract/Train').steps;
+      const prep = steps.find((st) => st.name === 'Prep');
+      if (prep?.kind === 'container') prep.outputs.push({ name: 'note', type: { kind: 'parameter', type: 'string' } });
+      const evaluate = steps.find((st) => st.name === 'Evaluate');
+      if (evaluate?.kind === 'container') {
+        evaluate.timeoutSeconds = 600;
+        evaluate.args.push('--mode={{params.mode}}');
+      }
+      const fit = steps.find((st) => st.name === 'Fit');
+      if (fit?.kind === 'container') {
+        fit.inputs.push({ name: 'lr', type: { kind: 'parameter', type: 'float' }, source: { kind: 'value', value: 0.1 } });
+        fit.args.push('--lr', '{{inputs.lr}}');
+      }
+    });
+    const found = gcpAdapter.synth(m, CONTRACT_SETTINGS).warnings;
+    const byId = (id: string) => found.filter((w) => w.id === `mlplane:gcp:${id}`).map((w) => `${w.path}: ${w.message}`);
+    expect(byId('jsonl-int64-as-string')).toEqual([
+      "Contract/Train/Prep: dataset 'Contract/Raw' is exported by BigQuery as JSON lines, which writes INT64 columns as JSON strings (\"42\") to keep 64-bit precision; parse them as integers in the step, or use parquet",
+    ]);
+    expect(byId('string-output-trailing-newline')).toEqual([
+      'Contract/Train/Prep: string output note: KFP keeps the file\'s text as written, including a trailing newline, where the contract ignores it; write the value without a trailing newline',
+    ]);
+    expect(byId('float-parameter-text')).toHaveLength(1);
+    expect(byId('float-parameter-text')[0]).toMatch(/^Contract\/Train\/Fit: inputs\.lr is a float: .*1e-07 arrives as 0\.0000001/);
+    expect(byId('custom-job-parameter-text')).toEqual([
+      'Contract/Train/Evaluate: the step runs as a Vertex custom job whose JSON payload receives the text of params.mode unescaped; a value holding \'"\', \'\\\' or a line break makes the payload invalid and the step fails',
+    ]);
+  });
+});
+
 describe('placeholders', () => {
   it('turns {{inputs.x}} / {{ outputs.x }} / {{params.x}} into KFP placeholders, inline too', () => {
     expect(container(score(), 'infer').args).toEqual([
