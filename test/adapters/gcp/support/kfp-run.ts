@@ -129,6 +129,13 @@ except Exception as e:
     print(json.dumps({'ok': False, 'error': str(e), 'calls': calls}))
 `;
 
+/** The python3 interpreter itself (resolved once: version-manager shims cost a second per call). */
+let python: string | undefined;
+function pythonBinary(): string {
+  python ??= execFileSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' }).trim();
+  return python;
+}
+
 /** Module of the GCPC custom job launcher. */
 const CUSTOM_JOB_LAUNCHER = 'google_cloud_pipeline_components.container.v1.custom_job.launcher';
 
@@ -402,7 +409,7 @@ export class KfpRun {
           [...Object.entries(artifacts), ...Object.entries(outArtifacts)].map(([k, art]) => [k, { uri: art.uri, path: this.local(fuse(art.uri)) }]),
         ),
       };
-      const out = JSON.parse(execFileSync('python3', ['-c', PYTHON_HARNESS], { input: JSON.stringify(request), encoding: 'utf8', stdio: ['pipe', 'pipe', 'ignore'] })) as { ok: boolean; result?: unknown; error?: string; calls: unknown[] };
+      const out = JSON.parse(execFileSync(pythonBinary(), ['-S', '-c', PYTHON_HARNESS], { input: JSON.stringify(request), encoding: 'utf8', stdio: ['pipe', 'pipe', 'ignore'] })) as { ok: boolean; result?: unknown; error?: string; calls: unknown[] };
       this.python.push({ task: path, fn, result: out.ok ? out.result : { error: out.error }, calls: out.calls });
       if (!out.ok) throw new Error(`${path} failed: ${out.error}`);
       if (comp.outputDefinitions?.parameters?.Output) outParams.Output = out.result as PbValue;
