@@ -304,6 +304,17 @@ describe('the generated contract pipeline on gcp', () => {
     expect(registerOutcome(r).promoted).toBe(true);
   });
 
+  it('the metric a run records on its version is read back exactly by the next run\'s gate', () => {
+    const first = runContract(contractModel(), CONTRACT_SETTINGS, CONTRACT, { ...happy, holder: null, metrics: { 'Evaluate.metrics': { auc: 0.123456789 } } });
+    const recorded = registerOutcome(first).labels;
+    expect(recorded['mlplane-metric-auc']).toBe('0_123456789');
+    // auc must beat the recorded 0.123456789 by more than minDelta 0.01: 1e-9 more wins, equal does not.
+    const win = runContract(contractModel(), CONTRACT_SETTINGS, CONTRACT, { ...happy, holder: recorded, metrics: { 'Evaluate.metrics': { auc: 0.133456790 } } });
+    expect(registerOutcome(win).promoted).toBe(true);
+    const tie = runContract(contractModel(), CONTRACT_SETTINGS, CONTRACT, { ...happy, holder: recorded, metrics: { 'Evaluate.metrics': { auc: 0.123456789 + 0.01 } } });
+    expect(registerOutcome(tie).promoted).toBe(decideGate({ metric: 'auc', comparison: 'greaterThan', against: { kind: 'alias', alias: 'champion' }, minDelta: 0.01 }, { auc: 0.123456789 + 0.01 }, 0.123456789).outcome === 'promote');
+  });
+
   it('a metric missing from metrics.json fails the run naming it, and never promotes', () => {
     const s: Scenario = { ...happy, metrics: { 'Evaluate.metrics': { logloss: 0.2 } } };
     expect(() => runContract(contractModel(), CONTRACT_SETTINGS, CONTRACT, s)).toThrow(/metric auc is missing or not a finite number in .*metrics\.json \(metrics: logloss\)/);

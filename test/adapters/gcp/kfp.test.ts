@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { gcpAdapter } from '../../../adapters/gcp';
+import { GATE_PYTHON } from '../../../adapters/shared/gate';
 import { AIPLATFORM_PACKAGE, GCPC_IMAGE, KFP_SDK_VERSION } from '../../../adapters/gcp/kfp';
 import type { KfpContainerSpec, KfpExecutorSpec, PipelineSpec } from '../../../adapters/gcp/kfp-types';
 import type { EnvironmentModel } from '../../../lib/model/types';
@@ -274,6 +275,10 @@ describe('structure matches the KFP golden files', () => {
     expect(pip).toBe((gPip ?? '').replace("'kfp==2.14.3' '--no-deps' 'typing-extensions>=3.7.4,<5; python_version<\"3.9\"'", `'kfp==${KFP_SDK_VERSION}' '--no-deps' 'typing-extensions>=3.7.4,<5; python_version<"3.9"'  &&  python3 -m pip install --quiet --no-warn-script-location '${AIPLATFORM_PACKAGE}'`));
     expect(source?.startsWith((gSource ?? '').slice(0, (gSource ?? '').indexOf('def ')))).toBe(true);
     expect(source).toContain('def register(model: Input[Model], config: str, metrics: Input[Metrics] = None) -> str:');
+    // The gate decision is the shared one, verbatim (indented into the component function).
+    expect(source).toContain(GATE_PYTHON.split('\n').map((l) => (l ? `    ${l}` : l)).join('\n'));
+    expect(source).toContain("os.path.join(metrics.path, 'metrics.json')");
+    expect(source).not.toContain('metrics.metadata');
     expect(c.args).toEqual(['--executor_input', '{{$}}', '--function_to_execute', 'register']);
     expect(c.image).toBe(g.image);
   });
