@@ -193,10 +193,17 @@ export type ConditionValue = string | number | boolean;
  * @example Condition.metric(evaluate.output('metrics'), 'auc').greaterThan(0.8)
  */
 export class ConditionOperand {
+  /** Whether `x` is a `ConditionOperand`. */
+  public static isConditionOperand(x: unknown): x is ConditionOperand {
+    return hasBrand(x, 'ConditionOperand');
+  }
+
   /** @internal */
   constructor(
     /** @internal */ public readonly _source: { readonly kind: 'stepOutput'; readonly output: StepOutput } | { readonly kind: 'metric'; readonly output: StepOutput; readonly metric: string } | { readonly kind: 'parameter'; readonly parameter: PipelineParameter },
-  ) {}
+  ) {
+    brand(this, 'ConditionOperand');
+  }
 
   /** Holds when the operand equals `value`. */
   public equals(value: ConditionValue): Condition {
@@ -225,7 +232,7 @@ export class ConditionOperand {
 
   /** The step whose output this operand reads, if any. @internal */
   public get _step(): ContainerStep | undefined {
-    return this._source.kind === 'parameter' ? undefined : this._source.output.step;
+    return this._source.kind !== 'parameter' && StepOutput.isStepOutput(this._source.output) ? this._source.output.step : undefined;
   }
 
   /** How the operand reads, for messages. */
@@ -279,7 +286,7 @@ export class Condition {
 
   /** @internal Problems of this condition on `step`; empty when it can be rendered. */
   public _problems(step: StepBase): string[] {
-    const s = this._operand instanceof ConditionOperand ? this._operand._source : undefined;
+    const s = ConditionOperand.isConditionOperand(this._operand) ? this._operand._source : undefined;
     if (!s) return [`condition operand ${show(String(this._operand))} is not understood; use Condition.output(...), Condition.metric(...) or Condition.parameter(...)`];
     const problems: string[] = [];
     let type: ParameterTypeName | 'metric' | undefined;
@@ -388,7 +395,8 @@ export const STEP_OPTIONS_KEYS: KnownKeys<StepOptions> = { dependsOn: true, retr
  * Properties of a container step.
  *
  * What the container receives for each input, output, parameter and metric, what its exit code
- * means, and how conditions and order-only dependencies behave is the same on every target:
+ * means, and how conditions and order-only dependencies behave is the same on every target and
+ * is defined in docs/step-contract.md.
  *
  * @see docs/step-contract.md
  */
@@ -397,7 +405,8 @@ export interface ContainerStepProps extends StepOptions, ResourceOptions {
   readonly image: string;
   /**
    * Entrypoint (an argv list, no shell); may use `{{inputs.<name>}}`, `{{outputs.<name>}}` and
-   * `{{params.<name>}}` placeholders (see docs/step-contract.md).
+   * `{{params.<name>}}` placeholders (see docs/step-contract.md). Give it for portability: Azure ML
+   * never runs the image's entrypoint, so synth for azure fails without it.
    *
    * @default - the image's entrypoint
    */
@@ -531,7 +540,7 @@ abstract class StepBase extends Construct implements IGrantable {
   /** @internal The step whose output this step's own condition reads, when it is a usable upstream step. */
   protected conditionUpstream(): Step[] {
     const c = this.options.condition;
-    const step = Condition.isCondition(c) && c._operand instanceof ConditionOperand ? c._operand._step : undefined;
+    const step = Condition.isCondition(c) && ConditionOperand.isConditionOperand(c._operand) ? c._operand._step : undefined;
     return ContainerStep.isContainerStep(step) && step.pipeline === this.pipeline && step !== (this as StepBase) ? [step] : [];
   }
 
