@@ -37,6 +37,7 @@ import type {
 import type { MachineSpecBody } from './documents';
 import { machineSpec, vertexAccelerator } from './machines';
 import { dnsName, labelValue } from './names';
+import { splitPlaceholders } from '../../lib/model/placeholders';
 import { CHECK_DRIFT_SOURCE, EXPORT_DATASET_SOURCE, READ_METRIC_SOURCE, REGISTER_SOURCE } from './python-components';
 
 /** The KFP SDK release whose compiler output mlplane reproduces (the golden corpus version). */
@@ -149,8 +150,8 @@ export function paramInputName(name: string): string {
   return channel(name);
 }
 
-/** Every `{{…}}` token, as the lib validates them. */
-const TOKEN = /\{\{\s*([^}]*?)\s*\}\}/g;
+/** Any `{{…}}` left in literal text: not a placeholder mlplane knows. */
+const TOKEN = /\{\{[^}]*\}\}/g;
 
 /** Command, args and env of a step with mlplane placeholders turned into KFP placeholders. */
 interface ResolvedIo {
@@ -162,8 +163,6 @@ interface ResolvedIo {
   readonly dynamicEnv: { name: string; value: string; escaped: string }[];
   /** Pipeline parameters named by `{{params.<name>}}`. */
   readonly params: Set<string>;
-  /** Float parameters that reach the container as text. */
-  readonly floats: Set<string>;
 }
 
 /**
@@ -176,42 +175,44 @@ function resolveIo(step: ContainerStepModel, pipeline: PipelineModel, ctx: Synth
   for (const i of step.inputs) io.set(`inputs.${i.name}`, i.type);
   for (const o of step.outputs) io.set(`outputs.${o.name}`, o.type);
   const params = new Set<string>();
-  const floats = new Set<string>();
-  const sub = (s: string, where: string) =>
-    s.replace(TOKEN, (whole, body: string) => {
-      const m = /^(inputs|outputs|params)\.([A-Za-z0-9_-]+)$/.exec(body);
-      if (m?.[1] === 'params' && m[2] !== undefined) {
-        const p = pipeline.parameters.find((x) => x.name === m[2]);
-        if (!p) {
-          ctx.problem(step.path, `${where}: '${whole}' names no parameter of pipeline '${pipeline.path}'; declared are ${pipeline.parameters.map((x) => x.name).join(', ') || 'none'}; fix the placeholder`);
-          return whole;
+  const declared = () => [...io.keys(), ...pipeline.parameters.map((p) => `params.${p.name}`)].join(', ') || 'none declared';
+  const unresolvable = (where: string, token: string) =>
+    ctx.problem(step.path, `${where}: placeholder '${token}' cannot be resolved on gcp; use {{inputs.<name>}}, {{outputs.<name>}} or {{params.<name>}} with a declared name (${declared()})`);
+  const sub = (word: string, where: string, escape: boolean) =>
+    splitPlaceholders(word)
+      .map((part) => {
+        if (part.kind === 'text') {
+          for (const m of part.text.matchAll(TOKEN)) unresolvable(where, m[0]);
+          return escape ? escapeEnv(part.text) : part.text;
         }
-        params.add(p.name);
-        if (p.type === 'float') floats.add(`params.${p.name}`);
-        return `{{$.inputs.parameters['${paramInputName(p.name)}']}}`;
-      }
-      const type = m ? io.get(`${m[1]}.${m[2]}`) : undefined;
-      if (!m || !type) {
-        ctx.problem(
-          step.path,
-          `${where}: placeholder '${whole}' cannot be resolved on gcp; use {{inputs.<name>}}, {{outputs.<name>}} or {{params.<name>}} with a declared name (${[...io.keys(), ...pipeline.parameters.map((p) => `params.${p.name}`)].join(', ') || 'none declared'})`,
-        );
-        return whole;
-      }
-      if (m[1] === 'inputs' && !isArtifact(type) && type.type === 'float') floats.add(`inputs.${m[2]}`);
-      return placeholderFor(m[1] as 'inputs' | 'outputs', m[2] as string, type);
-    });
-  const command = step.command.map((c, i) => sub(c, `command[${i}]`));
-  const args = step.args.map((a, i) => sub(a, `args[${i}]`));
+        const token = `{{${part.kind}.${part.name}}}`;
+        if (part.kind === 'params') {
+          const p = pipeline.parameters.find((x) => x.name === part.name);
+          if (!p) {
+            ctx.problem(step.path, `${where}: '${token}' names no parameter of pipeline '${pipeline.path}'; declared are ${pipeline.parameters.map((x) => x.name).join(', ') || 'none'}; fix the placeholder`);
+            return token;
+          }
+          params.add(p.name);
+          return `{{$.inputs.parameters['${paramInputName(p.name)}']}}`;
+        }
+        const type = io.get(`${part.kind}.${part.name}`);
+        if (!type) {
+          unresolvable(where, token);
+          return token;
+        }
+        return placeholderFor(part.kind, part.name, type);
+      })
+      .join('');
+  const command = step.command.map((c, i) => sub(c, `command[${i}]`, false));
+  const args = step.args.map((a, i) => sub(a, `args[${i}]`, false));
   const env: { name: string; value: string }[] = [];
   const dynamicEnv: { name: string; value: string; escaped: string }[] = [];
   for (const name of Object.keys(step.env).sort()) {
     const raw = step.env[name] as string;
-    TOKEN.lastIndex = 0;
-    if (TOKEN.test(raw)) dynamicEnv.push({ name, value: sub(raw, `env ${name}`), escaped: sub(escapeEnv(raw), `env ${name}`) });
-    else env.push({ name, value: escapeEnv(raw) });
+    if (splitPlaceholders(raw).some((p) => p.kind !== 'text')) dynamicEnv.push({ name, value: sub(raw, `env ${name}`, false), escaped: sub(raw, `env ${name}`, true) });
+    else env.push({ name, value: sub(raw, `env ${name}`, true) });
   }
-  return { command, args, env, dynamicEnv, params, floats };
+  return { command, args, env, dynamicEnv, params };
 }
 
 /**
@@ -853,7 +854,7 @@ class StepCompiler {
       inputDefs.parameters[paramInputName(name)] = { parameterType: parameterType(p.type) };
       params[paramInputName(name)] = this.paramIn(g, { kind: 'pipeline', name, type: parameterType(p.type) }, deps);
     }
-    this.warnings(step, io, outputDefs.parameters, readsDataset);
+    this.warnings(step, outputDefs.parameters, readsDataset);
     let resources = step.resources;
     const pool = step.compute ? this.ctx.resource(step.compute, 'computePool', step.path) : undefined;
     if (pool && !resources.accelerator && pool.node.accelerator) resources = { ...resources, accelerator: pool.node.accelerator };
@@ -942,14 +943,7 @@ class StepCompiler {
   }
 
   /** Warnings where KFP delivers the contract approximately. */
-  private warnings(step: ContainerStepModel, io: ResolvedIo, outputParams: Record<string, { parameterType: KfpParameterType }>, readsDataset: boolean): void {
-    if (io.floats.size > 0) {
-      this.warn(
-        'float-parameter-text',
-        step.path,
-        `${[...io.floats].sort().join(', ')} ${io.floats.size === 1 ? 'is a float' : 'are floats'}: the KFP launcher prints floats in plain decimal (strconv 'f' format), so 1e-07 arrives as 0.0000001 and 1e21 as 1000000000000000000000; the number is the same, the spelling differs from the contract's shortest round-trip text`,
-      );
-    }
+  private warnings(step: ContainerStepModel, outputParams: Record<string, { parameterType: KfpParameterType }>, readsDataset: boolean): void {
     const strings = Object.entries(outputParams).filter(([, p]) => p.parameterType === 'STRING').map(([n]) => n);
     if (strings.length > 0) {
       this.warn(

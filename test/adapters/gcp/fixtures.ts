@@ -203,7 +203,7 @@ export function labModel(): EnvironmentModel {
             caching: true,
             image: 'ghcr.io/acme/infer:1',
             command: ['python', 'infer.py'],
-            args: ['--table={{inputs.table}}', '--rows', '{{ inputs.rows }}', '--threshold', '{{params.threshold}}'],
+            args: ['--table={{inputs.table}}', '--rows', '{{inputs.rows}}', '--threshold', '{{params.threshold}}'],
             env: { SCORES_DIR: '{{outputs.scores}}', PRICE: '$(HOME) costs $5' },
             inputs: [
               { name: 'table', type: { kind: 'artifact', type: 'dataset' }, source: { kind: 'step', step: 'Extract', output: 'table' } },

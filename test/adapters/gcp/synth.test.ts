@@ -61,7 +61,6 @@ describe('determinism and purity', () => {
       'mlplane:gcp:feature-ttl Fraud/CustomerFeatures',
       'mlplane:gcp:task-names-respelled Fraud/Train',
       'mlplane:gcp:dataset-input-not-cached Fraud/Train/ValidateData',
-      'mlplane:gcp:float-parameter-text Fraud/Train/TrainModel',
     ]);
     expect(synth(churn).warnings.map((w) => `${w.id} ${w.path}`)).toEqual([
       'mlplane:gcp:task-names-respelled Churn/Train',
