@@ -5,9 +5,10 @@
 import { describe, expect, it } from 'vitest';
 import { gcpAdapter } from '../../../adapters/gcp';
 import { GATE_PYTHON } from '../../../adapters/shared/gate';
-import { AIPLATFORM_PACKAGE, GCPC_IMAGE, KFP_SDK_VERSION } from '../../../adapters/gcp/kfp';
+import { SynthContext } from '../../../adapters/gcp/context';
+import { AIPLATFORM_PACKAGE, compileDriftGatePipeline, GCPC_IMAGE, KFP_SDK_VERSION } from '../../../adapters/gcp/kfp';
 import type { KfpContainerSpec, KfpExecutorSpec, PipelineSpec } from '../../../adapters/gcp/kfp-types';
-import type { EnvironmentModel } from '../../../lib/model/types';
+import type { DriftMonitorModel, EnvironmentModel } from '../../../lib/model/types';
 import { contractModel } from '../../support/contract-pipeline';
 import { examples, find, LAB_SETTINGS, labModel, settingsFor, variant, type Writable } from './fixtures';
 import { checkProtoJson, formatIssues } from './support/proto-check';
@@ -410,6 +411,35 @@ describe('conditions and order-only edges, shaped as the KFP compiler writes dsl
     const c2 = spec?.components['comp-condition-2'];
     const t3 = c2 && 'dag' in c2 ? c2.dag.tasks['condition-3'] : undefined;
     expect(t3?.triggerPolicy).toEqual({ condition: "double(int(inputs.parameter_values['pipelinechannel--epochs'])) > 2.5" });
+  });
+});
+
+describe('a drift gate around a pipeline with conditions', () => {
+  it('nests the pipeline\'s own condition groups inside condition-1 from condition-2, valid against pipeline_spec.proto', () => {
+    const model = contractModel();
+    const ctx = new SynthContext(model, CONTRACT_SETTINGS);
+    const training = model.resources.find((r) => r.path === 'Contract/Train');
+    if (training?.kind !== 'pipeline') throw new Error('no contract pipeline');
+    const monitor: DriftMonitorModel = {
+      kind: 'driftMonitor',
+      path: 'Contract/Watch',
+      id: 'Watch',
+      target: { kind: 'endpoint', endpoint: 'Contract/Api' },
+      baseline: 'Contract/Raw',
+      signals: [],
+      schedule: { kind: 'cron', expression: '0 * * * *', timeZone: 'UTC' },
+      lookbackDays: 1,
+      alerts: [],
+      onDrift: { action: 'retrain', pipeline: 'Contract/Train', parameters: {}, cooldownSeconds: 3600 },
+    };
+    const spec = compileDriftGatePipeline(ctx, monitor, training, []);
+    expect(ctx.problems).toEqual([]);
+    expect(formatIssues(checkPipelineSpec(spec))).toBe('');
+    expect(wiringProblems(spec)).toEqual([]);
+    const gate = spec.components['comp-condition-1'];
+    const inner = gate && 'dag' in gate ? gate.dag.tasks['condition-2'] : undefined;
+    expect(inner?.triggerPolicy).toEqual({ condition: "inputs.parameter_values['pipelinechannel--prep-ok'] == true" });
+    expect(inner?.inputs?.parameters?.['pipelinechannel--epochs']).toEqual({ componentInputParameter: 'pipelinechannel--epochs' });
   });
 });
 
