@@ -447,6 +447,9 @@ class StepCompiler {
       if (clash !== undefined) {
         ctx.problem(step.path, `step '${step.name}' and step '${clash}' both become KFP task '${task}'; rename one of them`);
       }
+      if (/^condition-\d+$/.test(task)) {
+        ctx.problem(step.path, `step '${step.name}' would become KFP task '${task}', a name gcp keeps for condition groups (dsl.If sub-DAGs); rename the step`);
+      }
       seen.set(task, step.name);
       this.taskNames.set(step.name, task);
       this.usedNames.add(task);
@@ -480,15 +483,10 @@ class StepCompiler {
     return this.taskNames.get(step) ?? dnsName(step);
   }
 
-  /** A task name for a helper task, unique in the pipeline, never a step's name. */
-  private helperName(base: string, from: string): string {
+  /** A task name for a helper task, unique in the pipeline, never a step's name (`-2`, `-3`… when taken). */
+  private helperName(base: string): string {
     let name = dnsName(base, 100);
-    for (let i = 2; this.usedNames.has(name); i++) {
-      if ([...this.taskNames.values()].includes(name) && i === 2) {
-        this.ctx.problem(from, `mlplane's helper task '${name}' would share its name with a step of the pipeline; rename that step`);
-      }
-      name = dnsName(`${base}-${i}`, 100);
-    }
+    for (let i = 2; this.usedNames.has(name); i++) name = dnsName(`${base}-${i}`, 100);
     this.usedNames.add(name);
     return name;
   }
@@ -559,7 +557,7 @@ class StepCompiler {
       }
       case 'metric':
         type = 'float';
-        src = this.metricReader(o.step, o.output, o.metric, step.path);
+        src = this.metricReader(o.step, o.output, o.metric);
         break;
       default: {
         const never: never = o;
@@ -678,14 +676,14 @@ class StepCompiler {
    * A task reading one metric of an upstream metrics output (`metrics.json`) as a float parameter,
    * in the producer's group, so a condition can compare it.
    */
-  private metricReader(stepName: string, output: string, metric: string, from: string): ParamSource | undefined {
+  private metricReader(stepName: string, output: string, metric: string): ParamSource | undefined {
     const producer = this.task(stepName);
     const pg = this.groupOfTask.get(producer);
     if (!pg) return undefined;
     const id = `${producer}/${output}/${metric}`;
     const existing = this.readers.get(id);
     if (existing) return existing;
-    const task = this.helperName(`read-${producer}-${output}-${metric}`, from);
+    const task = this.helperName(`read-${producer}-${output}-${metric}`);
     this.build.components[`comp-${task}`] = {
       executorLabel: `exec-${task}`,
       inputDefinitions: { artifacts: { metrics: { artifactType: artifactType('metrics') } }, parameters: { name: { parameterType: 'STRING' } } },
@@ -730,7 +728,7 @@ class StepCompiler {
     if (dataset.format === 'jsonl' && dataset.schema.some((f) => f.type === 'int')) {
       this.warn('jsonl-int64-as-string', from, `dataset '${datasetPath}' is exported by BigQuery as JSON lines, which writes INT64 columns as JSON strings ("42") to keep 64-bit precision; parse them as integers in the step, or use parquet`);
     }
-    const task = this.helperName(`export-${dataset.id}`, from);
+    const task = this.helperName(`export-${dataset.id}`);
     this.build.components[`comp-${task}`] = {
       executorLabel: `exec-${task}`,
       inputDefinitions: {

@@ -368,6 +368,16 @@ describe('fails if a step cannot get what the step contract promises on gcp', ()
     ]);
   });
 
+  it('fails if a step would take the name of a condition group task', () => {
+    const m = variant(contract(), (w) => {
+      stepOf(w, 'Report').name = 'Condition-7';
+    });
+    expect(problems(m)).toContainEqual({
+      path: 'Contract/Train/Report',
+      message: "step 'Condition-7' would become KFP task 'condition-7', a name gcp keeps for condition groups (dsl.If sub-DAGs); rename the step",
+    });
+  });
+
   it('fails if a step joins branches that run under different conditions (KFP nests dsl.If groups)', () => {
     const m = variant(contract(), (w) => {
       const p = find(w, 'pipeline', 'Contract/Train');
