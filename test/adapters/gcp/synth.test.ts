@@ -56,8 +56,15 @@ describe('determinism and purity', () => {
 
   it('warns with stable ids and paths, never silently', () => {
     const { fraud, churn } = examples();
-    expect(synth(fraud).warnings.map((w) => `${w.id} ${w.path}`)).toEqual(['mlplane:gcp:pipeline-network Fraud', 'mlplane:gcp:feature-ttl Fraud/CustomerFeatures']);
+    expect(synth(fraud).warnings.map((w) => `${w.id} ${w.path}`)).toEqual([
+      'mlplane:gcp:pipeline-network Fraud',
+      'mlplane:gcp:feature-ttl Fraud/CustomerFeatures',
+      'mlplane:gcp:task-names-respelled Fraud/Train',
+      'mlplane:gcp:dataset-input-not-cached Fraud/Train/ValidateData',
+    ]);
     expect(synth(churn).warnings.map((w) => `${w.id} ${w.path}`)).toEqual([
+      'mlplane:gcp:task-names-respelled Churn/Train',
+      'mlplane:gcp:dataset-input-not-cached Churn/Train/Prepare',
       'mlplane:gcp:batch-spot-on-demand Churn/WeeklyScoring',
       'mlplane:gcp:batch-timeout Churn/WeeklyScoring',
       'mlplane:gcp:batch-output-table Churn/WeeklyScoring',
