@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import type { ArmTemplate } from '../../../adapters/azure/arm';
-import { azureArg } from '../../../adapters/azure/pipeline';
+import { parseWord, shellWord } from '../../../adapters/azure/step-script';
 import { azuremlExamples } from './conformance';
 import { conformanceModels, synth } from './models';
 
@@ -160,10 +160,11 @@ describe.each(docs)('YAML views of the $label', ({ documents }) => {
 });
 
 describe('command words', () => {
-  it('turns mlplane placeholders into Azure ML placeholders and quotes the rest for the shell', () => {
-    expect(azureArg('{{inputs.data}}')).toBe('${{inputs.data}}');
-    expect(azureArg('--out={{outputs.clean}}')).toBe('--out=${{outputs.clean}}');
-    expect(azureArg("it's")).toBe(`'it'"'"'s'`);
-    expect(azureArg('a b')).toBe("'a b'");
+  it('puts placeholders into double-quoted shell variables and quotes literal words for the shell', () => {
+    const resolve = (ref: { scope: string; name: string }) => `\${MLPLANE_${ref.scope}_${ref.name}}`;
+    expect(shellWord(parseWord('{{inputs.data}}'), resolve)).toBe('"${MLPLANE_inputs_data}"');
+    expect(shellWord(parseWord('--out="{{outputs.clean}}"$x'), resolve)).toBe('"--out=\\"${MLPLANE_outputs_clean}\\"\\$x"');
+    expect(shellWord(parseWord("it's"), resolve)).toBe(`'it'"'"'s'`);
+    expect(shellWord(parseWord('a b'), resolve)).toBe("'a b'");
   });
 });
