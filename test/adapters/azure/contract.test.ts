@@ -295,7 +295,7 @@ describe('the step contract on Azure ML (emulated from the ARM template)', () =>
       expect(run.nodes.get(node('Train'))?.argv).toContain('--lr=1e-07');
       expect(run.nodes.get(node('Train'))?.argv?.slice(6, 8)).toEqual(['--warm', 'true']);
       expect(run.nodes.get(node('Check'))?.argv).toContain(`--label=it's "A" $x \`y\``);
-      expect(run.nodes.get(node('Evaluate'))?.argv?.slice(2, 4)).toEqual(['--count', '7']);
+      expect(run.nodes.get(node('Evaluate'))?.argv?.slice(3, 5)).toEqual(['--count', '7']);
     });
 
     it('orders every step after each step it depends on, order-only edges included', () => {
