@@ -357,6 +357,12 @@ function containerScript(
     return `\${${variable}}`;
   };
 
+  for (const word of [...step.command, ...step.args, ...Object.values(step.env)]) {
+    for (const part of parseWord(word)) {
+      const stray = part.kind === 'text' ? /\{\{.*?\}\}/.exec(part.text) : null;
+      if (stray) ctx.problem(step.path, `${stray[0]} in '${word}' is not a placeholder of the step contract; use {{inputs.<name>}}, {{outputs.<name>}} or {{params.<name>}}`);
+    }
+  }
   const argv = [...step.command, ...step.args].map((w) => shellWord(parseWord(w), resolve));
   const exported: string[] = [];
   const exports: string[] = [];

@@ -23,7 +23,8 @@ import type {
   StepModel,
 } from '../../../lib/model/types';
 import { dependencies, pipelineJob, runPipeline, upstreamOf, type PipelineRun, type Registry } from './emulator';
-import { fraudModel } from './fixtures';
+import { contractModel as sharedContractModel } from '../../support/contract-pipeline';
+import { contractModel, contractPipeline } from './fixtures';
 import { examples, settingsFor, synth } from './models';
 
 const ML = 'Microsoft.MachineLearningServices/workspaces';
@@ -126,129 +127,6 @@ function programsOf(p: PipelineModel): string[] {
 
 function sh(s: string): string {
   return `'${s.replace(/'/g, `'"'"'`)}'`;
-}
-
-// ---------------------------------------------------------------------------------------------
-// A pipeline with every feature of the contract (until test/support/contract-pipeline.ts lands).
-
-const okTrue: StepConditionModel = { operand: { kind: 'stepOutput', step: 'Check', output: 'ok', type: 'bool' }, op: '==', value: true, declaredOn: 'Train' };
-const aucHigh: StepConditionModel = { operand: { kind: 'metric', step: 'Evaluate', output: 'metrics', metric: 'auc' }, op: '>', value: 0.8, declaredOn: 'Notify' };
-const modeFull: StepConditionModel = { operand: { kind: 'parameter', parameter: 'mode', type: 'string' }, op: '==', value: 'full', declaredOn: 'Notify' };
-
-function step(s: Partial<ContainerStepModel> & Pick<ContainerStepModel, 'name' | 'command'>): ContainerStepModel {
-  return {
-    kind: 'container',
-    path: `Fraud/Contract/${s.name}`,
-    dependsOn: [],
-    orderOnly: [],
-    conditions: [],
-    retries: 0,
-    caching: false,
-    image: 'ghcr.io/acme/contract:1',
-    args: [],
-    env: {},
-    inputs: [],
-    outputs: [],
-    resources: { cpu: 2, memoryGiB: 4 },
-    ...s,
-  };
-}
-
-const contractPipeline: PipelineModel = {
-  kind: 'pipeline',
-  path: 'Fraud/Contract',
-  id: 'Contract',
-  parameters: [
-    { name: 'mode', type: 'string', default: 'full' },
-    { name: 'seed', type: 'int', default: 42 },
-    { name: 'epochs', type: 'int', default: 3 },
-    { name: 'rate', type: 'float', default: 1 },
-    { name: 'label', type: 'string', default: 'it\'s "A" $x `y`' },
-  ],
-  schedules: [{ kind: 'cron', expression: '0 3 * * *', timeZone: 'UTC' }],
-  steps: [
-    step({
-      name: 'Check',
-      command: ['python', '-m', 'check'],
-      args: ['--mode={{params.mode}}', '--label={{params.label}}', '--data', '{{inputs.data}}', '--ok', '{{outputs.ok}}', '--note', `it's a "test" $HOME \`x\` \\n`],
-      env: { REPORT: '{{outputs.report}}/summary.txt', PLAIN: 'x y', SEED: 'seed={{params.seed}}' },
-      inputs: [{ name: 'data', type: { kind: 'artifact', type: 'dataset' }, source: { kind: 'dataset', dataset: 'Fraud/Transactions' } }],
-      outputs: [
-        { name: 'ok', type: { kind: 'parameter', type: 'bool' } },
-        { name: 'report', type: { kind: 'artifact', type: 'artifact' } },
-      ],
-    }),
-    step({
-      name: 'Cleanup',
-      command: ['python', '-m', 'cleanup'],
-      args: ['--rate', '{{params.rate}}'],
-      dependsOn: ['Check'],
-      orderOnly: ['Check'],
-    }),
-    step({
-      name: 'Train',
-      command: ['python', 'train.py'],
-      args: ['--data', '{{inputs.data}}', '--epochs', '{{inputs.epochs}}', '--lr={{inputs.lr}}', '--warm', '{{inputs.warm}}', '--model', '{{outputs.model}}', '--count', '{{outputs.count}}'],
-      dependsOn: ['Check'],
-      conditions: [okTrue],
-      retries: 1,
-      timeoutSeconds: 600,
-      inputs: [
-        { name: 'data', type: { kind: 'artifact', type: 'dataset' }, source: { kind: 'dataset', dataset: 'Fraud/Transactions' } },
-        { name: 'epochs', type: { kind: 'parameter', type: 'int' }, source: { kind: 'parameter', parameter: 'epochs' } },
-        { name: 'lr', type: { kind: 'parameter', type: 'float' }, source: { kind: 'value', value: 1e-7 } },
-        { name: 'warm', type: { kind: 'parameter', type: 'bool' }, source: { kind: 'step', step: 'Check', output: 'ok' } },
-      ],
-      outputs: [
-        { name: 'model', type: { kind: 'artifact', type: 'model' } },
-        { name: 'count', type: { kind: 'parameter', type: 'int' } },
-      ],
-    }),
-    step({
-      name: 'Evaluate',
-      command: ['python', 'eval.py'],
-      args: ['--model', '{{inputs.model}}', '--count', '{{inputs.n}}', '--metrics', '{{outputs.metrics}}'],
-      dependsOn: ['Train'],
-      conditions: [okTrue],
-      inputs: [
-        { name: 'model', type: { kind: 'artifact', type: 'model' }, source: { kind: 'step', step: 'Train', output: 'model' } },
-        { name: 'n', type: { kind: 'parameter', type: 'int' }, source: { kind: 'step', step: 'Train', output: 'count' } },
-      ],
-      outputs: [{ name: 'metrics', type: { kind: 'artifact', type: 'metrics' } }],
-    }),
-    {
-      kind: 'register',
-      name: 'Register',
-      path: 'Fraud/Contract/Register',
-      dependsOn: ['Evaluate', 'Train'],
-      orderOnly: [],
-      conditions: [okTrue],
-      retries: 0,
-      caching: false,
-      artifact: { step: 'Train', output: 'model' },
-      metrics: { step: 'Evaluate', output: 'metrics' },
-      registry: 'Fraud/Registry',
-      model: 'fraud',
-      promoteTo: 'champion',
-      gate: { metric: 'auc', comparison: 'greaterThan', against: { kind: 'alias', alias: 'champion' }, minDelta: 0.01 },
-    } satisfies RegisterStepModel,
-    step({
-      name: 'Notify',
-      command: ['python', 'notify.py'],
-      args: ['{{params.mode}}'],
-      env: { METRICS: '{{inputs.metrics}}' },
-      dependsOn: ['Evaluate', 'Register'],
-      orderOnly: ['Register'],
-      conditions: [okTrue, aucHigh, modeFull],
-      inputs: [{ name: 'metrics', type: { kind: 'artifact', type: 'metrics' }, source: { kind: 'step', step: 'Evaluate', output: 'metrics' } }],
-    }),
-  ],
-};
-
-function contractModel(change: (p: PipelineModel) => PipelineModel = (p) => p): EnvironmentModel {
-  const base = fraudModel();
-  const resources = [...base.resources.filter((r) => r.path !== 'Fraud/Train' && r.kind !== 'driftMonitor'), change(contractPipeline)];
-  return { ...base, resources: resources.sort((a, b) => a.path.localeCompare(b.path)), grants: [] };
 }
 
 const SCHEDULE = '/contract_schedule_1';
@@ -377,6 +255,83 @@ describe('the step contract on Azure ML (emulated from the ARM template)', () =>
     expect(run.nodes.has(nodes.get('Fraud/Contract/Train') as string)).toBe(false);
   });
 
+  it('fails the run, naming the metric, when a metric condition reads a metrics.json without that metric', () => {
+    const model = contractModel((p) => ({ ...p, steps: p.steps.map((s) => (s.kind === 'register' ? { ...s, gate: undefined, promoteTo: undefined } : s)) }));
+    const { run } = runContract({ ok: 'true', metrics: { loss: 0.1 }, model });
+    const evaluator = run.nodes.get('mlplane_when_2');
+    expect(evaluator?.state).toBe('failed');
+    expect(evaluator?.stderr).toContain('metric auc is missing or not a finite number in metrics.json of step Evaluate (metrics: loss)');
+    expect(run.nodes.has('notify')).toBe(false);
+  });
+
+  describe('the shared contract pipeline (test/support/contract-pipeline.ts)', () => {
+    const base = sharedContractModel();
+    const model: EnvironmentModel = {
+      ...base,
+      resources: base.resources.map((r) => (r.kind === 'pipeline' ? { ...r, schedules: [{ kind: 'cron', expression: '0 1 * * *', timeZone: 'UTC' }] } : r)),
+    };
+    const p = model.resources.find((r): r is PipelineModel => r.kind === 'pipeline') as PipelineModel;
+    const template = synth(model).documents['template.json'] as ArmTemplate;
+    const schedule = '/train_schedule_1';
+    const nodes = nodesOf(template, schedule);
+    const node = (name: string) => nodes.get(`${p.path}/${name}`) as string;
+    const run = (ok: string, metrics: unknown) =>
+      runPipeline(template, schedule, programsOf(p), {
+        writes: (out) => ({
+          [node('Prep')]: [
+            `printf '%s' ${sh(ok)} > ${sh(join(out(node('Prep'), 'ok'), 'value'))}`,
+            `printf '12\\n' > ${sh(join(out(node('Prep'), 'rows'), 'value'))}`,
+          ].join(' && '),
+          [node('Evaluate')]: `printf '%s' ${sh(JSON.stringify(metrics))} > ${sh(join(out(node('Evaluate'), 'metrics'), 'metrics.json'))}`,
+        }),
+      });
+    const passing = run('true', { auc: 0.9 });
+
+    it('runs every step in an order that honours every dependency, order-only edges included', () => {
+      expect(p.steps.map((s) => passing.nodes.get(node(s.name))?.state)).toEqual(p.steps.map(() => 'succeeded'));
+      expectOrderHonoured(template, schedule, p);
+    });
+
+    it('gives every container step exactly the argv and env of the contract', () => {
+      for (const s of containerSteps(p)) {
+        const want = contractOf(model, template, schedule, p, s, passing, { 'Prep.ok': 'true', 'Prep.rows': '12\n' });
+        const got = passing.nodes.get(node(s.name));
+        expect(got?.argv, s.name).toEqual(want.argv);
+        for (const [k, v] of Object.entries(want.env)) expect(got?.env?.[k], `${s.name} ${k}`).toBe(v);
+      }
+    });
+
+    it('promotes the first version as decideGate decides', () => {
+      const register = p.steps.find((s): s is RegisterStepModel => s.kind === 'register') as RegisterStepModel;
+      expect(decideGate(register.gate, { auc: 0.9 }, undefined).outcome).toBe('promote');
+      expect(passing.registry.contract?.map((v) => v.tags)).toEqual([{ 'mlplane-alias-champion': 'true', 'mlplane-metric-auc': '0.9' }]);
+    });
+
+    it('skips every step downstream of a false condition and still succeeds', () => {
+      const skipped = run('false', { auc: 0.9 });
+      expect(Object.fromEntries(p.steps.map((s) => [s.name, skipped.nodes.get(node(s.name))?.state]))).toEqual({
+        Prep: 'succeeded',
+        Fit: 'skipped',
+        Evaluate: 'skipped',
+        Register: 'skipped',
+        Publish: 'skipped',
+        Report: 'skipped',
+      });
+    });
+
+    it('skips the metric-conditioned step and what follows it when the metric is below the threshold', () => {
+      const low = run('true', { auc: 0.5 });
+      expect(Object.fromEntries(p.steps.map((s) => [s.name, low.nodes.get(node(s.name))?.state]))).toEqual({
+        Prep: 'succeeded',
+        Fit: 'succeeded',
+        Evaluate: 'succeeded',
+        Register: 'succeeded',
+        Publish: 'skipped',
+        Report: 'skipped',
+      });
+    });
+  });
+
   describe.each([
     { label: 'fraud example', index: 0, schedule: '/train_schedule_1', metric: 'auc' },
     { label: 'churn example', index: 1, schedule: '/train_schedule_1', metric: 'f1' },
@@ -433,6 +388,14 @@ describe('refusals of the azure step contract', () => {
   it('fails if a placeholder names no input of the step, naming the step and the inputs', () => {
     const model = changeStep('Evaluate', (s) => ({ ...s, args: [...s.args, '{{inputs.modle}}'] }));
     expect(problemsOf(model)).toContainEqual({ path: 'Fraud/Contract/Evaluate', message: '{{inputs.modle}} names no input of the step; inputs: model, n' });
+  });
+
+  it('fails if a word holds a {{…}} that is no placeholder of the contract', () => {
+    const model = changeStep('Cleanup', (s) => ({ ...s, args: ['--x={{input.rate}}'] }));
+    expect(problemsOf(model)).toContainEqual({
+      path: 'Fraud/Contract/Cleanup',
+      message: "{{input.rate}} in '--x={{input.rate}}' is not a placeholder of the step contract; use {{inputs.<name>}}, {{outputs.<name>}} or {{params.<name>}}",
+    });
   });
 
   it('fails if a placeholder names no output of the step', () => {
