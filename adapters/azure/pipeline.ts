@@ -4,9 +4,10 @@ import { renderArm, type ArmObject, type ArmValue } from './arm';
 import { addMlChild, imageEnvironment, isoDuration, ownedIdentity, scheduleTrigger, vmSize, yamlTrigger, type EnvironmentRef, type OwnedIdentity } from './common';
 import { computeName } from './compute';
 import { EVALUATOR_PYTHON, planGates, type ConditionGate } from './conditions';
-import type { SynthContext } from './context';
+import { ML, type SynthContext } from './context';
 import { dataRef } from './data';
 import { RULES, shortHash } from './names';
+import { assignRole, ROLES } from './roles';
 import { captureLines, parseWord, shellWord, valueText, type Placeholder } from './step-script';
 
 export { shellQuote } from './step-script';
@@ -122,6 +123,15 @@ export function mapPipeline(ctx: SynthContext, p: PipelineModel): MappedPipeline
   }
   for (const gate of gates.values()) plans.push(evaluatorPlan(ctx, p, gate, nodeOf, ctx.name(RULES.component, [...local, 'when', String(gate.index)], p.path)));
   if (gates.size > 0) {
+    // Writing the run property of a control output needs experiments/runs/write on the workspace.
+    assignRole(ctx, {
+      scopeType: `${ML}/workspaces`,
+      scopeNames: [ctx.core.workspace],
+      role: ROLES.azureMlDataScientist,
+      principalId: identity.principalId,
+      principalKey: identity.name,
+      description: `condition evaluators of ${p.path} publish their control outputs`,
+    });
     ctx.warn(
       'control-flow-preview',
       p.path,

@@ -452,6 +452,13 @@ describe('the template of the contract pipeline', () => {
     expect((evaluator?.properties as { componentSpec: { outputs: unknown } }).componentSpec.outputs).toEqual({ result: { type: 'boolean', is_control: true } });
   });
 
+  it('lets the pipeline identity write the run property of the control outputs (AzureML Data Scientist on the workspace)', () => {
+    const assignments = template.resources.filter((r) => r.type === 'Microsoft.Authorization/roleAssignments' && String(r.properties?.description).includes('condition evaluators of Fraud/Contract'));
+    expect(assignments).toHaveLength(1);
+    expect(String(assignments[0]?.properties?.roleDefinitionId)).toContain('f6c7c914-8db3-469d-8ca1-694a8f32e121');
+    expect(assignments[0]?.scope).toBe("[resourceId('Microsoft.MachineLearningServices/workspaces', 'fraud')]");
+  });
+
   it('warns that conditions use the control-flow preview and that retries are a loop', () => {
     expect(result.warnings.map((w) => [w.id, w.path])).toEqual(
       expect.arrayContaining([
