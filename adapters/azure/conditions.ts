@@ -67,7 +67,8 @@ export function planGates(ctx: SynthContext, p: PipelineModel, nodeOf: (step: st
   };
 
   for (const step of p.steps) {
-    for (const c of step.conditions) checkCondition(ctx, p, step, c, steps);
+    // Each condition is checked once, on the step that declared it (the others inherit it).
+    for (const c of step.conditions) if (c.declaredOn === step.name) checkCondition(ctx, p, step, c, steps);
     if (step.conditions.length > 0) ensure(step.conditions, 0).members.push(nodeOf(step.name));
   }
   return gates;

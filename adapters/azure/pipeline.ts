@@ -437,13 +437,13 @@ function containerPlan(
   const order = orderInputs(step, nodeOf);
   Object.assign(inputs, order.inputs);
   bindings.push(...order.bindings);
-  const outputs: { name: string; type: string }[] = step.outputs.map((o) => ({ name: o.name, type: ioType(o.type) === 'string' ? 'uri_folder' : ioType(o.type) }));
+  // A parameter output is a folder holding the value text in its `value` file.
+  const outputs: { name: string; type: string }[] = step.outputs.map((o) => ({ name: o.name, type: o.type.kind === 'parameter' ? 'uri_folder' : ioType(o.type) }));
   if (writesDone) outputs.push({ name: DONE_OUTPUT, type: 'uri_folder' });
   const specOutputs: Record<string, ArmObject> = {};
   for (const o of outputs) specOutputs[o.name] = { type: o.type };
   const envVars: Record<string, string> = {};
   for (const [k, v] of Object.entries(step.env)) if (!script.exported.includes(k) && parseWord(v).every((x) => x.kind === 'text')) envVars[k] = v;
-  const retried = step.retries > 0 && step.timeoutSeconds !== undefined;
   return {
     node: nodeOf(step.name),
     label: step.name,
@@ -455,7 +455,8 @@ function containerPlan(
     envVars,
     compute: step.compute,
     instanceType: step.compute === undefined ? vmSize(ctx, step.resources, step.path, 'cluster') : undefined,
-    timeoutSeconds: step.timeoutSeconds !== undefined ? step.timeoutSeconds * (retried ? step.retries + 1 : 1) : undefined,
+    // One job runs every attempt: its limit covers them all (warning retry-loop).
+    timeoutSeconds: step.timeoutSeconds !== undefined ? step.timeoutSeconds * (step.retries + 1) : undefined,
     spec: {
       type: 'command',
       display_name: step.name,
