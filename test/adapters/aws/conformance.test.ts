@@ -6,6 +6,7 @@ import * as rds from 'aws-cdk-lib/aws-rds';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { EnvironmentModel } from '../../../lib/model/types';
+import { withContractPipeline } from './contract-fixture';
 import { examples, nagErrors, synth } from './support';
 
 /**
@@ -76,9 +77,10 @@ describe('the checks are live', () => {
 });
 
 describe.each([
-  ['fraud', (): EnvironmentModel => examples().fraud],
-  ['churn', (): EnvironmentModel => examples().churn],
-])('the %s example on aws', (_name, model) => {
+  // The contract pipeline adds what the examples lack: staged ECS Fargate steps, conditions, read-backs.
+  ['fraud example (plus the contract pipeline)', (): EnvironmentModel => withContractPipeline(examples().fraud)],
+  ['churn example', (): EnvironmentModel => examples().churn],
+])('the %s on aws', (_name, model) => {
   const s = synth(model(), undefined, true);
   let outdir = '';
 
