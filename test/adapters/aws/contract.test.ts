@@ -2,6 +2,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { decideGate } from '../../../adapters/shared/gate';
 import type { EnvironmentModel, PipelineModel, StepModel } from '../../../lib/model/types';
+import { contractModel } from '../../support/contract-pipeline';
 import { withContractPipeline } from './contract-fixture';
 import { ContractRun, type Scenario } from './contract-run';
 import { Emulator, RunFailed, machineDefinition, type Execution, type TemplateJson } from './emulate';
@@ -316,5 +317,55 @@ describe.each([
 describe('templates', () => {
   it('contain no literal {{…}} placeholder (both examples and the contract pipeline)', () => {
     for (const t of [fraudTemplate, churnTemplate]) expect(JSON.stringify(t).match(/\{\{[^}]*\}\}/g)).toBeNull();
+  });
+});
+
+describe('the generated contract pipeline (test/support/contract-pipeline.ts) on aws (emulated)', () => {
+  let model: EnvironmentModel;
+  let template: TemplateJson;
+  const data: Datasets = { 'Contract/Raw': { prefix: 'datasets/raw/', files: { 'part-0.parquet': 'raw-rows' } } };
+  const ok: Scenario = {
+    input: {},
+    paramOutputs: { 'Prep.rows': '42\n', 'Prep.ok': 'true\n' },
+    metrics: { 'Evaluate.metrics': { auc: 0.91 } },
+    registry: { contract: { versions: [{ tags: { 'metric.auc': '0.85' } }], aliases: { champion: 1 } } },
+  };
+
+  beforeAll(() => {
+    model = contractModel();
+    template = Template.fromStack(synth(model).stacks[0] as never).toJSON() as TemplateJson;
+  });
+
+  it.each([
+    ['every condition holds', ok, ['Prep', 'Fit', 'Evaluate', 'Register', 'Publish', 'Report']],
+    ['Prep.ok is false', { ...ok, paramOutputs: { 'Prep.rows': '42', 'Prep.ok': 'false' } }, ['Prep']],
+    ['auc is below 0.8', { ...ok, metrics: { 'Evaluate.metrics': { auc: 0.7 } } }, ['Prep', 'Fit', 'Evaluate', 'Register']],
+    ['publish is false', { ...ok, input: { parameters: { publish: false } } }, ['Prep', 'Fit', 'Evaluate', 'Register', 'Publish']],
+  ] as const)('gives every step the contract, in order, when %s', (_case, scenario: Scenario, steps) => {
+    const r = run(model, template, 'Contract/Train', 'TrainStateMachine', scenario, data);
+    expect(r.failure, r.failure?.message).toBeUndefined();
+    expect(r.execution?.steps).toEqual(steps);
+    expect(new Set(r.execution?.steps)).toEqual(expectedToRun(r.p, scenario));
+    expectContract(r, scenario, data);
+    expectOrder(r.p, r.execution?.steps ?? []);
+  });
+
+  it('promotes exactly when adapters/shared/gate.ts says so', () => {
+    const r = run(model, template, 'Contract/Train', 'TrainStateMachine', ok, data);
+    const register = r.p.steps.find((s) => s.kind === 'register');
+    if (register?.kind !== 'register' || !register.gate) throw new Error('fixture changed');
+    expect(decideGate(register.gate, { auc: 0.91 }, 0.85).outcome).toBe('promote');
+    expect(r.contract.registry().contract?.aliases.champion).toBe(2);
+  });
+
+  it('fails the run at the register step, which runs before the metric condition, when metrics.json lacks auc', () => {
+    const missing = run(model, template, 'Contract/Train', 'TrainStateMachine', { ...ok, metrics: { 'Evaluate.metrics': { f1: 0.5 } } }, data);
+    expect(missing.failure?.state).toBe('Register');
+    expect(missing.contract.registers.get('Register')?.stderr).toContain('metric auc is missing or not a finite number in metrics.json (metrics: f1)');
+    expect(missing.execution).toBeUndefined();
+  });
+
+  it('contains no literal {{…}} placeholder', () => {
+    expect(JSON.stringify(template).match(/\{\{[^}]*\}\}/g)).toBeNull();
   });
 });
