@@ -175,6 +175,14 @@ export function synthAws(scope: IConstruct, model: EnvironmentModel, settings: A
   }
   for (const r of model.resources) {
     if (r.kind !== 'pipeline') continue;
+    const onBatch = r.steps.filter((s) => s.kind === 'container' && s.compute !== undefined).map((s) => s.name);
+    if (onBatch.length > 0) {
+      warnings.push({
+        id: 'mlplane:aws:batch-entrypoint',
+        path: r.path,
+        message: `AWS Batch job definitions cannot replace an image's ENTRYPOINT, so on a compute pool (${onBatch.join(', ')}) command and args run as arguments of the image's ENTRYPOINT if it declares one; use images without ENTRYPOINT there`,
+      });
+    }
     const cached = r.steps.filter((s) => s.caching).map((s) => s.name);
     if (cached.length === 0) continue;
     warnings.push({

@@ -126,6 +126,18 @@ describe('the step contract on aws: what synth refuses', () => {
   });
 });
 
+describe('warnings', () => {
+  it('warns that Batch cannot replace an image ENTRYPOINT, naming the steps on compute pools', () => {
+    const { warnings } = awsAdapter.synth(new App({ builtinCloudFormationValidation: false }), contract(), settings);
+    expect(warnings).toContainEqual({
+      id: 'mlplane:aws:batch-entrypoint',
+      path: 'Fraud/Contract',
+      message:
+        "AWS Batch job definitions cannot replace an image's ENTRYPOINT, so on a compute pool (Check, Train, Publish) command and args run as arguments of the image's ENTRYPOINT if it declares one; use images without ENTRYPOINT there",
+    });
+  });
+});
+
 describe('value text and intrinsic strings', () => {
   it('spells values as the contract says', () => {
     expect([valueText('a b'), valueText(42), valueText(0.1), valueText(1e-7), valueText(0.00001), valueText(1e16 + 2), valueText(2.5e20), valueText(true), valueText(false)]).toEqual([
