@@ -273,7 +273,7 @@ export function stageOutScript(step: ContainerStepModel): string {
 export interface ReadBack {
   readonly step: string;
   readonly output: string;
-  /** `text`: a parameter output (kept as text, parsed too when typed); `metrics`: `metrics.json`, parsed. */
+  /** `parameter`: a parameter output (kept as text, parsed too when typed); `metrics`: `metrics.json`, parsed. */
   readonly kind: 'parameter' | 'metrics';
   readonly type?: ParameterTypeName;
 }

@@ -13,7 +13,7 @@ import type {
   ScheduleModel,
 } from '../../lib/model/types';
 import { AWS_CAPABILITIES } from './capabilities';
-import { parameterOutputType, resolveInvocation } from './contract';
+import { parameterOutputType, resolveInvocation, valueKey } from './contract';
 import { constructId } from './names';
 import { PLATFORM_ID } from './platform';
 import { regionProblem, type AwsSettings } from './settings';
@@ -163,6 +163,7 @@ export function validateForAws(model: EnvironmentModel, settings: AwsSettings): 
           }
         }
         for (const s of r.steps) checkConditions(r, s, add);
+        checkStateKeys(r, add);
         r.schedules.forEach((s) => checkSchedule(r.path, s));
         break;
       case 'modelRegistry':
@@ -267,5 +268,18 @@ function checkConditions(p: PipelineModel, s: StepModel, add: (path: string, mes
     if (typeof c.value !== 'number' && c.op !== '==' && c.op !== '!=') {
       add(s.path, `condition uses '${c.op}' on ${typeof c.value} value ${JSON.stringify(c.value)}; only numbers are ordered; use == or !=`);
     }
+  }
+}
+
+/** Steps whose names differ only in characters a JSONPath field cannot hold would share their values in the state. */
+function checkStateKeys(p: PipelineModel, add: (path: string, message: string) => void): void {
+  const seen = new Map<string, string>();
+  for (const s of p.steps) {
+    const key = valueKey(s.name, '');
+    const other = seen.get(key);
+    if (other !== undefined) {
+      add(s.path, `step '${s.name}' and step '${other}' have the same name in the Step Functions state ('${key}'); rename one so they differ in letters, digits or '_'`);
+    }
+    seen.set(key, s.name);
   }
 }

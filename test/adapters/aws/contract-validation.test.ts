@@ -103,6 +103,19 @@ describe('the step contract on aws: what synth refuses', () => {
     ]);
   });
 
+  it('fails if two step names would share their values in the Step Functions state', () => {
+    const m = patchResource(contract(), 'Fraud/Contract', 'pipeline', (p) => {
+      (p.steps.find((s) => s.name === 'Notify') as { name: string }).name = 'Step-A';
+      (p.steps.find((s) => s.name === 'Publish') as { name: string }).name = 'Step_A';
+    });
+    expect(problemsFor(m)).toEqual([
+      {
+        path: 'Fraud/Contract/Publish',
+        message: "step 'Step_A' and step 'Step-A' have the same name in the Step Functions state ('Step_A__'); rename one so they differ in letters, digits or '_'",
+      },
+    ]);
+  });
+
   it('fails synth with every problem and its path, defining nothing', () => {
     const m = patchStep(contract(), 'Check', (s) => {
       s.args = ['{{outputs.nope}}'];
