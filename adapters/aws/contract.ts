@@ -19,6 +19,7 @@ import type {
   StepModel,
   StepOutputModel,
 } from '../../lib/model/types';
+import { splitPlaceholders } from '../../lib/model/placeholders';
 
 /** Where the task-local volume shared by the staging containers and the step is mounted. */
 export const MOUNT = '/mlplane';
@@ -36,11 +37,8 @@ export function outputPath(name: string): string {
   return `${MOUNT}/outputs/${name}`;
 }
 
-/** A placeholder anywhere in a word: `{{inputs.x}}`, `{{outputs.x}}`, `{{params.x}}` (spaces allowed inside the braces). */
-const PLACEHOLDER = /\{\{\s*(inputs|outputs|params)\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g;
-
-/** Anything that looks like a placeholder, understood or not. */
-const ANY_PLACEHOLDER = /\{\{[^{}]*\}\}/g;
+/** Anything that looks like a placeholder; left in literal text after splitting, it is not one the contract knows. */
+const ANY_PLACEHOLDER = /\{\{[^{}]*\}\}/;
 
 /** One piece of a word: literal text, or the text of a value the state holds at a JSONPath. */
 export type Piece = { readonly text: string } | { readonly path: string };
@@ -114,30 +112,25 @@ export function parameterOutputType(p: PipelineModel, step: string, output: stri
 export type Resolved = { readonly ok: true; readonly word: Word } | { readonly ok: false; readonly error: string };
 
 /**
- * Resolve the placeholders of one word of `step` (in `p`).
+ * Resolve the placeholders of one word of `step` (in `p`), read with `splitPlaceholders` like on
+ * every target.
  *
  * Artifact inputs and all outputs become local paths; literal parameter inputs become their text;
  * pipeline parameters and upstream parameter outputs become JSONPaths into the execution state.
  */
 export function resolveWord(p: PipelineModel, step: ContainerStepModel, word: string): Resolved {
   const pieces: Piece[] = [];
-  let last = 0;
-  for (const m of word.matchAll(PLACEHOLDER)) {
-    const [whole, kind, name] = m as unknown as [string, 'inputs' | 'outputs' | 'params', string];
-    const at = m.index ?? 0;
-    const before = word.slice(last, at);
-    const stray = before.match(ANY_PLACEHOLDER);
-    if (stray) return { ok: false, error: unknownPlaceholder(stray[0]) };
-    if (before) pieces.push({ text: before });
-    last = at + whole.length;
-    const piece = resolvePlaceholder(p, step, kind, name);
+  for (const part of splitPlaceholders(word)) {
+    if (part.kind === 'text') {
+      const stray = ANY_PLACEHOLDER.exec(part.text);
+      if (stray) return { ok: false, error: unknownPlaceholder(stray[0]) };
+      pieces.push({ text: part.text });
+      continue;
+    }
+    const piece = resolvePlaceholder(p, step, part.kind, part.name);
     if (typeof piece === 'string') return { ok: false, error: piece };
     pieces.push(piece);
   }
-  const rest = word.slice(last);
-  const stray = rest.match(ANY_PLACEHOLDER);
-  if (stray) return { ok: false, error: unknownPlaceholder(stray[0]) };
-  if (rest) pieces.push({ text: rest });
   if (pieces.every((x) => 'text' in x)) return { ok: true, word: { kind: 'static', text: pieces.map((x) => ('text' in x ? x.text : '')).join('') } };
   return { ok: true, word: { kind: 'dynamic', pieces: merge(pieces) } };
 }
