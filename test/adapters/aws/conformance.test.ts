@@ -67,7 +67,8 @@ describe('the checks are live', () => {
       instanceType: new ec2.InstanceType('t4g.small'),
     });
     expect(() => app.synth()).toThrow(/DBInstanceClass 'db.t4g.small' is not valid/);
-  });
+    // The first validated synth of the process loads aws-cdk-lib's CloudFormation rule set (~30 s on a busy machine).
+  }, 120_000);
 
   it('cdk-nag reports an unacknowledged error', () => {
     const app = new App({ builtinCloudFormationValidation: false });
