@@ -211,11 +211,12 @@ describe('pipelines → Step Functions', () => {
     expect(def.States.Register?.Resource).toBe('arn:<ref>:states:::ecs:runTask.sync');
   });
 
-  it('passes parameters and upstream outputs to steps as S3 URIs of the run', () => {
+  it('stages upstream outputs from the S3 URIs of the run and passes parameters as values', () => {
     const [, machine] = resourcesOfType(f, 'AWS::StepFunctions::StateMachine').find(([id]) => id.startsWith('TrainStateMachine')) ?? [];
     const text = JSON.stringify(definitionOf(machine as { Properties: Record<string, unknown> }));
-    expect(text).toContain(`"Name":"MLPLANE_INPUT_FEATURES","Value.$":"States.Format('s3://{}/runs/train/{}/build-features/features/', $.bucket, $.run)"`);
-    expect(text).toContain(`"Name":"MLPLANE_INPUT_LEARNING_RATE","Value.$":"States.Format('{}', $.parameters.learningRate)"`);
+    expect(text).toContain(`"Name":"MLPLANE_IN_features","Value.$":"States.Format('s3://{}/runs/train/{}/build-features/features/', $.bucket, $.run)"`);
+    expect(text).toContain(`"w0.$":"States.Format('{}', $.parameters.learningRate)"`);
+    expect(text).toContain(`"Command.$":"States.Array('python', '-m', 'train', '--features', '/mlplane/inputs/features', '--lr', $.words.w0, '--model', '/mlplane/outputs/model')"`);
     expect(text).toContain('States.JsonMerge($.defaults, $.parameters, false)');
   });
 
@@ -231,7 +232,7 @@ describe('pipelines → Step Functions', () => {
     const [, machine] = resourcesOfType(t, 'AWS::StepFunctions::StateMachine').find(([id]) => id.startsWith('TrainStateMachine')) ?? [];
     const def = definitionOf(machine as { Properties: Record<string, unknown> }) as { States: Record<string, { Type: string; Branches?: { StartAt: string }[] }> };
     const parallel = Object.values(def.States).find((s) => s.Type === 'Parallel');
-    expect(parallel?.Branches?.map((b) => b.StartAt)).toEqual(['ValidateData', 'BuildFeatures']);
+    expect(parallel?.Branches?.map((b) => b.StartAt)).toEqual(['mlplane.Values ValidateData', 'BuildFeatures']);
   });
 
   it('schedules a pipeline with EventBridge Scheduler in the time zone of the model', () => {
@@ -259,8 +260,7 @@ describe('pipelines → Step Functions', () => {
           Environment: Match.arrayWith([
             { Name: 'MLPLANE_MODEL_NAME', Value: 'fraud' },
             { Name: 'MLPLANE_PROMOTE_TO', Value: 'champion' },
-            { Name: 'MLPLANE_GATE_METRIC', Value: 'auc' },
-            { Name: 'MLPLANE_GATE_ALIAS', Value: 'champion' },
+            { Name: 'MLPLANE_GATE', Value: JSON.stringify({ metric: 'auc', comparison: 'greaterThan', against: { kind: 'alias', alias: 'champion' }, minDelta: 0.002 }) },
           ]),
         }),
       ],
