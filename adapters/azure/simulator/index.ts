@@ -952,6 +952,7 @@ export async function startAzureSimulator(options: AzureSimulatorOptions = {}): 
           send({ status: fault.status, body: { error: { code: fault.code, message: fault.message ?? 'Injected fault.' } } });
           return;
         }
+        if (fault?.kind === 'outside-change') fault.change();
         let body: unknown;
         const text = Buffer.concat(chunks).toString('utf8');
         let reply: Reply;

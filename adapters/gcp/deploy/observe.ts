@@ -89,7 +89,9 @@ export async function observeLive(run: Run, mode: 'deploy' | 'destroy', destroyO
           phase: 'apply',
           rank: RANK.dataset,
           target: `${project}:${datasetId}`,
-          run: (rc) => createDataset(rc, dsEntry, desired),
+          run: async (rc) => {
+            await createDataset(rc, dsEntry, desired);
+          },
         });
       } else if (liveEnv === env) {
         const want = { friendlyName: desired.friendlyName, description: desired.description, labels: desired.labels };
