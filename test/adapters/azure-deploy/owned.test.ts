@@ -72,8 +72,12 @@ describe('azure deletes what it owns and the definition dropped', () => {
     const deletes = plan.items.filter((i) => i.action === 'delete');
     expect(deletes.map((i) => i.summary[0])).toEqual(expect.arrayContaining([expect.stringMatching(/^delete autoscale setting 'autoscale-scoring-[0-9a-f]+-green': no longer defined$/), "delete endpoint deployment 'green': no longer defined"]));
     expect(deletes.every((i) => i.path.startsWith('Fraud/Scoring'))).toBe(true);
+    const mark = sim.requestLog.length;
     const summary = await engine.deploy({ ...input, approvedPlan: plan });
     expect(summary.deleted).toBe(deletes.length);
+    // Every request is counted, as a read or a write (what-if counts as a read).
+    expect(summary.writes).toBe(since(sim, mark).filter((r) => r.write).length);
+    expect(summary.reads).toBe(since(sim, mark).filter((r) => !r.write).length);
     expect(live(/\/onlineEndpoints\/[^/]+\/deployments\/[^/]+$/i).sort()).toEqual(['blue', 'teal']);
     expect(live(/autoscalesettings\//i).map((n) => String(n).replace(/.*-/, '')).sort()).toEqual(['blue', 'teal']);
     // Converged: the next plan is all no-op.

@@ -101,4 +101,19 @@ describe('the plan applied is the plan shown', () => {
     await refused(engine.deploy({ ...inputFor(example('Fraud')), approvedPlan: shown }));
     await engine.deploy(inputFor(example('Fraud')));
   });
+
+  it('counts every request it sends as a read or a write, the lock and its journal included', async () => {
+    const engine = engineFor(sim);
+    const before = sim.requestLog.length;
+    const summary = await engine.deploy(shifted());
+    const sent = sim.requestLog.slice(before);
+    expect(sent.some((r) => r.path.endsWith('/_mlplane_lock'))).toBe(true);
+    expect(summary.writes).toBe(sent.filter((r) => r.write).length);
+    expect(summary.reads).toBe(sent.filter((r) => !r.write).length);
+    const noop = sim.requestLog.length;
+    const again = await engine.deploy(shifted());
+    expect(again).toMatchObject({ created: 0, updated: 0, replaced: 0, deleted: 0, writes: 0 });
+    expect(again.reads).toBe(sim.requestLog.slice(noop).length);
+    await engine.deploy(inputFor(example('Fraud')));
+  });
 });
