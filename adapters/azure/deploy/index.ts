@@ -43,6 +43,9 @@ export function deploymentNameOf(environment: string): string {
 /** Types that hold data: retained by destroy unless `destroyData`. */
 const DATA_TYPES = /^(microsoft\.storage\/storageaccounts(\/.*)?|microsoft\.machinelearningservices\/registries(\/.*)?|microsoft\.machinelearningservices\/workspaces\/(data|models|datastores|featuresets|featurestoreentities)(\/.*)?)$/i;
 
+/** States of a deployment still running (ARM refuses another of the same name meanwhile). */
+const ACTIVE_STATES: ReadonlySet<string> = new Set(['Accepted', 'Running', 'Created', 'Creating', 'Updating', 'Ready', 'Waiting', 'Deploying']);
+
 /** ML resources verified after a deploy. */
 const VERIFIED = /^microsoft\.machinelearningservices\/workspaces\/(computes|onlineendpoints|onlineendpoints\/deployments|batchendpoints|batchendpoints\/deployments|schedules)$/i;
 
@@ -267,7 +270,7 @@ export function createAzureDeployEngine(options: AzureDeployEngineOptions = {}):
     for (;;) {
       const d = await retrying(progress, 'read deployment', path, () => getDeployment(clients.resources, id));
       if (!d) throw new DeployError(`ARM deployment ${id} disappeared while mlplane was waiting for it`, path);
-      if (d.provisioningState && !['Accepted', 'Running', 'Created', 'Creating', 'Updating', 'Ready', 'Waiting', 'Deploying'].includes(d.provisioningState)) return d;
+      if (d.provisioningState && !ACTIVE_STATES.has(d.provisioningState)) return d;
       if (Date.now() - started > timeout) throw new DeployError(`ARM deployment ${id} still ${d.provisioningState} after ${Math.round(timeout / 60000)} minutes; it keeps running in Azure — run mlplane deploy again to follow it`, path);
       await sleep(interval);
     }
@@ -639,6 +642,8 @@ export function createAzureDeployEngine(options: AzureDeployEngineOptions = {}):
                     adopted = true;
                     return undefined;
                   }
+                  // ARM said "active" but the other deployment has finished since: nothing was applied, send again.
+                  if (active && d?.provisioningState && !ACTIVE_STATES.has(d.provisioningState)) return await beginDeployment(clients.resources, id, body, interval);
                   if (active) throw alreadyDeploying(d);
                   throw e;
                 }
@@ -718,7 +723,7 @@ export function createAzureDeployEngine(options: AzureDeployEngineOptions = {}):
       const p = prepare(input);
       try {
         const clients = clientsFor(p);
-        return (await destroyPlan(input, p, clients, o)).plan;
+        return { ...withDigest((await destroyPlan(input, p, clients, o)).plan), reads: clients.counter.reads };
       } catch (e) {
         throw wrap(e, p.environmentPath, p);
       }
@@ -731,6 +736,7 @@ export function createAzureDeployEngine(options: AzureDeployEngineOptions = {}):
       try {
         const clients = clientsFor(p);
         const dp = await destroyPlan(input, p, clients, o);
+        checkApprovedPlan(input, withDigest(dp.plan));
         let deleted = 0;
         const deleteOne = async (r: DeleteStep): Promise<void> => {
           progress.event({ id: r.id, path: r.path, action: 'delete', state: 'running' });
@@ -751,7 +757,7 @@ export function createAzureDeployEngine(options: AzureDeployEngineOptions = {}):
         let failure: unknown;
         while (done.size < dp.order.length && failure === undefined) {
           for (const r of dp.order) {
-            if (running.size >= limit) break;
+            if (running.size >= limit || input.signal?.aborted) break;
             const key = r.id.toLowerCase();
             if (begun.has(key) || !r.after.every((k) => done.has(k))) continue;
             begun.add(key);
@@ -775,6 +781,9 @@ export function createAzureDeployEngine(options: AzureDeployEngineOptions = {}):
         }
         await Promise.all(running.values());
         if (failure !== undefined) throw failure;
+        if (input.signal?.aborted && done.size < dp.order.length) {
+          throw new InterruptedError(`interrupted (${String(input.signal.reason)}): ${done.size} of ${dp.order.length} delete(s) done, the ones in flight finished; run 'mlplane destroy ${p.environment}' to continue`, p.environment);
+        }
         if (done.size < dp.order.length) throw new DeployError(`destroy stopped: ${dp.order.length - done.size} delete(s) wait on each other (a dependency cycle)`, p.environmentPath);
         for (const v of dp.vaultsToPurge) {
           const base = `/subscriptions/${p.settings.subscriptionId}/providers/Microsoft.KeyVault/locations/${v.location}/deletedVaults/${v.name}`;
