@@ -132,6 +132,7 @@ export async function runDeployVerb(verb: DeployVerb, args: Args, out: NodeJS.Wr
             const approved = await confirm(`${verb} ${env.name} (${target}) ${destructive ? 'deletes or replaces resources' : 'changes resources'}`, out, err);
             if (!approved) return EXIT.FAILURE;
           }
+          if (stop.signal.aborted) throw new InterruptedError(`interrupted (${String(stop.signal.reason)}) before anything was applied; run 'mlplane ${verb} ${env.name}' to continue`, env.name);
           const applying: DeployInput = { ...input, approvedPlan: plan, unattended: approval === 'never' };
           // A no-op deploy still runs: it verifies live health and reports its (zero) counts.
           const s = verb === 'destroy' ? await engine.destroy(applying, destroyOptions) : await engine.deploy(applying);

@@ -110,6 +110,15 @@ describe('one deploy per environment at a time', () => {
     expect(sim.state.get(LOCK)).toBeUndefined();
   });
 
+  it('counts the environment dataset as created by the one run that created it when two start together', async () => {
+    const both = await Promise.all([0, 1].map(() => engineFor(sim).deploy({ ...inputFor(example('Fraud')), lockTimeoutMs: 50_000 })));
+    expect(sim.requestLog.filter((r) => r.rpc === 'bigquery.datasets.insert').map((r) => r.status).sort()).toEqual([200, 409]);
+    const created = both.map((s) => s.created).sort((a, b) => a - b);
+    // The second run found everything done by the first: it created nothing, the dataset included.
+    expect(created[0]).toBe(0);
+    expect(created[1]).toBeGreaterThan(10);
+  });
+
   it('names the holder and removes the lock on unlock (mlplane unlock)', async () => {
     await expect(engineFor(sim, { hooks: { afterMutation: () => { throw new Error('simulated crash'); } } }).deploy(inputFor(example('Fraud')))).rejects.toThrow('simulated crash');
     const engine = engineFor(sim);
