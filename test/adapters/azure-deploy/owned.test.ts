@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { PlanChangedError } from '../../../adapters/deploy';
+import { InterruptedError, PlanChangedError } from '../../../adapters/deploy';
 import type { AzureSimulator } from '../../../adapters/azure/simulator';
 import type { EnvironmentModel } from '../../../lib/model/types';
 import { engineFor, example, inputFor, simulator, since } from './support';
@@ -162,5 +162,30 @@ describe('azure schema changes', () => {
     await expect(engine.diff(inputFor(model))).rejects.toThrow(/^\[Fraud\/Transactions\] schema change of dataset 'transactions' version 1 is not additive: column 'merchantId' would be removed\. .*define a new dataset version/);
     await expect(engine.deploy(inputFor(model))).rejects.toThrow('is not additive');
     expect(since(sim, mark).filter((r) => r.write)).toEqual([]);
+  });
+});
+
+describe('azure on SIGINT', () => {
+  it('sends nothing when interrupted before the deployment', async () => {
+    const stop = new AbortController();
+    stop.abort('SIGINT');
+    const mark = sim.requestLog.length;
+    const e = await engineFor(sim).deploy({ ...inputFor(greenToTeal()), signal: stop.signal }).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(InterruptedError);
+    expect((e as Error).message).toBe("[Fraud] interrupted (SIGINT) before anything was sent; run 'mlplane deploy Fraud' to deploy");
+    expect(since(sim, mark).filter((r) => r.write)).toEqual([]);
+  });
+
+  it('lets the delete in flight finish and starts no other, saying what is left and how to continue', async () => {
+    const stop = new AbortController();
+    sim.faults.add({ verb: 'DELETE', fault: { kind: 'outside-change', change: () => stop.abort('SIGINT') } });
+    const input = inputFor(greenToTeal());
+    const e = await engineFor(sim).deploy({ ...input, signal: stop.signal }).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(InterruptedError);
+    expect((e as Error).message).toMatch(/^\[Fraud\] interrupted \(SIGINT\): 1 of 2 delete\(s\) done, not started: Fraud\/Scoring\S*; run 'mlplane deploy Fraud' to continue$/);
+    expect(sim.requestLog.filter((r) => r.method === 'DELETE')).toHaveLength(1);
+    // The next deploy continues and converges.
+    await engineFor(sim).deploy(input);
+    expect(live(/\/onlineEndpoints\/[^/]+\/deployments\/[^/]+$/i).sort()).toEqual(['blue', 'teal']);
   });
 });
