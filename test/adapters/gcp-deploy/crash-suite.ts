@@ -32,7 +32,7 @@ export function crashSuite(when: 'before' | 'after', half: 0 | 1): void {
       expect(mutations).toBeGreaterThan(15);
     });
 
-    it(`converges with no duplicates when the run dies ${when} each ${half === 0 ? 'even' : 'odd'}-numbered mutation`, async () => {
+    it(`converges with no duplicates when the run dies ${when} each ${half === 0 ? 'even' : 'odd'}-numbered mutation`, { timeout: 150_000 }, async () => {
       for (let at = half; at < mutations; at += 2) {
         resetSimulator(sim);
         const crash = (p: { index: number }) => {
