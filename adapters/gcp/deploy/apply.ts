@@ -19,13 +19,10 @@ import type { Json } from './proto-json';
 export async function apply(run: Run, mode: 'deploy' | 'destroy', destroyOptions: DestroyOptions): Promise<DeploySummary> {
   const { input, options, ctx, calls } = run;
   let observed = await observe(run, mode, destroyOptions);
-  const changing = observed.steps.some((s) => s.run && s.item.action !== 'noop');
-  if (!changing && !observed.lockPresent) {
-    checkApprovedPlan(input, withDigest(toPlan(observed)));
-    return summary(run, observed, new Set());
-  }
   // Nothing is written (not even the dataset that holds the lock) for a plan nobody saw.
   checkApprovedPlan(input, withDigest(toPlan(observed)));
+  const changing = observed.steps.some((s) => s.run && s.item.action !== 'noop');
+  if (!changing && !observed.lockPresent) return summary(run, observed, new Set());
   const datasetStep = observed.steps.find((s) => s.item.type === 'BigQuery dataset' && s.item.action === 'create');
   let datasetCreated = 0;
   if (!observed.datasetPresent) {
