@@ -144,11 +144,12 @@ export interface DeploySummary {
   readonly deleted: number;
   readonly unchanged: number;
   /**
-   * Mutating API calls sent (PUT/PATCH/DELETE, and POSTs that change something), retries included.
-   * POSTs that only compute a result (ARM what-if) count as reads.
+   * Mutating API calls sent (PUT/PATCH/DELETE, and POSTs that change something), retries and the
+   * lock's own writes (acquire, journal, heartbeat, release) included. POSTs that only compute a
+   * result (ARM what-if) count as reads. Every request is either a write or a read.
    */
   readonly writes: number;
-  /** Reading API calls sent. */
+  /** Reading API calls sent (the CLI adds the reads of the plan it showed). */
   readonly reads: number;
   readonly durationMs: number;
 }
