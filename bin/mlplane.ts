@@ -20,6 +20,7 @@ Commands:
   diff     show what a deploy would change, in ML terms (traffic shifts, alias moves, thresholds, schedules)
   deploy   apply the changes: ARM deployment (azure), reconciler (gcp), CDK toolkit (aws)
   destroy  delete what the environment owns; data-bearing resources are kept unless --destroy-data
+  unlock   remove the deploy lock a killed run left behind (shows the holder; asks, or --yes)
   init     scaffold a new project in an empty folder (package.json, cdk.json, bin/app.ts, tsconfig, .gitignore)
   ci init  write a CI workflow (--provider github|azure-devops|gitlab) that checks, diffs and deploys stage by stage
 
@@ -34,7 +35,8 @@ Options:
                             without a terminal it never asks: it refuses unless 'never')
       --fail                diff: exit 3 when there are changes
       --concurrency <n>     deploy: mutations in flight at once (default 8)
-      --lock-timeout <t>    deploy/destroy: wait this long for another deploy's lock (e.g. 5m)
+      --lock-timeout <t>    deploy/destroy: wait this long for another deploy's lock, with a unit (30s, 5m)
+      --lock-lease <t>      deploy/destroy: lease of the lock a run holds (default 15m); a dead holder is taken over at once
       --stage <name>        diff/deploy/destroy: only environments of this stage (dev, staging, prod)
       --destroy-data        destroy: also delete datasets, tables, registries and storage
       --purge               destroy/deploy (azure): purge soft-deleted resources that block a re-deploy
@@ -76,6 +78,7 @@ export async function main(argv: readonly string[], out: NodeJS.WritableStream =
     deploy: () => import('./commands/deploy'),
     destroy: () => import('./commands/destroy'),
     ci: () => import('./commands/ci'),
+    unlock: () => import('./commands/unlock'),
     init: () => import('./commands/init'),
   };
   const load = commands[args.verb];
