@@ -1,4 +1,5 @@
-import type { EnvironmentModel, ResourceModel } from './types';
+import { DRIFT_METRICS, resolveSignalFeatures, type FeatureKind, type MetricSupport, type MetricTable } from '../monitor-metrics';
+import type { DriftMetricName, EnvironmentModel, ResourceModel } from './types';
 
 /**
  * Every feature of the model a target may or may not honour.
@@ -39,8 +40,17 @@ export const FEATURES = {
   'endpoint.capture': 'request/response capture',
   'batchInference': 'batch inference',
   'batchInference.schedule': 'scheduled batch inference',
+  'batchInference.timeout': 'batch run timeout (whole run)',
+  'batchInference.retries': 'retries of a failed mini-batch',
   'monitor.drift': 'prediction / feature drift',
   'monitor.skew': 'training-serving skew',
+  'monitor.allDeployments': 'monitoring every deployment of an endpoint, each on its own',
+  'monitor.metric.jensenShannonDistance.numeric': 'Jensen-Shannon distance threshold on numeric features',
+  'monitor.metric.jensenShannonDistance.categorical': 'Jensen-Shannon distance threshold on categorical features',
+  'monitor.metric.populationStabilityIndex.numeric': 'population stability index threshold on numeric features',
+  'monitor.metric.populationStabilityIndex.categorical': 'population stability index threshold on categorical features',
+  'monitor.metric.normalizedWassersteinDistance.numeric': 'normalized Wasserstein distance threshold on numeric features',
+  'monitor.metric.lInfinity.categorical': 'L-infinity distance threshold on categorical features',
   'monitor.batchTarget': 'monitoring a batch inference output',
   'monitor.alert.email': 'email alerts',
   'monitor.alert.webhook': 'webhook alerts',
@@ -54,13 +64,42 @@ export type Feature = keyof typeof FEATURES;
 /** How a target honours a feature. */
 export type Support =
   | { readonly level: 'native'; readonly note?: string }
-  /** Honoured with a different mechanism than the feature's name suggests; `how` says which. */
-  | { readonly level: 'emulated'; readonly how: string }
+  /**
+   * Honoured with a different mechanism than the feature's name suggests; `how` says which.
+   * `warnings`: the ids of the warnings synth emits because the result only approximates the
+   * feature (absent = same meaning).
+   */
+  | { readonly level: 'emulated'; readonly how: string; readonly warnings?: readonly string[] }
   /** Not honoured: synth fails and names the alternative. */
   | { readonly level: 'unsupported'; readonly alternative: string };
 
 /** A target's full declaration. */
 export type Capabilities = Readonly<Record<Feature, Support>>;
+
+/** The feature id of a metric on a feature kind (`monitor.metric.lInfinity.categorical`). */
+export function metricFeature(metric: DriftMetricName, kind: FeatureKind): Feature | undefined {
+  const id = `monitor.metric.${metric}.${kind}`;
+  return id in FEATURES ? (id as Feature) : undefined;
+}
+
+/** The capability entries of a target's metric table (exact → native, converted → emulated with its warning, refused → unsupported). */
+export function metricCapabilities(table: MetricTable): Record<Feature & `monitor.metric.${string}`, Support> {
+  const out: Record<string, Support> = {};
+  for (const metric of Object.keys(DRIFT_METRICS) as DriftMetricName[]) {
+    for (const kind of DRIFT_METRICS[metric].appliesTo) {
+      const id = metricFeature(metric, kind);
+      const support: MetricSupport | undefined = table[metric][kind];
+      if (id === undefined || support === undefined) throw new Error(`metric table lacks ${metric} on ${kind} features`);
+      out[id] =
+        support.level === 'exact'
+          ? { level: 'native', note: support.as }
+          : support.level === 'converted'
+            ? { level: 'emulated', how: support.how, warnings: [support.warning] }
+            : { level: 'unsupported', alternative: support.alternative };
+    }
+  }
+  return out as Record<Feature & `monitor.metric.${string}`, Support>;
+}
 
 /** One use of a feature in a model. */
 export interface FeatureUse {
@@ -75,12 +114,12 @@ export function featuresUsed(model: EnvironmentModel): FeatureUse[] {
   const env = model.environment;
   if (env.network.mode === 'private') use('environment.network.private', env.path);
   if (env.encryption.kind === 'customer-managed') use('environment.encryption.customerManaged', env.path);
-  for (const r of model.resources) resourceFeatures(r, use);
+  for (const r of model.resources) resourceFeatures(r, use, model);
   if (model.grants.length > 0) use('grants', env.path);
   return uses;
 }
 
-function resourceFeatures(r: ResourceModel, use: (f: Feature, path: string) => void): void {
+function resourceFeatures(r: ResourceModel, use: (f: Feature, path: string) => void, model: EnvironmentModel): void {
   switch (r.kind) {
     case 'dataset':
       use(r.source.kind === 'managed' ? 'dataset.managed' : 'dataset.external', r.path);
@@ -129,11 +168,28 @@ function resourceFeatures(r: ResourceModel, use: (f: Feature, path: string) => v
     case 'batchInference':
       use('batchInference', r.path);
       if (r.schedules.length > 0) use('batchInference.schedule', r.path);
+      if (r.timeoutSeconds !== undefined) use('batchInference.timeout', r.path);
+      if (r.retries > 0) use('batchInference.retries', r.path);
       for (const s of r.schedules) use(s.kind === 'cron' ? 'schedule.cron' : 'schedule.rate', r.path);
       return;
     case 'driftMonitor':
       for (const s of r.signals) use(s.kind === 'drift' ? 'monitor.drift' : 'monitor.skew', r.path);
       if (r.target.kind === 'batch') use('monitor.batchTarget', r.path);
+      else if (r.target.deployment === undefined) {
+        const endpointPath = r.target.endpoint;
+        const e = model.resources.find((x) => x.path === endpointPath);
+        if (e?.kind === 'onlineEndpoint' && e.deployments.length > 1) use('monitor.allDeployments', r.path);
+      }
+      {
+        const b = model.resources.find((x) => x.path === r.baseline);
+        const schema = b?.kind === 'dataset' ? b.schema : [];
+        for (const s of r.signals) {
+          for (const f of resolveSignalFeatures(s, schema)) {
+            const id = f.kind ? metricFeature(f.metric, f.kind) : undefined;
+            if (id) use(id, r.path);
+          }
+        }
+      }
       for (const a of r.alerts) use(a.kind === 'email' ? 'monitor.alert.email' : 'monitor.alert.webhook', r.path);
       if (r.onDrift) use('monitor.onDrift.retrain', r.path);
       use(r.schedule.kind === 'cron' ? 'schedule.cron' : 'schedule.rate', r.path);
