@@ -51,7 +51,11 @@ export const AZURE_CAPABILITIES: Capabilities = {
   'endpoint.auth.key': { level: 'native', note: 'authMode Key' },
   'endpoint.auth.token': { level: 'native', note: 'authMode AADToken (Microsoft Entra)' },
   'endpoint.capture': { level: 'native', note: 'deployment data collector, request/response payload collections with sampling' },
-  batchInference: { level: 'native', note: "batch endpoint + model deployment on the compute pool; predictions (predictions.csv) are written to the output dataset's folder" },
+  batchInference: {
+    level: 'native',
+    note: "batch endpoint + no-code (MLflow) model deployment on the compute pool; predictions (predictions.csv) are written to the output dataset's folder",
+    warnings: ['mlplane:azure:batch-mlflow-model', 'mlplane:azure:batch-output-csv'],
+  },
   'batchInference.schedule': { level: 'emulated', how: 'batch endpoints have no schedule; a workspace schedule runs a one-step pipeline that calls az ml batch-endpoint invoke under the batch identity' },
   'batchInference.timeout': {
     level: 'emulated',
@@ -59,8 +63,15 @@ export const AZURE_CAPABILITIES: Capabilities = {
     warnings: ['mlplane:azure:batch-timeout-scheduled-only'],
   },
   'batchInference.retries': { level: 'native', note: 'batch deployment retrySettings.maxRetries (per mini-batch)' },
-  'monitor.drift': { level: 'native', note: 'DataDrift signal whose reference is the rolling production window one lookback earlier (windowOffset = windowSize = lookback)' },
-  'monitor.skew': { level: 'emulated', how: 'Azure ML has no separate skew signal; a DataDrift signal compares the production window with the training baseline (Fixed reference)' },
+  'monitor.drift': {
+    level: 'native',
+    note: 'DataDrift signal whose reference is the rolling production window one lookback earlier (windowOffset = windowSize = lookback)',
+    warnings: ['mlplane:azure:monitor-needs-collector'],
+  },
+  'monitor.skew': {
+    level: 'emulated',
+    how: 'Azure ML has no separate skew signal; a DataDrift signal compares the production window with the training baseline (Fixed reference)',
+  },
   'monitor.allDeployments': { level: 'native', note: "one set of signals per deployment, each reading that deployment's collected model inputs" },
   ...metricCapabilities(AZURE_METRICS),
   'monitor.batchTarget': { level: 'native', note: 'the batch output dataset as production data' },

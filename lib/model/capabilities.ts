@@ -63,7 +63,8 @@ export type Feature = keyof typeof FEATURES;
 
 /** How a target honours a feature. */
 export type Support =
-  | { readonly level: 'native'; readonly note?: string }
+  /** `warnings`: ids of warnings synth emits about a precondition the user must meet (the meaning is the same). */
+  | { readonly level: 'native'; readonly note?: string; readonly warnings?: readonly string[] }
   /**
    * Honoured with a different mechanism than the feature's name suggests; `how` says which.
    * `warnings`: the ids of the warnings synth emits because the result only approximates the
@@ -220,3 +221,64 @@ export function unsupportedFeatures(model: EnvironmentModel, target: string, cap
   }
   return problems;
 }
+
+/** What a user gets for a feature on a target, in one word plus the warnings or error that announce it. */
+export interface Parity {
+  readonly verdict: 'same' | 'approximated' | 'refused';
+  /** Warning ids synth emits when the feature is used. */
+  readonly warnings: readonly string[];
+  /** `same`: how (when emulated or warned); `approximated`: how; `refused`: the alternative. */
+  readonly detail: string;
+}
+
+/**
+ * The parity verdict of one declaration: native (with or without a precondition warning) and
+ * emulated without warnings are the same meaning; emulated with warnings approximates it,
+ * announced by those warnings; unsupported is refused by synth with the alternative.
+ */
+export function parityOf(support: Support): Parity {
+  switch (support.level) {
+    case 'native':
+      return { verdict: 'same', warnings: support.warnings ?? [], detail: support.note ?? '' };
+    case 'emulated':
+      return { verdict: support.warnings && support.warnings.length > 0 ? 'approximated' : 'same', warnings: support.warnings ?? [], detail: support.how };
+    case 'unsupported':
+      return { verdict: 'refused', warnings: [], detail: support.alternative };
+    default: {
+      const never: never = support;
+      throw new Error(`unhandled support ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+/** One cell of the parity table as text: `same`, `same (warns id)`, `approximated (id)` or `refused (error)`. */
+export function parityCell(p: Parity): string {
+  const ids = p.warnings.join(', ');
+  if (p.verdict === 'refused') return 'refused (error)';
+  if (p.verdict === 'approximated') return `approximated (${ids})`;
+  return ids ? `same (warns ${ids})` : 'same';
+}
+
+/**
+ * The generated parity section of a target's README: every feature, its verdict and how.
+ * Kept in sync with capabilities.ts by a test (test/parity/readme.test.ts).
+ */
+export function renderParityMarkdown(target: string, capabilities: Capabilities): string {
+  const rows = (Object.keys(FEATURES) as Feature[]).map((f) => {
+    const p = parityOf(capabilities[f]);
+    return `| \`${f}\` | ${parityCell(p)} | ${p.detail.replace(/\|/g, '\\|')} |`;
+  });
+  return [
+    PARITY_BEGIN,
+    `<!-- generated from adapters/${target}/capabilities.ts by \`mlplane check --parity --markdown --target ${target}\`; test/parity/readme.test.ts keeps it in sync -->`,
+    '',
+    '| feature | on this target | how / alternative |',
+    '|---|---|---|',
+    ...rows,
+    PARITY_END,
+  ].join('\n');
+}
+
+/** Markers of the generated parity section in an adapter README. */
+export const PARITY_BEGIN = '<!-- mlplane:parity:begin -->';
+export const PARITY_END = '<!-- mlplane:parity:end -->';
