@@ -69,8 +69,9 @@ export const AZURE_CAPABILITIES: Capabilities = {
     warnings: ['mlplane:azure:monitor-needs-collector'],
   },
   'monitor.skew': {
-    level: 'emulated',
-    how: 'Azure ML has no separate skew signal; a DataDrift signal compares the production window with the training baseline (Fixed reference)',
+    level: 'native',
+    note: 'a DataDrift signal (Azure ML names no separate skew signal) comparing the production window with the training baseline (Fixed reference)',
+    warnings: ['mlplane:azure:monitor-needs-collector'],
   },
   'monitor.allDeployments': { level: 'native', note: "one set of signals per deployment, each reading that deployment's collected model inputs" },
   ...metricCapabilities(AZURE_METRICS),
