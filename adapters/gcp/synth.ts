@@ -1058,7 +1058,7 @@ function batchMonitor(ctx: SynthContext, d: DriftMonitorModel, batchPath: string
       createModelMonitoringJobRequest: {
         parent: name,
         modelMonitoringJob: {
-          displayName: displayName(`${ctx.envLabel}-${d.id}-${kind}`),
+          displayName: displayName(`${ctx.envLabel}-${d.id}${kinds.length > 1 ? `-${kind}` : ''}`),
           modelMonitoringSpec: {
             objectiveSpec: {
               tabularObjective: { featureDriftSpec: drift },
