@@ -321,7 +321,8 @@ describe('batch inference', () => {
       compute: "[resourceId('Microsoft.MachineLearningServices/workspaces/computes', 'churn', 'cpu')]",
       resources: { instanceCount: 2 },
       miniBatchSize: 10,
-      retrySettings: { maxRetries: 3, timeout: 'PT10M' },
+      // retrySettings.timeout bounds one mini-batch, not the run: Azure's 5-minute value, not the run timeout.
+      retrySettings: { maxRetries: 3, timeout: 'PT5M' },
     });
   });
 
