@@ -20,6 +20,7 @@ Commands:
   diff     show what a deploy would change, in ML terms (traffic shifts, alias moves, thresholds, schedules)
   deploy   apply the changes: ARM deployment (azure), reconciler (gcp), CDK toolkit (aws)
   destroy  delete what the environment owns; data-bearing resources are kept unless --destroy-data
+  init     scaffold a new project in an empty folder (package.json, cdk.json, bin/app.ts, tsconfig, .gitignore)
   ci init  write a CI workflow (--provider github|azure-devops|gitlab) that checks, diffs and deploys stage by stage
 
 Options:
@@ -39,6 +40,7 @@ Options:
       --stage <name>        diff/deploy/destroy: only environments of this stage (dev, staging, prod)
       --destroy-data        destroy: also delete datasets, tables, registries and storage
       --purge               destroy/deploy (azure): purge soft-deleted resources that block a re-deploy
+      --force               init: write into a folder that is not empty (existing files are kept)
   -h, --help                this help
       --version             print the version
 
@@ -59,7 +61,8 @@ export async function main(argv: readonly string[], out: NodeJS.WritableStream =
   }
   if (args.flags.version) {
     const { readFileSync } = await import('node:fs');
-    out.write(`${JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version}\n`);
+    const { packageRoot } = await import('../adapters/shared/spec-data');
+    out.write(`${JSON.parse(readFileSync(`${packageRoot()}/package.json`, 'utf8')).version}\n`);
     return EXIT.OK;
   }
   if (args.flags.help || args.verb === undefined || args.verb === 'help') {
@@ -75,6 +78,7 @@ export async function main(argv: readonly string[], out: NodeJS.WritableStream =
     deploy: () => import('./commands/deploy'),
     destroy: () => import('./commands/destroy'),
     ci: () => import('./commands/ci'),
+    init: () => import('./commands/init'),
   };
   const load = commands[args.verb];
   if (!load) {
