@@ -51,7 +51,7 @@ export const FEATURES = {
   'monitor.metric.populationStabilityIndex.categorical': 'population stability index threshold on categorical features',
   'monitor.metric.normalizedWassersteinDistance.numeric': 'normalized Wasserstein distance threshold on numeric features',
   'monitor.metric.lInfinity.categorical': 'L-infinity distance threshold on categorical features',
-  'monitor.batchTarget': 'monitoring a batch inference output',
+  'monitor.batchTarget': 'monitoring the data a batch inference scores',
   'monitor.alert.email': 'email alerts',
   'monitor.alert.webhook': 'webhook alerts',
   'monitor.onDrift.retrain': 'retrain on drift',
