@@ -211,8 +211,11 @@ const DRIFT_MONITOR_PROPS_KEYS: KnownKeys<DriftMonitorProps> = { endpoint: true,
 const BRAND = 'DriftMonitor';
 
 /**
- * Watches feature drift or training-serving skew of an endpoint or batch output against a
- * baseline, alerts, and optionally retrains.
+ * Watches the inputs of an endpoint (every deployment, each on its own, unless `deployment` names
+ * one) or of a batch inference: skew against the baseline (the training data), drift against the
+ * production window before; alerts, and optionally retrains. Thresholds are in the unit of each
+ * feature's metric (lib/monitor-metrics.ts); targets convert or refuse them as `mlplane check
+ * --parity` shows.
  *
  * @example
  * new DriftMonitor(env, 'Drift', { endpoint, baseline: transactions, features: ['amount', 'hour'],
