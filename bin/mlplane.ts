@@ -31,6 +31,8 @@ Options:
   -o, --out <dir>           output directory (synth: cdk.out; graph: cdk.out/graph)
       --json                machine-readable output on stdout
       --strict              treat unacknowledged warnings as errors
+      --parity              check: print feature × target as same / approximated (warning id) / refused (error)
+      --markdown            check --parity: one target's README section (with --target)
       --require-approval <never|destructive|any-change>   when deploy/destroy asks (default destructive;
                             without a terminal it never asks: it refuses unless 'never')
       --fail                diff: exit 3 when there are changes

@@ -146,7 +146,7 @@ export function synthAws(scope: IConstruct, model: EnvironmentModel, settings: A
         buildPipeline(current, ctx, r);
         break;
       case 'batchInference':
-        buildBatchInference(current, ctx, r);
+        buildBatchInference(current, ctx, r, warnings);
         break;
       case 'onlineEndpoint':
         buildEndpoint(current, ctx, r, warnings);

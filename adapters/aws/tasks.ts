@@ -114,6 +114,7 @@ export function stateMachine(
   definition: sfn.IChainable,
   comment?: string,
   queryLanguage?: sfn.QueryLanguage,
+  timeout?: Duration,
 ): sfn.StateMachine {
   const logGroup = workloadLogGroup(scope, `${id}Logs`, platform);
   return new sfn.StateMachine(scope, id, {
@@ -122,6 +123,7 @@ export function stateMachine(
     tracingEnabled: true,
     comment,
     queryLanguage,
+    timeout,
   });
 }
 

@@ -114,7 +114,9 @@ export function summarize(change: WhatIfChange, index: TemplateIndex): string[] 
       const signal = get(change.after, `properties.action.monitorDefinition.signals.${threshold[1] as string}`) ?? get(change.before, `properties.action.monitorDefinition.signals.${threshold[1] as string}`);
       const features = (get(signal, 'features.features') as string[] | undefined)?.join(', ') ?? (threshold[1] as string);
       const metric = get((get(signal, 'metricThresholds') as unknown[] | undefined)?.[Number(threshold[2])], 'metric');
-      lines.push(`threshold ${features} ${String(metric ?? '')} ${String(d.before ?? '(none)')} → ${String(d.after ?? '(none)')}`.replace(/\s+/g, ' '));
+      // The same threshold on every monitored deployment is one change to the reader.
+      const line = `threshold ${features} ${String(metric ?? '')} ${String(d.before ?? '(none)')} → ${String(d.after ?? '(none)')}`.replace(/\s+/g, ' ');
+      if (!lines.includes(line)) lines.push(line);
       continue;
     }
     if (/^properties\.trigger\.(expression|interval|frequency)$/.test(d.path)) {

@@ -66,6 +66,8 @@ const DOCUMENTED_NOT_IN_EXAMPLES: Readonly<Record<string, readonly string[]>> = 
     'create_monitor.monitoring_signals.*.reference_data', 'create_monitor.monitoring_signals.*.reference_data.input_data', 'create_monitor.monitoring_signals.*.reference_data.input_data.path',
     'create_monitor.monitoring_signals.*.reference_data.input_data.type', 'create_monitor.monitoring_signals.*.reference_data.data_context',
     'create_monitor.alert_notification', 'create_monitor.alert_notification.emails', 'trigger.interval', 'trigger.frequency',
+    // Rolling windows (how-to-monitor-model-performance: `production_data.data_window.lookback_window_size|offset`, same on `reference_data`).
+    ...['production_data', 'reference_data'].flatMap((d) => ['', '.lookback_window_size', '.lookback_window_offset'].map((k) => `create_monitor.monitoring_signals.*.${d}.data_window${k}`)),
   ],
   'managedOnlineDeployment.schema.json': [],
   'managedOnlineEndpoint.schema.json': [],

@@ -328,7 +328,8 @@ describe('batch inference', () => {
       compute: "[resourceId('Microsoft.MachineLearningServices/workspaces/computes', 'churn', 'cpu')]",
       resources: { instanceCount: 2 },
       miniBatchSize: 10,
-      retrySettings: { maxRetries: 3, timeout: 'PT10M' },
+      // retrySettings.timeout bounds one mini-batch, not the run: Azure's 5-minute value, not the run timeout.
+      retrySettings: { maxRetries: 3, timeout: 'PT5M' },
     });
   });
 
@@ -359,13 +360,14 @@ describe('drift monitors and retraining', () => {
 
   it('defines a CreateMonitor schedule with per-feature thresholds grouped into DataDrift signals by data type and threshold', () => {
     expect((monitor.properties as any).action.actionType).toBe('CreateMonitor');
-    expect(Object.keys(def.signals)).toEqual(['drift_1_categorical_1', 'drift_1_numerical_1']);
-    expect(def.signals.drift_1_numerical_1).toMatchObject({
+    expect(Object.keys(def.signals)).toEqual(['drift_1_blue_categorical_1', 'drift_1_blue_numerical_1']);
+    expect(def.signals.drift_1_blue_numerical_1).toMatchObject({
       signalType: 'DataDrift',
       features: { filterType: 'FeatureSubset', features: ['amount'] },
       metricThresholds: [{ dataType: 'Numerical', metric: 'JensenShannonDistance', threshold: { value: "[json('0.15')]" } }],
       productionData: { inputDataType: 'Rolling', uri: expect.stringMatching(/^azureml:scoring-[0-9a-f]{6}-blue-model_inputs:1$/), windowSize: 'P7D' },
-      referenceData: { inputDataType: 'Fixed', uri: 'azureml:transactions:1' },
+      // Drift: the production window vs the window of the same length before it.
+      referenceData: { inputDataType: 'Rolling', uri: expect.stringMatching(/-blue-model_inputs:1$/), windowSize: 'P7D', windowOffset: 'P7D' },
     });
     expect(def.alertNotificationSettings).toEqual({ emailNotificationSettings: { emails: ['ml-oncall@acme.example'] } });
   });
@@ -399,7 +401,7 @@ describe('drift monitors and retraining', () => {
 
   it('fails if the drift metric has no Azure ML equivalent, naming the monitor', () => {
     const model = withResource<DriftMonitorModel>(fraudModel(), 'Fraud/Drift', (m) => ({ ...m, signals: [{ ...(m.signals[0] as DriftMonitorModel['signals'][number]), metric: 'lInfinity' }] }));
-    expect(problemsOf(model)).toContainEqual({ path: 'Fraud/Drift', message: expect.stringContaining("drift metric 'lInfinity' is not offered by Azure ML data drift signals") });
+    expect(problemsOf(model)).toContainEqual({ path: 'Fraud/Drift', message: expect.stringContaining("target 'azure' cannot honour L-infinity distance threshold on categorical features (monitor.metric.lInfinity.categorical); Azure ML data drift signals measure categorical features with JensenShannonDistance") });
   });
 
   it('fails if a monitored feature is not in the baseline, naming the monitor', () => {
