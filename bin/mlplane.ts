@@ -20,6 +20,7 @@ Commands:
   diff     show what a deploy would change, in ML terms (traffic shifts, alias moves, thresholds, schedules)
   deploy   apply the changes: ARM deployment (azure), reconciler (gcp), CDK toolkit (aws)
   destroy  delete what the environment owns; data-bearing resources are kept unless --destroy-data
+  run      run a pipeline on this machine: mlplane run <Env>/<Pipeline> (steps as processes or containers)
   ci init  write a CI workflow (--provider github|azure-devops|gitlab) that checks, diffs and deploys stage by stage
 
 Options:
@@ -37,6 +38,11 @@ Options:
       --stage <name>        diff/deploy/destroy: only environments of this stage (dev, staging, prod)
       --destroy-data        destroy: also delete datasets, tables, registries and storage
       --purge               destroy/deploy (azure): purge soft-deleted resources that block a re-deploy
+      --executor <kind>     run: process or container (default container when docker/podman answers)
+      --data <Dataset=path> run: local file or directory for a dataset (repeatable)
+      --param <name=value>  run: a pipeline parameter value (repeatable)
+      --no-cache            run: do not reuse cached step results
+      --resume <runId>      run: continue an interrupted or failed run, reusing its completed steps
   -h, --help                this help
       --version             print the version
 
@@ -73,6 +79,7 @@ export async function main(argv: readonly string[], out: NodeJS.WritableStream =
     deploy: () => import('./commands/deploy'),
     destroy: () => import('./commands/destroy'),
     ci: () => import('./commands/ci'),
+    run: () => import('./commands/run'),
   };
   const load = commands[args.verb];
   if (!load) {

@@ -205,7 +205,7 @@ describe('pipelines and schedules', () => {
   it('translates {{inputs.x}} placeholders of the example steps into ${{inputs.x}}', () => {
     const fraud = (examples()[0] as EnvironmentModel);
     const docs = synth(fraud).documents;
-    expect(String(docs['azureml/components/train_validate_data.yml'])).toContain('python -m validate --data ${{inputs.transactions}} --window-days ${{inputs.window_days}}');
+    expect(String(docs['azureml/components/train_validate_data.yml'])).toContain('python3 examples/fraud/validate.py --data ${{inputs.transactions}} --window-days ${{inputs.window_days}}');
   });
 
   it('fails if a schedule uses a time zone without Windows mapping, naming the pipeline', () => {
