@@ -139,6 +139,7 @@ export class StepCache {
     const final = path.join(this.dir, entry.key);
     if (fs.existsSync(final)) return;
     const tmp = path.join(this.dir, `.tmp-${entry.key}-${process.pid}-${Math.floor(Math.random() * 1e9)}`);
+    fs.mkdirSync(tmp, { recursive: true });
     for (const [name, kind] of Object.entries(entry.outputs)) {
       const to = path.join(tmp, kind === 'artifact' ? 'outputs' : 'params', name);
       fs.mkdirSync(path.dirname(to), { recursive: true });
