@@ -2,12 +2,13 @@ import type { Construct } from 'constructs';
 import { brand, hasBrand } from './core/brand';
 import type { Duration } from './core/duration';
 import { addProblem, show } from './core/errors';
-import { ComputePool, renderResources, type ResourceOptions } from './compute';
+import { ComputePool, renderResources, RESOURCE_OPTIONS_KEYS, type ResourceOptions } from './compute';
 import { Dataset } from './dataset';
 import type { BatchInferenceModel, PrincipalModel, ResourcesModel } from './model/types';
 import { ModelRef } from './registry';
 import { MlResource, markGrantable, sameEnvironment, type IGrantable } from './resource';
 import type { Schedule } from './schedule';
+import { checkKnownProps, type KnownKeys } from './core/props';
 
 /** Properties of a `BatchInference`. */
 export interface BatchInferenceProps extends ResourceOptions {
@@ -61,6 +62,9 @@ export interface BatchInferenceProps extends ResourceOptions {
   readonly description?: string;
 }
 
+/** @internal The keys of `BatchInferenceProps`, for the run-time check of unknown keys (the type keeps it in sync). */
+const BATCH_INFERENCE_PROPS_KEYS: KnownKeys<BatchInferenceProps> = { ...RESOURCE_OPTIONS_KEYS, model: true, input: true, output: true, schedules: true, compute: true, instanceCount: true, miniBatchSize: true, timeout: true, retries: true, description: true };
+
 const BRAND = 'BatchInference';
 
 /**
@@ -85,6 +89,7 @@ export class BatchInference extends MlResource implements IGrantable {
     brand(this, BRAND);
     markGrantable(this);
     this.props = props;
+    checkKnownProps(this, 'BatchInferenceProps', props, BATCH_INFERENCE_PROPS_KEYS);
     if (!(props.model instanceof ModelRef)) addProblem(this, `model must be a model reference such as churn.alias('champion')`);
     else {
       for (const p of props.model._problems()) addProblem(this, p);

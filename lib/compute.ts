@@ -5,6 +5,7 @@ import { addProblem, show } from './core/errors';
 import { Size } from './core/size';
 import type { AcceleratorModel, ComputePoolModel, KnownAcceleratorName, ResourcesModel } from './model/types';
 import { MlResource } from './resource';
+import { checkKnownProps, type KnownKeys } from './core/props';
 
 /**
  * A hardware accelerator.
@@ -82,6 +83,9 @@ export interface ResourceOptions {
   readonly acceleratorCount?: number;
 }
 
+/** @internal The keys of `ResourceOptions`, for the run-time check of unknown keys (the type keeps it in sync). */
+export const RESOURCE_OPTIONS_KEYS: KnownKeys<ResourceOptions> = { cpu: true, memory: true, accelerator: true, acceleratorCount: true };
+
 /**
  * Check and render resource options; problems are recorded on `scope` with `what` as prefix.
  *
@@ -141,6 +145,9 @@ export interface ComputePoolProps extends ResourceOptions {
   readonly description?: string;
 }
 
+/** @internal The keys of `ComputePoolProps`, for the run-time check of unknown keys (the type keeps it in sync). */
+const COMPUTE_POOL_PROPS_KEYS: KnownKeys<ComputePoolProps> = { ...RESOURCE_OPTIONS_KEYS, minNodes: true, maxNodes: true, spot: true, idleTimeout: true, description: true };
+
 const BRAND = 'ComputePool';
 
 /**
@@ -163,6 +170,7 @@ export class ComputePool extends MlResource {
     super(scope, id);
     brand(this, BRAND);
     this.props = props;
+    checkKnownProps(this, 'ComputePoolProps', props, COMPUTE_POOL_PROPS_KEYS);
     this.minNodes = props.minNodes ?? 0;
     this.maxNodes = props.maxNodes ?? 4;
     this.node_ = renderResources(this, '', props, { cpu: 4, memoryGiB: 16 });

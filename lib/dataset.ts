@@ -6,6 +6,7 @@ import { checkEnum } from './environment';
 import type { DatasetModel, FieldModel } from './model/types';
 import { MlResource, type IGrantable } from './resource';
 import { fieldNameProblems, findField, type Schema } from './schema';
+import { checkKnownProps, type KnownKeys } from './core/props';
 
 /** File format of a dataset's data. */
 export enum DataFormat {
@@ -74,6 +75,9 @@ export interface PartitionOptions {
   readonly granularity?: PartitionGranularity;
 }
 
+/** @internal The keys of `PartitionOptions`, for the run-time check of unknown keys (the type keeps it in sync). */
+const PARTITION_OPTIONS_KEYS: KnownKeys<PartitionOptions> = { field: true, granularity: true };
+
 /** Properties of a `Dataset`. */
 export interface DatasetProps {
   /** The columns. */
@@ -128,6 +132,9 @@ export interface DatasetProps {
   readonly description?: string;
 }
 
+/** @internal The keys of `DatasetProps`, for the run-time check of unknown keys (the type keeps it in sync). */
+const DATASET_PROPS_KEYS: KnownKeys<DatasetProps> = { schema: true, source: true, format: true, version: true, retention: true, partitionBy: true, clusterBy: true, removalPolicy: true, description: true };
+
 /** A dataset: tabular or file data with a schema. */
 export interface IDataset extends Construct {
   /** The columns (a copy). */
@@ -167,6 +174,9 @@ export class Dataset extends MlResource implements IDataset {
     super(scope, id);
     brand(this, BRAND);
     this.props = props;
+    checkKnownProps(this, 'DatasetProps', props, DATASET_PROPS_KEYS);
+    checkKnownProps(this, 'PartitionOptions', props.partitionBy, PARTITION_OPTIONS_KEYS, 'partitionBy');
+    if (props.schema && typeof props.schema._problems === 'function') for (const p of props.schema._problems()) addProblem(this, p);
     this.schemaFields = props.schema?._render() ?? [];
     this.source = (props.source ?? DataSource.managed())._render(this);
     if (this.schemaFields.length === 0) addProblem(this, 'schema has no fields; declare at least one column with Schema.of({ ... })');

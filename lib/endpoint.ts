@@ -1,12 +1,13 @@
 import type { Construct } from 'constructs';
 import { brand, hasBrand } from './core/brand';
 import { addProblem, show } from './core/errors';
-import { renderResources, type ResourceOptions } from './compute';
+import { renderResources, RESOURCE_OPTIONS_KEYS, type ResourceOptions } from './compute';
 import { Dataset } from './dataset';
 import { checkEnum } from './environment';
 import type { AutoscalingModel, DeploymentModel, OnlineEndpointModel, PrincipalModel, ResourcesModel } from './model/types';
 import { ModelRef } from './registry';
 import { MlResource, markGrantable, sameEnvironment, type IGrantable } from './resource';
+import { checkKnownProps, type KnownKeys } from './core/props';
 
 /**
  * How replicas scale.
@@ -73,6 +74,9 @@ export interface DeploymentOptions extends ResourceOptions {
   readonly autoscaling?: Autoscaling;
 }
 
+/** @internal The keys of `DeploymentOptions`, for the run-time check of unknown keys (the type keeps it in sync). */
+const DEPLOYMENT_OPTIONS_KEYS: KnownKeys<DeploymentOptions> = { ...RESOURCE_OPTIONS_KEYS, name: true, model: true, minReplicas: true, maxReplicas: true, autoscaling: true };
+
 /** Request/response capture settings. */
 export interface CaptureOptions {
   /**
@@ -100,6 +104,9 @@ export interface CaptureOptions {
    */
   readonly destination?: Dataset;
 }
+
+/** @internal The keys of `CaptureOptions`, for the run-time check of unknown keys (the type keeps it in sync). */
+const CAPTURE_OPTIONS_KEYS: KnownKeys<CaptureOptions> = { requests: true, responses: true, samplingRate: true, destination: true };
 
 /** Properties of an `OnlineEndpoint`. */
 export interface OnlineEndpointProps {
@@ -141,6 +148,9 @@ export interface OnlineEndpointProps {
   readonly description?: string;
 }
 
+/** @internal The keys of `OnlineEndpointProps`, for the run-time check of unknown keys (the type keeps it in sync). */
+const ONLINE_ENDPOINT_PROPS_KEYS: KnownKeys<OnlineEndpointProps> = { deployments: true, traffic: true, mirrorTraffic: true, auth: true, capture: true, description: true };
+
 const BRAND = 'OnlineEndpoint';
 const DEPLOYMENT_NAME = /^[a-z][a-z0-9-]{1,30}[a-z0-9]$/;
 
@@ -172,6 +182,8 @@ export class OnlineEndpoint extends MlResource implements IGrantable {
     brand(this, BRAND);
     markGrantable(this);
     this.props = props;
+    checkKnownProps(this, 'OnlineEndpointProps', props, ONLINE_ENDPOINT_PROPS_KEYS);
+    checkKnownProps(this, 'CaptureOptions', typeof props.capture === 'object' ? props.capture : undefined, CAPTURE_OPTIONS_KEYS, 'capture');
     if (props.auth !== undefined) checkEnum(this, 'auth', props.auth, Object.values(EndpointAuth));
     const capture = typeof props.capture === 'object' ? props.capture : undefined;
     if (capture?.samplingRate !== undefined && !(capture.samplingRate > 0 && capture.samplingRate <= 1)) {
@@ -187,6 +199,7 @@ export class OnlineEndpoint extends MlResource implements IGrantable {
   /** Add a deployment (it gets traffic through `traffic`). */
   public addDeployment(options: DeploymentOptions): void {
     const where = `deployment '${options.name}': `;
+    checkKnownProps(this, 'DeploymentOptions', options, DEPLOYMENT_OPTIONS_KEYS, `deployment '${options.name}'`);
     if (typeof options.name !== 'string' || !DEPLOYMENT_NAME.test(options.name)) {
       addProblem(this, `deployment name ${show(options.name)} must be 3-32 lower-case letters, digits or '-', starting with a letter and not ending with '-'; e.g. 'blue'`);
     }

@@ -3,6 +3,7 @@ import { brand, hasBrand } from './core/brand';
 import { addProblem, show } from './core/errors';
 import { Duration } from './core/duration';
 import type { EncryptionModel, GrantModel, RegionHintName, StageName } from './model/types';
+import { checkKnownProps, type KnownKeys } from './core/props';
 
 /** Deployment stage of an environment. */
 export enum Stage {
@@ -44,6 +45,9 @@ export interface CustomerManagedKeyOptions {
   readonly rotation?: Duration;
 }
 
+/** @internal The keys of `CustomerManagedKeyOptions`, for the run-time check of unknown keys (the type keeps it in sync). */
+const CUSTOMER_MANAGED_KEY_OPTIONS_KEYS: KnownKeys<CustomerManagedKeyOptions> = { keyName: true, rotation: true };
+
 /**
  * How data at rest is encrypted.
  *
@@ -65,6 +69,7 @@ export class Encryption {
   /** @internal */
   public _render(scope: MlopsEnvironment): EncryptionModel {
     if (!this.cmk) return { kind: 'platform' };
+    checkKnownProps(scope, 'CustomerManagedKeyOptions', this.cmk, CUSTOMER_MANAGED_KEY_OPTIONS_KEYS, 'encryption');
     const rotationDays = this.cmk.rotation?.toSeconds() === undefined ? 365 : this.cmk.rotation.toSeconds() / 86400;
     const keyName = this.cmk.keyName ?? `${scope.node.id.toLowerCase()}-cmk`;
     if (!/^[A-Za-z0-9][A-Za-z0-9-]{0,62}$/.test(keyName)) {
@@ -117,6 +122,9 @@ export interface MlopsEnvironmentProps {
   readonly description?: string;
 }
 
+/** @internal The keys of `MlopsEnvironmentProps`, for the run-time check of unknown keys (the type keeps it in sync). */
+const MLOPS_ENVIRONMENT_PROPS_KEYS: KnownKeys<MlopsEnvironmentProps> = { stage: true, region: true, tags: true, network: true, encryption: true, description: true };
+
 const ENV_BRAND = 'MlopsEnvironment';
 
 /**
@@ -159,6 +167,7 @@ export class MlopsEnvironment extends Construct {
   constructor(scope: Construct, id: string, props: MlopsEnvironmentProps = {}) {
     super(scope, id);
     brand(this, ENV_BRAND);
+    checkKnownProps(this, 'MlopsEnvironmentProps', props, MLOPS_ENVIRONMENT_PROPS_KEYS);
     this.stage = props.stage ?? Stage.DEV;
     this.region = props.region ?? RegionHint.ANY;
     this.network = props.network ?? Network.PRIVATE;

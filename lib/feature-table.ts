@@ -6,6 +6,7 @@ import type { FeatureTableModel, FieldModel } from './model/types';
 import { MlResource, sameEnvironment, type IGrantable } from './resource';
 import { Dataset, type IDataset } from './dataset';
 import { findField } from './schema';
+import { checkKnownProps, type KnownKeys } from './core/props';
 
 /** Properties of a `FeatureTable`. */
 export interface FeatureTableProps {
@@ -53,6 +54,9 @@ export interface FeatureTableProps {
   readonly description?: string;
 }
 
+/** @internal The keys of `FeatureTableProps`, for the run-time check of unknown keys (the type keeps it in sync). */
+const FEATURE_TABLE_PROPS_KEYS: KnownKeys<FeatureTableProps> = { source: true, entity: true, keys: true, features: true, timestampField: true, online: true, ttl: true, refreshEvery: true, description: true };
+
 const BRAND = 'FeatureTable';
 
 /**
@@ -74,6 +78,7 @@ export class FeatureTable extends MlResource {
     super(scope, id);
     brand(this, BRAND);
     this.props = props;
+    checkKnownProps(this, 'FeatureTableProps', props, FEATURE_TABLE_PROPS_KEYS);
     if (!Dataset.isDataset(props.source)) {
       addProblem(this, `source ${show((props.source as unknown as Construct)?.node?.path ?? props.source)} is not a Dataset; pass a Dataset of this environment`);
       return;

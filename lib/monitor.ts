@@ -11,6 +11,7 @@ import { Pipeline } from './pipeline';
 import { MlResource, markGrantable, sameEnvironment, type IGrantable } from './resource';
 import { Schedule } from './schedule';
 import { findField } from './schema';
+import { checkKnownProps, type KnownKeys } from './core/props';
 
 /** Distance between the baseline and the observed distribution of a feature. */
 export enum DriftMetric {
@@ -96,6 +97,9 @@ export interface RetrainOptions {
    */
   readonly allowUngatedPromotion?: boolean;
 }
+
+/** @internal The keys of `RetrainOptions`, for the run-time check of unknown keys (the type keeps it in sync). */
+const RETRAIN_OPTIONS_KEYS: KnownKeys<RetrainOptions> = { parameters: true, cooldown: true, allowUngatedPromotion: true };
 
 /** The action a monitor takes on drift. */
 export class RetrainAction {
@@ -188,6 +192,9 @@ export interface DriftMonitorProps {
   readonly description?: string;
 }
 
+/** @internal The keys of `DriftMonitorProps`, for the run-time check of unknown keys (the type keeps it in sync). */
+const DRIFT_MONITOR_PROPS_KEYS: KnownKeys<DriftMonitorProps> = { endpoint: true, deployment: true, batch: true, baseline: true, features: true, threshold: true, metric: true, kinds: true, schedule: true, lookback: true, alerts: true, onDrift: true, description: true };
+
 const BRAND = 'DriftMonitor';
 
 /**
@@ -214,6 +221,8 @@ export class DriftMonitor extends MlResource implements IGrantable {
     brand(this, BRAND);
     markGrantable(this);
     this.props = props;
+    checkKnownProps(this, 'DriftMonitorProps', props, DRIFT_MONITOR_PROPS_KEYS);
+    if (props.onDrift instanceof RetrainAction) checkKnownProps(this, 'RetrainOptions', props.onDrift._options, RETRAIN_OPTIONS_KEYS, 'onDrift');
     this.schedule = props.schedule ?? Schedule.rate(Duration.hours(24));
     for (const p of this.schedule._problems()) addProblem(this, p);
     for (const a of props.alerts ?? []) this.addAlert(a);

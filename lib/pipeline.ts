@@ -2,10 +2,12 @@ import { Construct, type IConstruct } from 'constructs';
 import { brand, hasBrand } from './core/brand';
 import type { Duration } from './core/duration';
 import { addProblem, show } from './core/errors';
-import { renderResources, ComputePool, type ResourceOptions } from './compute';
+import { renderResources, ComputePool, RESOURCE_OPTIONS_KEYS, type ResourceOptions } from './compute';
 import { Dataset } from './dataset';
 import type {
   ArtifactTypeName,
+  ConditionOperandModel,
+  ConditionOperatorName,
   ContainerStepModel,
   InputSourceModel,
   IoTypeModel,
@@ -15,12 +17,15 @@ import type {
   PrincipalModel,
   RegisterStepModel,
   ResourcesModel,
+  StepConditionModel,
   StepInputModel,
   StepModel,
 } from './model/types';
+import { stableStringify } from './model/stable-json';
 import { type Metric, RegisteredModel, imageProblems } from './registry';
 import { MlResource, markGrantable, sameEnvironment, type IGrantable } from './resource';
 import type { Schedule } from './schedule';
+import { checkKnownProps, type KnownKeys } from './core/props';
 
 /** Type of a parameter (a small JSON value passed by value). */
 export enum ParameterType {
@@ -178,6 +183,170 @@ export class Input {
   ) {}
 }
 
+/** A value a condition compares with. */
+export type ConditionValue = string | number | boolean;
+
+/**
+ * What a condition reads: a parameter output of an upstream step, one metric of an upstream
+ * step's metrics output, or a pipeline parameter. Compare it with a value to get a `Condition`.
+ *
+ * @example Condition.metric(evaluate.output('metrics'), 'auc').greaterThan(0.8)
+ */
+export class ConditionOperand {
+  /** @internal */
+  constructor(
+    /** @internal */ public readonly _source: { readonly kind: 'stepOutput'; readonly output: StepOutput } | { readonly kind: 'metric'; readonly output: StepOutput; readonly metric: string } | { readonly kind: 'parameter'; readonly parameter: PipelineParameter },
+  ) {}
+
+  /** Holds when the operand equals `value`. */
+  public equals(value: ConditionValue): Condition {
+    return new Condition(this, '==', value);
+  }
+  /** Holds when the operand differs from `value`. */
+  public notEquals(value: ConditionValue): Condition {
+    return new Condition(this, '!=', value);
+  }
+  /** Holds when the operand is less than `value` (ints, floats and metrics only). */
+  public lessThan(value: number): Condition {
+    return new Condition(this, '<', value);
+  }
+  /** Holds when the operand is less than or equal to `value` (ints, floats and metrics only). */
+  public lessThanOrEqual(value: number): Condition {
+    return new Condition(this, '<=', value);
+  }
+  /** Holds when the operand is greater than `value` (ints, floats and metrics only). */
+  public greaterThan(value: number): Condition {
+    return new Condition(this, '>', value);
+  }
+  /** Holds when the operand is greater than or equal to `value` (ints, floats and metrics only). */
+  public greaterThanOrEqual(value: number): Condition {
+    return new Condition(this, '>=', value);
+  }
+
+  /** The step whose output this operand reads, if any. @internal */
+  public get _step(): ContainerStep | undefined {
+    return this._source.kind === 'parameter' ? undefined : this._source.output.step;
+  }
+
+  /** How the operand reads, for messages. */
+  public toString(): string {
+    const s = this._source;
+    if (s.kind === 'parameter') return `parameter '${s.parameter.name}'`;
+    if (s.kind === 'metric') return `metric '${s.metric}' of '${s.output}'`;
+    return `'${s.output}'`;
+  }
+}
+
+/**
+ * A run-time condition on a step: the step runs only when it holds, otherwise the step and every
+ * step downstream of it are skipped (the run still succeeds). See docs/step-contract.md.
+ *
+ * @example
+ * pipeline.addStep('Deploy', { image: 'ghcr.io/acme/deploy:1.0',
+ *   condition: Condition.metric(evaluate.output('metrics'), 'auc').greaterThan(0.8) });
+ */
+export class Condition {
+  /** Compare a parameter output of an upstream step (`Output.bool()`, `Output.int()`, ...). */
+  public static output(output: StepOutput): ConditionOperand {
+    return new ConditionOperand({ kind: 'stepOutput', output });
+  }
+  /** Compare one metric of an upstream step's metrics output (`Output.metrics()`, read from its `metrics.json`). */
+  public static metric(output: StepOutput, metric: string): ConditionOperand {
+    return new ConditionOperand({ kind: 'metric', output, metric });
+  }
+  /** Compare a pipeline (run) parameter. */
+  public static parameter(parameter: PipelineParameter): ConditionOperand {
+    return new ConditionOperand({ kind: 'parameter', parameter });
+  }
+  /** Whether `x` is a `Condition`. */
+  public static isCondition(x: unknown): x is Condition {
+    return hasBrand(x, 'Condition');
+  }
+
+  /** @internal */
+  constructor(
+    /** @internal */ public readonly _operand: ConditionOperand,
+    /** @internal */ public readonly _op: ConditionOperatorName,
+    /** @internal */ public readonly _value: ConditionValue,
+  ) {
+    brand(this, 'Condition');
+  }
+
+  /** The condition as it reads, for messages. */
+  public toString(): string {
+    return `${this._operand} ${this._op} ${show(this._value)}`;
+  }
+
+  /** @internal Problems of this condition on `step`; empty when it can be rendered. */
+  public _problems(step: StepBase): string[] {
+    const s = this._operand instanceof ConditionOperand ? this._operand._source : undefined;
+    if (!s) return [`condition operand ${show(String(this._operand))} is not understood; use Condition.output(...), Condition.metric(...) or Condition.parameter(...)`];
+    const problems: string[] = [];
+    let type: ParameterTypeName | 'metric' | undefined;
+    if (s.kind === 'parameter') {
+      if (!PipelineParameter.isPipelineParameter(s.parameter)) return [`condition operand ${show(String(s.parameter))} is not a pipeline parameter; pass one defined with pipeline.addParameter(...)`];
+      if (s.parameter.pipeline !== step.pipeline) return [`condition reads parameter '${s.parameter.name}' of pipeline '${s.parameter.pipeline.node.path}'; use a parameter of '${step.pipeline.node.path}'`];
+      type = s.parameter.type;
+    } else {
+      const o = s.output;
+      if (!StepOutput.isStepOutput(o)) return [`condition operand ${show(String(o))} is not a step output; pass one such as check.output('ok')`];
+      if (o.step.pipeline !== step.pipeline) return [`condition reads '${o.step.node.path}' of another pipeline; conditions read outputs of '${step.pipeline.node.path}'`];
+      if (o.step === (step as StepBase)) return [`condition reads this step's own output '${o.name}'; a condition reads an upstream step's output`];
+      const t = o.type;
+      const outs = o.step._outputNames();
+      if (s.kind === 'stepOutput') {
+        if (!t) return [`condition reads '${o}', but step '${o.step.node.id}' has no output '${o.name}' (outputs: ${outs.join(', ') || 'none'}); declare it or fix the name`];
+        if (t.kind !== 'parameter') return [`condition reads '${o}', which is ${describeType(t)}; Condition.output reads a parameter output (Output.bool(), Output.int(), Output.float(), Output.string()); for metrics use Condition.metric(${o.step.node.id}.output('${o.name}'), '<metric>')`];
+        type = t.type;
+      } else {
+        if (!t) return [`condition reads metric '${s.metric}' of '${o}', but step '${o.step.node.id}' has no output '${o.name}' (outputs: ${outs.join(', ') || 'none'}); declare it or fix the name`];
+        if (!sameType(t, { kind: 'artifact', type: 'metrics' })) return [`condition reads metric '${s.metric}' of '${o}', which is ${describeType(t)}; Condition.metric reads a metrics output (Output.metrics())`];
+        if (typeof s.metric !== 'string' || !METRIC_NAME.test(s.metric)) problems.push(`condition metric ${show(s.metric)} must be a metric name of letters, digits, '_', '.', '-'`);
+        type = 'metric';
+      }
+    }
+    const v = this._value;
+    const ordering = this._op !== '==' && this._op !== '!=';
+    if (ordering && (type === 'string' || type === 'bool')) {
+      problems.push(`condition '${this}' orders a ${type} operand; ${type}s compare with equals or notEquals only`);
+    } else if (typeof v === 'number' && !Number.isFinite(v)) {
+      problems.push(`condition value ${show(v)} must be a finite number`);
+    } else if (!valueFits(type, v)) {
+      const want = type === 'metric' ? 'a number (metric)' : type === 'int' ? 'a whole number (int)' : type === 'float' ? 'a number (float)' : `a ${type}`;
+      problems.push(`condition compares ${this._operand} with ${show(v)} (${typeof v}); it needs ${want}`);
+    }
+    return problems;
+  }
+
+  /** @internal */
+  public _render(declaredOn: string): StepConditionModel {
+    const s = this._operand._source;
+    let operand: ConditionOperandModel;
+    if (s.kind === 'parameter') operand = { kind: 'parameter', parameter: s.parameter.name, type: s.parameter.type };
+    else if (s.kind === 'metric') operand = { kind: 'metric', step: s.output.step.node.id, output: s.output.name, metric: s.metric };
+    else operand = { kind: 'stepOutput', step: s.output.step.node.id, output: s.output.name, type: s.output.type?.kind === 'parameter' ? s.output.type.type : 'string' };
+    return { operand, op: this._op, value: this._value, declaredOn };
+  }
+}
+
+const METRIC_NAME = /^[A-Za-z_][A-Za-z0-9_.-]{0,62}$/;
+
+function valueFits(type: ParameterTypeName | 'metric' | undefined, v: unknown): boolean {
+  switch (type) {
+    case 'bool':
+      return typeof v === 'boolean';
+    case 'string':
+      return typeof v === 'string';
+    case 'int':
+      return typeof v === 'number' && Number.isInteger(v);
+    case 'float':
+    case 'metric':
+      return typeof v === 'number';
+    case undefined:
+      return false;
+  }
+}
+
 /** What can be wired into a step input. */
 export type InputValue = Input | Dataset | StepOutput | PipelineParameter | string | number | boolean;
 
@@ -201,26 +370,40 @@ export interface StepOptions {
    * @default - the target's maximum
    */
   readonly timeout?: Duration;
+  /**
+   * Run the step only when this holds; otherwise skip it and every step downstream of it.
+   *
+   * The step also inherits the conditions of every upstream step. The step whose output the
+   * condition reads becomes an upstream step (a data edge).
+   *
+   * @default - always run (unless an upstream step is skipped)
+   */
+  readonly condition?: Condition;
 }
+
+/** @internal The keys of `StepOptions`, for the run-time check of unknown keys (the type keeps it in sync). */
+export const STEP_OPTIONS_KEYS: KnownKeys<StepOptions> = { dependsOn: true, retries: true, timeout: true, condition: true };
 
 /** Properties of a container step. */
 export interface ContainerStepProps extends StepOptions, ResourceOptions {
   /** Container image reference with a pinned tag or digest. */
   readonly image: string;
   /**
-   * Entrypoint; may use `{{inputs.<name>}}` and `{{outputs.<name>}}` placeholders.
+   * Entrypoint (an argv list, no shell); may use `{{inputs.<name>}}`, `{{outputs.<name>}}` and
+   * `{{params.<name>}}` placeholders (see docs/step-contract.md).
    *
    * @default - the image's entrypoint
    */
   readonly command?: string[];
   /**
-   * Arguments; may use `{{inputs.<name>}}` and `{{outputs.<name>}}` placeholders.
+   * Arguments; may use the same placeholders as `command`.
    *
    * @default []
    */
   readonly args?: string[];
   /**
-   * Environment variables (never secrets: they land in pipeline definitions).
+   * Environment variables (never secrets: they land in pipeline definitions); values may use the
+   * same placeholders as `command`.
    *
    * @default - none
    */
@@ -251,6 +434,9 @@ export interface ContainerStepProps extends StepOptions, ResourceOptions {
   readonly caching?: boolean;
 }
 
+/** @internal The keys of `ContainerStepProps`, for the run-time check of unknown keys (the type keeps it in sync). */
+const CONTAINER_STEP_PROPS_KEYS: KnownKeys<ContainerStepProps> = { ...STEP_OPTIONS_KEYS, ...RESOURCE_OPTIONS_KEYS, image: true, command: true, args: true, env: true, inputs: true, outputs: true, compute: true, caching: true };
+
 /** Properties of a register step. */
 export interface RegisterStepProps extends StepOptions {
   /** The model artifact to register: an output of type model. */
@@ -277,6 +463,9 @@ export interface RegisterStepProps extends StepOptions {
   readonly when?: Metric;
 }
 
+/** @internal The keys of `RegisterStepProps`, for the run-time check of unknown keys (the type keeps it in sync). */
+const REGISTER_STEP_PROPS_KEYS: KnownKeys<RegisterStepProps> = { ...STEP_OPTIONS_KEYS, artifact: true, model: true, metrics: true, promoteTo: true, when: true };
+
 /** A pipeline step. */
 export type Step = ContainerStep | RegisterStep;
 
@@ -298,6 +487,7 @@ abstract class StepBase extends Construct implements IGrantable {
       if (!(s >= 60) || s > 7 * 86400 || !Number.isInteger(s)) addProblem(this, `timeout ${options.timeout.toString()} must be whole seconds between 1 minute and 7 days`);
     }
     for (const d of options.dependsOn ?? []) this.addDependency(d);
+    this.node.addValidation({ validate: () => this.conditionProblems() });
   }
 
   /** Run this step only after `step`. */
@@ -321,8 +511,45 @@ abstract class StepBase extends Construct implements IGrantable {
   /** @internal Upstream steps: explicit plus implied by wiring. */
   public abstract _upstream(): Step[];
 
-  /** @internal Upstream steps that feed this step data (inputs, register sources). */
+  /** @internal Upstream steps that feed this step data (inputs, register sources, the condition's operand). */
   public abstract _dataUpstream(): Step[];
+
+  private conditionProblems(): string[] {
+    const condition = this.options.condition;
+    if (condition === undefined) return [];
+    if (!Condition.isCondition(condition)) return [`condition ${show(String(condition))} is not a Condition; use Condition.output(...).equals(...), Condition.metric(...).greaterThan(...) or Condition.parameter(...).equals(...)`];
+    return condition._problems(this);
+  }
+
+  /** @internal The step whose output this step's own condition reads, when it is a usable upstream step. */
+  protected conditionUpstream(): Step[] {
+    const c = this.options.condition;
+    const step = Condition.isCondition(c) && c._operand instanceof ConditionOperand ? c._operand._step : undefined;
+    return ContainerStep.isContainerStep(step) && step.pipeline === this.pipeline && step !== (this as StepBase) ? [step] : [];
+  }
+
+  /**
+   * @internal This step's own condition and those of every step upstream of it (skipping
+   * propagates downstream), deduplicated, sorted by declaring step then content.
+   */
+  public _conditions(): StepConditionModel[] {
+    const seen = new Set<StepBase>();
+    const found = new Map<string, StepConditionModel>();
+    const visit = (s: StepBase) => {
+      if (seen.has(s)) return;
+      seen.add(s);
+      const c = s.options.condition;
+      if (Condition.isCondition(c)) {
+        const m = c._render(s.node.id);
+        found.set(stableStringify(m), m);
+      }
+      for (const u of s._upstream()) if (u.pipeline === this.pipeline) visit(u);
+    };
+    visit(this);
+    return [...found.entries()]
+      .sort(([ka, a], [kb, b]) => compare(a.declaredOn, b.declaredOn) || compare(ka, kb))
+      .map(([, m]) => m);
+  }
 
   protected base(): Pick<StepModel, 'name' | 'path' | 'dependsOn' | 'orderOnly' | 'conditions' | 'retries' | 'timeoutSeconds'> {
     const data = new Set(this._dataUpstream());
@@ -331,11 +558,15 @@ abstract class StepBase extends Construct implements IGrantable {
       path: this.node.path,
       dependsOn: [...new Set(this._upstream().map((s) => s.node.id))].sort(),
       orderOnly: [...new Set(this.explicitDeps.filter((s) => !data.has(s)).map((s) => s.node.id))].sort(),
-      conditions: [],
+      conditions: this._conditions(),
       retries: this.options.retries ?? 0,
       timeoutSeconds: this.options.timeout?.toSeconds(),
     };
   }
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 function isStep(x: unknown): x is Step {
@@ -360,6 +591,9 @@ export class ContainerStep extends StepBase {
     super(pipeline, id, props);
     brand(this, 'ContainerStep');
     this.props = props;
+    checkKnownProps(this, 'ContainerStepProps', props, CONTAINER_STEP_PROPS_KEYS, '', {
+      when: "'when' is the promotion gate of register steps; to run a container step only when something holds, use condition: Condition.output(...).equals(...) or Condition.metric(...).greaterThan(...)",
+    });
     this.inputEntries = Object.entries(props.inputs ?? {}).map(([name, value]) => ({ name, value }));
     for (const p of imageProblems('image', props.image)) addProblem(this, p);
     const pool = props.compute;
@@ -402,6 +636,11 @@ export class ContainerStep extends StepBase {
     return out instanceof Output ? out.type : undefined;
   }
 
+  /** @internal Declared output names. */
+  public _outputNames(): string[] {
+    return Object.keys(this.props.outputs ?? {});
+  }
+
   /** @internal */
   public _upstream(): Step[] {
     return [...this.explicitDeps, ...this._dataUpstream()];
@@ -409,10 +648,11 @@ export class ContainerStep extends StepBase {
 
   /** @internal */
   public _dataUpstream(): Step[] {
-    return this.inputEntries
+    const wired = this.inputEntries
       .map(({ value }) => (value instanceof Input ? value._source : value))
       .filter((v): v is StepOutput => StepOutput.isStepOutput(v))
       .map((o) => o.step);
+    return [...wired, ...this.conditionUpstream()];
   }
 
   /** @internal */
@@ -485,16 +725,27 @@ export class ContainerStep extends StepBase {
 
   private placeholderProblems(): string[] {
     const problems: string[] = [];
-    const inputs = new Set(this.inputEntries.map((i) => i.name));
-    const outputs = new Set(Object.keys(this.props.outputs ?? {}));
-    for (const arg of [...(this.props.command ?? []), ...(this.props.args ?? [])]) {
-      for (const m of String(arg).matchAll(PLACEHOLDER)) {
+    const known: Record<string, Set<string>> = {
+      inputs: new Set(this.inputEntries.map((i) => i.name)),
+      outputs: new Set(Object.keys(this.props.outputs ?? {})),
+      params: new Set(this.pipeline.parameterNames),
+    };
+    const words: Array<{ text: unknown; where: string }> = [
+      ...[...(this.props.command ?? []), ...(this.props.args ?? [])].map((text) => ({ text, where: '' })),
+      ...Object.entries(this.props.env ?? {}).map(([k, text]) => ({ text, where: ` in env '${k}'` })),
+    ];
+    for (const { text, where } of words) {
+      for (const m of String(text).matchAll(PLACEHOLDER)) {
         const [kind, name, ...rest] = m[1].split('.');
-        const known = kind === 'inputs' ? inputs : kind === 'outputs' ? outputs : undefined;
-        if (!known || !name || rest.length > 0) {
-          problems.push(`placeholder '${m[0]}' is not understood; use {{inputs.<name>}} or {{outputs.<name>}}`);
-        } else if (!known.has(name)) {
-          problems.push(`placeholder '${m[0]}' names no ${kind.slice(0, -1)} of this step (${kind}: ${[...known].join(', ') || 'none'}); declare it or fix the name`);
+        const names = Object.hasOwn(known, kind) ? known[kind] : undefined;
+        if (!names || !name || rest.length > 0) {
+          problems.push(`placeholder '${m[0]}'${where} is not understood; use {{inputs.<name>}}, {{outputs.<name>}} or {{params.<name>}}`);
+        } else if (!names.has(name)) {
+          problems.push(
+            kind === 'params'
+              ? `placeholder '${m[0]}'${where} names no parameter of pipeline '${this.pipeline.node.path}' (parameters: ${[...names].join(', ') || 'none'}); define it with addParameter(...) or fix the name`
+              : `placeholder '${m[0]}'${where} names no ${kind.slice(0, -1)} of this step (${kind}: ${[...names].join(', ') || 'none'}); declare it or fix the name`,
+          );
         }
       }
     }
@@ -528,12 +779,18 @@ export class RegisterStep extends StepBase {
     super(pipeline, id, props);
     brand(this, 'RegisterStep');
     this.props = props;
+    checkKnownProps(this, 'RegisterStepProps', props, REGISTER_STEP_PROPS_KEYS);
     if (!RegisteredModel.isRegisteredModel(props.model)) {
       addProblem(this, `model is not a RegisteredModel; pass one defined with registry.addModel(...)`);
     } else if (sameEnvironment(this, 'model registry', props.model.registry)) {
       props.model.registry._grantImplied(this, 'write');
     }
     this.node.addValidation({ validate: () => this.problems() });
+  }
+
+  /** @internal Whether the step has a promotion gate. */
+  public get _gated(): boolean {
+    return this.props.when !== undefined;
   }
 
   /** @internal */
@@ -543,7 +800,8 @@ export class RegisterStep extends StepBase {
 
   /** @internal */
   public _dataUpstream(): Step[] {
-    return [this.props.artifact, this.props.metrics].filter((o): o is StepOutput => StepOutput.isStepOutput(o)).map((o) => o.step);
+    const sources = [this.props.artifact, this.props.metrics].filter((o): o is StepOutput => StepOutput.isStepOutput(o)).map((o) => o.step);
+    return [...sources, ...this.conditionUpstream()];
   }
 
   /** @internal */
@@ -582,6 +840,7 @@ export class RegisterStep extends StepBase {
     if (p.promoteTo !== undefined && !aliases.includes(p.promoteTo)) {
       problems.push(`promoteTo ${show(p.promoteTo)} is not an alias of model '${p.model.modelName}' (aliases: ${aliases.join(', ') || 'none'}); declare it in the model's aliases`);
     }
+    if (p.when !== undefined && typeof p.when._problems === 'function') problems.push(...p.when._problems());
     const gate = p.when?._render();
     if (gate) {
       if (!p.metrics) problems.push(`the promotion gate reads metric '${gate.metric}' but no metrics output is wired; set metrics: evaluate.output('metrics')`);
@@ -614,6 +873,9 @@ export interface ParameterOptions {
   readonly description?: string;
 }
 
+/** @internal The keys of `ParameterOptions`, for the run-time check of unknown keys (the type keeps it in sync). */
+const PARAMETER_OPTIONS_KEYS: KnownKeys<ParameterOptions> = { default: true, description: true };
+
 /** Properties of a `Pipeline`. */
 export interface PipelineProps {
   /**
@@ -629,6 +891,9 @@ export interface PipelineProps {
    */
   readonly schedules?: Schedule[];
 }
+
+/** @internal The keys of `PipelineProps`, for the run-time check of unknown keys (the type keeps it in sync). */
+const PIPELINE_PROPS_KEYS: KnownKeys<PipelineProps> = { description: true, schedules: true };
 
 const PIPELINE_BRAND = 'Pipeline';
 
@@ -658,6 +923,7 @@ export class Pipeline extends MlResource {
     super(scope, id);
     brand(this, PIPELINE_BRAND);
     this.props = props;
+    checkKnownProps(this, 'PipelineProps', props, PIPELINE_PROPS_KEYS);
     for (const s of props.schedules ?? []) this.addSchedule(s);
     this.node.addValidation({ validate: () => this.dagProblems() });
   }
@@ -678,6 +944,7 @@ export class Pipeline extends MlResource {
   public addParameter(name: string, type: ParameterType, options: ParameterOptions = {}): PipelineParameter {
     if (!IO_NAME.test(name)) addProblem(this, `parameter name ${show(name)} must be letters, digits and '_' starting with a letter or '_'; rename it`);
     if (this.parameters.some((p) => p.name === name)) addProblem(this, `parameter ${show(name)} is defined twice; remove one`);
+    checkKnownProps(this, 'ParameterOptions', options, PARAMETER_OPTIONS_KEYS, `parameter '${name}'`);
     if (!Object.values(ParameterType).includes(type)) addProblem(this, `parameter '${name}' type ${show(type)} is not allowed; use ParameterType.STRING, INT, FLOAT or BOOL`);
     if (options.default !== undefined) {
       const t = typeof options.default === 'number' || typeof options.default === 'string' || typeof options.default === 'boolean' ? literalType(options.default) : undefined;
@@ -706,7 +973,7 @@ export class Pipeline extends MlResource {
 
   /** Whether some register step promotes through a gate. */
   public get gatedRegisterSteps(): RegisterStep[] {
-    return this.steps.filter((s): s is RegisterStep => RegisterStep.isRegisterStep(s) && s._render().gate !== undefined);
+    return this.steps.filter((s): s is RegisterStep => RegisterStep.isRegisterStep(s) && s._gated);
   }
 
   /** @internal */

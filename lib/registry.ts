@@ -5,6 +5,7 @@ import { RemovalPolicy } from './dataset';
 import { checkEnum } from './environment';
 import type { ModelRefModel, ModelRegistryModel, PromotionGateModel, RegisteredModelModel, ServingContainerModel } from './model/types';
 import { MlResource, type IGrantable } from './resource';
+import { checkKnownProps, unknownPropsProblems, type KnownKeys } from './core/props';
 
 /** Options of a serving container. */
 export interface ServingContainerOptions {
@@ -34,6 +35,9 @@ export interface ServingContainerOptions {
   readonly env?: Record<string, string>;
 }
 
+/** @internal The keys of `ServingContainerOptions`, for the run-time check of unknown keys (the type keeps it in sync). */
+const SERVING_CONTAINER_OPTIONS_KEYS: KnownKeys<ServingContainerOptions> = { port: true, predictRoute: true, healthRoute: true, env: true };
+
 /**
  * The container image that serves a model over HTTP.
  *
@@ -52,7 +56,7 @@ export class ServingContainer {
 
   /** @internal */
   public _problems(): string[] {
-    const problems = imageProblems('serving image', this.imageRef);
+    const problems = [...imageProblems('serving image', this.imageRef), ...unknownPropsProblems('ServingContainerOptions', this.options, SERVING_CONTAINER_OPTIONS_KEYS, 'serving')];
     const port = this.options.port ?? 8080;
     if (!Number.isInteger(port) || port < 1 || port > 65535 || [8083, 8888].includes(port)) {
       problems.push(`serving port ${show(port)} must be a whole number 1-65535 and not 8083/8888 (reserved by serving platforms); use e.g. 8080`);
@@ -129,6 +133,9 @@ export interface RegisteredModelProps {
   readonly description?: string;
 }
 
+/** @internal The keys of `RegisteredModelProps`, for the run-time check of unknown keys (the type keeps it in sync). */
+const REGISTERED_MODEL_PROPS_KEYS: KnownKeys<RegisteredModelProps> = { modelName: true, serving: true, aliases: true, framework: true, description: true };
+
 const MODEL_BRAND = 'RegisteredModel';
 
 /**
@@ -158,6 +165,7 @@ export class RegisteredModel extends Construct {
     if (!ModelRegistry.isModelRegistry(registry)) throw new Error(`[${id}] a RegisteredModel must be defined inside a ModelRegistry; use registry.addModel('${id}', { ... })`);
     this.registry = registry;
     this.props = props;
+    checkKnownProps(this, 'RegisteredModelProps', props, REGISTERED_MODEL_PROPS_KEYS);
     this.modelName = props.modelName ?? id.toLowerCase();
     this.aliasList = [];
     if (!/^[a-z][a-z0-9_-]{0,62}$/.test(this.modelName)) {
@@ -254,6 +262,9 @@ export interface GateOptions {
   readonly minDelta?: number;
 }
 
+/** @internal The keys of `GateOptions`, for the run-time check of unknown keys (the type keeps it in sync). */
+const GATE_OPTIONS_KEYS: KnownKeys<GateOptions> = { minDelta: true };
+
 /**
  * A promotion gate: the condition a candidate model's evaluation metric must meet to be promoted.
  *
@@ -262,11 +273,11 @@ export interface GateOptions {
 export class Metric {
   /** Promote when `metric` is higher than that of the version holding `alias` (or when no version holds it yet). */
   public static greaterThanAlias(metric: string, alias: string, options: GateOptions = {}): Metric {
-    return new Metric({ metric, comparison: 'greaterThan', against: { kind: 'alias', alias }, minDelta: options.minDelta ?? 0 });
+    return new Metric({ metric, comparison: 'greaterThan', against: { kind: 'alias', alias }, minDelta: options.minDelta ?? 0 }, options);
   }
   /** Promote when `metric` is lower than that of the version holding `alias` (losses, error rates). */
   public static lessThanAlias(metric: string, alias: string, options: GateOptions = {}): Metric {
-    return new Metric({ metric, comparison: 'lessThan', against: { kind: 'alias', alias }, minDelta: options.minDelta ?? 0 });
+    return new Metric({ metric, comparison: 'lessThan', against: { kind: 'alias', alias }, minDelta: options.minDelta ?? 0 }, options);
   }
   /** Promote when `metric` is higher than a fixed value. */
   public static greaterThan(metric: string, value: number): Metric {
@@ -277,7 +288,15 @@ export class Metric {
     return new Metric({ metric, comparison: 'lessThan', against: { kind: 'value', value }, minDelta: 0 });
   }
 
-  private constructor(private readonly gate: PromotionGateModel) {}
+  private constructor(
+    private readonly gate: PromotionGateModel,
+    private readonly options: GateOptions = {},
+  ) {}
+
+  /** @internal Problems with the gate's options (unknown keys). */
+  public _problems(): string[] {
+    return unknownPropsProblems('GateOptions', this.options, GATE_OPTIONS_KEYS, 'when');
+  }
 
   /** @internal */
   public _render(): PromotionGateModel {
@@ -301,6 +320,9 @@ export interface ModelRegistryProps {
   readonly description?: string;
 }
 
+/** @internal The keys of `ModelRegistryProps`, for the run-time check of unknown keys (the type keeps it in sync). */
+const MODEL_REGISTRY_PROPS_KEYS: KnownKeys<ModelRegistryProps> = { removalPolicy: true, description: true };
+
 const REGISTRY_BRAND = 'ModelRegistry';
 
 /**
@@ -320,6 +342,7 @@ export class ModelRegistry extends MlResource {
     super(scope, id);
     brand(this, REGISTRY_BRAND);
     this.props = props;
+    checkKnownProps(this, 'ModelRegistryProps', props, MODEL_REGISTRY_PROPS_KEYS);
     if (props.removalPolicy !== undefined) checkEnum(this, 'removalPolicy', props.removalPolicy, Object.values(RemovalPolicy));
     this.node.addValidation({
       validate: () => {

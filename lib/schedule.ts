@@ -1,6 +1,7 @@
 import type { Duration } from './core/duration';
 import { show } from './core/errors';
 import type { ScheduleModel } from './model/types';
+import { unknownPropsProblems, type KnownKeys } from './core/props';
 
 /** Fields of a cron schedule; a field not given means "every". */
 export interface CronOptions {
@@ -42,6 +43,22 @@ export interface CronOptions {
   readonly timeZone?: string;
 }
 
+/** Options of `Schedule.expression`. */
+export interface ExpressionOptions {
+  /**
+   * IANA time zone the expression is read in.
+   *
+   * @default 'UTC'
+   */
+  readonly timeZone?: string;
+}
+
+/** @internal The keys of `ExpressionOptions`, for the run-time check of unknown keys (the type keeps it in sync). */
+const EXPRESSION_OPTIONS_KEYS: KnownKeys<ExpressionOptions> = { timeZone: true };
+
+/** @internal The keys of `CronOptions`, for the run-time check of unknown keys (the type keeps it in sync). */
+const CRON_OPTIONS_KEYS: KnownKeys<CronOptions> = { minute: true, hour: true, day: true, month: true, weekDay: true, timeZone: true };
+
 /**
  * When a pipeline, batch job or monitor runs: a cron in a time zone, or a fixed rate.
  *
@@ -54,12 +71,13 @@ export class Schedule {
     const coarser = [options.hour, options.day, options.month, options.weekDay].some((v) => v !== undefined);
     const f = (v: string | number | undefined, d = '*') => (v === undefined ? d : String(v));
     const expression = [f(options.minute, coarser ? '0' : '*'), f(options.hour), f(options.day), f(options.month), f(options.weekDay)].join(' ');
-    return new Schedule({ kind: 'cron', expression, timeZone: options.timeZone ?? 'UTC' });
+    return new Schedule({ kind: 'cron', expression, timeZone: options.timeZone ?? 'UTC' }, undefined, unknownPropsProblems('CronOptions', options, CRON_OPTIONS_KEYS));
   }
 
   /** A cron schedule from a five-field expression (`minute hour day month weekday`). */
-  public static expression(expression: string, options: { readonly timeZone?: string } = {}): Schedule {
-    return new Schedule({ kind: 'cron', expression: expression.trim().replace(/\s+/g, ' '), timeZone: options.timeZone ?? 'UTC' });
+  public static expression(expression: string, options: ExpressionOptions = {}): Schedule {
+    const problems = unknownPropsProblems('ExpressionOptions', options, EXPRESSION_OPTIONS_KEYS);
+    return new Schedule({ kind: 'cron', expression: expression.trim().replace(/\s+/g, ' '), timeZone: options.timeZone ?? 'UTC' }, undefined, problems);
   }
 
   /** Every `interval` (whole minutes, at least 1 minute). */
@@ -70,6 +88,7 @@ export class Schedule {
   private constructor(
     private readonly model: ScheduleModel,
     private readonly text?: string,
+    private readonly optionProblems: readonly string[] = [],
   ) {}
 
   /** @internal Problems with this schedule (message prefixes name it). */
@@ -80,7 +99,7 @@ export class Schedule {
         ? []
         : [`schedule rate ${this.text} must be a whole number of minutes, at least 1 minute; use e.g. Duration.hours(6)`];
     }
-    return [...cronProblems(m.expression), ...timeZoneProblems(m.timeZone)];
+    return [...this.optionProblems, ...cronProblems(m.expression), ...timeZoneProblems(m.timeZone)];
   }
 
   /** @internal */

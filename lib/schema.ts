@@ -1,4 +1,5 @@
 import type { FieldModel, FieldTypeModel, ScalarTypeName } from './model/types';
+import { unknownPropsProblems, type KnownKeys } from './core/props';
 
 /** Options of a schema field. */
 export interface FieldOptions {
@@ -15,6 +16,9 @@ export interface FieldOptions {
    */
   readonly description?: string;
 }
+
+/** @internal The keys of `FieldOptions`, for the run-time check of unknown keys (the type keeps it in sync). */
+const FIELD_OPTIONS_KEYS: KnownKeys<FieldOptions> = { nullable: true, description: true };
 
 /**
  * The type of a schema column.
@@ -48,11 +52,12 @@ export class Field {
   }
   /** A list of values of one type. */
   public static array(items: Field, options?: FieldOptions): Field {
-    return new Field(() => ({ type: 'array', items: items._renderType() }), options);
+    return new Field(() => ({ type: 'array', items: items._renderType() }), options, (where) => items._problems(`${where}[]`));
   }
   /** A nested record. */
   public static struct(fields: Record<string, Field>, options?: FieldOptions): Field {
-    return new Field(() => ({ type: 'struct', fields: Object.entries(fields).map(([n, f]) => f._render(n)) }), options);
+    const nested = (where: string) => Object.entries(fields).flatMap(([n, f]) => f._problems(`${where}.${n}`));
+    return new Field(() => ({ type: 'struct', fields: Object.entries(fields).map(([n, f]) => f._render(n)) }), options, nested);
   }
 
   private static scalar(type: ScalarTypeName, options?: FieldOptions): Field {
@@ -62,7 +67,13 @@ export class Field {
   private constructor(
     private readonly renderType: () => FieldTypeModel,
     private readonly options: FieldOptions = {},
+    private readonly nestedProblems: (where: string) => string[] = () => [],
   ) {}
+
+  /** @internal Problems with the options of this field (and of nested fields), for field path `where`. */
+  public _problems(where: string): string[] {
+    return [...unknownPropsProblems('FieldOptions', this.options, FIELD_OPTIONS_KEYS, `field '${where}'`), ...this.nestedProblems(where)];
+  }
 
   /** @internal */
   public _renderType(): FieldTypeModel {
@@ -92,6 +103,11 @@ export class Schema {
   }
 
   private constructor(private readonly entries: Array<[string, Field]>) {}
+
+  /** @internal Problems with the fields' options. */
+  public _problems(): string[] {
+    return this.entries.flatMap(([name, field]) => (field instanceof Field ? field._problems(name) : []));
+  }
 
   /** @internal */
   public _render(): FieldModel[] {
