@@ -22,6 +22,7 @@ export * from './model/types';
 export * from './model/render';
 export * from './model/capabilities';
 export * from './model/stable-json';
+export * from './model/placeholders';
 export * from './adapter';
 export * from './model/graph';
 export * from './policy/rule';

@@ -193,10 +193,17 @@ export type ConditionValue = string | number | boolean;
  * @example Condition.metric(evaluate.output('metrics'), 'auc').greaterThan(0.8)
  */
 export class ConditionOperand {
+  /** Whether `x` is a `ConditionOperand`. */
+  public static isConditionOperand(x: unknown): x is ConditionOperand {
+    return hasBrand(x, 'ConditionOperand');
+  }
+
   /** @internal */
   constructor(
     /** @internal */ public readonly _source: { readonly kind: 'stepOutput'; readonly output: StepOutput } | { readonly kind: 'metric'; readonly output: StepOutput; readonly metric: string } | { readonly kind: 'parameter'; readonly parameter: PipelineParameter },
-  ) {}
+  ) {
+    brand(this, 'ConditionOperand');
+  }
 
   /** Holds when the operand equals `value`. */
   public equals(value: ConditionValue): Condition {
@@ -225,7 +232,7 @@ export class ConditionOperand {
 
   /** The step whose output this operand reads, if any. @internal */
   public get _step(): ContainerStep | undefined {
-    return this._source.kind === 'parameter' ? undefined : this._source.output.step;
+    return this._source.kind !== 'parameter' && StepOutput.isStepOutput(this._source.output) ? this._source.output.step : undefined;
   }
 
   /** How the operand reads, for messages. */
@@ -279,7 +286,7 @@ export class Condition {
 
   /** @internal Problems of this condition on `step`; empty when it can be rendered. */
   public _problems(step: StepBase): string[] {
-    const s = this._operand instanceof ConditionOperand ? this._operand._source : undefined;
+    const s = ConditionOperand.isConditionOperand(this._operand) ? this._operand._source : undefined;
     if (!s) return [`condition operand ${show(String(this._operand))} is not understood; use Condition.output(...), Condition.metric(...) or Condition.parameter(...)`];
     const problems: string[] = [];
     let type: ParameterTypeName | 'metric' | undefined;
@@ -384,13 +391,22 @@ export interface StepOptions {
 /** @internal The keys of `StepOptions`, for the run-time check of unknown keys (the type keeps it in sync). */
 export const STEP_OPTIONS_KEYS: KnownKeys<StepOptions> = { dependsOn: true, retries: true, timeout: true, condition: true };
 
-/** Properties of a container step. */
+/**
+ * Properties of a container step.
+ *
+ * What the container receives for each input, output, parameter and metric, what its exit code
+ * means, and how conditions and order-only dependencies behave is the same on every target and
+ * is defined in docs/step-contract.md.
+ *
+ * @see docs/step-contract.md
+ */
 export interface ContainerStepProps extends StepOptions, ResourceOptions {
   /** Container image reference with a pinned tag or digest. */
   readonly image: string;
   /**
    * Entrypoint (an argv list, no shell); may use `{{inputs.<name>}}`, `{{outputs.<name>}}` and
-   * `{{params.<name>}}` placeholders (see docs/step-contract.md).
+   * `{{params.<name>}}` placeholders (see docs/step-contract.md). Give it for portability: Azure ML
+   * never runs the image's entrypoint, so synth for azure fails without it.
    *
    * @default - the image's entrypoint
    */
@@ -524,7 +540,7 @@ abstract class StepBase extends Construct implements IGrantable {
   /** @internal The step whose output this step's own condition reads, when it is a usable upstream step. */
   protected conditionUpstream(): Step[] {
     const c = this.options.condition;
-    const step = Condition.isCondition(c) && c._operand instanceof ConditionOperand ? c._operand._step : undefined;
+    const step = Condition.isCondition(c) && ConditionOperand.isConditionOperand(c._operand) ? c._operand._step : undefined;
     return ContainerStep.isContainerStep(step) && step.pipeline === this.pipeline && step !== (this as StepBase) ? [step] : [];
   }
 
@@ -574,6 +590,11 @@ function isStep(x: unknown): x is Step {
 }
 
 const PLACEHOLDER = /\{\{\s*([^}]*?)\s*\}\}/g;
+
+/** `word` with the spaces inside each placeholder's braces removed (`{{ inputs.x }}` → `{{inputs.x}}`). */
+function canonicalPlaceholders(word: string): string {
+  return String(word).replace(PLACEHOLDER, (_, inner: string) => `{{${inner}}}`);
+}
 const IO_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 
 /** A step that runs a container. Define it with `pipeline.addStep(...)`. */
@@ -662,9 +683,9 @@ export class ContainerStep extends StepBase {
       ...this.base(),
       caching: this.props.caching ?? true,
       image: this.props.image,
-      command: [...(this.props.command ?? [])],
-      args: [...(this.props.args ?? [])],
-      env: { ...(this.props.env ?? {}) },
+      command: (this.props.command ?? []).map(canonicalPlaceholders),
+      args: (this.props.args ?? []).map(canonicalPlaceholders),
+      env: Object.fromEntries(Object.entries(this.props.env ?? {}).map(([k, v]) => [k, canonicalPlaceholders(v)])),
       inputs: this.inputEntries.map(({ name, value }) => this.renderInput(name, value)),
       outputs: Object.entries(this.props.outputs ?? {}).map(([name, o]) => ({ name, type: o.type })),
       resources: this.resources,
@@ -901,8 +922,11 @@ const PIPELINE_BRAND = 'Pipeline';
  * A DAG of container steps with typed inputs and outputs; the order comes from the wiring.
  *
  * Becomes an Azure ML pipeline job of command components (azure), a Vertex AI pipeline (KFP
- * PipelineSpec) (gcp), or a Step Functions state machine of ECS/Batch tasks (aws).
+ * PipelineSpec) (gcp), or a Step Functions state machine of ECS/Batch tasks (aws). Every target
+ * runs its steps by one contract (placeholders, parameters, metrics, conditions, order):
+ * docs/step-contract.md.
  *
+ * @see docs/step-contract.md
  * @example
  * const train = new Pipeline(env, 'Train');
  * const prep = train.addStep('Prep', { image: 'ghcr.io/acme/prep:1.0', inputs: { raw: transactions },

@@ -51,7 +51,7 @@ function suggestion(key: string, known: readonly string[]): string {
       bestDistance = d;
     }
   }
-  const allowed = key.length <= 2 ? 0 : key.length <= 4 ? 1 : 2;
+  const allowed = key.length <= 2 ? 0 : key.length <= 4 ? 1 : key.length <= 8 ? 2 : 3;
   return best !== undefined && bestDistance <= allowed ? `did you mean '${best}'?` : 'remove it or check the spelling';
 }
 

@@ -211,3 +211,40 @@ describe('placeholders', () => {
     expect(problemsOf(env)).toEqual([]);
   });
 });
+
+describe('placeholders in the model', () => {
+  it('removes spaces inside the braces, so adapters see one spelling', () => {
+    const env = newEnv();
+    const p = new Pipeline(env, 'Train');
+    const mode = p.addParameter('mode', ParameterType.STRING);
+    p.addStep('A', { image: 'ghcr.io/acme/a:1', command: ['run', '--m={{ inputs.m }}'], args: ['{{params.mode }}'], env: { OUT: '{{  outputs.out}}/x' }, inputs: { m: mode }, outputs: { out: Output.artifact() } });
+    const a = pipelineModel(env).steps[0];
+    expect(a).toMatchObject({ command: ['run', '--m={{inputs.m}}'], args: ['{{params.mode}}'], env: { OUT: '{{outputs.out}}/x' } });
+  });
+});
+
+describe('step conditions and the DAG', () => {
+  it('fails if a condition reads a step downstream of the conditional step', () => {
+    const env = newEnv();
+    const p = new Pipeline(env, 'Train');
+    const holder: { late?: ContainerStep } = {};
+    const early = p.addStep('Early', {
+      image: 'ghcr.io/acme/a:1',
+      outputs: { x: Output.artifact() },
+      get condition() {
+        return holder.late ? Condition.output(holder.late.output('ok')).equals(true) : undefined;
+      },
+    });
+    holder.late = p.addStep('Late', { image: 'ghcr.io/acme/b:1', inputs: { x: early.output('x') }, outputs: { ok: Output.bool() } });
+    expectProblem(env, 'Test/Train', /^steps form a cycle: (Early → Late → Early|Late → Early → Late); remove one of these dependencies$/);
+  });
+});
+
+describe('step conditions from JavaScript', () => {
+  it('fails if Condition.output is given something that is not a step output', () => {
+    const env = newEnv();
+    const p = new Pipeline(env, 'Train');
+    p.addStep('A', { image: 'ghcr.io/acme/a:1', condition: Condition.output('Check.ok' as never).equals(true) });
+    expectProblem(env, 'Test/Train/A', /^condition operand 'Check\.ok' is not a step output; pass one such as check\.output\('ok'\)$/);
+  });
+});

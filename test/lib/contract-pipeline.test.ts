@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { PipelineModel } from '../../lib';
+import { splitPlaceholders, stableStringify, type PipelineModel } from '../../lib';
 import { contractModel } from '../support/contract-pipeline';
 
 function pipeline(): PipelineModel {
@@ -30,5 +30,32 @@ describe('the contract fixture pipeline', () => {
     expect(byName.Register.conditions).toEqual([fitOk]);
     expect(byName.Publish.conditions).toEqual([fitOk, auc]);
     expect(byName.Report.conditions).toEqual([fitOk, auc, publish]);
+  });
+});
+
+describe('the contract fixture model', () => {
+  it('holds every placeholder in canonical spelling, each naming a declared input, output or parameter', () => {
+    const p = pipeline();
+    const params = new Set(p.parameters.map((x) => x.name));
+    let placeholders = 0;
+    for (const s of p.steps) {
+      if (s.kind !== 'container') continue;
+      const known = { inputs: new Set(s.inputs.map((i) => i.name)), outputs: new Set(s.outputs.map((o) => o.name)), params };
+      for (const word of [...s.command, ...s.args, ...Object.values(s.env)]) {
+        for (const part of splitPlaceholders(word)) {
+          if (part.kind === 'text') expect(part.text, `${s.name}: ${word}`).not.toContain('{{');
+          else {
+            placeholders++;
+            expect(known[part.kind].has(part.name), `${s.name}: ${word}`).toBe(true);
+          }
+        }
+      }
+    }
+    expect(placeholders).toBe(15);
+  });
+
+  it('matches its golden model', async () => {
+    const m = contractModel();
+    await expect(stableStringify(m)).toMatchFileSnapshot(`./__golden__/${m.environment.name}.model.json`);
   });
 });
