@@ -4,6 +4,7 @@
  *
  * No file system, no processes: the scheduler and the executors call these with what they read.
  */
+import { splitPlaceholders } from '../../lib/model/placeholders';
 import type { ConditionOperandModel, ContainerStepModel, ParameterTypeName, StepConditionModel } from '../../lib/model/types';
 
 /**
@@ -61,27 +62,25 @@ export interface Bindings {
   readonly params: Readonly<Record<string, string>>;
 }
 
-const PLACEHOLDER = /\{\{\s*([^}]*?)\s*\}\}/g;
-
 /**
- * Replace every placeholder in `word`. Returns the word, or the placeholders it cannot resolve with
- * what would be allowed.
+ * Replace every placeholder in `word` (read with `splitPlaceholders`, as every target reads them).
+ * Returns the word, and the placeholders it cannot resolve with what would be allowed.
  */
 export function resolveWord(word: string, b: Bindings): { text: string; problems: string[] } {
   const problems: string[] = [];
-  const text = word.replace(PLACEHOLDER, (whole, inner: string) => {
-    const [kind, name, ...rest] = inner.split('.');
-    const table = kind === 'inputs' ? b.inputs : kind === 'outputs' ? b.outputs : kind === 'params' ? b.params : undefined;
-    if (!table || !name || rest.length > 0) {
-      problems.push(`placeholder '${whole}' is not understood; use {{inputs.<name>}}, {{outputs.<name>}} or {{params.<name>}}`);
-      return whole;
+  const text = splitPlaceholders(word).map((part) => {
+    if (part.kind === 'text') {
+      const stray = /\{\{[^}]*\}\}/.exec(part.text);
+      if (stray) problems.push(`placeholder '${stray[0]}' is not understood; use {{inputs.<name>}}, {{outputs.<name>}} or {{params.<name>}}`);
+      return part.text;
     }
-    if (!Object.prototype.hasOwnProperty.call(table, name)) {
-      problems.push(`placeholder '${whole}' names no ${kind === 'params' ? 'pipeline parameter' : kind.slice(0, -1)} (${kind}: ${Object.keys(table).sort().join(', ') || 'none'}); declare it or fix the name`);
-      return whole;
+    const table = b[part.kind];
+    if (!Object.prototype.hasOwnProperty.call(table, part.name)) {
+      problems.push(`placeholder '{{${part.kind}.${part.name}}}' names no ${part.kind === 'params' ? 'pipeline parameter' : part.kind.slice(0, -1)} (${part.kind}: ${Object.keys(table).sort().join(', ') || 'none'}); declare it or fix the name`);
+      return `{{${part.kind}.${part.name}}}`;
     }
-    return table[name];
-  });
+    return table[part.name];
+  }).join('');
   return { text, problems };
 }
 

@@ -26,7 +26,7 @@ describe('step contract: placeholders', () => {
   };
   const step = shStep('B', '', {
     command: ['python3', 'train.py'],
-    args: ['--data={{inputs.data}}', '--lr', '{{ inputs.lr }}', '--model', '{{outputs.model}}', '--ok', '{{outputs.ok}}', '--mode', '{{params.mode}}'],
+    args: ['--data={{inputs.data}}', '--lr', '{{inputs.lr}}', '--model', '{{outputs.model}}', '--ok', '{{outputs.ok}}', '--mode', '{{params.mode}}'],
     env: { OUT: '{{outputs.model}}/extra', MODE: 'm-{{params.mode}}' },
     inputs: [fromStep('data', 'A', 'data'), fromParam('lr', 'lr', 'float')],
     outputs: [artifactOut('model', 'model'), paramOut('ok', 'bool')],
