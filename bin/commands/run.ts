@@ -65,12 +65,18 @@ export async function run(args: Args, out: NodeJS.WritableStream, err: NodeJS.Wr
   const progress = json ? err : out;
   const started = Date.now();
   const width = Math.max(...plan.pipeline.steps.map((s) => s.name.length));
-  const onEvent = (e: StepEvent) => {
-    const t = `+${((Date.now() - started) / 1000).toFixed(1).padStart(5)}s`;
+  const line = (e: StepEvent) => {
     const attempt = e.attempt !== undefined && (e.state === 'running' || e.state === 'retried') ? ` (attempt ${e.attempt})` : '';
     const secs = e.elapsedMs !== undefined && e.state !== 'running' ? ` ${(e.elapsedMs / 1000).toFixed(1)} s` : '';
     const log = e.log && (e.state === 'failed' || e.state === 'retried') ? `; log: ${e.log}` : '';
-    progress.write(`${t} ${ICON[e.state]} ${e.step.padEnd(width)} ${e.state}${attempt}${secs}${e.message ? `: ${e.message}` : ''}${log}\n`);
+    return `${ICON[e.state]} ${e.step.padEnd(width)} ${e.state}${attempt}${secs}${e.message ? `: ${e.message}` : ''}${log}`;
+  };
+  // On a terminal: one live line per step, redrawn in place; elsewhere one line per state change.
+  const tty = (progress as NodeJS.WriteStream).isTTY === true ? (progress as NodeJS.WriteStream) : undefined;
+  const live = tty ? liveTable(tty, plan.pipeline.steps.map((s) => s.name), line) : undefined;
+  const onEvent = (e: StepEvent) => {
+    if (live) live.update(e);
+    else progress.write(`+${((Date.now() - started) / 1000).toFixed(1).padStart(5)}s ${line(e)}\n`);
   };
 
   const controller = new AbortController();
@@ -92,6 +98,7 @@ export async function run(args: Args, out: NodeJS.WritableStream, err: NodeJS.Wr
     });
   } finally {
     process.off('SIGINT', onSigint);
+    live?.stop();
   }
 
   if (json) out.write(`${JSON.stringify(record, null, 2)}\n`);
@@ -112,6 +119,40 @@ export async function run(args: Args, out: NodeJS.WritableStream, err: NodeJS.Wr
     return 1;
   }
   return 0;
+}
+
+/**
+ * A table of every step's latest state, redrawn in place on a terminal (running steps show their
+ * elapsed time, updated four times a second).
+ */
+function liveTable(stream: NodeJS.WriteStream, steps: readonly string[], line: (e: StepEvent) => string): { update(e: StepEvent): void; stop(): void } {
+  const rows = new Map<string, { e: StepEvent; since: number }>(steps.map((s) => [s, { e: { step: s, state: 'queued' }, since: Date.now() }]));
+  const waiting = new Set(steps);
+  let drawn = 0;
+  const draw = () => {
+    const lines = [...rows.values()].map(({ e, since }) => {
+      if (waiting.has(e.step)) return `  ${e.step}`;
+      return e.state === 'running' ? `${line(e)} ${((Date.now() - since) / 1000).toFixed(1)} s` : line(e);
+    });
+    if (drawn > 0) stream.write(`\x1b[${drawn}A`);
+    for (const l of lines) stream.write(`\x1b[2K${l.slice(0, (stream.columns || 120) - 1)}\n`);
+    drawn = lines.length;
+  };
+  const timer = setInterval(draw, 250);
+  timer.unref();
+  draw();
+  return {
+    update(e) {
+      waiting.delete(e.step);
+      const prev = rows.get(e.step);
+      rows.set(e.step, { e, since: prev && prev.e.state === e.state ? prev.since : Date.now() });
+      draw();
+    },
+    stop() {
+      clearInterval(timer);
+      draw();
+    },
+  };
 }
 
 /** `--executor`, or container when docker/podman answers, else process with a note. */
