@@ -21,6 +21,7 @@ Commands:
   deploy   apply the changes: ARM deployment (azure), reconciler (gcp), CDK toolkit (aws)
   destroy  delete what the environment owns; data-bearing resources are kept unless --destroy-data
   run      run a pipeline on this machine: mlplane run <Env>/<Pipeline> (steps as processes or containers)
+  init     scaffold a new project in an empty folder (package.json, cdk.json, bin/app.ts, tsconfig, .gitignore)
   ci init  write a CI workflow (--provider github|azure-devops|gitlab) that checks, diffs and deploys stage by stage
 
 Options:
@@ -43,6 +44,7 @@ Options:
       --param <name=value>  run: a pipeline parameter value (repeatable)
       --no-cache            run: do not reuse cached step results
       --resume <runId>      run: continue an interrupted or failed run, reusing its completed steps
+      --force               init: write into a folder that is not empty (existing files are kept)
   -h, --help                this help
       --version             print the version
 
@@ -63,7 +65,8 @@ export async function main(argv: readonly string[], out: NodeJS.WritableStream =
   }
   if (args.flags.version) {
     const { readFileSync } = await import('node:fs');
-    out.write(`${JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version}\n`);
+    const { packageRoot } = await import('../adapters/shared/spec-data');
+    out.write(`${JSON.parse(readFileSync(`${packageRoot()}/package.json`, 'utf8')).version}\n`);
     return EXIT.OK;
   }
   if (args.flags.help || args.verb === undefined || args.verb === 'help') {
@@ -80,6 +83,7 @@ export async function main(argv: readonly string[], out: NodeJS.WritableStream =
     destroy: () => import('./commands/destroy'),
     ci: () => import('./commands/ci'),
     run: () => import('./commands/run'),
+    init: () => import('./commands/init'),
   };
   const load = commands[args.verb];
   if (!load) {

@@ -14,7 +14,7 @@ export async function run(args: Args, out: NodeJS.WritableStream, err: NodeJS.Wr
   type PolicyReport = import('../../lib').PolicyReport;
 
   const context = resolveContext(args);
-  const { app, envs, ctx, problems } = defineApp({ context });
+  const { app, envs, ctx, problems } = await defineApp({ context });
   const selected = typeof args.flags.target === 'string' ? parseTargets(args.flags.target) : { targets: targetNames(), problems: [] as Problem[] };
   problems.push(...selected.problems);
   const adapters = await Promise.all(selected.targets.map(loadAdapter));

@@ -9,7 +9,7 @@ export async function run(args: Args, out: NodeJS.WritableStream): Promise<numbe
   const format = typeof args.flags.format === 'string' ? args.flags.format : 'both';
   if (!['mermaid', 'dot', 'both'].includes(format)) throw new UsageError(`--format '${format}' is not allowed; use mermaid, dot or both`);
   const dir = path.resolve(typeof args.flags.out === 'string' ? args.flags.out : path.join('cdk.out', 'graph'));
-  const { envs, problems } = defineApp({ context: resolveContext(args) });
+  const { envs, problems } = await defineApp({ context: resolveContext(args) });
   if (problems.length > 0) throw new ValidationErrors(problems);
   const written: string[] = [];
   fs.mkdirSync(dir, { recursive: true });

@@ -34,15 +34,10 @@ export async function run(args: Args, out: NodeJS.WritableStream, err: NodeJS.Wr
   const parameters = resume ? { ...resume.parameters } : pairs('param', args.lists?.param ?? []);
   const context = resolveContext(args);
 
-  // The environments are defined on a plain construct root: running needs the model only, so the
-  // CDK App (aws-cdk-lib, seconds to load) stays out of `mlplane run`.
-  const { Construct } = await import('constructs');
-  const { ValidationErrors, environmentsOf, renderEnvironment, validateTree } = await import('../../lib');
-  const { defineEnvironments } = await import('../../stacks');
-  const root = new Construct(undefined as never, '');
-  defineEnvironments(root);
-  const envs = environmentsOf(root);
-  const problems = validateTree(root).filter((p) => envs.some((e) => p.path === e.node.path || p.path.startsWith(`${e.node.path}/`)));
+  // The app named in cdk.json, as every verb loads it.
+  const { defineApp } = await import('../build');
+  const { ValidationErrors, renderEnvironment } = await import('../../lib');
+  const { envs, problems } = await defineApp({ context });
   if (problems.length > 0) throw new ValidationErrors(problems);
   const envName = target.split('/')[0];
   const env = envs.find((e) => e.node.id === envName);

@@ -1,7 +1,7 @@
 /**
  * `mlplane run` through the CLI on the example pipelines, with the process executor and the
  * example scripts (Python 3 standard library) on the shipped sample data, in a temporary app
- * directory holding the repo's cdk.json and a link to examples/.
+ * directory holding the repo's cdk.json and links to bin/ (the app entry) and examples/.
  */
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -20,6 +20,7 @@ function exampleApp(): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlplane-cli-run-'));
   fs.copyFileSync(path.join(root, 'cdk.json'), path.join(dir, 'cdk.json'));
   fs.symlinkSync(path.join(root, 'examples'), path.join(dir, 'examples'));
+  fs.symlinkSync(path.join(root, 'bin'), path.join(dir, 'bin'));
   return dir;
 }
 

@@ -127,7 +127,7 @@ export interface AzureSimulatorOptions {
   readonly location?: string;
   /**
    * Folder `conformance/azure` with the ARM schemas, or `false` to skip body checks.
-   * @default - `$MLPLANE_SHARED/conformance/azure`, else `../shared/conformance/azure` next to the repository; checks are skipped (and said so) when absent
+   * @default - the spec data shipped in the package (`spec-data/azure`); checks are skipped (and said so) when absent
    */
   readonly conformanceDir?: string | false;
   /** Page size of list operations (they page through `nextLink`). @default 50 */

@@ -33,7 +33,7 @@ export interface GcpSimulatorOptions {
   /**
    * Folder holding `gcp/bigquery.v2.discovery.json`.
    *
-   * @default - `$MLPLANE_SHARED/conformance`, else `../shared/conformance`
+   * @default - the spec data shipped in the package (`spec-data/`)
    */
   readonly conformanceDir?: string;
 }
