@@ -64,5 +64,6 @@ export async function observeLocal(model: EnvironmentModel, pipelinePath: string
     if (r.registration) gates[r.name] = r.registration.gate.outcome;
     else if (r.state === 'failed' && r.reason?.startsWith('promotion gate')) gates[r.name] = 'error';
   }
+  fs.rmSync(app, { recursive: true, force: true });
   return { target: 'local', order, steps, gates, succeeded: record.status === 'succeeded' };
 }

@@ -9,15 +9,21 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { PassThrough } from 'node:stream';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { detectContainerEngine, type RunRecord } from '../../adapters/local';
 import { main } from '../../bin/mlplane';
 
 const root = path.resolve(__dirname, '../..');
 const tsx = pathToFileURL(path.join(root, 'node_modules/tsx/dist/loader.mjs')).href;
 
+const made: string[] = [];
+afterAll(() => {
+  for (const d of made) fs.rmSync(d, { recursive: true, force: true });
+});
+
 function exampleApp(): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlplane-cli-run-'));
+  made.push(dir);
   fs.copyFileSync(path.join(root, 'cdk.json'), path.join(dir, 'cdk.json'));
   fs.symlinkSync(path.join(root, 'examples'), path.join(dir, 'examples'));
   fs.symlinkSync(path.join(root, 'bin'), path.join(dir, 'bin'));

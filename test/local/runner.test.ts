@@ -1,9 +1,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { LocalRegistry } from '../../adapters/local';
 import type { PromotionGateModel } from '../../lib/model/types';
-import { appDir, artifactOut, envOf, fromParam, fromStep, lines, paramOut, registerStep, runIn, shStep, states } from './support';
+import { appDir, removeAppDirs, artifactOut, envOf, fromParam, fromStep, lines, paramOut, registerStep, runIn, shStep, states } from './support';
+
+afterAll(removeAppDirs);
 
 describe('mlplane run: cache', () => {
   it('a second run takes every cacheable step from the cache and restores its outputs', async () => {

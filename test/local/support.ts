@@ -10,9 +10,18 @@ import type {
   ContainerStepModel, DatasetModel, EnvironmentModel, PipelineModel, PipelineParameterModel, RegisterStepModel, StepInputModel, StepModel, StepOutputModel,
 } from '../../lib/model/types';
 
-/** A fresh app directory. */
+const made: string[] = [];
+
+/** A fresh app directory (removed by `removeAppDirs`). */
 export function appDir(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'mlplane-run-'));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlplane-run-'));
+  made.push(dir);
+  return dir;
+}
+
+/** Remove every app directory made by `appDir`. */
+export function removeAppDirs(): void {
+  for (const d of made.splice(0)) fs.rmSync(d, { recursive: true, force: true });
 }
 
 type StepOpts = Partial<Omit<ContainerStepModel, 'kind' | 'name' | 'path'>>;
