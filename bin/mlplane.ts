@@ -21,6 +21,7 @@ Commands:
   deploy   apply the changes: ARM deployment (azure), reconciler (gcp), CDK toolkit (aws)
   destroy  delete what the environment owns; data-bearing resources are kept unless --destroy-data
   unlock   remove the deploy lock a killed run left behind (shows the holder; asks, or --yes)
+  run      run a pipeline on this machine: mlplane run <Env>/<Pipeline> (steps as processes or containers)
   init     scaffold a new project in an empty folder (package.json, cdk.json, bin/app.ts, tsconfig, .gitignore)
   ci init  write a CI workflow (--provider github|azure-devops|gitlab) that checks, diffs and deploys stage by stage
 
@@ -42,6 +43,11 @@ Options:
       --stage <name>        diff/deploy/destroy: only environments of this stage (dev, staging, prod)
       --destroy-data        destroy: also delete datasets, tables, registries and storage
       --purge               destroy/deploy (azure): purge soft-deleted resources that block a re-deploy
+      --executor <kind>     run: process or container (default container when docker/podman answers)
+      --data <Dataset=path> run: local file or directory for a dataset (repeatable)
+      --param <name=value>  run: a pipeline parameter value (repeatable)
+      --no-cache            run: do not reuse cached step results
+      --resume <runId>      run: continue an interrupted or failed run, reusing its completed steps
       --force               init: write into a folder that is not empty (existing files are kept)
   -h, --help                this help
       --version             print the version
@@ -81,6 +87,7 @@ export async function main(argv: readonly string[], out: NodeJS.WritableStream =
     destroy: () => import('./commands/destroy'),
     ci: () => import('./commands/ci'),
     unlock: () => import('./commands/unlock'),
+    run: () => import('./commands/run'),
     init: () => import('./commands/init'),
   };
   const load = commands[args.verb];

@@ -212,7 +212,7 @@ describe('pipelines and schedules', () => {
     const docs = synth(fraud).documents;
     const component = String(docs['azureml/components/train_validate_data.yml']);
     expect(component).toContain("MLPLANE_I_transactions=$(cat <<'MLPLANE_EOF'\n  ${{inputs.transactions}}\n  MLPLANE_EOF\n  )");
-    expect(component).toContain('python -m validate --data "${MLPLANE_I_transactions}" --window-days "${MLPLANE_I_window_days}"');
+    expect(component).toContain('python3 examples/fraud/validate.py --data "${MLPLANE_I_transactions}" --window-days "${MLPLANE_I_window_days}"');
   });
 
   it('fails if a schedule uses a time zone without Windows mapping, naming the pipeline', () => {
