@@ -25,7 +25,7 @@ export interface Args {
 }
 
 const VALUE_FLAGS = new Set(['target', 'out', 'format', 'require-approval', 'provider', 'concurrency', 'lock-timeout', 'port', 'stages', 'stage']);
-const BOOL_FLAGS = new Set(['json', 'strict', 'all-targets', 'help', 'version', 'quiet', 'fail', 'destroy-data', 'purge']);
+const BOOL_FLAGS = new Set(['json', 'strict', 'all-targets', 'help', 'version', 'quiet', 'fail', 'destroy-data', 'purge', 'refresh']);
 const SHORT: Record<string, string> = { h: 'help', t: 'target', o: 'out' };
 
 /** Parse `argv` (without node and script). */

@@ -18,6 +18,8 @@ Commands:
   check    report every validation problem and the capability matrix (app × target); non-zero on errors
   graph    write each pipeline DAG and the environment topology as Mermaid (.mmd) and DOT (.dot), or
            as SVG pictures laid out by Graphviz (--format svg; --target <t> labels the cloud resources)
+  cost     estimate the monthly cost of each environment per target from the shipped price snapshot
+           (--target, --stage, --json; --refresh needs network)
   diff     show what a deploy would change, in ML terms (traffic shifts, alias moves, thresholds, schedules)
   deploy   apply the changes: ARM deployment (azure), reconciler (gcp), CDK toolkit (aws)
   destroy  delete what the environment owns; data-bearing resources are kept unless --destroy-data
@@ -74,6 +76,7 @@ export async function main(argv: readonly string[], out: NodeJS.WritableStream =
     deploy: () => import('./commands/deploy'),
     destroy: () => import('./commands/destroy'),
     ci: () => import('./commands/ci'),
+    cost: () => import('./commands/cost'),
   };
   const load = commands[args.verb];
   if (!load) {
