@@ -248,3 +248,26 @@ const MONITOR: Readonly<Record<CostTarget, string>> = {
   gcp: 'Vertex Model Monitoring',
   aws: 'ECS Fargate task (monitor)',
 };
+
+/** Change of the monthly estimate from `before` (absent = nothing deployed) to `after`, for `mlplane diff`. */
+export interface CostDelta {
+  readonly low: number;
+  readonly high: number;
+  /** SKUs unpriced in either model: the delta leaves them out. */
+  readonly unpriced: number;
+}
+
+export function costDelta(before: EnvironmentModel | undefined, after: EnvironmentModel, target: CostTarget, snapshot: PriceSnapshot, assumptions: CostAssumptions = DEFAULT_ASSUMPTIONS): CostDelta {
+  const a = estimateCost(after, target, snapshot, assumptions);
+  const b = before ? estimateCost(before, target, snapshot, assumptions) : undefined;
+  const unpriced = new Set([...a.unpriced, ...(b?.unpriced ?? [])].map((u) => `${u.resource} ${u.sku}`)).size;
+  return { low: a.total.low - (b?.total.low ?? 0), high: a.total.high - (b?.total.high ?? 0), unpriced };
+}
+
+/** `+ $412.00/month`, `- $3.54/month`, `+ $72.08–$144.16/month`, with the unpriced count. */
+export function formatCostDelta(d: CostDelta, currency: string): string {
+  const sign = (n: number) => (n < -0.005 ? '-' : '+');
+  const amount = (n: number) => `${currency === 'USD' ? '$' : `${currency} `}${Math.abs(n).toFixed(2)}`;
+  const body = Math.abs(d.high - d.low) < 0.005 ? `${sign(d.low)} ${amount(d.low)}` : `${sign(d.low)} ${amount(d.low)} … ${sign(d.high)} ${amount(d.high)}`;
+  return `${body}/month${d.unpriced > 0 ? ` (${d.unpriced} item(s) unpriced)` : ''}`;
+}

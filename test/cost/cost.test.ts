@@ -1,6 +1,6 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { estimateCost, runsPerMonth, type PriceSnapshot } from '../../adapters/shared/cost';
+import { costDelta, estimateCost, formatCostDelta, runsPerMonth, type PriceSnapshot } from '../../adapters/shared/cost';
 import { loadSnapshot } from '../../bin/commands/cost';
 import { main } from '../../bin/mlplane';
 import type { EnvironmentModel, ResourceModel } from '../../lib/model/types';
@@ -131,5 +131,24 @@ describe('mlplane cost', () => {
     expect(stage.stderr).toContain("--stage 'qa' matches no environment");
     const one = await cli('cost', '--target', 'aws', '--stage', 'prod', '--json');
     expect(JSON.parse(one.stdout).estimates.map((e: { environment: string; target: string }) => `${e.environment}/${e.target}`)).toEqual(['Fraud/aws']);
+  });
+});
+
+describe('costDelta (the figure mlplane diff would show)', () => {
+  it('is the change of the estimate between two models, hand-computed from round prices', () => {
+    const before = fraud();
+    // Raising blue's replicas from 2–6 to 3–6 adds 1 × 730 h × $0.1 = $73 at the low end, nothing at the high end.
+    const after: EnvironmentModel = {
+      ...before,
+      resources: before.resources.map((r) => (r.kind === 'onlineEndpoint' ? { ...r, deployments: r.deployments.map((d) => (d.name === 'blue' ? { ...d, minReplicas: 3 } : d)) } : r)),
+    };
+    const d = costDelta(before, after, 'azure', ROUND);
+    expect(d.low).toBeCloseTo(73, 9);
+    expect(d.high).toBeCloseTo(0, 9);
+    expect(formatCostDelta(d, 'USD')).toBe(`+ $73.00 … + $0.00/month (${estimateCost(after, 'azure', ROUND).unpriced.length} item(s) unpriced)`);
+    // Nothing deployed yet: the delta is the whole estimate.
+    const first = costDelta(undefined, before, 'azure', ROUND);
+    expect(first.low).toBeCloseTo(estimateCost(before, 'azure', ROUND).total.low, 9);
+    expect(formatCostDelta({ low: -3.5, high: -3.5, unpriced: 0 }, 'USD')).toBe('- $3.50/month');
   });
 });
