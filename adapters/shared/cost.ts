@@ -10,13 +10,16 @@ import { machineSpec } from '../gcp/machines';
  * snapshot has no price for is listed as unpriced (with what it is), never guessed.
  */
 
+/** A target `mlplane cost` prices. */
 export type CostTarget = 'azure' | 'gcp' | 'aws';
+/** Every target `mlplane cost` prices, in the order it prints them. */
 export const COST_TARGETS: readonly CostTarget[] = ['azure', 'gcp', 'aws'];
 
 /** Hours in a month, as the clouds' price calculators count (8760 / 12). */
 export const HOURS_PER_MONTH = 730;
 const DAYS_PER_MONTH = HOURS_PER_MONTH / 24;
 
+/** The list price of one SKU in a snapshot. */
 export interface Price {
   readonly usd: number;
   readonly unit: 'hour' | 'vcpu-hour' | 'gb-hour' | 'run' | 'gb-month';
@@ -24,6 +27,7 @@ export interface Price {
   readonly source: string;
 }
 
+/** Prices per target, with the date they were copied and the page each came from. */
 export interface PriceSnapshot {
   /** Day the numbers were copied (YYYY-MM-DD). */
   readonly date: string;
@@ -38,8 +42,10 @@ export interface CostAssumptions {
   /** Hours one pipeline step or batch run takes when it declares no timeout (the timeout is the high end). */
   readonly stepHours: number;
 }
+/** One hour per step or batch run without a timeout. */
 export const DEFAULT_ASSUMPTIONS: CostAssumptions = { stepHours: 1 };
 
+/** One priced item of an estimate: a monthly low–high range. */
 export interface CostLine {
   readonly resource: string;
   readonly component: string;
@@ -51,6 +57,7 @@ export interface CostLine {
   readonly high: number;
 }
 
+/** An item the snapshot cannot price, and why; left out of the total. */
 export interface UnpricedItem {
   readonly resource: string;
   readonly component: string;
@@ -58,6 +65,7 @@ export interface UnpricedItem {
   readonly reason: string;
 }
 
+/** The monthly estimate of one environment on one target. */
 export interface CostEstimate {
   readonly target: CostTarget;
   readonly region: string;
@@ -257,6 +265,7 @@ export interface CostDelta {
   readonly unpriced: number;
 }
 
+/** The change of the monthly estimate when `before` is replaced by `after` on `target`. */
 export function costDelta(before: EnvironmentModel | undefined, after: EnvironmentModel, target: CostTarget, snapshot: PriceSnapshot, assumptions: CostAssumptions = DEFAULT_ASSUMPTIONS): CostDelta {
   const a = estimateCost(after, target, snapshot, assumptions);
   const b = before ? estimateCost(before, target, snapshot, assumptions) : undefined;
