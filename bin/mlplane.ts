@@ -16,7 +16,10 @@ Commands:
   synth    synthesize every environment for the selected targets into cdk.out/ and print a summary
   ls       list environments, targets and the artifacts each produces
   check    report every validation problem and the capability matrix (app × target); non-zero on errors
-  graph    write each pipeline DAG and the environment topology as Mermaid (.mmd) and DOT (.dot)
+  graph    write each pipeline DAG and the environment topology as Mermaid (.mmd) and DOT (.dot), or
+           as SVG pictures laid out by Graphviz (--format svg; --target <t> labels the cloud resources)
+  cost     estimate the monthly cost of each environment per target from the shipped price snapshot
+           (--target, --stage, --json; --refresh needs network)
   diff     show what a deploy would change, in ML terms (traffic shifts, alias moves, thresholds, schedules)
   deploy   apply the changes: ARM deployment (azure), reconciler (gcp), CDK toolkit (aws)
   destroy  delete what the environment owns; data-bearing resources are kept unless --destroy-data
@@ -89,6 +92,7 @@ export async function main(argv: readonly string[], out: NodeJS.WritableStream =
     unlock: () => import('./commands/unlock'),
     run: () => import('./commands/run'),
     init: () => import('./commands/init'),
+    cost: () => import('./commands/cost'),
   };
   const load = commands[args.verb];
   if (!load) {
