@@ -22,7 +22,7 @@ export async function run(args: Args, out: NodeJS.WritableStream, err: NodeJS.Wr
   const stage = typeof args.flags.stage === 'string' ? args.flags.stage : undefined;
   const { defineApp } = await import('../build');
   const { ValidationErrors, renderEnvironment } = await import('../../lib');
-  const { envs, problems } = defineApp({ context: resolveContext(args) });
+  const { envs, problems } = await defineApp({ context: resolveContext(args) });
   if (problems.length > 0) throw new ValidationErrors(problems);
   const models = envs.map((e) => renderEnvironment(e)).filter((m) => stage === undefined || m.environment.stage === stage);
   if (stage !== undefined && models.length === 0) throw new UsageError(`--stage '${stage}' matches no environment; stages: ${[...new Set(envs.map((e) => renderEnvironment(e).environment.stage))].join(', ')}`);
