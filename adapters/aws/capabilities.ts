@@ -39,7 +39,8 @@ export const AWS_CAPABILITIES: Capabilities = {
   'pipeline.timeout': { level: 'native', note: 'Step Functions TimeoutSeconds' },
   'pipeline.caching': {
     level: 'emulated',
-    how: 'no cache: Step Functions runs every step on every run (same results, more compute); synth warns mlplane:aws:caching-not-supported',
+    how: 'no cache: Step Functions runs every step on every run (same results, more compute)',
+    warnings: ['mlplane:aws:caching-not-supported'],
   },
   'pipeline.registerStep': { level: 'emulated', how: 'ECS task running the MLflow client (public MLflow image) that registers the model version' },
   'pipeline.promotionGate': { level: 'emulated', how: 'the register task compares the metric with the alias holder before moving the alias' },

@@ -36,7 +36,7 @@ export const AZURE_CAPABILITIES: Capabilities = {
   'compute.spot': { level: 'native', note: 'vmPriority LowPriority' },
   'compute.customAccelerator': { level: 'native', note: "Accelerator.custom('azure', '<VM size>')" },
   'pipeline.container': { level: 'native', note: 'command component version per step, pipeline job' },
-  'pipeline.retries': { level: 'emulated', how: 'Azure ML command jobs have no retry setting; the component command runs in a bounded shell retry loop (retries + 1 attempts) that empties the outputs between attempts; warning mlplane:azure:retry-loop' },
+  'pipeline.retries': { level: 'emulated', how: 'Azure ML command jobs have no retry setting; the component command runs in a bounded shell retry loop (retries + 1 attempts) that empties the outputs between attempts', warnings: ['mlplane:azure:retry-loop'] },
   'pipeline.timeout': { level: 'native', note: 'command node limits.timeout' },
   'pipeline.caching': { level: 'native', note: 'component is_deterministic (output reuse)' },
   'pipeline.registerStep': { level: 'emulated', how: 'a command step in the Azure CLI image running az ml model create under the pipeline identity' },

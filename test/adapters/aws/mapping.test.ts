@@ -216,7 +216,7 @@ describe('pipelines → Step Functions', () => {
     const text = JSON.stringify(definitionOf(machine as { Properties: Record<string, unknown> }));
     expect(text).toContain(`"Name":"MLPLANE_IN_features","Value.$":"States.Format('s3://{}/runs/train/{}/build-features/features/', $.bucket, $.run)"`);
     expect(text).toContain(`"w0.$":"States.Format('{}', $.parameters.learningRate)"`);
-    expect(text).toContain(`"Command.$":"States.Array('python', '-m', 'train', '--features', '/mlplane/inputs/features', '--lr', $.words.w0, '--model', '/mlplane/outputs/model')"`);
+    expect(text).toContain(`"Command.$":"States.Array('python3', 'examples/fraud/train.py', '--features', '/mlplane/inputs/features', '--lr', $.words.w0, '--model', '/mlplane/outputs/model')"`);
     expect(text).toContain('States.JsonMerge($.defaults, $.parameters, false)');
   });
 

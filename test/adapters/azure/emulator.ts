@@ -176,7 +176,12 @@ export function runPipeline(template: ArmTemplate, scheduleSuffix: string, progr
   mkdirSync(bin);
   for (const p of new Set(programs)) {
     if (p.includes('/')) throw new Error(`cannot fake absolute program ${p}`);
-    writeFileSync(join(bin, p), FAKE_PROGRAM);
+    // A step may run a real interpreter (python3 examples/…) that mlplane's own scripts also use
+    // (the register and condition scripts run `python3 <abs path>` / `python3 -c`): the fake
+    // intercepts only the step's invocations and hands the platform's own ones to the real program.
+    const real = spawnSync('sh', ['-c', `command -v ${p}`], { encoding: 'utf8' }).stdout.trim();
+    const passThrough = real ? `case "\${1:-}" in -c|/*) exec ${real} "$@";; esac\n` : '';
+    writeFileSync(join(bin, p), FAKE_PROGRAM.replace('\n', `\n${passThrough}`));
     chmodSync(join(bin, p), 0o755);
   }
   const python = spawnSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' }).stdout.trim();
