@@ -11,9 +11,10 @@ import { App, BootstraplessSynthesizer, Stack, Validations, attachCustomSynthesi
 import * as cxschema from 'aws-cdk-lib/cloud-assembly-schema';
 import type { Construct } from 'constructs';
 import { loadAdapter, targetNames } from '../adapters/registry';
+import { nameCollisions } from '../adapters/shared/names';
 import {
   ValidationErrors, environmentsOf, renderEnvironment, runPolicy, stableStringify, unsupportedFeatures, validateTree,
-  type Adapter, type EnvironmentModel, type MlopsEnvironment, type PolicyReport, type Problem, type SynthWarning,
+  type Adapter, type EnvironmentModel, type NameClaim, type MlopsEnvironment, type PolicyReport, type Problem, type SynthWarning,
 } from '../lib';
 import { defineEnvironments } from '../stacks';
 
@@ -47,6 +48,8 @@ export interface TargetOutput {
   readonly warnings: readonly SynthWarning[];
   /** The documents themselves (document targets only). */
   readonly documents?: Readonly<Record<string, unknown>>;
+  /** Names that must be unique beyond the environment (checked across environments). */
+  readonly names?: readonly NameClaim[];
 }
 
 /** Everything a build found and produced, before anything is written. */
@@ -111,6 +114,10 @@ export async function buildApp(options: BuildOptions = {}): Promise<BuildResult>
       found.push(...output.warnings);
     }
     environments.push({ name: env.node.id, model, policy, outputs });
+  }
+  // Two environments may derive the same name in the same scope; only the build sees them all.
+  for (const adapter of adapters) {
+    problems.push(...nameCollisions(adapter.target, environments.flatMap((e) => e.outputs.filter((o) => o.target === adapter.target).flatMap((o) => o.names ?? []))));
   }
   const warnings = found.filter((w) => !acknowledged.has(w.id));
   if (strict) for (const w of warnings) problems.push({ path: w.path, message: `${w.message} (${w.id}; strict mode: acknowledge it with context mlplane:acknowledge)` });
@@ -182,12 +189,12 @@ export function runAdapter(app: App, env: MlopsEnvironment, model: EnvironmentMo
       const result = adapter.synth(model, settings);
       const files = Object.keys(result.documents).sort();
       const bytes = files.reduce((n, f) => n + Buffer.byteLength(serialize(result.documents[f])), 0);
-      return { target: adapter.target, kind: adapter.kind, files, bytes, warnings: result.warnings, documents: result.documents };
+      return { target: adapter.target, kind: adapter.kind, files, bytes, warnings: result.warnings, documents: result.documents, names: result.names };
     }
     const existing = new Set(app.node.children);
     const result = adapter.synth(app, model, settings);
     const stacks = app.node.children.filter((c) => !existing.has(c)).map((c) => c.node.id);
-    return { target: adapter.target, kind: adapter.kind, files: stacks, bytes: 0, warnings: result.warnings };
+    return { target: adapter.target, kind: adapter.kind, files: stacks, bytes: 0, warnings: result.warnings, names: result.names };
   } catch (e) {
     if (!ValidationErrors.isValidationErrors(e)) throw e;
     problems.push(...e.problems);

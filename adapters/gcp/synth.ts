@@ -123,7 +123,7 @@ export function synthGcp(m: EnvironmentModel, settings: GcpSettings): DocumentSy
     ownershipLabels: { 'mlplane-env': ctx.envLabel },
     entries,
   };
-  return { documents: { ...ctx.documents, 'manifest.json': manifest }, warnings: ctx.warnings };
+  return { documents: { ...ctx.documents, 'manifest.json': manifest }, warnings: ctx.warnings, names: ctx.sharedNames() };
 }
 
 /** Entries sorted so that every entry comes after its dependencies; ties keep emission order. */
