@@ -90,10 +90,11 @@ export async function main(argv: readonly string[], out: NodeJS.WritableStream =
       err.write(`mlplane: ${e.message}\n`);
       return EXIT.FAILURE;
     }
-    const { ValidationErrors } = await import('../lib/core/errors');
-    if (ValidationErrors.isValidationErrors(e)) {
-      if (args.flags.json) out.write(`${JSON.stringify({ ok: false, problems: e.problems }, null, 2)}\n`);
-      err.write(`${e.message}\n`);
+    const { ValidationErrors, constructIdProblem } = await import('../lib/core/errors');
+    const problems = ValidationErrors.isValidationErrors(e) ? e : constructIdProblem(e);
+    if (problems) {
+      if (args.flags.json) out.write(`${JSON.stringify({ ok: false, problems: problems.problems }, null, 2)}\n`);
+      err.write(`${problems.message}\n`);
       return EXIT.FAILURE;
     }
     // Stack traces only on request: users get the error's name and message.

@@ -1,7 +1,7 @@
 import { Construct, type IConstruct } from 'constructs';
 import { brand, hasBrand } from './core/brand';
 import type { Duration } from './core/duration';
-import { addProblem, show } from './core/errors';
+import { addProblem, checkedId, show, ValidationError } from './core/errors';
 import { renderResources, ComputePool, RESOURCE_OPTIONS_KEYS, type ResourceOptions } from './compute';
 import { Dataset } from './dataset';
 import type {
@@ -491,7 +491,7 @@ abstract class StepBase extends Construct implements IGrantable {
   protected readonly options: StepOptions;
 
   constructor(pipeline: Pipeline, id: string, options: StepOptions) {
-    super(pipeline, id);
+    super(pipeline, checkedId(pipeline, id, 'step'));
     markGrantable(this);
     this.pipeline = pipeline;
     this.options = options;
@@ -1016,7 +1016,7 @@ export class Pipeline extends MlResource {
 
   private checkFreeId(id: string): void {
     if (this.node.tryFindChild(id)) {
-      throw new Error(`[${this.node.path}] already has a step named '${id}'; step names are unique within a pipeline, rename one`);
+      throw new ValidationError(`already has a step named ${show(id)}; step names are unique within a pipeline: give one of the two steps a different id`, `${this.node.path}/${id}`);
     }
   }
 

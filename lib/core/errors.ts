@@ -69,3 +69,59 @@ export function show(value: unknown): string {
     return String(value);
   }
 }
+
+/**
+ * `id`, checked before it is added under `scope`: a string, not empty, without the path
+ * separator `/`, and not the id of a sibling. Call it in the `super(...)` arguments of a
+ * constructor (`super(scope, checkedId(scope, id, new.target.name))`), so a bad id is reported
+ * as `[parent/path] message` with the fix instead of the constructs library's bare error.
+ *
+ * @throws ValidationError at the parent's path.
+ */
+export function checkedId(scope: IConstruct, id: unknown, what: string): string {
+  const where = scope.node.path || '/';
+  if (typeof id !== 'string') {
+    throw new ValidationError(`${what} id ${show(id)} is ${typeName(id)}, not a string; give the ${what} a string id such as 'Transactions'`, where);
+  }
+  if (id.trim() === '') {
+    throw new ValidationError(`${what} id ${show(id)} is empty; give every ${what} a non-empty id such as 'Transactions' (ids are part of construct paths and resource names)`, where);
+  }
+  if (id.includes('/')) {
+    throw new ValidationError(`${what} id ${show(id)} contains '/', which separates construct paths; use '-' or nest the construct under another one`, where);
+  }
+  const existing = scope.node.tryFindChild(id);
+  if (existing) {
+    throw new ValidationError(
+      `is defined twice: a ${existing.constructor.name} already has this path, and a ${what} was given the same id ${show(id)}; ids must be unique within their parent ('${where}'): give the ${what} a different id`,
+      existing.node.path,
+    );
+  }
+  return id;
+}
+
+/** Describe the JavaScript type of a value for messages: `a string`, `a number`, `an array`, `null`. */
+export function typeName(value: unknown): string {
+  if (value === null) return 'null';
+  if (value === undefined) return 'undefined';
+  if (Array.isArray(value)) return 'an array';
+  const t = typeof value;
+  return t === 'object' ? 'an object' : `a ${t}`;
+}
+
+/**
+ * The `[path] message` form of an error the constructs library throws when an id is added (a
+ * duplicate or empty id under a construct mlplane does not check itself), or `undefined` for any
+ * other error. Used where the CLIs print errors, so no stack trace is shown for a definition problem.
+ */
+export function constructIdProblem(e: unknown): ValidationErrors | undefined {
+  if (!(e instanceof Error)) return undefined;
+  const dup = /^There is already a Construct with name '(.*)' in (\S+)(?: \[(.*)\])?$/.exec(e.message);
+  if (dup) {
+    const parent = dup[3] ?? '';
+    return new ValidationErrors([{ path: parent ? `${parent}/${dup[1]}` : (dup[1] as string), message: `is defined twice: two constructs in ${dup[2]} '${parent || '/'}' have the id '${dup[1]}'; ids must be unique within their parent: give one of the two a different id` }]);
+  }
+  if (e.message === 'Only root constructs may have an empty ID') {
+    return new ValidationErrors([{ path: '/', message: `a construct has an empty id; give every construct a non-empty id such as 'Transactions' (ids are part of construct paths and resource names)` }]);
+  }
+  return undefined;
+}

@@ -37,7 +37,7 @@ describe('pipelines', () => {
     const env = newEnv();
     const p = new Pipeline(env, 'Train');
     p.addStep('Fit', { image: 'ghcr.io/acme/a:1' });
-    expect(() => p.addStep('Fit', { image: 'ghcr.io/acme/b:1' })).toThrow("[Test/Train] already has a step named 'Fit'; step names are unique within a pipeline, rename one");
+    expect(() => p.addStep('Fit', { image: 'ghcr.io/acme/b:1' })).toThrow("[Test/Train/Fit] already has a step named 'Fit'; step names are unique within a pipeline: give one of the two steps a different id");
   });
 
   it('fails if a pipeline has no steps', () => {
