@@ -238,7 +238,9 @@ export class ModelRef {
       }
       return [];
     }
-    return /^[1-9]\d{0,8}$/.test(this.selector.version) ? [] : [`model version ${show(this.selector.version)} must be a positive whole number`];
+    if (/^[1-9]\d{0,8}$/.test(this.selector.version)) return [];
+    const why = /^0+$/.test(this.selector.version) ? 'versions start at 1' : /^\d+$/.test(this.selector.version) ? 'it has a leading zero or more than 9 digits' : 'it is not a whole number';
+    return [`model version ${show(this.selector.version)} of model '${this.model.modelName}' is not a version number (${why}); give a positive whole number such as '1', or reference an alias with model.alias('champion')`];
   }
 
   /** @internal */

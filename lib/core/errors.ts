@@ -52,9 +52,11 @@ export class ValidationError extends ValidationErrors {
 }
 
 /**
- * Record a problem on a construct; it is reported with every other problem when the tree is validated.
+ * Record a problem on a construct; it is reported with every other problem when the tree is
+ * validated. `undefined` (a check that found nothing, such as `wholeNumberProblem`) records nothing.
  */
-export function addProblem(scope: IConstruct, message: string): void {
+export function addProblem(scope: IConstruct, message: string | undefined): void {
+  if (message === undefined) return;
   scope.node.addValidation({ validate: () => [message] });
 }
 
@@ -123,5 +125,39 @@ export function constructIdProblem(e: unknown): ValidationErrors | undefined {
   if (e.message === 'Only root constructs may have an empty ID') {
     return new ValidationErrors([{ path: '/', message: `a construct has an empty id; give every construct a non-empty id such as 'Transactions' (ids are part of construct paths and resource names)` }]);
   }
+  return undefined;
+}
+
+/**
+ * Why `value` is not a whole number in `[min, max]`, or `undefined` when it is. The message names
+ * the value, its type when it is not a number, the rule and a fix:
+ * `maxNodes '4' is a string, not a number; give a whole number between 1 and 1000 without quotes, e.g. 4`.
+ *
+ * @param fix - what to do instead, when more useful than the nearest allowed value.
+ */
+export function wholeNumberProblem(name: string, value: unknown, min: number, max: number, fix?: string): string | undefined {
+  const rule = max === Infinity ? `a whole number ≥ ${min}` : `a whole number between ${min} and ${max}`;
+  if (typeof value !== 'number') {
+    const asNumber = typeof value === 'string' && value.trim() !== '' ? Number(value) : NaN;
+    const example = Number.isInteger(asNumber) && asNumber >= min && asNumber <= max ? `${asNumber} without quotes` : String(min);
+    return `${name} ${show(value)} is ${typeName(value)}, not a number; give ${rule}, e.g. ${example}`;
+  }
+  if (!Number.isFinite(value)) return `${name} ${show(value)} is not a finite number; give ${rule}${fix ? `; ${fix}` : `, e.g. ${max === Infinity ? min : max}`}`;
+  if (!Number.isInteger(value)) return `${name} ${value} is not a whole number; give ${rule}, e.g. ${Math.min(max, Math.max(min, Math.round(value)))}`;
+  if (value < min) return `${name} ${value} is below ${min}; give ${rule}${fix ? `; ${fix}` : `, e.g. ${min}`}`;
+  if (value > max) return `${name} ${value} is above ${max}; give ${rule}${fix ? `; ${fix}` : `, e.g. ${max}`}`;
+  return undefined;
+}
+
+/**
+ * Why a duration of `seconds` is not whole seconds in `[minSeconds, maxSeconds]`, or `undefined`.
+ * `shown` is the duration as the user wrote it (`-2 hours`).
+ */
+export function durationProblem(name: string, shown: string, seconds: number, minSeconds: number, maxSeconds: number, allowed: string, example: string): string | undefined {
+  if (Number.isNaN(seconds)) return `${name} ${shown} is not a number of seconds; give a duration between ${allowed}, e.g. ${example}`;
+  if (seconds < 0) return `${name} ${shown} is negative; give a duration between ${allowed}, e.g. ${example}`;
+  if (seconds < minSeconds) return `${name} ${shown} is shorter than the minimum; give a duration between ${allowed}, e.g. ${example}`;
+  if (seconds > maxSeconds) return `${name} ${shown} is longer than the maximum; give a duration between ${allowed}, e.g. ${example}`;
+  if (!Number.isInteger(seconds)) return `${name} ${shown} is not whole seconds; give a duration between ${allowed} in whole seconds, e.g. ${example}`;
   return undefined;
 }
