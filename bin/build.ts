@@ -12,6 +12,7 @@ import * as cxschema from 'aws-cdk-lib/cloud-assembly-schema';
 import type { Construct } from 'constructs';
 import { loadAdapter, targetNames } from '../adapters/registry';
 import { nameCollisions } from '../adapters/shared/names';
+import { digestOf } from './artifact';
 import {
   ValidationErrors, environmentsOf, renderEnvironment, runPolicy, stableStringify, unsupportedFeatures, validateTree,
   type Adapter, type EnvironmentModel, type NameClaim, type MlopsEnvironment, type PolicyReport, type Problem, type SynthWarning,
@@ -217,26 +218,30 @@ function attachWriter(env: MlopsEnvironment, model: EnvironmentModel, policy: Po
     onSynthesize(session) {
       const name = env.node.id;
       const modelFile = `${name}.model.json`;
-      fs.writeFileSync(path.join(session.outdir, modelFile), stableStringify(model));
+      const modelText = stableStringify(model);
+      fs.writeFileSync(path.join(session.outdir, modelFile), modelText);
       // Suppressed findings are recorded with their reasons, so a review sees every exception.
       fs.writeFileSync(path.join(session.outdir, `${name}.policy.json`), stableStringify(policy));
       session.assembly.addArtifact(`mlplane-${name}-model`, {
         type: cxschema.ArtifactType.NONE,
-        properties: { mlplane: { kind: 'model', environment: name, file: modelFile, schemaVersion: model.schemaVersion } } as never,
+        properties: { mlplane: { kind: 'model', environment: name, file: modelFile, schemaVersion: model.schemaVersion, digest: digestOf(modelText) } } as never,
       });
       for (const output of outputs) {
         const docs = output.documents;
         if (!docs) continue;
         const dir = `${name}.${output.target}`;
         fs.rmSync(path.join(session.outdir, dir), { recursive: true, force: true });
+        const digests: Record<string, string> = {};
         for (const file of output.files) {
           const target = path.join(session.outdir, dir, file);
+          const text = serialize(docs[file]);
           fs.mkdirSync(path.dirname(target), { recursive: true });
-          fs.writeFileSync(target, serialize(docs[file]));
+          fs.writeFileSync(target, text);
+          digests[file] = digestOf(text);
         }
         session.assembly.addArtifact(`mlplane-${name}-${output.target}`, {
           type: cxschema.ArtifactType.NONE,
-          properties: { mlplane: { kind: 'documents', environment: name, target: output.target, directory: dir, files: output.files } } as never,
+          properties: { mlplane: { kind: 'documents', environment: name, target: output.target, directory: dir, files: output.files, digests } } as never,
         });
       }
     },

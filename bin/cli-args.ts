@@ -24,7 +24,7 @@ export interface Args {
   readonly flags: Record<string, string | boolean>;
 }
 
-const VALUE_FLAGS = new Set(['target', 'out', 'format', 'require-approval', 'provider', 'concurrency', 'lock-timeout', 'port', 'stages', 'stage']);
+const VALUE_FLAGS = new Set(['app', 'target', 'out', 'format', 'require-approval', 'provider', 'concurrency', 'lock-timeout', 'port', 'stages', 'stage']);
 const BOOL_FLAGS = new Set(['json', 'strict', 'all-targets', 'help', 'version', 'quiet', 'fail', 'destroy-data', 'purge']);
 const SHORT: Record<string, string> = { h: 'help', t: 'target', o: 'out' };
 

@@ -32,6 +32,8 @@ Options:
       --require-approval <never|destructive|any-change>   when deploy/destroy asks (default destructive;
                             without a terminal it never asks: it refuses unless 'never')
       --fail                diff: exit 3 when there are changes
+      --app <dir>           diff/deploy/destroy: use the models and documents synthesized into <dir> (e.g. cdk.out),
+                            refusing a newer schemaVersion or a file changed since synth
       --concurrency <n>     deploy: mutations in flight at once (default 8)
       --lock-timeout <t>    deploy/destroy: wait this long for another deploy's lock (e.g. 5m)
       --stage <name>        diff/deploy/destroy: only environments of this stage (dev, staging, prod)
