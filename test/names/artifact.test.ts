@@ -5,9 +5,11 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { digestOf, fromArtifact, loadArtifact, schemaProblem } from '../../bin/artifact';
 import { buildApp } from '../../bin/build';
+import { main } from '../../bin/mlplane';
 import { Dataset, Field, MlopsEnvironment, Schema, ValidationErrors } from '../../lib';
 import { MODEL_SCHEMA_VERSION } from '../../lib/model/types';
 
@@ -95,4 +97,26 @@ describe('loadArtifact', () => {
     expect(schemaProblem('0.9.0')).toMatch(/is incompatible with/);
     expect(schemaProblem(undefined)).toMatch(/is not a version/);
   });
+});
+
+describe('mlplane deploy --app', () => {
+  it('fails if the artifact was changed after synth, before any engine runs', async () => {
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), 'mlplane-app-'));
+    const sink = () => {
+      const stream = new PassThrough();
+      const chunks: Buffer[] = [];
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      return { stream, text: () => Buffer.concat(chunks).toString() };
+    };
+    const synthOut = sink();
+    expect(await main(['synth', '-t', 'gcp', '-o', out], synthOut.stream, synthOut.stream)).toBe(0);
+    const model = path.join(out, 'Fraud.model.json');
+    fs.writeFileSync(model, fs.readFileSync(model, 'utf8').replace('"prod"', '"dev"'));
+    const stdout = sink();
+    const stderr = sink();
+    const code = await main(['deploy', '--app', out, '-t', 'gcp', '--require-approval', 'never'], stdout.stream, stderr.stream);
+    expect(code).toBe(1);
+    expect(stderr.text()).toContain('[Fraud.model.json] was changed after synth');
+    expect(stdout.text()).toBe('');
+  }, 50_000);
 });
