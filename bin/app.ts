@@ -1,19 +1,9 @@
 /**
- * The CDK app (cdk.json `app`): `cdk synth` runs this file. It defines every environment in
- * `stacks/`, validates them, and synthesizes every selected target into `cdk.out/`.
+ * The repository's own CDK app (cdk.json `app`): the example environments in `stacks/`. `cdk synth`
+ * runs this file; the mlplane CLI loads it in process. A project made with `mlplane init` has its
+ * own `bin/app.ts` of the same shape.
  */
-import { ValidationErrors, constructIdProblem } from '../lib';
-import { buildApp } from './build';
+import { defineEnvironments } from '../stacks';
+import { runApp } from './build';
 
-try {
-  const { app } = await buildApp();
-  app.synth();
-} catch (e) {
-  // Definition problems (including ids the constructs library refuses) print as `[path] message`, without a stack trace.
-  const problems = ValidationErrors.isValidationErrors(e) ? e : constructIdProblem(e);
-  if (problems) {
-    process.stderr.write(`${problems.message}\n`);
-    process.exit(1);
-  }
-  throw e;
-}
+await runApp(defineEnvironments);

@@ -3,10 +3,12 @@
  * selected target's adapter, and attach the writers that put models and documents into the cloud
  * assembly (`cdk.out/`) when the app synthesizes.
  *
- * Used by `bin/app.ts` (what `cdk synth` runs) and by the `mlplane` CLI (in process).
+ * Used by the app's entry (`runApp`, what `cdk synth` runs) and by the `mlplane` CLI, which loads
+ * the app named in `cdk.json` in process (`loadApp`). Published as `mlplane/app`.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { App, BootstraplessSynthesizer, Stack, Validations, attachCustomSynthesis } from 'aws-cdk-lib';
 import * as cxschema from 'aws-cdk-lib/cloud-assembly-schema';
 import type { Construct } from 'constructs';
@@ -14,16 +16,18 @@ import { loadAdapter, targetNames } from '../adapters/registry';
 import { nameCollisions } from '../adapters/shared/names';
 import { digestOf } from './artifact';
 import {
-  ValidationErrors, environmentsOf, renderEnvironment, runPolicy, stableStringify, unsupportedFeatures, validateTree,
+  ValidationErrors, constructIdProblem, environmentsOf, renderEnvironment, runPolicy, stableStringify, unsupportedFeatures, validateTree,
   type Adapter, type EnvironmentModel, type NameClaim, type MlopsEnvironment, type PolicyReport, type Problem, type SynthWarning,
 } from '../lib';
-import { defineEnvironments } from '../stacks';
 
 /** Id of the resource-free stack added when no selected target builds stacks. */
 export const NO_AWS_STACK = 'MlplaneNoAwsResources';
 
 /** Context key naming the targets. */
 export const TARGET_KEY = 'mlplane:target';
+
+/** A function that defines an app's environments under `scope` (the CDK App). */
+export type DefineApp = (scope: Construct) => unknown;
 
 /** Options of `buildApp`. */
 export interface BuildOptions {
@@ -33,8 +37,8 @@ export interface BuildOptions {
   readonly outdir?: string;
   /** Treat warnings that are not acknowledged as errors. @default - context `mlplane:strict` */
   readonly strict?: boolean;
-  /** Define the environments. @default - `defineEnvironments` from `stacks/` */
-  readonly define?: (scope: Construct) => unknown;
+  /** Define the environments. @default - the app named by `cdk.json` in the current directory (`loadApp`) */
+  readonly define?: DefineApp;
   /** Built-in CloudFormation validation of aws-cdk-lib. @default true */
   readonly cloudFormationValidation?: boolean;
 }
@@ -94,7 +98,7 @@ export function settingsFor(context: (key: string) => unknown, target: string, e
  * @throws ValidationErrors with every problem of every environment and target at once.
  */
 export async function buildApp(options: BuildOptions = {}): Promise<BuildResult> {
-  const { app, envs, ctx, problems } = defineApp(options);
+  const { app, envs, ctx, problems } = await defineApp(options);
   const strict = options.strict ?? (ctx('mlplane:strict') === true || ctx('mlplane:strict') === 'true');
   const acknowledged = new Set<string>(asStringList(ctx('mlplane:acknowledge')));
   const { targets, problems: targetProblems } = parseTargets(ctx(TARGET_KEY));
@@ -143,19 +147,24 @@ export async function buildApp(options: BuildOptions = {}): Promise<BuildResult>
   return { app, targets, environments, warnings };
 }
 
-/** The app with its environments defined, and every definition problem (not yet thrown). */
-export function defineApp(options: BuildOptions = {}): { app: App; envs: MlopsEnvironment[]; ctx: (key: string) => unknown; problems: Problem[] } {
+/**
+ * The app with its environments defined, and every definition problem (not yet thrown).
+ *
+ * @throws ValidationErrors when no `define` is given and the current directory has no app (`loadApp`).
+ */
+export async function defineApp(options: BuildOptions = {}): Promise<{ app: App; envs: MlopsEnvironment[]; ctx: (key: string) => unknown; problems: Problem[] }> {
+  const define = options.define ?? (await loadApp());
   const app = new App({
     outdir: options.outdir,
     context: options.context,
     analyticsReporting: false,
     builtinCloudFormationValidation: options.cloudFormationValidation,
   });
-  (options.define ?? defineEnvironments)(app);
+  define(app);
   const ctx = (key: string) => app.node.tryGetContext(key);
   const envs = environmentsOf(app);
   const problems: Problem[] = [];
-  if (envs.length === 0) problems.push({ path: '/', message: 'the app defines no MlopsEnvironment; define one in stacks/ (see README)' });
+  if (envs.length === 0) problems.push({ path: '/', message: 'the app defines no MlopsEnvironment; define one in the function given to runApp (see README)' });
   problems.push(...validateTree(app).filter((p) => envs.some((e) => p.path === e.node.path || p.path.startsWith(`${e.node.path}/`))));
   return { app, envs, ctx, problems };
 }
@@ -252,4 +261,101 @@ function asStringList(raw: unknown): string[] {
   if (Array.isArray(raw)) return raw.filter((x): x is string => typeof x === 'string');
   if (typeof raw === 'string') return raw.split(',').map((s) => s.trim()).filter(Boolean);
   return [];
+}
+
+/** Global slot through which an app hands its definition to the mlplane CLI that loads it. */
+const APP_LOADER = Symbol.for('mlplane.appLoader');
+
+type LoaderSlot = { [APP_LOADER]?: (define: DefineApp) => void };
+
+/**
+ * The entry of a mlplane app: the file `cdk.json`'s `app` runs calls it once with a function
+ * that defines the environments.
+ *
+ * Run by the CDK CLI (`cdk synth`), it defines, validates and synthesizes every selected target into
+ * the cloud assembly, and exits 1 printing every problem when the definition is invalid. Loaded by
+ * the mlplane CLI, it only hands `define` to the CLI, which builds the app itself.
+ *
+ * @example
+ * import { MlopsEnvironment, Stage } from 'mlplane';
+ * import { runApp } from 'mlplane/app';
+ *
+ * await runApp((app) => {
+ *   new MlopsEnvironment(app, 'Demo', { stage: Stage.DEV });
+ * });
+ */
+export async function runApp(define: DefineApp): Promise<void> {
+  const loader = (globalThis as LoaderSlot)[APP_LOADER];
+  if (loader) {
+    loader(define);
+    return;
+  }
+  try {
+    const { app } = await buildApp({ define });
+    app.synth();
+  } catch (e) {
+    // Definition problems (including ids the constructs library refuses) print as `[path] message`, without a stack trace.
+    const problems = ValidationErrors.isValidationErrors(e) ? e : constructIdProblem(e);
+    if (problems) {
+      process.stderr.write(`${problems.message}\n`);
+      process.exit(1);
+    }
+    throw e;
+  }
+}
+
+const loaded = new Map<string, DefineApp>();
+
+/**
+ * Load the app named by `cdk.json`'s `app` in `dir`, as the CDK CLI would run it, but in process:
+ * the entry file (the `.ts`/`.js` file of the command) is imported and hands its definition over
+ * through `runApp`. A TypeScript entry is loaded with tsx when mlplane itself runs compiled.
+ *
+ * @throws ValidationErrors (path `cdk.json`) when there is no app, its command names no file that
+ * exists, or the file never calls `runApp`; each message says how to fix it.
+ */
+export async function loadApp(dir: string = process.cwd()): Promise<DefineApp> {
+  const manifest = path.join(dir, 'cdk.json');
+  const fail = (message: string): never => {
+    throw new ValidationErrors([{ path: 'cdk.json', message }]);
+  };
+  if (!fs.existsSync(manifest)) {
+    fail(`no app in ${dir}: there is no cdk.json here; run 'mlplane init' in an empty directory to create a project, or run mlplane in your project's directory`);
+  }
+  let command: unknown;
+  try {
+    command = (JSON.parse(fs.readFileSync(manifest, 'utf8')) as { app?: unknown }).app;
+  } catch (e) {
+    fail(`cannot read ${manifest}: ${(e as Error).message}; fix the JSON`);
+  }
+  if (typeof command !== 'string' || command.trim() === '') {
+    fail(`no app: cdk.json has no "app" command (got ${JSON.stringify(command)}); set it to the command that runs your app, e.g. "npx tsx bin/app.ts"`);
+  }
+  const entry = (command as string).split(/\s+/).find((t) => /\.[cm]?[jt]sx?$/.test(t));
+  if (!entry) fail(`app command '${command as string}' names no .ts or .js file; mlplane loads a Node app in process: name its entry file, e.g. "npx tsx bin/app.ts"`);
+  const file = path.resolve(dir, entry as string);
+  if (!fs.existsSync(file)) fail(`the app's entry ${entry as string} (from "app": "${command as string}") does not exist in ${dir}; create it or fix "app"`);
+  const known = loaded.get(file);
+  if (known) return known;
+
+  let captured: DefineApp | undefined;
+  const slot = globalThis as LoaderSlot;
+  slot[APP_LOADER] = (define) => {
+    captured = define;
+  };
+  try {
+    // From source (tsx, vitest) a TypeScript loader is already active; compiled, bring tsx in.
+    if (/\.[cm]?tsx?$/.test(file) && !/\.ts$/.test(new URL(import.meta.url).pathname)) {
+      const { register } = await import('tsx/esm/api');
+      register();
+    }
+    await import(pathToFileURL(file).href);
+  } finally {
+    delete slot[APP_LOADER];
+  }
+  if (!captured) {
+    fail(`the app's entry ${entry as string} did not call runApp(); define your environments in runApp((app) => { ... }) from 'mlplane/app' (see README)`);
+  }
+  loaded.set(file, captured!);
+  return captured!;
 }

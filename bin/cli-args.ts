@@ -22,10 +22,13 @@ export interface Args {
   /** `-c key=value` / `--context key=value`, values parsed as JSON when they parse. */
   readonly context: Record<string, unknown>;
   readonly flags: Record<string, string | boolean>;
+  /** Every value of a repeatable flag (`--data a=x --data b=y`), in order; `flags` holds the last. */
+  readonly lists?: Record<string, string[]>;
 }
 
-const VALUE_FLAGS = new Set(['app', 'target', 'out', 'format', 'require-approval', 'provider', 'concurrency', 'lock-timeout', 'port', 'stages', 'stage']);
-const BOOL_FLAGS = new Set(['json', 'strict', 'all-targets', 'help', 'version', 'quiet', 'fail', 'destroy-data', 'purge']);
+const VALUE_FLAGS = new Set(['app', 'target', 'out', 'format', 'require-approval', 'provider', 'concurrency', 'lock-timeout', 'lock-lease', 'port', 'stages', 'stage', 'executor', 'resume', 'data', 'param']);
+const LIST_FLAGS = new Set(['data', 'param']);
+const BOOL_FLAGS = new Set(['json', 'strict', 'all-targets', 'help', 'version', 'quiet', 'fail', 'destroy-data', 'purge', 'force', 'yes', 'parity', 'markdown', 'no-cache', 'refresh']);
 const SHORT: Record<string, string> = { h: 'help', t: 'target', o: 'out' };
 
 /** Parse `argv` (without node and script). */
@@ -33,6 +36,7 @@ export function parseArgs(argv: readonly string[]): Args {
   const positional: string[] = [];
   const context: Record<string, unknown> = {};
   const flags: Record<string, string | boolean> = {};
+  const lists: Record<string, string[]> = {};
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '-c' || a === '--context') {
@@ -55,11 +59,12 @@ export function parseArgs(argv: readonly string[]): Args {
       const value = inline ?? argv[++i];
       if (value === undefined || value.startsWith('--')) throw new UsageError(`--${name} needs a value`);
       flags[name] = value;
+      if (LIST_FLAGS.has(name)) (lists[name] ??= []).push(value);
     } else {
       throw new UsageError(`unknown option '--${name}'; see mlplane --help`);
     }
   }
-  return { verb: positional.shift(), positional, context, flags };
+  return { verb: positional.shift(), positional, context, flags, lists };
 }
 
 function parseValue(raw: string): unknown {

@@ -16,10 +16,16 @@ Commands:
   synth    synthesize every environment for the selected targets into cdk.out/ and print a summary
   ls       list environments, targets and the artifacts each produces
   check    report every validation problem and the capability matrix (app × target); non-zero on errors
-  graph    write each pipeline DAG and the environment topology as Mermaid (.mmd) and DOT (.dot)
+  graph    write each pipeline DAG and the environment topology as Mermaid (.mmd) and DOT (.dot), or
+           as SVG pictures laid out by Graphviz (--format svg; --target <t> labels the cloud resources)
+  cost     estimate the monthly cost of each environment per target from the shipped price snapshot
+           (--target, --stage, --json; --refresh needs network)
   diff     show what a deploy would change, in ML terms (traffic shifts, alias moves, thresholds, schedules)
   deploy   apply the changes: ARM deployment (azure), reconciler (gcp), CDK toolkit (aws)
   destroy  delete what the environment owns; data-bearing resources are kept unless --destroy-data
+  unlock   remove the deploy lock a killed run left behind (shows the holder; asks, or --yes)
+  run      run a pipeline on this machine: mlplane run <Env>/<Pipeline> (steps as processes or containers)
+  init     scaffold a new project in an empty folder (package.json, cdk.json, bin/app.ts, tsconfig, .gitignore)
   ci init  write a CI workflow (--provider github|azure-devops|gitlab) that checks, diffs and deploys stage by stage
 
 Options:
@@ -29,16 +35,25 @@ Options:
   -o, --out <dir>           output directory (synth: cdk.out; graph: cdk.out/graph)
       --json                machine-readable output on stdout
       --strict              treat unacknowledged warnings as errors
+      --parity              check: print feature × target as same / approximated (warning id) / refused (error)
+      --markdown            check --parity: one target's README section (with --target)
       --require-approval <never|destructive|any-change>   when deploy/destroy asks (default destructive;
                             without a terminal it never asks: it refuses unless 'never')
       --fail                diff: exit 3 when there are changes
       --app <dir>           diff/deploy/destroy: use the models and documents synthesized into <dir> (e.g. cdk.out),
                             refusing a newer schemaVersion or a file changed since synth
       --concurrency <n>     deploy: mutations in flight at once (default 8)
-      --lock-timeout <t>    deploy/destroy: wait this long for another deploy's lock (e.g. 5m)
+      --lock-timeout <t>    deploy/destroy: wait this long for another deploy's lock, with a unit (30s, 5m)
+      --lock-lease <t>      deploy/destroy: lease of the lock a run holds (default 15m); a dead holder is taken over at once
       --stage <name>        diff/deploy/destroy: only environments of this stage (dev, staging, prod)
       --destroy-data        destroy: also delete datasets, tables, registries and storage
       --purge               destroy/deploy (azure): purge soft-deleted resources that block a re-deploy
+      --executor <kind>     run: process or container (default container when docker/podman answers)
+      --data <Dataset=path> run: local file or directory for a dataset (repeatable)
+      --param <name=value>  run: a pipeline parameter value (repeatable)
+      --no-cache            run: do not reuse cached step results
+      --resume <runId>      run: continue an interrupted or failed run, reusing its completed steps
+      --force               init: write into a folder that is not empty (existing files are kept)
   -h, --help                this help
       --version             print the version
 
@@ -59,7 +74,8 @@ export async function main(argv: readonly string[], out: NodeJS.WritableStream =
   }
   if (args.flags.version) {
     const { readFileSync } = await import('node:fs');
-    out.write(`${JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version}\n`);
+    const { packageRoot } = await import('../adapters/shared/spec-data');
+    out.write(`${JSON.parse(readFileSync(`${packageRoot()}/package.json`, 'utf8')).version}\n`);
     return EXIT.OK;
   }
   if (args.flags.help || args.verb === undefined || args.verb === 'help') {
@@ -75,6 +91,10 @@ export async function main(argv: readonly string[], out: NodeJS.WritableStream =
     deploy: () => import('./commands/deploy'),
     destroy: () => import('./commands/destroy'),
     ci: () => import('./commands/ci'),
+    unlock: () => import('./commands/unlock'),
+    run: () => import('./commands/run'),
+    init: () => import('./commands/init'),
+    cost: () => import('./commands/cost'),
   };
   const load = commands[args.verb];
   if (!load) {

@@ -17,6 +17,7 @@ export * from './registry';
 export * from './endpoint';
 export * from './batch';
 export * from './monitor';
+export * from './monitor-metrics';
 export { MlResource, type IGrantable } from './resource';
 export * from './model/types';
 export * from './model/render';

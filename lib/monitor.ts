@@ -10,26 +10,30 @@ import type { AlertModel, DriftMetricName, DriftMonitorModel, MonitorSignalModel
 import { Pipeline } from './pipeline';
 import { MlResource, markGrantable, sameEnvironment, type IGrantable } from './resource';
 import { Schedule } from './schedule';
+import { DRIFT_METRICS, featureKind, thresholdProblem } from './monitor-metrics';
 import { findField } from './schema';
 import { checkKnownProps, type KnownKeys } from './core/props';
 
-/** Distance between the baseline and the observed distribution of a feature. */
+/**
+ * Distance between the reference and the observed distribution of a feature. Definitions, units
+ * and what each target computes: `DRIFT_METRICS` in lib/monitor-metrics.ts.
+ */
 export enum DriftMetric {
-  /** Jensen-Shannon distance (0-1); numeric and categorical features. */
+  /** Jensen-Shannon distance √JSD, base-2 logarithms, in [0, 1]; numeric and categorical features. */
   JENSEN_SHANNON = 'jensenShannonDistance',
-  /** Population stability index. */
+  /** Population stability index Σ (q−p)·ln(q/p), ≥ 0; numeric and categorical features. */
   PSI = 'populationStabilityIndex',
-  /** Normalized Wasserstein distance; numeric features. */
+  /** Wasserstein distance divided by the reference's standard deviation, ≥ 0; numeric features only. */
   WASSERSTEIN = 'normalizedWassersteinDistance',
-  /** L-infinity distance; categorical features. */
+  /** Largest difference in the share of one category, in [0, 1]; categorical features only. */
   L_INFINITY = 'lInfinity',
 }
 
 /** What a monitor compares. */
 export enum MonitorKind {
-  /** Production data now vs the baseline (changes over time). */
+  /** The production window (`lookback`) vs the production window of the same length just before it: change over time. */
   DRIFT = 'drift',
-  /** Serving data vs the training data (training-serving skew). */
+  /** The production window vs the baseline (the training data): training-serving skew. */
   SKEW = 'skew',
 }
 
@@ -129,7 +133,7 @@ export interface DriftMonitorProps {
   /**
    * Only this deployment of the endpoint.
    *
-   * @default - all deployments
+   * @default - every deployment of the endpoint, each compared on its own
    */
   readonly deployment?: string;
   /**
@@ -138,22 +142,31 @@ export interface DriftMonitorProps {
    * @default - none
    */
   readonly batch?: BatchInference;
-  /** The reference data (usually the training data). */
+  /**
+   * The training data: the reference of skew signals, and the schema that says whether a
+   * feature is numeric (int, float) or categorical (string, bool).
+   */
   readonly baseline: Dataset;
   /** Monitored features: names (with `threshold`) or name → threshold. */
   readonly features: string[] | Record<string, number>;
   /**
-   * Threshold for features listed without one (0-1).
+   * Threshold for features listed without one, in the unit of the feature's metric.
    *
    * @default 0.1
    */
   readonly threshold?: number;
   /**
-   * Distance metric.
+   * Distance metric of every feature (of numeric features when `categoricalMetric` is set).
    *
    * @default DriftMetric.JENSEN_SHANNON
    */
   readonly metric?: DriftMetric;
+  /**
+   * Distance metric of categorical (string, bool) features.
+   *
+   * @default - `metric`
+   */
+  readonly categoricalMetric?: DriftMetric;
   /**
    * What to compare.
    *
@@ -193,13 +206,16 @@ export interface DriftMonitorProps {
 }
 
 /** @internal The keys of `DriftMonitorProps`, for the run-time check of unknown keys (the type keeps it in sync). */
-const DRIFT_MONITOR_PROPS_KEYS: KnownKeys<DriftMonitorProps> = { endpoint: true, deployment: true, batch: true, baseline: true, features: true, threshold: true, metric: true, kinds: true, schedule: true, lookback: true, alerts: true, onDrift: true, description: true };
+const DRIFT_MONITOR_PROPS_KEYS: KnownKeys<DriftMonitorProps> = { endpoint: true, deployment: true, batch: true, baseline: true, features: true, threshold: true, metric: true, categoricalMetric: true, kinds: true, schedule: true, lookback: true, alerts: true, onDrift: true, description: true };
 
 const BRAND = 'DriftMonitor';
 
 /**
- * Watches feature drift or training-serving skew of an endpoint or batch output against a
- * baseline, alerts, and optionally retrains.
+ * Watches the inputs of an endpoint (every deployment, each on its own, unless `deployment` names
+ * one) or of a batch inference: skew against the baseline (the training data), drift against the
+ * production window before; alerts, and optionally retrains. Thresholds are in the unit of each
+ * feature's metric (lib/monitor-metrics.ts); targets convert or refuse them as `mlplane check
+ * --parity` shows.
  *
  * @example
  * new DriftMonitor(env, 'Drift', { endpoint, baseline: transactions, features: ['amount', 'hour'],
@@ -255,23 +271,39 @@ export class DriftMonitor extends MlResource implements IGrantable {
     if (!Dataset.isDataset(props.baseline)) addProblem(this, 'baseline must be a Dataset of this environment');
     else if (sameEnvironment(this, 'baseline', props.baseline)) props.baseline._grantImplied(this, 'read');
 
-    const defaultThreshold = props.threshold ?? 0.1;
-    if (props.threshold !== undefined && !(props.threshold >= 0 && props.threshold <= 1)) {
-      addProblem(this, `threshold ${show(props.threshold)} is outside [0, 1]; drift distances are between 0 and 1, use e.g. 0.15`);
+    const metrics = Object.values(DriftMetric);
+    const metricOk = (m: DriftMetric | undefined) => m === undefined || metrics.includes(m);
+    for (const [name, m] of [['metric', props.metric], ['categoricalMetric', props.categoricalMetric]] as const) {
+      if (!metricOk(m)) addProblem(this, `${name} ${show(m)} is not allowed; use one of ${metrics.map(show).join(', ')}`);
     }
+    const metric = metricOk(props.metric) ? (props.metric ?? DriftMetric.JENSEN_SHANNON) : DriftMetric.JENSEN_SHANNON;
+    const categoricalMetric = metricOk(props.categoricalMetric) ? (props.categoricalMetric ?? metric) : metric;
+    const defaultThreshold = props.threshold ?? 0.1;
     const entries = this.featureEntries(defaultThreshold);
     if (entries.length === 0) addProblem(this, 'features is empty; name at least one feature of the baseline to monitor');
     const fields = Dataset.isDataset(props.baseline) ? props.baseline.fields : [];
     for (const { feature, threshold } of entries) {
-      if (!(threshold >= 0 && threshold <= 1)) addProblem(this, `threshold for feature '${feature}' is ${show(threshold)}, outside [0, 1]; use e.g. 0.15`);
-      if (Dataset.isDataset(props.baseline) && !findField(fields, feature)) {
-        addProblem(this, `feature '${feature}' is not in the schema of baseline '${props.baseline.node.path}' (columns: ${fields.map((f) => f.name).join(', ')}); add it to the baseline or stop monitoring it`);
-      } else {
-        const f = findField(fields, feature);
-        if (f && (f.type === 'array' || f.type === 'struct')) addProblem(this, `feature '${feature}' has type ${f.type}; only scalar features can be monitored for drift`);
+      const f = findField(fields, feature);
+      if (Dataset.isDataset(props.baseline) && !f) {
+        addProblem(this, `feature '${feature}' is not in the schema of baseline '${props.baseline.node.path}' (columns: ${fields.map((c) => c.name).join(', ')}); add it to the baseline or stop monitoring it`);
+        continue;
       }
+      if (!f) continue;
+      const kind = featureKind(f);
+      if (kind === undefined) {
+        addProblem(this, `feature '${feature}' has type ${f.type}; only numeric (int, float) and categorical (string, bool) features can be monitored; derive a numeric or categorical feature from it`);
+        continue;
+      }
+      const m = kind === 'categorical' ? categoricalMetric : metric;
+      const def = DRIFT_METRICS[m];
+      if (!def.appliesTo.includes(kind)) {
+        const fix = kind === 'numeric' ? `set metric to ${show(DriftMetric.JENSEN_SHANNON)} (or another numeric metric) and categoricalMetric: ${show(m)}` : `set categoricalMetric to ${show(DriftMetric.JENSEN_SHANNON)} or ${show(DriftMetric.L_INFINITY)}`;
+        addProblem(this, `metric ${show(m)} (${def.title}) is defined on ${def.appliesTo.join(' and ')} features only, but feature '${feature}' is ${kind} (${f.type}); ${fix}`);
+        continue;
+      }
+      const outside = typeof threshold === 'number' ? thresholdProblem(m, threshold) : 'not a number; use e.g. 0.15';
+      if (outside) addProblem(this, `threshold for feature '${feature}' is ${show(threshold)}, ${outside}`);
     }
-    if (props.metric !== undefined && !Object.values(DriftMetric).includes(props.metric)) addProblem(this, `metric ${show(props.metric)} is not allowed; use one of ${Object.values(DriftMetric).map(show).join(', ')}`);
     const kinds = props.kinds ?? [MonitorKind.DRIFT];
     if (kinds.length === 0) addProblem(this, 'kinds is empty; use [MonitorKind.DRIFT], [MonitorKind.SKEW] or both');
     for (const k of kinds) if (!Object.values(MonitorKind).includes(k)) addProblem(this, `kind ${show(k)} is not allowed; use MonitorKind.DRIFT or MonitorKind.SKEW`);
@@ -302,7 +334,13 @@ export class DriftMonitor extends MlResource implements IGrantable {
     const p = this.props;
     const thresholds = this.featureEntries(p.threshold ?? 0.1).sort((a, b) => (a.feature < b.feature ? -1 : a.feature > b.feature ? 1 : 0));
     const metric = (p.metric ?? DriftMetric.JENSEN_SHANNON) as DriftMetricName;
-    const signals: MonitorSignalModel[] = (p.kinds ?? [MonitorKind.DRIFT]).map((kind) => ({ kind: kind as 'drift' | 'skew', metric, thresholds }));
+    const categoricalMetric = p.categoricalMetric as DriftMetricName | undefined;
+    const signals: MonitorSignalModel[] = (p.kinds ?? [MonitorKind.DRIFT]).map((kind) => ({
+      kind: kind as 'drift' | 'skew',
+      metric,
+      ...(categoricalMetric !== undefined && categoricalMetric !== metric ? { categoricalMetric } : {}),
+      thresholds,
+    }));
     return {
       kind: 'driftMonitor',
       path: this.node.path,

@@ -58,7 +58,7 @@ export function defineChurnScoring(scope: Construct): MlopsEnvironment {
   const train = new Pipeline(env, 'Train', { description: 'Monthly churn model retraining' });
   const prepare = train.addStep('Prepare', {
     image: 'ghcr.io/acme/churn-prep:1.0.2',
-    command: ['python', '-m', 'prepare'],
+    command: ['python3', 'examples/churn/prepare.py'],
     args: ['--snapshot', '{{inputs.customers}}', '--train', '{{outputs.train}}', '--test', '{{outputs.test}}'],
     inputs: { customers },
     outputs: { train: Output.dataset(), test: Output.dataset() },
@@ -67,7 +67,7 @@ export function defineChurnScoring(scope: Construct): MlopsEnvironment {
   });
   const fit = train.addStep('Fit', {
     image: 'ghcr.io/acme/churn-train:1.3.0',
-    command: ['python', '-m', 'train'],
+    command: ['python3', 'examples/churn/train.py'],
     args: ['--train', '{{inputs.train}}', '--model', '{{outputs.model}}'],
     inputs: { train: prepare.output('train') },
     outputs: { model: Output.model() },
@@ -79,7 +79,7 @@ export function defineChurnScoring(scope: Construct): MlopsEnvironment {
   });
   const evaluate = train.addStep('Evaluate', {
     image: 'ghcr.io/acme/churn-eval:1.0.0',
-    command: ['python', '-m', 'evaluate'],
+    command: ['python3', 'examples/churn/evaluate.py'],
     args: ['--model', '{{inputs.model}}', '--test', '{{inputs.test}}', '--metrics', '{{outputs.metrics}}'],
     inputs: { model: Input.model(fit.output('model')), test: prepare.output('test') },
     outputs: { metrics: Output.metrics() },

@@ -84,7 +84,7 @@ export function defineFraudDetection(scope: Construct): MlopsEnvironment {
 
   const validate = train.addStep('ValidateData', {
     image: 'ghcr.io/acme/fraud-validate:1.4.0',
-    command: ['python', '-m', 'validate'],
+    command: ['python3', 'examples/fraud/validate.py'],
     args: ['--data', '{{inputs.transactions}}', '--window-days', '{{inputs.window_days}}', '--out', '{{outputs.clean}}', '--report', '{{outputs.report}}'],
     inputs: { transactions, window_days: windowDays },
     outputs: { clean: Output.dataset(), report: Output.artifact() },
@@ -93,7 +93,7 @@ export function defineFraudDetection(scope: Construct): MlopsEnvironment {
   });
   const features = train.addStep('BuildFeatures', {
     image: 'ghcr.io/acme/fraud-features:1.2.0',
-    command: ['python', '-m', 'features'],
+    command: ['python3', 'examples/fraud/features.py'],
     args: ['--in', '{{inputs.clean}}', '--out', '{{outputs.features}}'],
     inputs: { clean: Input.dataset(validate.output('clean')) },
     outputs: { features: Output.dataset() },
@@ -103,7 +103,7 @@ export function defineFraudDetection(scope: Construct): MlopsEnvironment {
   });
   const fit = train.addStep('TrainModel', {
     image: 'ghcr.io/acme/fraud-train:2.0.1',
-    command: ['python', '-m', 'train'],
+    command: ['python3', 'examples/fraud/train.py'],
     args: ['--features', '{{inputs.features}}', '--lr', '{{inputs.learning_rate}}', '--model', '{{outputs.model}}'],
     inputs: { features: features.output('features'), learning_rate: learningRate },
     outputs: { model: Output.model() },
@@ -117,7 +117,7 @@ export function defineFraudDetection(scope: Construct): MlopsEnvironment {
   });
   const evaluate = train.addStep('Evaluate', {
     image: 'ghcr.io/acme/fraud-eval:1.1.0',
-    command: ['python', '-m', 'evaluate'],
+    command: ['python3', 'examples/fraud/evaluate.py'],
     args: ['--model', '{{inputs.model}}', '--holdout', '{{inputs.features}}', '--metrics', '{{outputs.metrics}}'],
     inputs: { model: Input.model(fit.output('model')), features: features.output('features') },
     outputs: { metrics: Output.metrics() },

@@ -4,6 +4,7 @@ import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
+import type { SynthWarning } from '../../lib/adapter';
 import type { BatchInferenceModel } from '../../lib/model/types';
 import { constructId, stateName } from './names';
 import { prepareStates, scheduleStateMachine, type WorkloadContext } from './pipelines';
@@ -16,7 +17,7 @@ import { addRetries, fargateContainer, runFargateState, stateMachine, taskRole, 
  * (`MLPLANE_MODE=batch`) on `instanceCount` shards — a Map of Fargate tasks, or a Batch array job
  * on a compute pool — plus its schedules.
  */
-export function buildBatchInference(scope: Construct, ctx: WorkloadContext, b: BatchInferenceModel): sfn.StateMachine | undefined {
+export function buildBatchInference(scope: Construct, ctx: WorkloadContext, b: BatchInferenceModel, warnings: SynthWarning[] = []): sfn.StateMachine | undefined {
   const { platform, model } = ctx;
   const served = registeredModel(model, b.model);
   const input = ctx.datasets.get(b.input);
@@ -108,7 +109,16 @@ export function buildBatchInference(scope: Construct, ctx: WorkloadContext, b: B
     addRetries(task, b.retries);
     work = task;
   }
-  const machine = stateMachine(root, 'StateMachine', platform, prepareStates(root, platform, {}).next(work), b.description ?? `mlplane batch inference ${b.path}`);
+  if (b.retries > 0) {
+    warnings.push({
+      id: 'mlplane:aws:batch-retries-per-shard',
+      path: b.path,
+      message: `retries ${b.retries} re-run a failed ${pool ? 'array job' : 'shard'} (1/${b.instanceCount} of the input${pool ? ', all shards' : ''}), not a mini-batch of ${b.miniBatchSize} rows: Step Functions retries whole tasks`,
+    });
+  }
+  // The run timeout bounds the whole execution (retries included): state machine TimeoutSeconds.
+  const timeout = b.timeoutSeconds !== undefined ? Duration.seconds(b.timeoutSeconds) : undefined;
+  const machine = stateMachine(root, 'StateMachine', platform, prepareStates(root, platform, {}).next(work), b.description ?? `mlplane batch inference ${b.path}`, undefined, timeout);
   ctx.grants.stateMachines.set(b.path, machine);
   b.schedules.forEach((s, i) => scheduleStateMachine(root, `Schedule${i + 1}`, machine, s, `${b.path} schedule ${i + 1}`, {}));
   return machine;

@@ -1,4 +1,17 @@
-import type { Capabilities } from '../../lib/model/capabilities';
+import { metricCapabilities, type Capabilities } from '../../lib/model/capabilities';
+import type { MetricTable } from '../../lib/monitor-metrics';
+
+/**
+ * Drift metrics on the aws target: the drift task (`DRIFT_SCRIPT` in monitoring.ts) computes each
+ * metric itself with the definitions of lib/monitor-metrics.ts (base-2 Jensen-Shannon distance,
+ * natural-log PSI, Wasserstein over the reference's standard deviation, L-infinity of category shares).
+ */
+export const AWS_METRICS: MetricTable = {
+  jensenShannonDistance: { numeric: { level: 'exact', as: 'jensenShannonDistance' }, categorical: { level: 'exact', as: 'jensenShannonDistance' } },
+  populationStabilityIndex: { numeric: { level: 'exact', as: 'populationStabilityIndex' }, categorical: { level: 'exact', as: 'populationStabilityIndex' } },
+  normalizedWassersteinDistance: { numeric: { level: 'exact', as: 'normalizedWassersteinDistance' } },
+  lInfinity: { categorical: { level: 'exact', as: 'lInfinity' } },
+};
 
 /**
  * What the aws target honours, and how.
@@ -26,7 +39,7 @@ export const AWS_CAPABILITIES: Capabilities = {
   'pipeline.timeout': { level: 'native', note: 'Step Functions TimeoutSeconds' },
   'pipeline.caching': {
     level: 'emulated',
-    how: 'the step gets MLPLANE_CACHING=true and its output URIs; the container may skip work whose outputs exist (Step Functions does not cache)',
+    how: 'no cache: Step Functions runs every step on every run (same results, more compute); synth warns mlplane:aws:caching-not-supported',
   },
   'pipeline.registerStep': { level: 'emulated', how: 'ECS task running the MLflow client (public MLflow image) that registers the model version' },
   'pipeline.promotionGate': { level: 'emulated', how: 'the register task compares the metric with the alias holder before moving the alias' },
@@ -57,9 +70,17 @@ export const AWS_CAPABILITIES: Capabilities = {
     how: "state machine running the model's serving image with MLPLANE_MODE=batch: a Map of Fargate tasks, or a Batch array job on a compute pool",
   },
   'batchInference.schedule': { level: 'native', note: 'EventBridge Scheduler' },
-  'monitor.drift': { level: 'emulated', how: 'scheduled ECS task computes the metric per feature and publishes CloudWatch metrics; one alarm per threshold' },
-  'monitor.skew': { level: 'emulated', how: 'same drift task, comparing training data with served data' },
-  'monitor.batchTarget': { level: 'native', note: 'the drift task reads the batch output prefix' },
+  'batchInference.timeout': { level: 'native', note: 'state machine TimeoutSeconds (the whole run)' },
+  'batchInference.retries': {
+    level: 'emulated',
+    how: 'Step Functions Retry re-runs a failed shard (1/instanceCount of the input) — or the whole array job on a compute pool — not a mini-batch',
+    warnings: ['mlplane:aws:batch-retries-per-shard'],
+  },
+  'monitor.drift': { level: 'emulated', how: 'scheduled ECS task compares the production window with the window before it, per feature, and publishes CloudWatch metrics; one alarm per threshold' },
+  'monitor.skew': { level: 'emulated', how: 'same drift task, comparing the production window with the training data' },
+  'monitor.batchTarget': { level: 'native', note: 'the drift task reads the batch input prefix (the features scored)' },
+  'monitor.allDeployments': { level: 'native', note: "the drift task compares each deployment's captured inputs on its own (Deployment metric dimension, one alarm per deployment)" },
+  ...metricCapabilities(AWS_METRICS),
   'monitor.alert.email': { level: 'native', note: 'SNS email subscription' },
   'monitor.alert.webhook': { level: 'native', note: 'SNS HTTPS subscription (the endpoint confirms the subscription)' },
   'monitor.onDrift.retrain': { level: 'native', note: 'alarm → EventBridge rule → cooldown state machine → StartExecution of the pipeline' },

@@ -148,7 +148,7 @@ export function synthAws(scope: IConstruct, model: EnvironmentModel, settings: A
         buildPipeline(current, ctx, r);
         break;
       case 'batchInference':
-        buildBatchInference(current, ctx, r);
+        buildBatchInference(current, ctx, r, warnings);
         break;
       case 'onlineEndpoint':
         buildEndpoint(current, ctx, r, warnings);
@@ -175,11 +175,22 @@ export function synthAws(scope: IConstruct, model: EnvironmentModel, settings: A
       },
     });
   }
-  if (model.resources.some((r) => r.kind === 'pipeline' && r.steps.some((s) => s.caching))) {
+  for (const r of model.resources) {
+    if (r.kind !== 'pipeline') continue;
+    const onBatch = r.steps.filter((s) => s.kind === 'container' && s.compute !== undefined).map((s) => s.name);
+    if (onBatch.length > 0) {
+      warnings.push({
+        id: 'mlplane:aws:batch-entrypoint',
+        path: r.path,
+        message: `AWS Batch job definitions cannot replace an image's ENTRYPOINT, so on a compute pool (${onBatch.join(', ')}) command and args run as arguments of the image's ENTRYPOINT if it declares one; use images without ENTRYPOINT there`,
+      });
+    }
+    const cached = r.steps.filter((s) => s.caching).map((s) => s.name);
+    if (cached.length === 0) continue;
     warnings.push({
-      id: 'mlplane:aws:caching-emulated',
-      path: env.path,
-      message: 'Step Functions does not cache step results; steps with caching get MLPLANE_CACHING=true and must skip work whose outputs exist',
+      id: 'mlplane:aws:caching-not-supported',
+      path: r.path,
+      message: `Step Functions has no step cache, so steps with caching (${cached.join(', ')}) run on every run: same results, more compute; set caching: false to acknowledge`,
     });
   }
   return { warnings, names: names.filter((n) => n.path === env.path) };

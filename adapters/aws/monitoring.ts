@@ -13,6 +13,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import type { DriftMonitorModel } from '../../lib/model/types';
+import { resolveSignalFeatures } from '../../lib/monitor-metrics';
 import { constructId, metricNamespace, relativePath } from './names';
 import { MLFLOW_IMAGE } from './platform';
 import type { WorkloadContext } from './pipelines';
@@ -20,7 +21,16 @@ import { capturePrefix } from './serving';
 import { awsSchedule } from './sizing';
 import { fargateContainer, stateMachine, taskRole, workloadLogGroup } from './tasks';
 
-/** The Python the drift task runs (numpy and pandas ship with the MLflow image). See README, "Drift job". */
+/**
+ * The Python the drift task runs (numpy and pandas ship with the MLflow image). See README, "Drift job".
+ *
+ * For each monitored stream (a deployment's captured inputs, or a batch's input data) it compares
+ * the production window (the last lookback days) with a reference: the baseline dataset for skew,
+ * the window of the same length before it for drift. Metrics follow lib/monitor-metrics.ts:
+ * base-2 Jensen-Shannon distance, natural-log PSI, Wasserstein over the reference's standard
+ * deviation (floored at 0.001, as Azure ML does), L-infinity of category shares; the feature kind
+ * (numeric: 10 shared histogram bins; categorical: value shares) comes from the baseline schema.
+ */
 export const DRIFT_SCRIPT = `
 import io, json, os
 from datetime import datetime, timedelta, timezone
@@ -30,12 +40,14 @@ import numpy as np
 import pandas as pd
 e = os.environ
 s3 = boto3.client('s3')
-def load(uri, since=None):
+def load(uri, since=None, until=None):
     u = urlparse(uri)
     parts = []
     for page in s3.get_paginator('list_objects_v2').paginate(Bucket=u.netloc, Prefix=u.path.lstrip('/')):
         for o in page.get('Contents', []):
             if since is not None and o['LastModified'] < since:
+                continue
+            if until is not None and o['LastModified'] >= until:
                 continue
             k = o['Key']
             body = io.BytesIO(s3.get_object(Bucket=u.netloc, Key=k)['Body'].read())
@@ -46,41 +58,55 @@ def load(uri, since=None):
             elif k.endswith('.json') or k.endswith('.jsonl'):
                 parts.append(pd.read_json(body, lines=True))
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
-def dists(a, b):
-    if pd.api.types.is_numeric_dtype(a) and pd.api.types.is_numeric_dtype(b):
+def dists(kind, a, b):
+    if kind == 'numeric':
         edges = np.histogram_bin_edges(np.concatenate([a, b]).astype(float), bins=10)
-        p, q = np.histogram(a, edges)[0], np.histogram(b, edges)[0]
+        p, q = np.histogram(a.astype(float), edges)[0], np.histogram(b.astype(float), edges)[0]
     else:
         cats = sorted(set(a.astype(str)) | set(b.astype(str)))
         p = a.astype(str).value_counts().reindex(cats, fill_value=0).to_numpy()
         q = b.astype(str).value_counts().reindex(cats, fill_value=0).to_numpy()
-    p = p + 1e-6
-    q = q + 1e-6
     return p / p.sum(), q / q.sum()
-def score(metric, a, b):
-    p, q = dists(a, b)
+def score(metric, kind, a, b):
+    if metric == 'normalizedWassersteinDistance':
+        grid = np.linspace(0, 1, 101)
+        qa, qb = np.quantile(a.astype(float), grid), np.quantile(b.astype(float), grid)
+        return float(np.mean(np.abs(qa - qb)) / max(float(np.std(a.astype(float))), 0.001))
+    p, q = dists(kind, a, b)
+    if metric == 'lInfinity':
+        return float(np.max(np.abs(p - q)))
+    p, q = p + 1e-6, q + 1e-6
+    p, q = p / p.sum(), q / q.sum()
     if metric == 'jensenShannonDistance':
         m = (p + q) / 2
         return float(np.sqrt(0.5 * np.sum(p * np.log2(p / m)) + 0.5 * np.sum(q * np.log2(q / m))))
     if metric == 'populationStabilityIndex':
         return float(np.sum((q - p) * np.log(q / p)))
-    if metric == 'normalizedWassersteinDistance' and pd.api.types.is_numeric_dtype(a):
-        grid = np.linspace(0, 1, 101)
-        qa, qb = np.quantile(a.astype(float), grid), np.quantile(b.astype(float), grid)
-        return float(np.mean(np.abs(qa - qb)) / (np.std(a.astype(float)) + 1e-9))
-    return float(np.max(np.abs(p - q)))
-since = datetime.now(timezone.utc) - timedelta(days=int(e['MLPLANE_LOOKBACK_DAYS']))
+    raise ValueError('unknown metric ' + metric)
+days = int(e['MLPLANE_LOOKBACK_DAYS'])
+now = datetime.now(timezone.utc)
 base = load(e['MLPLANE_BASELINE_URI'])
-cur = load(e['MLPLANE_TARGET_URI'], since)
 data = []
-for sig in json.loads(e['MLPLANE_SIGNALS']):
-    for f in sig['features']:
-        if f not in base or f not in cur or cur[f].dropna().empty:
-            continue
-        value = score(sig['metric'], base[f].dropna(), cur[f].dropna())
-        dims = [{'Name': 'Monitor', 'Value': e['MLPLANE_MONITOR']}, {'Name': 'Feature', 'Value': f}]
-        data.append({'MetricName': sig['kind'] + '_' + sig['metric'], 'Dimensions': dims, 'Value': value})
-        print(sig['kind'], sig['metric'], f, value)
+for t in json.loads(e['MLPLANE_TARGETS']):
+    cur = load(t['uri'], now - timedelta(days=days))
+    previous = None
+    for sig in json.loads(e['MLPLANE_SIGNALS']):
+        if sig['kind'] == 'drift':
+            if previous is None:
+                previous = load(t['uri'], now - timedelta(days=2 * days), now - timedelta(days=days))
+            ref = previous
+        else:
+            ref = base
+        for f in sig['features']:
+            n = f['name']
+            if n not in ref or n not in cur or cur[n].dropna().empty or ref[n].dropna().empty:
+                continue
+            value = score(f['metric'], f['kind'], ref[n].dropna(), cur[n].dropna())
+            dims = [{'Name': 'Monitor', 'Value': e['MLPLANE_MONITOR']}, {'Name': 'Feature', 'Value': n}]
+            if t['deployment']:
+                dims.append({'Name': 'Deployment', 'Value': t['deployment']})
+            data.append({'MetricName': sig['kind'] + '_' + f['metric'], 'Dimensions': dims, 'Value': value})
+            print(t['deployment'], sig['kind'], f['metric'], n, value)
 cw = boto3.client('cloudwatch')
 for i in range(0, len(data), 20):
     cw.put_metric_data(Namespace=e['MLPLANE_NAMESPACE'], MetricData=data[i:i + 20])
@@ -112,26 +138,30 @@ export function buildDriftMonitor(scope: Construct, ctx: WorkloadContext, m: Dri
   const role = taskRole(root, 'Role', `mlplane drift monitor ${m.path}`);
   ctx.grants.register({ kind: 'driftMonitor', monitor: m.path }, role);
   ctx.grants.grant(role, m.baseline, 'read');
-  let targetUri: string;
+  // Every monitored stream, each compared on its own: each deployment's captured inputs (all of
+  // the endpoint's unless narrowed), or the input data of a batch (the features it scores).
+  const targets: { deployment: string; uri: string }[] = [];
   const target = m.target;
   if (target.kind === 'endpoint') {
-    const sub = target.deployment ? `${target.deployment}/` : '';
     const endpoint = model.resources.find((r) => r.path === target.endpoint);
-    const destination = endpoint?.kind === 'onlineEndpoint' && endpoint.capture.destination ? ctx.datasets.get(endpoint.capture.destination) : undefined;
-    if (destination) {
-      targetUri = `${destination.uri}capture/${sub}`;
-      ctx.grants.grant(role, destination.model.path, 'read');
-    } else {
-      const prefix = `${capturePrefix(envPath, target.endpoint)}${sub}`;
-      targetUri = platform.bucket.s3UrlForObject(prefix);
-      ctx.grants.grantPrefix(role, prefix, true, false);
+    if (endpoint?.kind !== 'onlineEndpoint') return undefined; // reported by validateForAws
+    const names = target.deployment ? [target.deployment] : endpoint.deployments.map((d) => d.name);
+    const destination = endpoint.capture.destination ? ctx.datasets.get(endpoint.capture.destination) : undefined;
+    if (destination) ctx.grants.grant(role, destination.model.path, 'read');
+    for (const name of names) {
+      if (destination) targets.push({ deployment: name, uri: `${destination.uri}capture/${name}/` });
+      else {
+        const prefix = `${capturePrefix(envPath, target.endpoint)}${name}/`;
+        targets.push({ deployment: name, uri: platform.bucket.s3UrlForObject(prefix) });
+        ctx.grants.grantPrefix(role, prefix, true, false);
+      }
     }
   } else {
     const batchModel = model.resources.find((r) => r.path === target.batch);
-    const output = batchModel && batchModel.kind === 'batchInference' ? ctx.datasets.get(batchModel.output) : undefined;
-    if (!output) return undefined; // reported by validateForAws
-    targetUri = output.uri;
-    ctx.grants.grant(role, output.model.path, 'read');
+    const input = batchModel && batchModel.kind === 'batchInference' ? ctx.datasets.get(batchModel.input) : undefined;
+    if (!input) return undefined; // reported by validateForAws
+    targets.push({ deployment: '', uri: input.uri });
+    ctx.grants.grant(role, input.model.path, 'read');
   }
   role.addToPrincipalPolicy(
     new iam.PolicyStatement({
@@ -141,7 +171,11 @@ export function buildDriftMonitor(scope: Construct, ctx: WorkloadContext, m: Dri
     }),
   );
 
-  const signals = m.signals.map((s) => ({ kind: s.kind, metric: s.metric, features: s.thresholds.map((t) => t.feature) }));
+  const schema = baseline.model.schema;
+  const signals = m.signals.map((s) => ({
+    kind: s.kind,
+    features: resolveSignalFeatures(s, schema).flatMap((f) => (f.kind ? [{ name: f.feature, kind: f.kind, metric: f.metric }] : [])),
+  }));
   const c = fargateContainer(root, 'Task', {
     image: MLFLOW_IMAGE,
     size: { cpu: 1024, memoryMiB: 4096 },
@@ -153,7 +187,7 @@ export function buildDriftMonitor(scope: Construct, ctx: WorkloadContext, m: Dri
       MLPLANE_MONITOR: monitorName,
       MLPLANE_NAMESPACE: namespace,
       MLPLANE_BASELINE_URI: baseline.uri,
-      MLPLANE_TARGET_URI: targetUri,
+      MLPLANE_TARGETS: JSON.stringify(targets),
       MLPLANE_LOOKBACK_DAYS: String(m.lookbackDays),
       MLPLANE_SIGNALS: JSON.stringify(signals),
       MLPLANE_DRIFT_SCRIPT: DRIFT_SCRIPT,
@@ -179,23 +213,26 @@ export function buildDriftMonitor(scope: Construct, ctx: WorkloadContext, m: Dri
 
   const alarms: cloudwatch.Alarm[] = [];
   for (const s of m.signals) {
-    for (const t of s.thresholds) {
-      const alarm = new cloudwatch.Alarm(root, `Alarm-${s.kind}-${s.metric}-${t.feature}`, {
-        alarmDescription: `${m.path}: ${s.kind} ${s.metric} of '${t.feature}' above ${t.threshold}`,
-        metric: new cloudwatch.Metric({
-          namespace,
-          metricName: `${s.kind}_${s.metric}`,
-          dimensionsMap: { Monitor: monitorName, Feature: t.feature },
-          statistic: cloudwatch.Stats.MAXIMUM,
-          period: Duration.hours(1),
-        }),
-        threshold: t.threshold,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      });
-      alarm.addAlarmAction(new cwActions.SnsAction(topic));
-      alarms.push(alarm);
+    for (const t of resolveSignalFeatures(s, schema)) {
+      for (const { deployment } of targets) {
+        const on = deployment ? ` on ${deployment}` : '';
+        const alarm = new cloudwatch.Alarm(root, `Alarm-${s.kind}-${t.metric}-${t.feature}${deployment ? `-${deployment}` : ''}`, {
+          alarmDescription: `${m.path}: ${s.kind} ${t.metric} of '${t.feature}'${on} above ${t.threshold}`,
+          metric: new cloudwatch.Metric({
+            namespace,
+            metricName: `${s.kind}_${t.metric}`,
+            dimensionsMap: { Monitor: monitorName, Feature: t.feature, ...(deployment ? { Deployment: deployment } : {}) },
+            statistic: cloudwatch.Stats.MAXIMUM,
+            period: Duration.hours(1),
+          }),
+          threshold: t.threshold,
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+          evaluationPeriods: 1,
+          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        });
+        alarm.addAlarmAction(new cwActions.SnsAction(topic));
+        alarms.push(alarm);
+      }
     }
   }
 

@@ -3,6 +3,9 @@ import { unsupportedFeatures } from '../../lib/model/capabilities';
 import { MODEL_SCHEMA_VERSION } from '../../lib/model/types';
 import type {
   ComputePoolModel,
+  ContainerStepModel,
+  PipelineModel,
+  StepModel,
   EnvironmentModel,
   ModelRefModel,
   ResourceModel,
@@ -10,10 +13,12 @@ import type {
   ScheduleModel,
 } from '../../lib/model/types';
 import { AWS_CAPABILITIES } from './capabilities';
+import { parameterOutputType, resolveInvocation, valueKey } from './contract';
 import { constructId } from './names';
 import { PLATFORM_ID } from './platform';
 import { regionProblem, type AwsSettings } from './settings';
 import { USABLE_MEMORY, awsSchedule, fargateSize, gpuInstance } from './sizing';
+import { withStaging } from './tasks';
 
 /** Most target groups one ALB forward action can weigh. */
 export const MAX_WEIGHTED_TARGET_GROUPS = 5;
@@ -79,9 +84,15 @@ export function validateForAws(model: EnvironmentModel, settings: AwsSettings): 
       }
     }
   };
-  const checkTask = (path: string, resources: ResourcesModel, compute: string | undefined) => {
+  /** `staged`: a pipeline step, whose Batch job also holds the two staging containers. */
+  const checkTask = (path: string, asked: ResourcesModel, compute: string | undefined, staged = false) => {
     const pool = compute === undefined ? undefined : (expectKind(path, compute, 'computePool', 'compute pool') as ComputePoolModel | undefined);
     const poolGpu = pool?.node.accelerator;
+    const resources = staged && pool ? withStaging(asked, !poolGpu) : asked;
+    const extra =
+      resources === asked
+        ? ''
+        : `, plus ${resources.cpu - asked.cpu} vCPU / ${resources.memoryGiB - asked.memoryGiB} GiB for the two containers that stage its inputs and outputs`;
     if (resources.accelerator) {
       const gpu = gpuInstance(resources.accelerator);
       if (!gpu.ok) add(path, gpu.error);
@@ -102,13 +113,13 @@ export function validateForAws(model: EnvironmentModel, settings: AwsSettings): 
       if (resources.cpu > i.vcpus || resources.memoryGiB > i.memoryGiB * USABLE_MEMORY || (wanted?.count ?? 0) > i.gpus) {
         add(
           path,
-          `asks for ${resources.cpu} vCPU / ${resources.memoryGiB} GiB / ${wanted?.count ?? 0} GPU(s), more than one node of pool '${pool.path}' (${i.instanceType}: ${i.vcpus} vCPU, ${Math.floor(i.memoryGiB * USABLE_MEMORY)} GiB usable, ${i.gpus} GPU(s)); ask for less or size the pool's node up`,
+          `asks for ${asked.cpu} vCPU / ${asked.memoryGiB} GiB / ${wanted?.count ?? 0} GPU(s)${extra}, more than one node of pool '${pool.path}' (${i.instanceType}: ${i.vcpus} vCPU, ${Math.floor(i.memoryGiB * USABLE_MEMORY)} GiB usable, ${i.gpus} GPU(s)); ask for less or size the pool's node up`,
         );
       }
       return;
     }
     const size = fargateSize(resources);
-    if (!size.ok) add(path, size.error);
+    if (!size.ok) add(path, `${size.error}${extra}`);
   };
 
   for (const r of model.resources) {
@@ -141,15 +152,18 @@ export function validateForAws(model: EnvironmentModel, settings: AwsSettings): 
       case 'pipeline':
         for (const s of r.steps) {
           if (s.kind === 'container') {
-            checkTask(s.path, s.resources, s.compute);
+            checkTask(s.path, s.resources, s.compute, true);
             for (const i of s.inputs) {
               if (i.source.kind === 'dataset') expectKind(s.path, i.source.dataset, 'dataset', `dataset of input '${i.name}'`);
             }
+            checkInvocation(r, s, add);
           } else {
             if (s.promoteTo) checkModelRef(s.path, { registry: s.registry, model: s.model, alias: s.promoteTo });
             else checkModelRef(s.path, { registry: s.registry, model: s.model, version: '1' });
           }
         }
+        for (const s of r.steps) checkConditions(r, s, add);
+        checkStateKeys(r, add);
         r.schedules.forEach((s) => checkSchedule(r.path, s));
         break;
       case 'modelRegistry':
@@ -217,4 +231,55 @@ export function validateForAws(model: EnvironmentModel, settings: AwsSettings): 
     if (!index.has(g.resource)) add(model.environment.path, `a grant names resource '${g.resource}', which is not in the environment`);
   }
   return problems;
+}
+
+/**
+ * Every placeholder of a step's command, args and env must resolve (docs/step-contract.md); on ECS
+ * Fargate (no compute pool) the command is the container's entrypoint, which container overrides
+ * cannot change, so it may not hold run-time values.
+ */
+function checkInvocation(p: PipelineModel, s: ContainerStepModel, add: (path: string, message: string) => void): void {
+  const { invocation, problems } = resolveInvocation(p, s);
+  for (const m of problems) add(s.path, m);
+  invocation.command.forEach((w, i) => {
+    if (s.compute === undefined && w.kind === 'dynamic') {
+      add(
+        s.path,
+        `command[${i}] '${s.command[i]}' holds a run-time value; without a compute pool the step runs on ECS Fargate, where the command is the container entrypoint and container overrides cannot change it; move the placeholder to args`,
+      );
+    }
+  });
+}
+
+/** Names a condition may read from metrics.json: the state machine addresses them as JSONPath fields. */
+const METRIC_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** The conditions a step declares must name a value the state machine can read and compare. */
+function checkConditions(p: PipelineModel, s: StepModel, add: (path: string, message: string) => void): void {
+  for (const c of s.conditions) {
+    if (c.declaredOn !== s.name) continue; // reported where declared
+    const o = c.operand;
+    if (o.kind === 'metric' && !METRIC_NAME.test(o.metric)) {
+      add(s.path, `condition reads metric '${o.metric}'; on aws a metric condition needs a name of letters, digits and '_' (Step Functions reads it as a JSONPath field); rename the metric`);
+    }
+    if (o.kind === 'stepOutput' && !parameterOutputType(p, o.step, o.output)) {
+      add(s.path, `condition reads '${o.step}.${o.output}', which is not a parameter output of a step of '${p.path}'; compare a parameter output (Output.float(), ...) or use Condition.metric`);
+    }
+    if (typeof c.value !== 'number' && c.op !== '==' && c.op !== '!=') {
+      add(s.path, `condition uses '${c.op}' on ${typeof c.value} value ${JSON.stringify(c.value)}; only numbers are ordered; use == or !=`);
+    }
+  }
+}
+
+/** Steps whose names differ only in characters a JSONPath field cannot hold would share their values in the state. */
+function checkStateKeys(p: PipelineModel, add: (path: string, message: string) => void): void {
+  const seen = new Map<string, string>();
+  for (const s of p.steps) {
+    const key = valueKey(s.name, '');
+    const other = seen.get(key);
+    if (other !== undefined) {
+      add(s.path, `step '${s.name}' and step '${other}' have the same name in the Step Functions state ('${key}'); rename one so they differ in letters, digits or '_'`);
+    }
+    seen.set(key, s.name);
+  }
 }

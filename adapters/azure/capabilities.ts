@@ -1,4 +1,23 @@
-import type { Capabilities } from '../../lib/model/capabilities';
+import { metricCapabilities, type Capabilities } from '../../lib/model/capabilities';
+import type { MetricTable } from '../../lib/monitor-metrics';
+
+const CATEGORICAL_ALTERNATIVE =
+  "Azure ML data drift signals measure categorical features with JensenShannonDistance, PopulationStabilityIndex or PearsonsChiSquaredTest, not L-infinity; set categoricalMetric: DriftMetric.JENSEN_SHANNON or DriftMetric.PSI";
+
+/**
+ * Drift metrics on Azure ML data drift signals (`NumericalDataDriftMetric`, `CategoricalDataDriftMetric`:
+ * https://learn.microsoft.com/javascript/api/@azure/arm-machinelearning/numericaldatadriftmetric,
+ * https://learn.microsoft.com/javascript/api/@azure/arm-machinelearning/categoricaldatadriftmetric).
+ * Azure's monitoring component computes the Jensen-Shannon distance with base-2 logarithms, PSI with
+ * natural logarithms and the Wasserstein distance normalized by the reference's standard deviation
+ * (azureml-assets model-monitoring data drift component) — the definitions of lib/monitor-metrics.ts.
+ */
+export const AZURE_METRICS: MetricTable = {
+  jensenShannonDistance: { numeric: { level: 'exact', as: 'JensenShannonDistance' }, categorical: { level: 'exact', as: 'JensenShannonDistance' } },
+  populationStabilityIndex: { numeric: { level: 'exact', as: 'PopulationStabilityIndex' }, categorical: { level: 'exact', as: 'PopulationStabilityIndex' } },
+  normalizedWassersteinDistance: { numeric: { level: 'exact', as: 'NormalizedWassersteinDistance' } },
+  lInfinity: { categorical: { level: 'refused', alternative: CATEGORICAL_ALTERNATIVE } },
+};
 
 /** What the azure target honours, and how (see README for the mechanisms). */
 export const AZURE_CAPABILITIES: Capabilities = {
@@ -17,11 +36,11 @@ export const AZURE_CAPABILITIES: Capabilities = {
   'compute.spot': { level: 'native', note: 'vmPriority LowPriority' },
   'compute.customAccelerator': { level: 'native', note: "Accelerator.custom('azure', '<VM size>')" },
   'pipeline.container': { level: 'native', note: 'command component version per step, pipeline job' },
-  'pipeline.retries': { level: 'emulated', how: 'Azure ML command jobs have no retry setting; the component command runs in a bounded shell retry loop (retries + 1 attempts)' },
+  'pipeline.retries': { level: 'emulated', how: 'Azure ML command jobs have no retry setting; the component command runs in a bounded shell retry loop (retries + 1 attempts) that empties the outputs between attempts; warning mlplane:azure:retry-loop' },
   'pipeline.timeout': { level: 'native', note: 'command node limits.timeout' },
   'pipeline.caching': { level: 'native', note: 'component is_deterministic (output reuse)' },
   'pipeline.registerStep': { level: 'emulated', how: 'a command step in the Azure CLI image running az ml model create under the pipeline identity' },
-  'pipeline.promotionGate': { level: 'emulated', how: 'the register step compares the candidate metric with the mlplane-metric-<name> tag of the version holding the alias before moving the alias tag' },
+  'pipeline.promotionGate': { level: 'emulated', how: 'the register step runs decide_gate (adapters/shared/gate.ts) on metrics.json against the mlplane-metric-<name> tag of the version holding the alias before moving the alias tag' },
   'schedule.cron': { level: 'native', note: 'schedule Cron trigger with the IANA zone mapped to its Windows name' },
   'schedule.rate': { level: 'native', note: 'schedule Recurrence trigger (whole minutes)' },
   'registry.aliases': { level: 'emulated', how: 'workspace models have no aliases; the version holding an alias carries the tag mlplane-alias-<alias>=true, resolved at deploy time into a template parameter' },
@@ -32,10 +51,30 @@ export const AZURE_CAPABILITIES: Capabilities = {
   'endpoint.auth.key': { level: 'native', note: 'authMode Key' },
   'endpoint.auth.token': { level: 'native', note: 'authMode AADToken (Microsoft Entra)' },
   'endpoint.capture': { level: 'native', note: 'deployment data collector, request/response payload collections with sampling' },
-  batchInference: { level: 'native', note: 'batch endpoint + model deployment on the compute pool' },
+  batchInference: {
+    level: 'native',
+    note: "batch endpoint + no-code (MLflow) model deployment on the compute pool; predictions (predictions.csv) are written to the output dataset's folder",
+    warnings: ['mlplane:azure:batch-mlflow-model', 'mlplane:azure:batch-output-csv'],
+  },
   'batchInference.schedule': { level: 'emulated', how: 'batch endpoints have no schedule; a workspace schedule runs a one-step pipeline that calls az ml batch-endpoint invoke under the batch identity' },
-  'monitor.drift': { level: 'native', note: 'schedule with CreateMonitor, DataDrift signals' },
-  'monitor.skew': { level: 'emulated', how: 'Azure ML has no separate skew signal; a DataDrift signal compares serving inputs with the training baseline' },
+  'batchInference.timeout': {
+    level: 'emulated',
+    how: 'batch deployments have no job timeout (retrySettings.timeout bounds one mini-batch invocation); the scheduled invocation waits for the job and cancels it when the timeout elapses, so on-demand invocations are not bounded',
+    warnings: ['mlplane:azure:batch-timeout-scheduled-only'],
+  },
+  'batchInference.retries': { level: 'native', note: 'batch deployment retrySettings.maxRetries (per mini-batch)' },
+  'monitor.drift': {
+    level: 'native',
+    note: 'DataDrift signal whose reference is the rolling production window one lookback earlier (windowOffset = windowSize = lookback)',
+    warnings: ['mlplane:azure:monitor-needs-collector'],
+  },
+  'monitor.skew': {
+    level: 'native',
+    note: 'a DataDrift signal (Azure ML names no separate skew signal) comparing the production window with the training baseline (Fixed reference)',
+    warnings: ['mlplane:azure:monitor-needs-collector'],
+  },
+  'monitor.allDeployments': { level: 'native', note: "one set of signals per deployment, each reading that deployment's collected model inputs" },
+  ...metricCapabilities(AZURE_METRICS),
   'monitor.batchTarget': { level: 'native', note: 'the batch output dataset as production data' },
   'monitor.alert.email': { level: 'native', note: 'monitor email notifications' },
   'monitor.alert.webhook': { level: 'emulated', how: 'Event Grid subscription on the workspace (RunStatusChanged with the threshold-breached run tag) delivering to the webhook' },

@@ -35,7 +35,7 @@ import { addLifecyclePolicy, externalHost, mapDataset } from './data';
 import { mapEnvironment } from './environment';
 import { mapFeatureStore } from './feature-store';
 import { mapGrants } from './grants';
-import { mapDriftMonitor, monitoredDeployment } from './monitor';
+import { mapDriftMonitor, monitoredDeployments } from './monitor';
 import { AZURE_CLI_IMAGE, mapPipeline, type MappedPipeline } from './pipeline';
 import { mapBatchInference, mapOnlineEndpoint, mapRegistry } from './serving';
 import { locationsFor, locationSatisfies, parseAzureSettings, type AzureSettings } from './settings';
@@ -179,8 +179,7 @@ export function synthAzure(model: EnvironmentModel, settings: AzureSettings): Do
 
   const monitored = new Set<string>();
   for (const m of g.monitors) {
-    const dep = monitoredDeployment(ctx, m);
-    if (m.target.kind === 'endpoint' && dep) monitored.add(`${m.target.endpoint}/${dep}`);
+    if (m.target.kind === 'endpoint') for (const dep of monitoredDeployments(ctx, m)) monitored.add(`${m.target.endpoint}/${dep}`);
   }
   for (const e of g.endpoints) mapOnlineEndpoint(ctx, e, monitored);
   for (const b of g.batches) mapBatchInference(ctx, b);

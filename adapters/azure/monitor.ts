@@ -1,4 +1,6 @@
-import type { DatasetModel, DriftMetricName, DriftMonitorModel, FieldModel, MonitorSignalModel } from '../../lib/model/types';
+import type { DatasetModel, DriftMonitorModel, MonitorSignalModel } from '../../lib/model/types';
+import { metricSupport, resolveSignalFeatures } from '../../lib/monitor-metrics';
+import { AZURE_METRICS } from './capabilities';
 import { ArmExpr, armLiteral, armNumber, concat, renderArm, type ArmObject, type ArmValue } from './arm';
 import { addMlChild, ownedIdentity, scheduleTrigger, userAssigned, yamlTrigger, type OwnedIdentity } from './common';
 import { API, ML_API, type SynthContext } from './context';
@@ -8,32 +10,29 @@ import type { MappedPipeline } from './pipeline';
 import { assignRole, ROLES } from './roles';
 import { endpointName } from './serving';
 
-const METRICS: Readonly<Record<DriftMetricName, { readonly numerical?: string; readonly categorical?: string }>> = {
-  jensenShannonDistance: { numerical: 'JensenShannonDistance', categorical: 'JensenShannonDistance' },
-  populationStabilityIndex: { numerical: 'PopulationStabilityIndex', categorical: 'PopulationStabilityIndex' },
-  normalizedWassersteinDistance: { numerical: 'NormalizedWassersteinDistance' },
-  lInfinity: {},
-};
-
 /** Marker Azure ML model monitoring puts on a run whose metrics breached a threshold (Event Grid filter). */
 export const THRESHOLD_BREACHED_TAG = 'data.RunTags.azureml_modelmonitor_threshold_breached';
 /** Value of that tag. */
 export const THRESHOLD_BREACHED_TEXT = 'has failed due to one or more features violating metric thresholds';
 
-/** The deployment a monitor on an endpoint watches (explicit, else the one with most live traffic). */
-export function monitoredDeployment(ctx: SynthContext, m: DriftMonitorModel): string | undefined {
-  if (m.target.kind !== 'endpoint') return undefined;
+/**
+ * The deployments a monitor on an endpoint watches: the one it names, else every deployment of
+ * the endpoint (each compared on its own).
+ */
+export function monitoredDeployments(ctx: SynthContext, m: DriftMonitorModel): string[] {
+  if (m.target.kind !== 'endpoint') return [];
   const e = ctx.resource(m.target.endpoint);
-  if (e === undefined || e.kind !== 'onlineEndpoint') return undefined;
-  if (m.target.deployment) return m.target.deployment;
-  const sorted = [...e.deployments].sort((a, b) => b.traffic - a.traffic);
-  return sorted[0]?.name;
+  if (e === undefined || e.kind !== 'onlineEndpoint') return [];
+  if (m.target.deployment) return [m.target.deployment];
+  return e.deployments.map((d) => d.name);
 }
 
-function featureType(f: FieldModel): 'Numerical' | 'Categorical' | undefined {
-  if (f.type === 'int' || f.type === 'float') return 'Numerical';
-  if (f.type === 'string' || f.type === 'bool') return 'Categorical';
-  return undefined;
+/** Where one monitored stream of inputs comes from: a deployment's collected inputs, or a batch's input data. */
+interface Production {
+  /** Suffix of signal names (the deployment), empty for a batch. */
+  readonly label: string;
+  readonly uri: string;
+  readonly dataContext: string;
 }
 
 /**
@@ -51,28 +50,29 @@ export function mapDriftMonitor(ctx: SynthContext, m: DriftMonitorModel, pipelin
   }
   const base = baseline?.kind === 'dataset' ? (baseline as DatasetModel) : undefined;
 
-  let production: ArmObject | undefined;
+  const productions: Production[] = [];
+  const deps = new Set<string>();
+  if (base) for (const k of ctx.mlId('data/versions', dataRef(ctx, base).asset, base.version).refs) deps.add(k);
   if (m.target.kind === 'endpoint') {
     const e = ctx.resource(m.target.endpoint);
-    const dep = monitoredDeployment(ctx, m);
-    if (e === undefined || e.kind !== 'onlineEndpoint' || dep === undefined) {
+    const names = monitoredDeployments(ctx, m);
+    if (e === undefined || e.kind !== 'onlineEndpoint' || names.length === 0) {
       ctx.problem(m.path, `target endpoint '${m.target.endpoint}' is not an online endpoint with deployments in this environment`);
     } else {
-      if (!e.deployments.some((d) => d.name === dep)) ctx.problem(m.path, `deployment '${dep}' is not a deployment of ${e.path} (deployments: ${e.deployments.map((d) => d.name).join(', ')})`);
       const epName = endpointName(ctx, e.path);
-      production = {
-        inputDataType: 'Rolling',
-        jobInputType: 'uri_folder',
+      for (const dep of names) {
+        if (!e.deployments.some((d) => d.name === dep)) {
+          ctx.problem(m.path, `deployment '${dep}' is not a deployment of ${e.path} (deployments: ${e.deployments.map((d) => d.name).join(', ')})`);
+          continue;
+        }
         // The data collector registers collected inputs as data asset <endpoint>-<deployment>-model_inputs.
-        uri: `azureml:${epName}-${dep}-model_inputs:1`,
-        dataContext: 'model_inputs',
-        windowSize: `P${m.lookbackDays}D`,
-        windowOffset: 'P0D',
-      };
+        productions.push({ label: dep, uri: `azureml:${epName}-${dep}-model_inputs:1`, dataContext: 'model_inputs' });
+        for (const k of ctx.mlId('onlineEndpoints/deployments', epName, dep).refs) deps.add(k);
+      }
       ctx.warn(
         'monitor-needs-collector',
         m.path,
-        `monitoring ${e.path}/${dep} reads the deployment's collected model inputs; the serving container must log them with the Azure ML data collector (azureml-ai-monitoring) to the 'model_inputs' collection`,
+        `monitoring ${names.map((d) => `${e.path}/${d}`).join(', ')} reads each deployment's collected model inputs; the serving container must log them with the Azure ML data collector (azureml-ai-monitoring) to the 'model_inputs' collection`,
       );
     }
   } else {
@@ -83,27 +83,15 @@ export function mapDriftMonitor(ctx: SynthContext, m: DriftMonitorModel, pipelin
       // The features a batch scores are its input; the output holds predictions.
       const input = ctx.resource(b.input);
       if (input?.kind === 'dataset') {
-        production = { inputDataType: 'Rolling', jobInputType: 'uri_folder', uri: dataRef(ctx, input).uri, dataContext: 'model_inputs', windowSize: `P${m.lookbackDays}D`, windowOffset: 'P0D' };
+        productions.push({ label: '', uri: dataRef(ctx, input).uri, dataContext: 'model_inputs' });
+        for (const k of ctx.mlId('data/versions', dataRef(ctx, input).asset, input.version).refs) deps.add(k);
       }
     }
   }
-  const reference: ArmObject | undefined = base
-    ? { inputDataType: 'Fixed', jobInputType: 'uri_folder', uri: dataRef(ctx, base).uri, dataContext: 'training' }
-    : undefined;
-
-  const deps = new Set<string>();
-  if (base) for (const k of ctx.mlId('data/versions', dataRef(ctx, base).asset, base.version).refs) deps.add(k);
-  if (m.target.kind === 'endpoint') {
-    const e = ctx.resource(m.target.endpoint);
-    const dep = monitoredDeployment(ctx, m);
-    if (e?.kind === 'onlineEndpoint' && dep) for (const k of ctx.mlId('onlineEndpoints/deployments', endpointName(ctx, e.path), dep).refs) deps.add(k);
-  } else {
-    const b = ctx.resource(m.target.batch);
-    const out = b?.kind === 'batchInference' ? ctx.resource(b.input) : undefined;
-    if (out?.kind === 'dataset') for (const k of ctx.mlId('data/versions', dataRef(ctx, out).asset, out.version).refs) deps.add(k);
-  }
   const signals: Record<string, ArmObject> = {};
-  m.signals.forEach((signal, i) => addSignals(ctx, m, signal, i, base, production, reference, signals));
+  m.signals.forEach((signal, i) => {
+    for (const p of productions) addSignals(ctx, m, signal, i, base, p, signals);
+  });
 
   const emails = m.alerts.flatMap((a) => (a.kind === 'email' ? [a.address] : []));
   if (emails.join(',').length > 499) ctx.problem(m.path, `email recipients total ${emails.join(',').length} characters; Azure ML allows 499; use a distribution list`);
@@ -146,8 +134,8 @@ export function mapDriftMonitor(ctx: SynthContext, m: DriftMonitorModel, pipelin
             type: 'data_drift',
             features: (s.features as { features: readonly string[] }).features,
             metric_thresholds: yamlThresholds(s),
-            production_data: production ? { input_data: { path: production.uri, type: 'uri_folder' }, data_context: production.dataContext } : null,
-            reference_data: reference ? { input_data: { path: reference.uri, type: 'uri_folder' }, data_context: 'training' } : null,
+            production_data: yamlData(s.productionData as ArmObject),
+            reference_data: yamlData(s.referenceData as ArmObject),
           },
         ]),
       ),
@@ -163,6 +151,15 @@ export function mapDriftMonitor(ctx: SynthContext, m: DriftMonitorModel, pipelin
   return identity;
 }
 
+/** `production_data` / `reference_data` of the CLI v2 YAML (a rolling window as `data_window`). */
+function yamlData(d: ArmObject): ArmObject {
+  return {
+    input_data: { path: d.uri as string, type: d.jobInputType as string },
+    data_context: d.dataContext as string,
+    ...(d.inputDataType === 'Rolling' ? { data_window: { lookback_window_size: d.windowSize as string, lookback_window_offset: d.windowOffset as string } } : {}),
+  };
+}
+
 /** `metric_thresholds` of the CLI v2 YAML (`numerical: { jensen_shannon_distance: 0.1 }`). */
 function yamlThresholds(signal: ArmObject): Record<string, Record<string, number>> {
   const out: Record<string, Record<string, number>> = {};
@@ -175,56 +172,59 @@ function yamlThresholds(signal: ArmObject): Record<string, Record<string, number
   return out;
 }
 
-function addSignals(
-  ctx: SynthContext,
-  m: DriftMonitorModel,
-  signal: MonitorSignalModel,
-  index: number,
-  base: DatasetModel | undefined,
-  production: ArmObject | undefined,
-  reference: ArmObject | undefined,
-  into: Record<string, ArmObject>,
-): void {
-  const metric = METRICS[signal.metric];
-  if (metric.numerical === undefined && metric.categorical === undefined) {
-    ctx.problem(m.path, `drift metric '${signal.metric}' is not offered by Azure ML data drift signals (JensenShannonDistance, PopulationStabilityIndex, NormalizedWassersteinDistance, TwoSampleKolmogorovSmirnovTest, PearsonsChiSquaredTest); use jensenShannonDistance or populationStabilityIndex`);
-    return;
-  }
-  const groups = new Map<string, { type: 'Numerical' | 'Categorical'; threshold: number; features: string[] }>();
-  for (const t of signal.thresholds) {
-    const field = base?.schema.find((f) => f.name === t.feature);
-    if (base && field === undefined) {
-      ctx.problem(m.path, `feature '${t.feature}' is not a column of baseline ${base.path} (columns: ${base.schema.map((f) => f.name).join(', ')}); fix the feature name`);
+/**
+ * The DataDrift signals of one monitor signal on one production stream. Skew compares the
+ * production window with the training baseline (a Fixed reference); drift compares it with the
+ * production window of the same length just before it (a Rolling reference on the same data,
+ * `windowOffset` = `windowSize` = lookback). Azure ML thresholds are per signal and data type, so
+ * per-feature thresholds become feature subsets; `featureDataTypeOverride` pins each feature's
+ * kind to the one lib/monitor-metrics.ts gives it.
+ */
+function addSignals(ctx: SynthContext, m: DriftMonitorModel, signal: MonitorSignalModel, index: number, base: DatasetModel | undefined, production: Production, into: Record<string, ArmObject>): void {
+  const window = `P${m.lookbackDays}D`;
+  const productionData: ArmObject = { inputDataType: 'Rolling', jobInputType: 'uri_folder', uri: production.uri, dataContext: production.dataContext, windowSize: window, windowOffset: 'P0D' };
+  const referenceData: ArmObject =
+    signal.kind === 'skew'
+      ? { inputDataType: 'Fixed', jobInputType: 'uri_folder', uri: base ? dataRef(ctx, base).uri : 'azureml:missing:1', dataContext: 'training' }
+      : { inputDataType: 'Rolling', jobInputType: 'uri_folder', uri: production.uri, dataContext: production.dataContext, windowSize: window, windowOffset: window };
+  const groups = new Map<string, { type: 'Numerical' | 'Categorical'; metric: string; threshold: number; features: string[] }>();
+  for (const f of resolveSignalFeatures(signal, base?.schema ?? [])) {
+    if (base && f.kind === undefined) {
+      const field = base.schema.find((c) => c.name === f.feature);
+      ctx.problem(m.path, field ? `feature '${f.feature}' has type ${field.type}; Azure ML drift signals compute on numerical (int, float) or categorical (string, bool) features; drop it or derive a numeric feature` : `feature '${f.feature}' is not a column of baseline ${base.path} (columns: ${base.schema.map((c) => c.name).join(', ')}); fix the feature name`);
       continue;
     }
-    const type = field ? featureType(field) : 'Numerical';
-    if (type === undefined) {
-      ctx.problem(m.path, `feature '${t.feature}' has type ${field?.type}; Azure ML drift signals compute on numerical (int, float) or categorical (string, bool) features; drop it or derive a numeric feature`);
+    const kind = f.kind ?? 'numeric';
+    const support = metricSupport(AZURE_METRICS, f.metric, kind);
+    if (support === undefined) {
+      ctx.problem(m.path, `metric '${f.metric}' is not defined on ${kind} features such as '${f.feature}'; use ${kind === 'numeric' ? 'jensenShannonDistance' : 'categoricalMetric jensenShannonDistance'}`);
       continue;
     }
-    const azureMetric = type === 'Numerical' ? metric.numerical : metric.categorical;
-    if (azureMetric === undefined) {
-      ctx.problem(m.path, `drift metric '${signal.metric}' applies to numerical features only, but '${t.feature}' is categorical; use jensenShannonDistance or populationStabilityIndex for categorical features`);
-      continue;
-    }
-    const key = `${type}:${t.threshold}`;
-    const g = groups.get(key) ?? { type, threshold: t.threshold, features: [] };
-    g.features.push(t.feature);
+    // A refused metric is reported by the capability check (monitor.metric.*).
+    if (support.level === 'refused') continue;
+    const type = kind === 'numeric' ? 'Numerical' : 'Categorical';
+    const threshold = support.level === 'converted' ? support.convert(f.threshold) : f.threshold;
+    const key = `${type}:${support.as}:${threshold}`;
+    const g = groups.get(key) ?? { type, metric: support.as, threshold, features: [] };
+    g.features.push(f.feature);
     groups.set(key, g);
   }
   const counters = new Map<string, number>();
-  for (const g of [...groups.values()].sort((a, b) => a.type.localeCompare(b.type) || a.threshold - b.threshold)) {
+  const label = production.label ? `_${production.label.replace(/[^A-Za-z0-9]/g, '_')}` : '';
+  for (const g of [...groups.values()].sort((a, b) => a.type.localeCompare(b.type) || a.metric.localeCompare(b.metric) || a.threshold - b.threshold)) {
     const n = (counters.get(g.type) ?? 0) + 1;
     counters.set(g.type, n);
-    const name = `${signal.kind}_${index + 1}_${g.type.toLowerCase()}_${n}`;
+    const name = `${signal.kind}_${index + 1}${label}_${g.type.toLowerCase()}_${n}`;
+    const features = g.features.sort();
     into[name] = {
       signalType: 'DataDrift',
       notificationTypes: ['AmlNotification'],
-      features: { filterType: 'FeatureSubset', features: g.features.sort() },
-      metricThresholds: [{ dataType: g.type, metric: g.type === 'Numerical' ? (metric.numerical as string) : (metric.categorical as string), threshold: { value: armNumber(g.threshold) } }],
-      productionData: production ?? { inputDataType: 'Fixed', jobInputType: 'uri_folder', uri: 'azureml:missing:1' },
-      referenceData: reference ?? { inputDataType: 'Fixed', jobInputType: 'uri_folder', uri: 'azureml:missing:1' },
-      properties: { 'mlplane-signal': signal.kind, 'mlplane-metric': signal.metric },
+      features: { filterType: 'FeatureSubset', features },
+      featureDataTypeOverride: Object.fromEntries(features.map((f) => [f, g.type])),
+      metricThresholds: [{ dataType: g.type, metric: g.metric, threshold: { value: armNumber(g.threshold) } }],
+      productionData,
+      referenceData,
+      properties: { 'mlplane-signal': signal.kind, 'mlplane-metric': signal.metric, ...(production.label ? { 'mlplane-deployment': production.label } : {}) },
     };
   }
 }

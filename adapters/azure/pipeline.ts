@@ -1,25 +1,37 @@
-import type {
-  ContainerStepModel,
-  DatasetModel,
-  IoTypeModel,
-  PipelineModel,
-  RegisterStepModel,
-  StepModel,
-} from '../../lib/model/types';
+import type { ContainerStepModel, DatasetModel, IoTypeModel, ParameterTypeName, PipelineModel, RegisterStepModel, StepModel } from '../../lib/model/types';
+import { GATE_PYTHON } from '../shared/gate';
 import { renderArm, type ArmObject, type ArmValue } from './arm';
 import { addMlChild, imageEnvironment, isoDuration, ownedIdentity, scheduleTrigger, vmSize, yamlTrigger, type EnvironmentRef, type OwnedIdentity } from './common';
 import { computeName } from './compute';
-import type { SynthContext } from './context';
+import { EVALUATOR_PYTHON, planGates, type ConditionGate } from './conditions';
+import { ML, type SynthContext } from './context';
 import { dataRef } from './data';
 import { RULES, shortHash } from './names';
+import { assignRole, ROLES } from './roles';
+import { captureLines, parseWord, shellWord, valueText, type Placeholder } from './step-script';
 
-/** Image the register step runs in (Azure CLI with the `ml` extension installed on first use). */
+export { shellQuote } from './step-script';
+
+/** Image the register step and condition evaluators run in (Azure CLI, Python 3; the `ml` extension is installed on first use). */
 export const AZURE_CLI_IMAGE = 'mcr.microsoft.com/azure-cli:2.67.0';
 
 /** Tag that marks the model version holding an alias: `mlplane-alias-<alias>` = `true`. */
 export function aliasTag(alias: string): string {
   return `mlplane-alias-${alias}`;
 }
+
+/** Output every step that another step orders itself after (`dependsOn` without data) writes last. */
+export const DONE_OUTPUT = 'mlplane_done';
+/** Input through which a step waits for `DONE_OUTPUT` of an order-only predecessor. */
+export function afterInput(node: string): string {
+  return `mlplane_after_${node}`;
+}
+/** Input that carries pipeline parameter `<name>` to a step whose command names `{{params.<name>}}`. */
+export function paramInput(name: string): string {
+  return `mlplane_params_${name}`;
+}
+/** File inside a parameter output's folder that holds the value text. */
+export const VALUE_FILE = 'value';
 
 /** Everything the rest of the adapter needs from a mapped pipeline. */
 export interface MappedPipeline {
@@ -30,15 +42,36 @@ export interface MappedPipeline {
 
 const SCHEMA = 'https://azuremlschemas.azureedge.net/latest';
 
-/** Azure ML component IO type of a model IO type. */
-function ioType(t: IoTypeModel): string {
-  if (t.kind === 'parameter') return { string: 'string', int: 'integer', float: 'number', bool: 'boolean' }[t.type];
-  return t.type === 'model' ? 'custom_model' : 'uri_folder';
+/** How a node input is bound: to another node's output or a pipeline input, to a literal, or to a data URI. */
+interface Binding {
+  readonly name: string;
+  readonly kind: 'binding' | 'literal' | 'data';
+  readonly value: string;
 }
 
-/** Quote a word for a POSIX shell when needed. */
-export function shellQuote(word: string): string {
-  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'"'"'`)}'`;
+/** One command node of the pipeline job and the component it runs. */
+interface NodePlan {
+  readonly node: string;
+  readonly label: string;
+  readonly path: string;
+  readonly componentName: string;
+  readonly spec: ArmObject;
+  readonly env: EnvironmentRef;
+  readonly bindings: readonly Binding[];
+  /** Outputs the node mounts read-write (every output but control outputs). */
+  readonly outputs: readonly { readonly name: string; readonly type: string }[];
+  /** Environment variables set natively on the node (values without placeholders). */
+  readonly envVars: Readonly<Record<string, string>>;
+  readonly compute?: string;
+  /** VM size for serverless compute (when `compute` is absent). */
+  readonly instanceType?: string;
+  readonly timeoutSeconds?: number;
+}
+
+/** Azure ML component IO type of a model IO type. Parameters travel as `string` so their text is never re-rendered. */
+function ioType(t: IoTypeModel): string {
+  if (t.kind === 'parameter') return 'string';
+  return t.type === 'model' ? 'custom_model' : 'uri_folder';
 }
 
 /** A node name Azure ML accepts (lowercase identifier). */
@@ -50,47 +83,92 @@ function nodeName(ctx: SynthContext, step: StepModel): string {
  * Pipeline → one command component version per step (`workspaces/components/versions`, versioned
  * by content hash since versions are immutable), the pipeline job definition used by schedules
  * and retraining, and readable YAML views (`azureml/…`) in the CLI v2 format.
+ *
+ * Steps get exactly what docs/step-contract.md promises: see `containerScript`. Order-only
+ * dependencies become a data edge on a marker output (Azure ML v2 pipelines order nodes by data
+ * bindings only); conditions become evaluator nodes and `if_else` nodes (see `conditions.ts`).
  */
 export function mapPipeline(ctx: SynthContext, p: PipelineModel): MappedPipeline {
   const identity = ownedIdentity(ctx, p.path);
   const local = ctx.localSegments(p.path);
   const stepNames = new Map(p.steps.map((s) => [s.name, nodeName(ctx, s)]));
-  const components = new Map<string, { name: string; version: string }>();
+  const nodeOf = (step: string): string => stepNames.get(step) ?? step;
 
-  for (const step of p.steps) {
-    const [spec, env] = step.kind === 'container' ? containerComponent(ctx, step) : registerComponent(ctx, step);
-    const name = ctx.name(RULES.component, [...local, step.name], step.path);
-    const version = shortHash([JSON.stringify(renderArm(spec))], 10);
-    const full: ArmObject = { $schema: `${SCHEMA}/commandComponent.schema.json`, name, version, ...spec };
-    components.set(step.name, { name, version });
-    addMlChild(ctx, 'components/versions', [name, version], {
-      properties: { componentSpec: full, description: `Step ${step.path}`, tags: ctx.tags(step.path), isAnonymous: false },
-      // The spec names its environment as an asset string, which reveals no dependency.
-      extraDependsOn: env.id.refs,
-    });
-    ctx.documents[`azureml/components/${name}.yml`] = renderArm(full);
-  }
-
-  const seen = new Map<string, string>();
-  for (const step of p.steps) {
-    const node = stepNames.get(step.name) as string;
-    const other = seen.get(node);
-    if (other !== undefined) ctx.problem(step.path, `step '${step.name}' and step '${other}' both become Azure ML node '${node}' (node names are lowercase identifiers); rename one of them`);
-    seen.set(node, step.name);
-  }
   const known = new Set(p.steps.map((s) => s.name));
   for (const step of p.steps) {
     for (const dep of step.dependsOn) {
       if (!known.has(dep)) ctx.problem(step.path, `depends on step '${dep}', which is not in pipeline ${p.path}; steps: ${[...known].join(', ')}`);
     }
   }
+  const orderTargets = new Set(p.steps.flatMap((s) => s.orderOnly.filter((d) => known.has(d))));
+  const gates = planGates(ctx, p, nodeOf);
+
+  const plans: NodePlan[] = [];
+  for (const step of p.steps) {
+    const componentName = ctx.name(RULES.component, [...local, step.name], step.path);
+    const writesDone = orderTargets.has(step.name);
+    plans.push(
+      step.kind === 'container'
+        ? containerPlan(ctx, p, step, nodeOf, componentName, writesDone)
+        : registerPlan(ctx, step, nodeOf, componentName, writesDone),
+    );
+    if (step.retries > 0) {
+      ctx.warn(
+        'retry-loop',
+        step.path,
+        `Azure ML command jobs have no retry setting: the step's ${step.retries} retr${step.retries === 1 ? 'y runs' : 'ies run'} as a shell loop inside one job, emptying the outputs before each attempt` +
+          (step.timeoutSeconds !== undefined ? `; the job time limit is the timeout × ${step.retries + 1} attempts (${step.timeoutSeconds * (step.retries + 1)} s), so one slow attempt can use the time of later ones` : ''),
+      );
+    }
+  }
+  for (const gate of gates.values()) plans.push(evaluatorPlan(ctx, p, gate, nodeOf, ctx.name(RULES.component, [...local, 'when', String(gate.index)], p.path)));
+  if (gates.size > 0) {
+    // Writing the run property of a control output needs experiments/runs/write on the workspace.
+    assignRole(ctx, {
+      scopeType: `${ML}/workspaces`,
+      scopeNames: [ctx.core.workspace],
+      role: ROLES.azureMlDataScientist,
+      principalId: identity.principalId,
+      principalKey: identity.name,
+      description: `condition evaluators of ${p.path} publish their control outputs`,
+    });
+    ctx.warn(
+      'control-flow-preview',
+      p.path,
+      `conditions run as Azure ML if_else control-flow nodes (a preview feature) fed by evaluator steps in ${AZURE_CLI_IMAGE} that publish a boolean control output (run property azureml.pipeline.control); a skipped step's downstream steps are guarded by the same conditions`,
+    );
+  }
+
+  const seen = new Map<string, string>();
+  const claim = (node: string, owner: string, path: string): void => {
+    const other = seen.get(node);
+    if (other !== undefined) ctx.problem(path, `${owner} and ${other} both become Azure ML node '${node}' (node names are lowercase identifiers); rename one of them`);
+    seen.set(node, owner);
+  };
+  for (const step of p.steps) claim(nodeOf(step.name), `step '${step.name}'`, step.path);
+  for (const gate of gates.values()) {
+    claim(gate.evaluator, `the evaluator of condition set ${gate.index}`, p.path);
+    claim(gate.ifNode, `the if_else node of condition set ${gate.index}`, p.path);
+  }
+
+  const components = new Map<string, { name: string; version: string }>();
+  for (const plan of plans) {
+    const version = shortHash([JSON.stringify(renderArm(plan.spec))], 10);
+    const full: ArmObject = { $schema: `${SCHEMA}/commandComponent.schema.json`, name: plan.componentName, version, ...plan.spec };
+    components.set(plan.node, { name: plan.componentName, version });
+    addMlChild(ctx, 'components/versions', [plan.componentName, version], {
+      properties: { componentSpec: full, description: `Step ${plan.path}`, tags: ctx.tags(plan.path), isAnonymous: false },
+      // The spec names its environment as an asset string, which reveals no dependency.
+      extraDependsOn: plan.env.id.refs,
+    });
+    ctx.documents[`azureml/components/${plan.componentName}.yml`] = renderArm(full);
+  }
+  const componentOf = (plan: NodePlan) => components.get(plan.node) as { name: string; version: string };
 
   const restJobs = (): Record<string, ArmObject> => {
     const jobs: Record<string, ArmObject> = {};
-    for (const step of p.steps) {
-      const c = components.get(step.name) as { name: string; version: string };
-      jobs[stepNames.get(step.name) as string] = restNode(ctx, step, c, identity, stepNames);
-    }
+    for (const plan of plans) jobs[plan.node] = restNode(ctx, plan, componentOf(plan), identity);
+    for (const gate of gates.values()) jobs[gate.ifNode] = { ...ifElseNode(gate), _source: 'YAML.JOB' };
     return jobs;
   };
 
@@ -102,7 +180,7 @@ export function mapPipeline(ctx: SynthContext, p: PipelineModel): MappedPipeline
         ctx.problem(p.path, `parameter '${param.name}' has no default; Azure ML schedules and retraining submit the pipeline without user input; give it a default`);
         continue;
       }
-      inputs[param.name] = { jobInputType: 'literal', value: String(v) };
+      inputs[param.name] = { jobInputType: 'literal', value: valueText(v, param.type) };
     }
     return inputs;
   };
@@ -127,12 +205,10 @@ export function mapPipeline(ctx: SynthContext, p: PipelineModel): MappedPipeline
 
   // YAML view of the pipeline job, in the shape of the azureml-examples pipelines.
   const yamlJobs: Record<string, unknown> = {};
-  for (const step of p.steps) {
-    const c = components.get(step.name) as { name: string; version: string };
-    yamlJobs[stepNames.get(step.name) as string] = yamlNode(ctx, step, c, stepNames);
-  }
+  for (const plan of plans) yamlJobs[plan.node] = yamlNode(ctx, plan, componentOf(plan));
+  for (const gate of gates.values()) yamlJobs[gate.ifNode] = ifElseNode(gate);
   const yamlInputs: Record<string, unknown> = {};
-  for (const param of p.parameters) if (param.default !== undefined) yamlInputs[param.name] = param.default;
+  for (const param of p.parameters) if (param.default !== undefined) yamlInputs[param.name] = valueText(param.default, param.type);
   const pipelineYaml = {
     $schema: `${SCHEMA}/pipelineJob.schema.json`,
     type: 'pipeline',
@@ -187,62 +263,314 @@ export function dataDependencies(ctx: SynthContext, p: PipelineModel): string[] 
   return keys;
 }
 
-function containerComponent(ctx: SynthContext, step: ContainerStepModel): [ArmObject, EnvironmentRef] {
-  const env = imageEnvironment(ctx, step.image, step.path);
+/** `${{parent.jobs.<node>.outputs.<output>}}`. */
+function jobOutput(node: string, output: string): string {
+  return `\${{parent.jobs.${node}.outputs.${output}}}`;
+}
+
+/** Inputs and bindings every step gets for its order-only predecessors. */
+function orderInputs(step: StepModel, nodeOf: (s: string) => string): { inputs: Record<string, ArmObject>; bindings: Binding[] } {
   const inputs: Record<string, ArmObject> = {};
-  for (const i of step.inputs) {
-    const input: Record<string, ArmValue> = { type: ioType(i.type) };
-    if (i.source.kind === 'value') input.default = i.source.value;
-    inputs[i.name] = input;
+  const bindings: Binding[] = [];
+  for (const dep of step.orderOnly) {
+    const name = afterInput(nodeOf(dep));
+    inputs[name] = { type: 'uri_folder', description: `Order-only: runs after step ${dep}` };
+    bindings.push({ name, kind: 'binding', value: jobOutput(nodeOf(dep), DONE_OUTPUT) });
   }
-  const outputs: Record<string, ArmObject> = {};
-  for (const o of step.outputs) {
-    if (o.type.kind === 'parameter') {
-      ctx.problem(step.path, `output '${o.name}' is a ${o.type.type} parameter; Azure ML command components only have data/model outputs; write it to a file in an artifact output`);
+  return { inputs, bindings };
+}
+
+/** Shell lines that mark the step done for its order-only successors. */
+function doneLines(): string[] {
+  return [...captureLines('MLPLANE_DONE', `\${{outputs.${DONE_OUTPUT}}}`), 'mkdir -p "$MLPLANE_DONE" && echo done > "$MLPLANE_DONE/done"'];
+}
+
+/** Run `attempt` (a shell function) up to `retries` + 1 times, emptying `outputDirs` before each retry. */
+function runLines(retries: number, outputDirs: readonly string[], what: string): string[] {
+  if (retries <= 0) return ['mlplane_attempt || exit $?'];
+  const clear = outputDirs.length > 0 ? [`  for d in ${outputDirs.map((d) => `"${d}"`).join(' ')}; do [ -d "$d" ] && find "$d" -mindepth 1 -delete; done`] : [];
+  return [
+    'n=0',
+    'until mlplane_attempt; do',
+    '  n=$((n+1))',
+    `  if [ "$n" -gt ${retries} ]; then echo "mlplane: ${what} failed after ${retries + 1} attempts" >&2; exit 1; fi`,
+    '  echo "mlplane: attempt $n failed, retrying with empty outputs" >&2',
+    ...clear,
+    'done',
+  ];
+}
+
+/**
+ * The command of a container step: the argv of `command` + `args` with every placeholder resolved
+ * as docs/step-contract.md defines, the `env` values with placeholders exported, nothing else
+ * passed to the program.
+ *
+ * - `{{inputs.x}}` artifact → its mount path `${{inputs.x}}`; parameter → its value text (a
+ *   parameter output of an upstream step arrives as a folder; the value is read from its `value` file).
+ * - `{{outputs.x}}` artifact → its mount path `${{outputs.x}}`; parameter output → the file
+ *   `${{outputs.x}}/value` (Azure ML has no documented primitive outputs for command components,
+ *   so a parameter output is a `uri_folder` holding the value text; a step that does not write it fails).
+ * - `{{params.x}}` → the pipeline parameter, wired in as input `mlplane_params_x`.
+ */
+function containerScript(
+  ctx: SynthContext,
+  p: PipelineModel,
+  step: ContainerStepModel,
+  writesDone: boolean,
+): { command: string; params: string[]; exported: string[] } {
+  const inputs = new Map(step.inputs.map((i) => [i.name, i]));
+  const outputs = new Map(step.outputs.map((o) => [o.name, o]));
+  const prelude: string[] = [];
+  const captured = new Set<string>();
+  const params: string[] = [];
+
+  const capture = (variable: string, text: string): void => {
+    if (captured.has(variable)) return;
+    captured.add(variable);
+    prelude.push(...captureLines(variable, text));
+  };
+  const outputDir = (name: string): string => {
+    capture(`MLPLANE_OD_${name}`, `\${{outputs.${name}}}`);
+    return `\${MLPLANE_OD_${name}}`;
+  };
+  const resolve = (ref: Placeholder): string => {
+    if (ref.scope === 'params') {
+      if (!p.parameters.some((q) => q.name === ref.name)) {
+        ctx.problem(step.path, `{{params.${ref.name}}} names no parameter of pipeline ${p.path}; parameters: ${p.parameters.map((q) => q.name).join(', ') || 'none'}`);
+      } else if (!params.includes(ref.name)) params.push(ref.name);
+      capture(`MLPLANE_P_${ref.name}`, `\${{inputs.${paramInput(ref.name)}}}`);
+      return `\${MLPLANE_P_${ref.name}}`;
+    }
+    if (ref.scope === 'outputs') {
+      const o = outputs.get(ref.name);
+      if (o === undefined) {
+        ctx.problem(step.path, `{{outputs.${ref.name}}} names no output of the step; outputs: ${[...outputs.keys()].join(', ') || 'none'}`);
+        return '';
+      }
+      return o.type.kind === 'parameter' ? `${outputDir(ref.name)}/${VALUE_FILE}` : outputDir(ref.name);
+    }
+    const i = inputs.get(ref.name);
+    if (i === undefined) {
+      ctx.problem(step.path, `{{inputs.${ref.name}}} names no input of the step; inputs: ${[...inputs.keys()].join(', ') || 'none'}`);
+      return '';
+    }
+    const variable = `MLPLANE_I_${ref.name}`;
+    if (i.type.kind === 'parameter' && i.source.kind === 'step') {
+      if (!captured.has(variable)) {
+        capture(`MLPLANE_ID_${ref.name}`, `\${{inputs.${ref.name}}}`);
+        captured.add(variable);
+        prelude.push(
+          `${variable}=$(cat "$MLPLANE_ID_${ref.name}/${VALUE_FILE}") || { echo "mlplane: input ${ref.name} (parameter output ${i.source.output} of step ${i.source.step}) has no value" >&2; exit 1; }`,
+        );
+      }
+    } else capture(variable, `\${{inputs.${ref.name}}}`);
+    return `\${${variable}}`;
+  };
+
+  for (const word of [...step.command, ...step.args, ...Object.values(step.env)]) {
+    for (const part of parseWord(word)) {
+      const stray = part.kind === 'text' ? /\{\{.*?\}\}/.exec(part.text) : null;
+      if (stray) ctx.problem(step.path, `${stray[0]} in '${word}' is not a placeholder of the step contract; use {{inputs.<name>}}, {{outputs.<name>}} or {{params.<name>}}`);
+    }
+  }
+  const argv = [...step.command, ...step.args].map((w) => shellWord(parseWord(w), resolve));
+  const exported: string[] = [];
+  const exports: string[] = [];
+  for (const [key, value] of Object.entries(step.env)) {
+    const parts = parseWord(value);
+    if (parts.every((x) => x.kind === 'text')) continue;
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
+      ctx.problem(step.path, `env '${key}' holds a placeholder but is not a shell variable name; Azure ML sets it through the command's shell; use letters, digits and underscores`);
       continue;
     }
-    outputs[o.name] = { type: ioType(o.type) };
+    exported.push(key);
+    exports.push(`export ${key}=${shellWord(parts, resolve)}`);
   }
+  const paramOutputs = step.outputs.filter((o) => o.type.kind === 'parameter');
+  const checks = paramOutputs.map(
+    (o) => `  [ -f "${outputDir(o.name)}/${VALUE_FILE}" ] || { echo "mlplane: step ${step.name} did not write parameter output ${o.name} to ${outputDir(o.name)}/${VALUE_FILE}" >&2; return 1; }`,
+  );
+  const clearDirs = step.retries > 0 ? step.outputs.map((o) => outputDir(o.name)) : [];
+  const lines = [
+    ...prelude,
+    ...exports,
+    'mlplane_attempt() {',
+    `  ${argv.join(' ')} || return $?`,
+    ...checks,
+    '}',
+    ...runLines(step.retries, clearDirs, `step ${step.name}`),
+    ...(writesDone ? doneLines() : []),
+  ];
+  return { command: lines.join('\n'), params, exported };
+}
+
+function containerPlan(
+  ctx: SynthContext,
+  p: PipelineModel,
+  step: ContainerStepModel,
+  nodeOf: (s: string) => string,
+  componentName: string,
+  writesDone: boolean,
+): NodePlan {
+  const env = imageEnvironment(ctx, step.image, step.path);
   if (step.command.length === 0) {
     ctx.problem(
       step.path,
       `has no command (it relies on the image's entrypoint, args ${JSON.stringify(step.args)}); Azure ML command components run their 'command' in the container and never call the image ENTRYPOINT; give the step an explicit command, e.g. command: ['python', '-m', '<module>'] (the entrypoint of ${step.image})`,
     );
   }
-  const command = withRetries([...step.command, ...step.args].map(azureArg).join(' '), step.retries);
-  const spec: ArmObject = {
-    type: 'command',
-    display_name: step.name,
-    description: `Step ${step.path}`,
-    is_deterministic: step.caching,
-    tags: { 'mlplane-path': step.path },
-    inputs,
+  const script = containerScript(ctx, p, step, writesDone);
+  const inputs: Record<string, ArmObject> = {};
+  const bindings: Binding[] = [];
+  for (const i of step.inputs) {
+    const fromStepParameter = i.type.kind === 'parameter' && i.source.kind === 'step';
+    inputs[i.name] = { type: fromStepParameter ? 'uri_folder' : ioType(i.type) };
+    const b = inputBinding(ctx, step, i.name, i.source, nodeOf, i.type.kind === 'parameter' ? i.type.type : undefined);
+    if (b) bindings.push(b);
+  }
+  for (const name of script.params) {
+    const input = paramInput(name);
+    if (inputs[input] !== undefined) ctx.problem(step.path, `input '${input}' is reserved for {{params.${name}}}; rename the input`);
+    inputs[input] = { type: 'string', description: `Pipeline parameter ${name}` };
+    bindings.push({ name: input, kind: 'binding', value: `\${{parent.inputs.${name}}}` });
+  }
+  const order = orderInputs(step, nodeOf);
+  Object.assign(inputs, order.inputs);
+  bindings.push(...order.bindings);
+  // A parameter output is a folder holding the value text in its `value` file.
+  const outputs: { name: string; type: string }[] = step.outputs.map((o) => ({ name: o.name, type: o.type.kind === 'parameter' ? 'uri_folder' : ioType(o.type) }));
+  if (writesDone) outputs.push({ name: DONE_OUTPUT, type: 'uri_folder' });
+  const specOutputs: Record<string, ArmObject> = {};
+  for (const o of outputs) specOutputs[o.name] = { type: o.type };
+  const envVars: Record<string, string> = {};
+  for (const [k, v] of Object.entries(step.env)) if (!script.exported.includes(k) && parseWord(v).every((x) => x.kind === 'text')) envVars[k] = v;
+  return {
+    node: nodeOf(step.name),
+    label: step.name,
+    path: step.path,
+    componentName,
+    env,
+    bindings,
     outputs,
-    environment: env.asset,
-    command,
+    envVars,
+    compute: step.compute,
+    instanceType: step.compute === undefined ? vmSize(ctx, step.resources, step.path, 'cluster') : undefined,
+    // One job runs every attempt: its limit covers them all (warning retry-loop).
+    timeoutSeconds: step.timeoutSeconds !== undefined ? step.timeoutSeconds * (step.retries + 1) : undefined,
+    spec: {
+      type: 'command',
+      display_name: step.name,
+      description: `Step ${step.path}`,
+      is_deterministic: step.caching,
+      tags: { 'mlplane-path': step.path },
+      inputs,
+      outputs: specOutputs,
+      environment: env.asset,
+      command: script.command,
+    },
   };
-  return [spec, env];
 }
 
-/** One command word: mlplane placeholders `{{inputs.x}}` become Azure ML's `${{inputs.x}}`; the rest is shell-quoted. */
-export function azureArg(word: string): string {
-  const parts = word.split(/(\{\{(?:inputs|outputs)\.[A-Za-z0-9_]+\}\})/);
-  return parts
-    .map((p) => {
-      const m = /^\{\{((?:inputs|outputs)\.[A-Za-z0-9_]+)\}\}$/.exec(p);
-      if (m) return `\${{${m[1]}}}`;
-      return p === '' ? '' : shellQuote(p);
-    })
-    .join('');
+/** The binding of one step input. */
+function inputBinding(
+  ctx: SynthContext,
+  step: StepModel,
+  name: string,
+  src: ContainerStepModel['inputs'][number]['source'],
+  nodeOf: (s: string) => string,
+  parameterType: ParameterTypeName | undefined,
+): Binding | undefined {
+  switch (src.kind) {
+    case 'step':
+      return { name, kind: 'binding', value: jobOutput(nodeOf(src.step), src.output) };
+    case 'parameter':
+      return { name, kind: 'binding', value: `\${{parent.inputs.${src.parameter}}}` };
+    case 'value':
+      return { name, kind: 'literal', value: valueText(src.value, parameterType) };
+    case 'dataset': {
+      const d = ctx.resource(src.dataset);
+      if (d === undefined || d.kind !== 'dataset') {
+        ctx.problem(step.path, `input '${name}' reads '${src.dataset}', which is not a dataset of this environment`);
+        return undefined;
+      }
+      return { name, kind: 'data', value: dataRef(ctx, d as DatasetModel).uri };
+    }
+    default: {
+      const never: never = src;
+      throw new Error(`unhandled input source ${JSON.stringify(never)}`);
+    }
+  }
 }
 
-/** Run a command again on failure, at most `retries` more times (Azure ML command jobs have no retry setting). */
-export function withRetries(command: string, retries: number, prelude = ''): string {
-  if (retries <= 0) return `${prelude}${command}`;
-  return `${prelude}n=0; until ${command}; do n=$((n+1)); if [ "$n" -gt ${retries} ]; then exit 1; fi; echo "mlplane: attempt $n failed, retrying" >&2; done`;
+/**
+ * Python of the register step: registers the model folder as a new version recording every metric
+ * of `metrics.json` as a tag, and moves the alias when the contract's gate (`decide_gate` of
+ * adapters/shared/gate.ts, embedded verbatim) passes. A missing metric fails the step before anything is registered.
+ */
+function registerPython(ctx: SynthContext, step: RegisterStepModel): string {
+  const s = ctx.settings;
+  const where = ['--workspace-name', ctx.core.workspace, '--resource-group', s.resourceGroup, '--subscription', s.subscriptionId];
+  const literal = (v: unknown) => `json.loads(${JSON.stringify(JSON.stringify(v))})`;
+  return [
+    'import json, math, os, subprocess, sys',
+    GATE_PYTHON,
+    `GATE = ${literal(step.gate ?? null)}`,
+    `MODEL = ${literal(step.model)}`,
+    `PROMOTE_TO = ${literal(step.promoteTo ?? null)}`,
+    `WHERE = ${literal(where)}`,
+    String.raw`
+def fail(message):
+    print('mlplane: ' + message, file=sys.stderr)
+    sys.exit(1)
+
+def az(*args):
+    out = subprocess.run(['az', *args, *WHERE, '-o', 'json'], check=True, stdout=subprocess.PIPE, text=True).stdout
+    return json.loads(out) if out.strip() else None
+
+model_dir, metrics_dir = sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else ''
+metrics = {}
+if metrics_dir:
+    path = os.path.join(metrics_dir, 'metrics.json')
+    try:
+        with open(path) as f:
+            metrics = json.load(f)
+    except (OSError, ValueError) as e:
+        fail('cannot read %s: %s' % (path, e))
+versions = az('ml', 'model', 'list', '--name', MODEL) or [] if PROMOTE_TO else []
+tag = 'mlplane-alias-%s' % PROMOTE_TO
+holders = [v for v in versions if (v.get('tags') or {}).get(tag) == 'true']
+reference = None
+if GATE and holders:
+    raw = (holders[0].get('tags') or {}).get('mlplane-metric-%s' % GATE['metric'])
+    try:
+        reference = float(raw) if raw is not None else None
+    except ValueError:
+        reference = None
+outcome, reason = decide_gate(GATE, metrics, reference)
+if outcome == 'error':
+    fail(reason)
+recorded = []
+if isinstance(metrics, dict):
+    for name in sorted(metrics):
+        value = metrics[name]
+        if not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value):
+            recorded += ['--set', 'tags.mlplane-metric-%s=%s' % (name, repr(float(value)))]
+created = az('ml', 'model', 'create', '--name', MODEL, '--type', 'custom_model', '--path', model_dir, *recorded)
+version = str(created['version'])
+if not PROMOTE_TO:
+    print('mlplane: %s version %s registered' % (MODEL, version))
+elif outcome == 'promote':
+    for holder in holders:
+        az('ml', 'model', 'update', '--name', MODEL, '--version', str(holder['version']), '--remove', 'tags.%s' % tag)
+    az('ml', 'model', 'update', '--name', MODEL, '--version', version, '--set', 'tags.%s=true' % tag)
+    print('mlplane: %s version %s promoted to %s (%s)' % (MODEL, version, PROMOTE_TO, reason))
+else:
+    print('mlplane: %s version %s registered, gate not passed (%s); %s unchanged' % (MODEL, version, reason, PROMOTE_TO))
+`.trim(),
+  ].join('\n');
 }
 
-function registerComponent(ctx: SynthContext, step: RegisterStepModel): [ArmObject, EnvironmentRef] {
+function registerPlan(ctx: SynthContext, step: RegisterStepModel, nodeOf: (s: string) => string, componentName: string, writesDone: boolean): NodePlan {
   const env = imageEnvironment(ctx, AZURE_CLI_IMAGE, step.path);
   const registry = ctx.resource(step.registry);
   if (registry === undefined || registry.kind !== 'modelRegistry') {
@@ -250,152 +578,156 @@ function registerComponent(ctx: SynthContext, step: RegisterStepModel): [ArmObje
   } else if (!registry.models.some((m) => m.name === step.model)) {
     ctx.problem(step.path, `model '${step.model}' is not declared in registry ${step.registry} (declared: ${registry.models.map((m) => m.name).join(', ') || 'none'}); declare it with registry.addModel`);
   }
-  const s = ctx.settings;
-  const where = `--workspace-name ${ctx.core.workspace} --resource-group ${shellQuote(s.resourceGroup)} --subscription ${s.subscriptionId}`;
+  if (step.gate && !step.metrics) ctx.problem(step.path, `has a promotion gate on '${step.gate.metric}' but no metrics artifact; wire the metrics output of the training step`);
+  const program = registerPython(ctx, step);
   const lines = [
     'set -eu',
+    ...captureLines('MLPLANE_I_model', '${{inputs.model}}'),
+    ...(step.metrics ? captureLines('MLPLANE_I_metrics', '${{inputs.metrics}}') : ['MLPLANE_I_metrics=']),
     'az extension add --name ml --only-show-errors >/dev/null 2>&1 || true',
     'az login --identity --client-id "$MLPLANE_CLIENT_ID" --only-show-errors >/dev/null',
+    `cat > "\${TMPDIR:-/tmp}/mlplane_register.py" <<'MLPLANE_PY'`,
+    program,
+    'MLPLANE_PY',
+    'mlplane_attempt() {',
+    '  python3 "${TMPDIR:-/tmp}/mlplane_register.py" "$MLPLANE_I_model" "$MLPLANE_I_metrics"',
+    '}',
+    ...runLines(step.retries, [], `step ${step.name}`),
+    ...(writesDone ? doneLines() : []),
   ];
-  const gate = step.gate;
-  const tagMetric = gate ? ` --set tags.mlplane-metric-${gate.metric}="$CAND"` : '';
-  if (gate) {
-    if (!step.metrics) ctx.problem(step.path, `has a promotion gate on '${gate.metric}' but no metrics artifact; wire the metrics output of the training step`);
-    lines.push(
-      `CAND=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1] + "/metrics.json"))[sys.argv[2]])' "\${{inputs.metrics}}" ${shellQuote(gate.metric)})`,
-    );
-    if (gate.against.kind === 'alias') {
-      lines.push(
-        `REF=$(az ml model list --name ${shellQuote(step.model)} ${where} --query "[?tags.\\"${aliasTag(gate.against.alias)}\\"=='true'] | [0].tags.\\"mlplane-metric-${gate.metric}\\"" -o tsv)`,
-      );
-    } else {
-      lines.push(`REF=${gate.against.value}`);
-    }
-  }
-  lines.push(`VER=$(az ml model create --name ${shellQuote(step.model)} --type custom_model --path "\${{inputs.model}}"${tagMetric} ${where} --query version -o tsv)`);
-  if (step.promoteTo) {
-    const tag = aliasTag(step.promoteTo);
-    const cmp = gate?.comparison === 'lessThan' ? 'c < r - d' : 'c > r + d';
-    const pass = gate
-      ? `[ -z "$REF" ] || python3 -c 'import sys; c, r, d = map(float, sys.argv[1:]); sys.exit(0 if ${cmp} else 1)' "$CAND" "$REF" ${gate.minDelta}`
-      : 'true';
-    lines.push(
-      `if ${pass}; then`,
-      `  for V in $(az ml model list --name ${shellQuote(step.model)} ${where} --query "[?tags.\\"${tag}\\"=='true'].version" -o tsv); do az ml model update --name ${shellQuote(step.model)} --version "$V" --remove tags.${tag} ${where} >/dev/null; done`,
-      `  az ml model update --name ${shellQuote(step.model)} --version "$VER" --set tags.${tag}=true ${where} >/dev/null`,
-      `  echo "mlplane: ${step.model} version $VER promoted to ${step.promoteTo}"`,
-      'else',
-      `  echo "mlplane: ${step.model} version $VER registered, gate not passed; ${step.promoteTo} unchanged"`,
-      'fi',
-    );
-  }
   const inputs: Record<string, ArmObject> = { model: { type: 'custom_model' } };
-  if (step.metrics) inputs.metrics = { type: 'uri_folder' };
-  const spec: ArmObject = {
-    type: 'command',
-    display_name: step.name,
-    description: `Register ${step.model} in ${step.registry}${step.promoteTo ? ` and move alias '${step.promoteTo}'` : ''}`,
-    is_deterministic: false,
-    tags: { 'mlplane-path': step.path },
-    inputs,
-    outputs: {},
-    environment: env.asset,
-    command: step.retries > 0 ? withRetries(`(mlplane_register)`, step.retries, `mlplane_register() {\n${lines.map((l) => `  ${l}`).join('\n')}\n}\n`) : lines.join('\n'),
+  const bindings: Binding[] = [{ name: 'model', kind: 'binding', value: jobOutput(nodeOf(step.artifact.step), step.artifact.output) }];
+  if (step.metrics) {
+    inputs.metrics = { type: 'uri_folder' };
+    bindings.push({ name: 'metrics', kind: 'binding', value: jobOutput(nodeOf(step.metrics.step), step.metrics.output) });
+  }
+  const order = orderInputs(step, nodeOf);
+  Object.assign(inputs, order.inputs);
+  bindings.push(...order.bindings);
+  const outputs = writesDone ? [{ name: DONE_OUTPUT, type: 'uri_folder' }] : [];
+  return {
+    node: nodeOf(step.name),
+    label: step.name,
+    path: step.path,
+    componentName,
+    env,
+    bindings,
+    outputs,
+    envVars: {},
+    instanceType: 'Standard_D2s_v5',
+    timeoutSeconds: step.timeoutSeconds !== undefined ? step.timeoutSeconds * (step.retries + 1) : undefined,
+    spec: {
+      type: 'command',
+      display_name: step.name,
+      description: `Register ${step.model} in ${step.registry}${step.promoteTo ? ` and move alias '${step.promoteTo}'` : ''}`,
+      is_deterministic: false,
+      tags: { 'mlplane-path': step.path },
+      inputs,
+      outputs: Object.fromEntries(outputs.map((o) => [o.name, { type: o.type }])),
+      environment: env.asset,
+      command: lines.join('\n'),
+    },
   };
-  return [spec, env];
 }
 
-/** Inputs of a step as (name, binding). */
-function stepBindings(ctx: SynthContext, step: StepModel, names: ReadonlyMap<string, string>): { name: string; kind: 'binding' | 'data' | 'literal'; value: string }[] {
-  const out: { name: string; kind: 'binding' | 'data' | 'literal'; value: string }[] = [];
-  const stepRef = (s: string, o: string) => `\${{parent.jobs.${names.get(s) ?? s}.outputs.${o}}}`;
-  if (step.kind === 'register') {
-    out.push({ name: 'model', kind: 'binding', value: stepRef(step.artifact.step, step.artifact.output) });
-    if (step.metrics) out.push({ name: 'metrics', kind: 'binding', value: stepRef(step.metrics.step, step.metrics.output) });
-    return out;
-  }
-  for (const i of step.inputs) {
-    const src = i.source;
-    switch (src.kind) {
-      case 'step':
-        out.push({ name: i.name, kind: 'binding', value: stepRef(src.step, src.output) });
-        break;
-      case 'parameter':
-        out.push({ name: i.name, kind: 'binding', value: `\${{parent.inputs.${src.parameter}}}` });
-        break;
-      case 'value':
-        out.push({ name: i.name, kind: 'literal', value: String(src.value) });
-        break;
-      case 'dataset': {
-        const d = ctx.resource(src.dataset);
-        if (d === undefined || d.kind !== 'dataset') {
-          ctx.problem(step.path, `input '${i.name}' reads '${src.dataset}', which is not a dataset of this environment`);
-          break;
-        }
-        out.push({ name: i.name, kind: 'data', value: dataRef(ctx, d as DatasetModel).uri });
-        break;
-      }
-      default: {
-        const never: never = src;
-        throw new Error(`unhandled input source ${JSON.stringify(never)}`);
-      }
-    }
-  }
-  return out;
-}
-
-function restNode(
-  ctx: SynthContext,
-  step: StepModel,
-  c: { name: string; version: string },
-  identity: OwnedIdentity,
-  names: ReadonlyMap<string, string>,
-): ArmObject {
+/** The evaluator node of one condition set: reads each operand, publishes control output `result`. */
+function evaluatorPlan(ctx: SynthContext, p: PipelineModel, gate: ConditionGate, nodeOf: (s: string) => string, componentName: string): NodePlan {
+  const env = imageEnvironment(ctx, AZURE_CLI_IMAGE, p.path);
   const inputs: Record<string, ArmObject> = {};
-  for (const b of stepBindings(ctx, step, names)) {
+  const bindings: Binding[] = [];
+  const prelude: string[] = [];
+  const args: string[] = [];
+  const described = gate.conditions.map((c, i) => {
+    const name = `operand_${i + 1}`;
+    const o = c.operand;
+    if (o.kind === 'parameter') {
+      inputs[name] = { type: 'string', description: `Pipeline parameter ${o.parameter}` };
+      bindings.push({ name, kind: 'binding', value: `\${{parent.inputs.${o.parameter}}}` });
+    } else {
+      inputs[name] = { type: 'uri_folder', description: `${o.kind === 'metric' ? 'Metrics' : 'Parameter output'} ${o.output} of step ${o.step}` };
+      bindings.push({ name, kind: 'binding', value: jobOutput(nodeOf(o.step), o.output) });
+    }
+    prelude.push(...captureLines(`MLPLANE_OPERAND_${i + 1}`, `\${{inputs.${name}}}`));
+    args.push(`"$MLPLANE_OPERAND_${i + 1}"`);
+    const label = o.kind === 'parameter' ? `parameter ${o.parameter}` : o.kind === 'metric' ? `metric ${o.metric} of ${o.step}.${o.output}` : `${o.step}.${o.output}`;
+    return { operand: o, op: c.op, value: c.value, label };
+  });
+  const program = `import json\nCONDITIONS = json.loads(${JSON.stringify(JSON.stringify(described))})\n${EVALUATOR_PYTHON}`;
+  const lines = [
+    'set -eu',
+    ...prelude,
+    'az login --identity --client-id "$MLPLANE_CLIENT_ID" --only-show-errors >/dev/null',
+    `python3 - ${args.join(' ')} <<'MLPLANE_PY'`,
+    program,
+    'MLPLANE_PY',
+  ];
+  return {
+    node: gate.evaluator,
+    label: `when ${gate.index}`,
+    path: p.path,
+    componentName,
+    env,
+    bindings,
+    outputs: [],
+    envVars: {},
+    instanceType: 'Standard_D2s_v5',
+    spec: {
+      type: 'command',
+      display_name: `mlplane condition ${gate.index}`,
+      description: `Evaluates ${described.map((d) => `${d.label} ${d.op} ${JSON.stringify(d.value)}`).join(' and ')} for pipeline ${p.path}`,
+      is_deterministic: false,
+      tags: { 'mlplane-path': p.path },
+      inputs,
+      outputs: { result: { type: 'boolean', is_control: true } },
+      environment: env.asset,
+      command: lines.join('\n'),
+    },
+  };
+}
+
+/** The `if_else` node of a condition set: its members run only when the evaluator's `result` is true. */
+function ifElseNode(gate: ConditionGate): ArmObject {
+  const blocks = gate.members.map((m) => `\${{parent.jobs.${m}}}`);
+  return { type: 'if_else', condition: jobOutput(gate.evaluator, 'result'), true_block: blocks.length === 1 ? (blocks[0] as string) : blocks };
+}
+
+function restNode(ctx: SynthContext, plan: NodePlan, c: { name: string; version: string }, identity: OwnedIdentity): ArmObject {
+  const inputs: Record<string, ArmObject> = {};
+  for (const b of plan.bindings) {
     inputs[b.name] = b.kind === 'data' ? { job_input_type: 'uri_folder', uri: b.value, mode: 'ReadOnlyMount' } : { job_input_type: 'literal', value: b.value };
   }
   const outputs: Record<string, ArmObject> = {};
-  if (step.kind === 'container') {
-    for (const o of step.outputs) {
-      if (o.type.kind === 'artifact') outputs[o.name] = { job_output_type: ioType(o.type), mode: 'ReadWriteMount' };
-    }
-  }
-  const envVars: Record<string, ArmValue> = step.kind === 'container' ? { ...step.env } : {};
-  envVars.MLPLANE_CLIENT_ID = identity.clientId;
-  const compute = step.kind === 'container' ? step.compute : undefined;
+  for (const o of plan.outputs) outputs[o.name] = { job_output_type: o.type, mode: 'ReadWriteMount' };
+  const envVars: Record<string, ArmValue> = { ...plan.envVars, MLPLANE_CLIENT_ID: identity.clientId };
   return {
     type: 'command',
-    name: names.get(step.name),
-    display_name: step.name,
+    name: plan.node,
+    display_name: plan.label,
     componentId: ctx.mlId('components/versions', c.name, c.version),
-    computeId: compute ? ctx.mlId('computes', computeName(ctx, compute)) : undefined,
-    resources: compute === undefined ? { instance_type: step.kind === 'container' ? vmSize(ctx, step.resources, step.path, 'cluster') : 'Standard_D2s_v5', instance_count: 1 } : undefined,
+    computeId: plan.compute ? ctx.mlId('computes', computeName(ctx, plan.compute)) : undefined,
+    resources: plan.compute === undefined ? { instance_type: plan.instanceType, instance_count: 1 } : undefined,
     inputs,
     outputs,
     environment_variables: envVars,
-    limits: step.timeoutSeconds !== undefined ? { job_limits_type: 'Command', timeout: isoDuration(step.timeoutSeconds) } : undefined,
+    limits: plan.timeoutSeconds !== undefined ? { job_limits_type: 'Command', timeout: isoDuration(plan.timeoutSeconds) } : undefined,
     identity: { identity_type: 'Managed', client_id: identity.clientId, resource_id: identity.id },
     _source: 'REMOTE.WORKSPACE.COMPONENT',
   };
 }
 
-function yamlNode(ctx: SynthContext, step: StepModel, c: { name: string; version: string }, names: ReadonlyMap<string, string>): Record<string, unknown> {
+function yamlNode(ctx: SynthContext, plan: NodePlan, c: { name: string; version: string }): Record<string, unknown> {
   const inputs: Record<string, unknown> = {};
-  for (const b of stepBindings(ctx, step, names)) {
-    inputs[b.name] = b.kind === 'data' ? { type: 'uri_folder', path: b.value } : b.value;
-  }
+  for (const b of plan.bindings) inputs[b.name] = b.kind === 'data' ? { type: 'uri_folder', path: b.value } : b.value;
   const outputs: Record<string, unknown> = {};
-  if (step.kind === 'container') for (const o of step.outputs) if (o.type.kind === 'artifact') outputs[o.name] = { mode: 'rw_mount' };
-  const compute = step.kind === 'container' ? step.compute : undefined;
+  for (const o of plan.outputs) outputs[o.name] = { mode: 'rw_mount' };
   return {
     type: 'command',
     component: `azureml:${c.name}:${c.version}`,
-    compute: compute ? `azureml:${computeName(ctx, compute)}` : undefined,
-    resources: compute === undefined && step.kind === 'container' ? { instance_type: vmSize(ctx, step.resources, step.path, 'cluster') } : undefined,
+    compute: plan.compute ? `azureml:${computeName(ctx, plan.compute)}` : undefined,
+    resources: plan.compute === undefined && plan.instanceType !== undefined ? { instance_type: plan.instanceType } : undefined,
     inputs,
     outputs: Object.keys(outputs).length > 0 ? outputs : undefined,
-    environment_variables: step.kind === 'container' && Object.keys(step.env).length > 0 ? { ...step.env } : undefined,
-    limits: step.timeoutSeconds !== undefined ? { timeout: step.timeoutSeconds } : undefined,
+    environment_variables: Object.keys(plan.envVars).length > 0 ? { ...plan.envVars } : undefined,
+    limits: plan.timeoutSeconds !== undefined ? { timeout: plan.timeoutSeconds } : undefined,
   };
 }

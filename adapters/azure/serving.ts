@@ -1,5 +1,6 @@
 import type {
   BatchInferenceModel,
+  DatasetModel,
   DeploymentModel,
   ModelRefModel,
   ModelRegistryModel,
@@ -333,6 +334,19 @@ function addAutoscale(ctx: SynthContext, d: DeploymentModel, endpoint: string, d
   });
 }
 
+/** Invocation timeout of one mini-batch on Azure ML batch deployments (mlplane has no such setting; Azure's own value). */
+const MINI_BATCH_TIMEOUT_SECONDS = 300;
+
+/**
+ * Where a batch run writes its predictions: the output dataset's own folder (a managed dataset's
+ * data URI, or an external `azureml://datastores/...` URI); `undefined` when Azure ML cannot
+ * write there.
+ */
+function batchOutputPath(ctx: SynthContext, output: DatasetModel): string | undefined {
+  if (output.source.kind === 'external') return output.source.uri.startsWith('azureml://datastores/') ? (output.source.uri.endsWith('/') ? output.source.uri : `${output.source.uri}/`) : undefined;
+  return `azureml://datastores/${dataRef(ctx, output).datastore as string}/paths/${output.format}/`;
+}
+
 /** Names of a batch inference's endpoint. */
 export function batchEndpointName(ctx: SynthContext, path: string): string {
   return ctx.name(RULES.endpoint, ctx.localSegments(path), path, [ctx.settings.subscriptionId, ctx.settings.resourceGroup]);
@@ -355,6 +369,20 @@ export function mapBatchInference(ctx: SynthContext, b: BatchInferenceModel): Ow
   if (output === undefined || output.kind !== 'dataset') ctx.problem(b.path, `output '${b.output}' is not a dataset of this environment`);
   if (b.compute === undefined) {
     ctx.problem(b.path, `has no compute pool; Azure ML batch deployments run on an AmlCompute cluster; pass compute: a ComputePool of this environment`);
+  }
+  const outputPath = output?.kind === 'dataset' ? batchOutputPath(ctx, output) : undefined;
+  if (output?.kind === 'dataset' && outputPath === undefined) {
+    ctx.problem(b.path, `output '${output.path}' is external data at '${output.source.kind === 'external' ? output.source.uri : ''}', where Azure ML batch jobs cannot write (they write to a datastore path); use a managed output dataset or an azureml://datastores/<datastore>/paths/<path> URI`);
+  }
+  if (output?.kind === 'dataset' && output.format !== 'csv') {
+    ctx.warn('batch-output-csv', b.path, `Azure ML batch deployments append predictions to one CSV file (predictions.csv) in '${output.path}', whose format is ${output.format}; readers of the dataset must read that file as CSV`);
+  }
+  if (b.timeoutSeconds !== undefined) {
+    ctx.warn(
+      'batch-timeout-scheduled-only',
+      b.path,
+      `batch deployments have no job timeout (retrySettings.timeout bounds one mini-batch); scheduled runs are cancelled after ${b.timeoutSeconds}s by the invoking step, runs invoked on demand are not bounded`,
+    );
   }
   addMlChild(ctx, 'batchEndpoints', [name], {
     location: ctx.settings.location,
@@ -382,13 +410,16 @@ export function mapBatchInference(ctx: SynthContext, b: BatchInferenceModel): Ow
       outputFileName: 'predictions.csv',
       errorThreshold: -1,
       loggingLevel: 'Info',
-      retrySettings: { maxRetries: b.retries, timeout: isoDuration(b.timeoutSeconds ?? 300) },
+      // retrySettings bounds one mini-batch (BatchRetrySettings: "Maximum retry count for a
+      // mini-batch", "Invocation timeout for a mini-batch",
+      // https://learn.microsoft.com/javascript/api/@azure/arm-machinelearning/batchretrysettings):
+      // retries map exactly; the run timeout is not a mini-batch timeout (see the invocation below).
+      retrySettings: { maxRetries: b.retries, timeout: isoDuration(MINI_BATCH_TIMEOUT_SECONDS) },
     },
   });
 
-  if (b.schedules.length > 0 && input?.kind === 'dataset' && output?.kind === 'dataset') {
+  if (b.schedules.length > 0 && input?.kind === 'dataset' && output?.kind === 'dataset' && outputPath !== undefined) {
     const inRef = dataRef(ctx, input);
-    const outRef = dataRef(ctx, output);
     const cli = imageEnvironment(ctx, AZURE_CLI_IMAGE, b.path);
     // The scheduled invocation runs as the batch identity: it may score on its own endpoint and read the workspace's assets.
     assignRole(ctx, {
@@ -414,7 +445,13 @@ export function mapBatchInference(ctx: SynthContext, b: BatchInferenceModel): Ow
       'set -eu',
       'az extension add --name ml --only-show-errors >/dev/null 2>&1 || true',
       'az login --identity --client-id "$MLPLANE_CLIENT_ID" --only-show-errors >/dev/null',
-      `az ml batch-endpoint invoke --name ${name} --deployment-name main --input ${inRef.uri} --output-path ${shellQuote(`azureml://datastores/${outRef.datastore ?? 'workspaceblobstore'}/paths/predictions/`)} ${where}`,
+      `job=$(az ml batch-endpoint invoke --name ${name} --deployment-name main --input ${inRef.uri} --output-path ${shellQuote(outputPath)} ${where} --query name -o tsv)`,
+      ...(b.timeoutSeconds !== undefined
+        ? [
+            // The run timeout: wait for the job at most that long, then cancel it.
+            `if ! timeout ${b.timeoutSeconds} az ml job stream --name "$job" ${where} >/dev/null; then az ml job cancel --name "$job" ${where} --only-show-errors; echo "batch run $job did not finish within ${b.timeoutSeconds}s; cancelled" >&2; exit 1; fi`,
+          ]
+        : []),
     ].join('\n');
     const body: ArmObject = {
       type: 'command',

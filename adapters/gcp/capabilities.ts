@@ -1,7 +1,42 @@
 /**
  * What the gcp target honours, feature by feature (see `adapters/gcp/README.md`).
  */
-import type { Capabilities } from '../../lib/model/capabilities';
+import { metricCapabilities, type Capabilities } from '../../lib/model/capabilities';
+import { jensenShannonDivergenceOf, type MetricTable } from '../../lib/monitor-metrics';
+
+const VERTEX_METRICS_ONLY =
+  'Vertex AI Model Monitoring computes Jensen-Shannon divergence on numeric features and L-infinity distance on categorical features only; use metric: DriftMetric.JENSEN_SHANNON and categoricalMetric: DriftMetric.L_INFINITY';
+
+/**
+ * Drift metrics on Vertex AI Model Monitoring v1 (endpoint monitors). Vertex runs TFDV: numeric
+ * features are compared with the Jensen-Shannon divergence, categorical ones with the L-infinity
+ * distance (https://cloud.google.com/vertex-ai/docs/model-monitoring/overview, "Calculating
+ * training-serving skew and prediction drift"); the metric cannot be chosen, only the threshold
+ * (`ThresholdConfig.value`, https://cloud.google.com/vertex-ai/docs/reference/rest/v1/projects.locations.modelDeploymentMonitoringJobs).
+ * TFDV's divergence uses base-2 logarithms (tensorflow/data-validation anomalies/metrics.cc), so a
+ * Jensen-Shannon distance threshold d is the divergence threshold d² — the same decision.
+ */
+export const GCP_METRICS: MetricTable = {
+  jensenShannonDistance: {
+    numeric: {
+      level: 'converted',
+      as: 'Jensen-Shannon divergence',
+      warning: 'mlplane:gcp:js-distance-as-divergence',
+      how: 'Vertex thresholds the Jensen-Shannon divergence (base 2); the distance threshold d is written as d² (same decision)',
+      convert: jensenShannonDivergenceOf,
+    },
+    categorical: {
+      level: 'converted',
+      as: 'L-infinity distance',
+      warning: 'mlplane:gcp:categorical-js-as-linf',
+      how: 'Vertex v1 measures categorical features with the L-infinity distance only; the threshold is applied to it unchanged (a different metric: set categoricalMetric: DriftMetric.L_INFINITY to ask for exactly this)',
+      convert: (t) => t,
+    },
+  },
+  populationStabilityIndex: { numeric: { level: 'refused', alternative: VERTEX_METRICS_ONLY }, categorical: { level: 'refused', alternative: VERTEX_METRICS_ONLY } },
+  normalizedWassersteinDistance: { numeric: { level: 'refused', alternative: VERTEX_METRICS_ONLY } },
+  lInfinity: { categorical: { level: 'exact', as: 'L-infinity distance' } },
+};
 
 /** Capability declaration of the gcp target. */
 export const GCP_CAPABILITIES: Capabilities = {
@@ -47,10 +82,26 @@ export const GCP_CAPABILITIES: Capabilities = {
   'endpoint.auth.key': { level: 'unsupported', alternative: 'Vertex AI endpoints authenticate with IAM tokens only; use auth: token' },
   'endpoint.auth.token': { level: 'native', note: 'IAM (OAuth access tokens)' },
   'endpoint.capture': { level: 'native', note: 'predictRequestResponseLoggingConfig to BigQuery (Vertex logs requests and responses together)' },
-  batchInference: { level: 'native', note: 'batch prediction job run by a one-task pipeline (GCPC launcher)' },
+  batchInference: {
+    level: 'emulated',
+    how: "batch prediction job run by a one-task pipeline (GCPC launcher); each run writes a new table predictions_<timestamp> in the environment's BigQuery dataset, not the output table",
+    warnings: ['mlplane:gcp:batch-output-table'],
+  },
   'batchInference.schedule': { level: 'native', note: 'Vertex Schedule of that pipeline' },
-  'monitor.drift': { level: 'native', note: 'ModelDeploymentMonitoringJob predictionDriftDetectionConfig, per-feature thresholds, hourly-multiple interval' },
+  'batchInference.timeout': {
+    level: 'emulated',
+    how: 'not enforced: BatchPredictionJob has no timeout field; the pipeline run ends when the job does',
+    warnings: ['mlplane:gcp:batch-timeout'],
+  },
+  'batchInference.retries': {
+    level: 'emulated',
+    how: 'BatchPredictionJob has no mini-batch retry setting; the KFP retryPolicy re-runs the whole batch prediction job',
+    warnings: ['mlplane:gcp:batch-retries-whole-job'],
+  },
+  'monitor.drift': { level: 'native', note: 'ModelDeploymentMonitoringJob predictionDriftDetectionConfig (reference: recent production data), per-feature thresholds, hourly-multiple interval; batch targets: the input table one lookback earlier (timeOffset)' },
   'monitor.skew': { level: 'native', note: 'ModelDeploymentMonitoringJob trainingPredictionSkewDetectionConfig against the baseline table' },
+  'monitor.allDeployments': { level: 'native', note: 'one objective config per deployed model of the endpoint' },
+  ...metricCapabilities(GCP_METRICS),
   'monitor.batchTarget': {
     level: 'emulated',
     how: 'Vertex Model Monitoring v2 (v1beta1 API): a ModelMonitor and a scheduled ModelMonitoringJob comparing the batch input table with the baseline',

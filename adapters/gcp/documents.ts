@@ -214,7 +214,7 @@ export interface DataDriftSpecBody {
 /** `ModelMonitoringInput` over a BigQuery table. */
 export interface MonitoringInputBody {
   readonly columnizedDataset: { readonly bigquerySource: { readonly tableUri: string } };
-  readonly timeOffset?: { readonly window: string };
+  readonly timeOffset?: { readonly offset?: string; readonly window: string };
 }
 
 /** `ModelMonitoringNotificationSpec`. */

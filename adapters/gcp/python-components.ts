@@ -1,59 +1,81 @@
 /**
- * Sources of the two lightweight Python components mlplane adds to Vertex pipelines. They are
+ * Sources of the lightweight Python components mlplane adds to Vertex pipelines. They are
  * embedded in the PipelineSpec the way the KFP SDK embeds `@dsl.component` functions, and run with
- * the Vertex AI SDK (`google-cloud-aiplatform`) under the pipeline's service account.
+ * the Vertex AI SDK (`google-cloud-aiplatform`) or the BigQuery client under the pipeline's service
+ * account.
  */
+import { GATE_PYTHON } from '../shared/gate';
+
+/** `text` with every line indented by `n` spaces. */
+function indent(text: string, n: number): string {
+  const pad = ' '.repeat(n);
+  return text
+    .split('\n')
+    .map((line) => (line.length > 0 ? pad + line : line))
+    .join('\n');
+}
 
 /**
- * `register`: upload the trained model as a new version of the Vertex model and, when the
- * promotion gate passes, move the alias to it. Metrics are kept on each version as labels
- * `mlplane-metric-<name>` (value × 10^6 as an integer, `n` for a minus sign) so the next run can
- * compare with the alias holder.
+ * `register`: upload the trained model as a new version of the Vertex model, record every metric
+ * of the metrics output's `metrics.json` on it, and move the alias when the promotion gate passes.
+ * The decision is `decide_gate` of `adapters/shared/gate.ts` (the same function on every target);
+ * a missing or non-numeric gate metric fails the step before anything is uploaded. Metrics are
+ * kept on each version as labels `mlplane-metric-<name>` holding the exact `repr` of the float
+ * (`.` spelled `_`, `-` spelled `n`, `+` spelled `p`), so the next run compares with the same value.
+ *
+ * @see docs/step-contract.md "Register steps and promotion gates"
  */
 export const REGISTER_SOURCE = `def register(model: Input[Model], config: str, metrics: Input[Metrics] = None) -> str:
-    """Upload a model version; move the alias when the promotion gate passes."""
+    """Upload a model version with its metrics; move the alias when the promotion gate passes."""
     import json
+    import math
+    import os
     import re
+    from google.api_core import exceptions
     from google.cloud import aiplatform
 
+${indent(GATE_PYTHON, 4)}
+
     cfg = json.loads(config)
-    aiplatform.init(project=cfg['project'], location=cfg['location'])
-    parent = 'projects/{}/locations/{}/models/{}'.format(cfg['project'], cfg['location'], cfg['model_id'])
-    values = dict(metrics.metadata) if metrics is not None else {}
+    values = {}
+    if metrics is not None:
+        path = os.path.join(metrics.path, 'metrics.json')
+        if not os.path.isfile(path):
+            raise ValueError('the metrics output has no metrics.json at {}; the step must write one flat JSON object of metric name to number'.format(path))
+        with open(path) as f:
+            values = json.load(f)
 
     def encode(v):
-        return str(int(round(float(v) * 1e6))).replace('-', 'n')
+        return repr(float(v)).replace('.', '_').replace('-', 'n').replace('+', 'p')
 
     def decode(s):
-        return int(s.replace('n', '-')) / 1e6
+        return float(s.replace('_', '.').replace('n', '-').replace('p', '+'))
 
     def key(name):
         return 'mlplane-metric-' + re.sub('[^a-z0-9_-]+', '-', name.lower())[:40]
 
-    labels = dict(cfg['labels'])
-    for name, value in values.items():
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            labels[key(name)] = encode(value)
-
-    passed = True
+    aiplatform.init(project=cfg['project'], location=cfg['location'])
+    parent = 'projects/{}/locations/{}/models/{}'.format(cfg['project'], cfg['location'], cfg['model_id'])
     gate = cfg.get('gate')
-    if gate:
-        if gate['metric'] not in values:
-            raise ValueError('metric {} is not in the metrics artifact'.format(gate['metric']))
-        candidate = float(values[gate['metric']])
-        reference = gate['against_value']
-        if gate['against_alias']:
-            try:
-                holder = aiplatform.Model('{}@{}'.format(parent, gate['against_alias']))
-                stored = (holder.labels or {}).get(key(gate['metric']))
-                reference = decode(stored) if stored is not None else None
-            except Exception:
-                reference = None
-        if reference is not None:
-            if gate['comparison'] == 'greaterThan':
-                passed = candidate > reference + gate['min_delta']
-            else:
-                passed = candidate < reference - gate['min_delta']
+    reference = None
+    if gate and gate['against']['kind'] == 'alias':
+        try:
+            holder = aiplatform.Model('{}@{}'.format(parent, gate['against']['alias']))
+            stored = (holder.labels or {}).get(key(gate['metric']))
+            reference = decode(stored) if stored is not None else None
+        except exceptions.NotFound:
+            reference = None
+    outcome, reason = decide_gate(gate, values, reference)
+    if outcome == 'error':
+        raise ValueError(reason)
+    passed = outcome == 'promote'
+
+    labels = dict(cfg['labels'])
+    if isinstance(values, dict):
+        for name in sorted(values):
+            value = values[name]
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+                labels[key(name)] = encode(value)
 
     serving = cfg['serving'] or {}
     uploaded = aiplatform.Model.upload(
@@ -72,8 +94,50 @@ export const REGISTER_SOURCE = `def register(model: Input[Model], config: str, m
     if passed and cfg['promote_to']:
         registry = aiplatform.models.ModelRegistry(parent)
         registry.add_version_aliases([cfg['promote_to']], version=uploaded.version_id)
-    print('registered {} version {} (gate passed: {})'.format(parent, uploaded.version_id, passed))
+    print('registered {} version {}: {} ({})'.format(parent, uploaded.version_id, outcome, reason))
     return uploaded.versioned_resource_name
+`;
+
+/**
+ * `read_metric`: one metric of a metrics output's `metrics.json`, as a float output parameter, for
+ * a condition on that metric (KFP conditions compare parameters only). A missing or non-numeric
+ * metric fails the task, so the condition never reads a guess.
+ */
+export const READ_METRIC_SOURCE = `def read_metric(metrics: Input[Metrics], name: str) -> float:
+    """One metric of metrics.json (step contract), for a condition."""
+    import json
+    import math
+    import os
+
+    path = os.path.join(metrics.path, 'metrics.json')
+    with open(path) as f:
+        values = json.load(f)
+    value = values.get(name) if isinstance(values, dict) else None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        found = ', '.join(sorted(values)) if isinstance(values, dict) else 'none'
+        raise ValueError('metric {} is missing or not a finite number in {} (metrics: {})'.format(name, path, found or 'none'))
+    return float(value)
+`;
+
+/**
+ * `export_dataset`: export a BigQuery table as files in the dataset's format into the output
+ * artifact's directory, so a step reading a dataset gets a directory of files (step contract,
+ * "Datasets"). Uses the GoogleSQL `EXPORT DATA` statement (CSV with a header row, newline-delimited
+ * JSON, Parquet).
+ *
+ * @see https://cloud.google.com/bigquery/docs/reference/standard-sql/other-statements#export_data_statement
+ */
+export const EXPORT_DATASET_SOURCE = `def export_dataset(project: str, location: str, table: str, file_format: str, dataset: Output[Dataset]):
+    """Export a BigQuery table to files in the dataset's format under the output directory."""
+    import os
+    from google.cloud import bigquery
+
+    options = {'parquet': "format='PARQUET'", 'csv': "format='CSV', header=true", 'jsonl': "format='JSON'"}[file_format]
+    uri = '{}/part-*.{}'.format(dataset.uri.rstrip('/'), file_format)
+    os.makedirs(dataset.path, exist_ok=True)
+    sql = "EXPORT DATA OPTIONS(uri='{}', {}, overwrite=true) AS SELECT * FROM \`{}\`".format(uri, options, table)
+    bigquery.Client(project=project, location=location).query(sql).result()
+    print('exported {} to {}'.format(table, uri))
 `;
 
 /**

@@ -19,10 +19,12 @@ import type {
   ModelRegistryModel,
   OnlineEndpointModel,
   PipelineModel,
+  MonitorSignalModel,
   ResourceModel,
   ScheduleModel,
 } from '../../lib/model/types';
-import { GCP_CAPABILITIES } from './capabilities';
+import { jensenShannonDivergenceOf, metricSupport, resolveSignalFeatures } from '../../lib/monitor-metrics';
+import { GCP_CAPABILITIES, GCP_METRICS } from './capabilities';
 import { SynthContext } from './context';
 import type {
   BqDatasetBody,
@@ -851,30 +853,57 @@ function batch(ctx: SynthContext, b: BatchInferenceModel): void {
       `Vertex batch prediction writes each run to a new table 'predictions_<timestamp>' in BigQuery dataset '${ctx.bqDatasetId}', not into '${ctx.tableId(output)}' itself; query or copy from there`,
     );
   }
+  if (b.retries > 0) {
+    // BatchPredictionJob has no mini-batch retry setting (https://cloud.google.com/vertex-ai/docs/reference/rest/v1/projects.locations.batchPredictionJobs).
+    ctx.warn('batch-retries-whole-job', b.path, `retries ${b.retries} cannot apply to mini-batches: Vertex batch prediction jobs have no mini-batch retry setting; the pipeline task's retryPolicy re-runs the whole batch prediction job up to ${b.retries} times`);
+  }
   const deps = [KEYS.bucket, KEYS.metadataStore, KEYS.serviceAccount(b.path), KEYS.bqDataset, ...keyDeps(ctx, ctx.settings.region), ...(ref ? [ref.key] : [])];
   if (ctx.model.resources.some((r) => r.kind === 'dataset' && r.path === b.input)) deps.push(KEYS.table(b.input));
   emitSchedules(ctx, b.path, b.path, spec, b.schedules, deps);
 }
 
-function thresholds(list: readonly { feature: string; threshold: number }[]): Thresholds {
+/**
+ * Per-feature thresholds of `signals` in Vertex v1 units (GCP_METRICS: a Jensen-Shannon distance d
+ * becomes the divergence d² on numeric features; categorical features are measured with
+ * L-infinity), warning once per conversion the monitor uses. Refused metrics are reported by the
+ * capability check (`monitor.metric.*`).
+ */
+function thresholds(ctx: SynthContext, d: DriftMonitorModel, signals: readonly MonitorSignalModel[], baseline: DatasetModel | undefined, warned: Set<string>): Thresholds {
   const out: Record<string, { value: number }> = {};
-  for (const t of list) out[t.feature] = { value: t.threshold };
+  const undefinedOn = new Map<string, string[]>();
+  for (const s of signals) {
+    for (const f of resolveSignalFeatures(s, baseline?.schema ?? [])) {
+      if (f.kind === undefined) {
+        if (baseline && baseline.schema.some((c) => c.name === f.feature)) ctx.problem(d.path, `feature '${f.feature}' cannot be monitored: only numeric (int, float) and categorical (string, bool) features can; drop it or derive one`);
+        continue;
+      }
+      const support = metricSupport(GCP_METRICS, f.metric, f.kind);
+      if (support === undefined) {
+        const key = `${f.metric}\0${f.kind}`;
+        undefinedOn.set(key, [...(undefinedOn.get(key) ?? []), f.feature]);
+        continue;
+      }
+      if (support.level === 'refused') continue;
+      if (support.level === 'converted' && !warned.has(support.warning)) {
+        warned.add(support.warning);
+        const list = resolveSignalFeatures(s, baseline?.schema ?? []).filter((x) => x.kind === f.kind && x.metric === f.metric).map((x) => x.feature);
+        ctx.warn(support.warning.replace(/^mlplane:gcp:/, ''), d.path, `${support.how} (features ${list.join(', ')})`);
+      }
+      out[f.feature] = { value: support.level === 'converted' ? support.convert(f.threshold) : f.threshold };
+    }
+  }
+  for (const [key, features] of undefinedOn) {
+    const [metric, kind] = key.split('\0');
+    ctx.problem(d.path, `metric '${metric}' is not defined on ${kind} features (${[...new Set(features)].join(', ')}); use metric jensenShannonDistance for numeric features and categoricalMetric lInfinity for categorical ones`);
+  }
   return out;
 }
 
 function monitor(ctx: SynthContext, d: DriftMonitorModel): void {
   const baseline = ctx.resource(d.baseline, 'dataset', d.path);
-  for (const s of d.signals) {
-    if (s.metric !== 'jensenShannonDistance' && s.metric !== 'lInfinity') {
-      ctx.problem(
-        d.path,
-        `drift metric '${s.metric}' is not available on Vertex model monitoring, which uses Jensen-Shannon divergence for numeric and L-infinity distance for categorical features; use DriftMetric.JENSEN_SHANNON or L_INFINITY`,
-      );
-    }
-    if (baseline) {
-      const cols = new Set(baseline.schema.map((c) => c.name));
-      for (const t of s.thresholds) if (!cols.has(t.feature)) ctx.problem(d.path, `feature '${t.feature}' is not a column of baseline '${baseline.path}'; use one of ${[...cols].join(', ')}`);
-    }
+  if (baseline) {
+    const cols = new Set(baseline.schema.map((c) => c.name));
+    for (const s of d.signals) for (const t of s.thresholds) if (!cols.has(t.feature)) ctx.problem(d.path, `feature '${t.feature}' is not a column of baseline '${baseline.path}'; use one of ${[...cols].join(', ')}`);
   }
   const emails = d.alerts.flatMap((a) => (a.kind === 'email' ? [a.address] : []));
   if (d.target.kind === 'batch') return batchMonitor(ctx, d, d.target.batch, baseline, emails);
@@ -892,6 +921,9 @@ function monitor(ctx: SynthContext, d: DriftMonitorModel): void {
   const drift = d.signals.filter((s) => s.kind === 'drift');
   const skew = d.signals.filter((s) => s.kind === 'skew');
   const ids = chosen.map((x) => deployedModelId(ctx, e.path, x.name));
+  const warned = new Set<string>();
+  const skewThresholds = thresholds(ctx, d, skew, baseline, warned);
+  const driftThresholds = thresholds(ctx, d, drift, baseline, warned);
   const kms = ctx.vertexKey();
   const body: MonitoringJobBody = {
     displayName: displayName(`${ctx.envLabel}-${d.id}`),
@@ -900,8 +932,9 @@ function monitor(ctx: SynthContext, d: DriftMonitorModel): void {
       deployedModelId: id,
       objectiveConfig: {
         trainingDataset: { bigquerySource: { inputUri: baseline ? ctx.tableUri(ctx.tableId(baseline)) : '' } },
-        ...(skew.length > 0 ? { trainingPredictionSkewDetectionConfig: { skewThresholds: thresholds(skew.flatMap((s) => s.thresholds)) } } : {}),
-        ...(drift.length > 0 ? { predictionDriftDetectionConfig: { driftThresholds: thresholds(drift.flatMap((s) => s.thresholds)) } } : {}),
+        // Skew: production vs the training data; drift: production vs recent production (Vertex's drift baseline).
+        ...(skew.length > 0 ? { trainingPredictionSkewDetectionConfig: { skewThresholds: skewThresholds } } : {}),
+        ...(drift.length > 0 ? { predictionDriftDetectionConfig: { driftThresholds: driftThresholds } } : {}),
       },
     })),
     modelDeploymentMonitoringScheduleConfig: { monitorInterval, monitorWindow: `${d.lookbackDays * 86400}s` },
@@ -975,20 +1008,30 @@ function batchMonitor(ctx: SynthContext, d: DriftMonitorModel, batchPath: string
   const monitorId = dnsName(`${ctx.envLabel}-${d.id}`, 63);
   const name = `${ctx.parent}/modelMonitors/${monitorId}`;
   const kms = ctx.vertexKey();
-  const all = d.signals.flatMap((s) => s.thresholds);
-  const features = [...new Set(all.map((t) => t.feature))];
+  // Model Monitoring v2 thresholds the Jensen-Shannon divergence (numeric; categorical when asked)
+  // or the L-infinity distance (categorical): a distance threshold d is the divergence d², exactly.
+  // https://cloud.google.com/vertex-ai/docs/reference/rest/v1beta1/ModelMonitoringObjectiveSpec
+  const resolved = d.signals.flatMap((s) => resolveSignalFeatures(s, baseline?.schema ?? []));
   const conditions: Record<string, { threshold: number }> = {};
-  for (const t of all) conditions[t.feature] = { threshold: t.threshold };
-  const metric = d.signals[0]?.metric ?? 'jensenShannonDistance';
+  let categorical: DataDriftSpecBody['categoricalMetricType'] = 'l_infinity';
+  const converted: string[] = [];
+  for (const f of resolved) {
+    if (f.kind === undefined) continue;
+    if (f.metric === 'populationStabilityIndex' || f.metric === 'normalizedWassersteinDistance') continue; // refused by the capability check
+    const js = f.metric === 'jensenShannonDistance';
+    if (f.kind === 'categorical' && js) categorical = 'jensen_shannon_divergence';
+    if (js) converted.push(f.feature);
+    conditions[f.feature] = { threshold: js ? jensenShannonDivergenceOf(f.threshold) : f.threshold };
+  }
+  if (converted.length > 0) {
+    ctx.warn('js-distance-as-divergence', d.path, `Vertex thresholds the Jensen-Shannon divergence (base 2); the distance threshold d is written as d² (same decision) (features ${[...new Set(converted)].join(', ')})`);
+  }
   const drift: DataDriftSpecBody = {
-    features,
-    categoricalMetricType: 'l_infinity',
+    features: [...new Set(resolved.map((t) => t.feature))],
+    categoricalMetricType: categorical,
     numericMetricType: 'jensen_shannon_divergence',
     featureAlertConditions: conditions,
   };
-  if (metric === 'lInfinity') {
-    ctx.warn('batch-monitor-metric', d.path, 'Model Monitoring v2 measures numeric features with Jensen-Shannon divergence; L-infinity applies to categorical features only');
-  }
   const tableInput = (ds: DatasetModel | undefined): MonitoringInputBody => ({ columnizedDataset: { bigquerySource: { tableUri: ds ? ctx.tableUri(ctx.tableId(ds)) : '' } } });
   const notification: MonitoringNotificationBody = { ...(emails.length > 0 ? { emailConfig: { userEmails: emails } } : {}), enableCloudLogging: true };
   const output: MonitoringOutputBody = { gcsBaseDirectory: { outputUriPrefix: `gs://${ctx.settings.stagingBucket}/${ctx.envLabel}/model-monitoring/${monitorId}` } };
@@ -1018,39 +1061,46 @@ function batchMonitor(ctx: SynthContext, d: DriftMonitorModel, batchPath: string
     ctx.problem(d.path, cron.problem);
     return;
   }
-  const schedule: MonitoringScheduleBody = {
-    displayName: displayName(`${ctx.envLabel}-${d.id}`),
-    cron: cron.cron,
-    maxConcurrentRunCount: '1',
-    createModelMonitoringJobRequest: {
-      parent: name,
-      modelMonitoringJob: {
-        displayName: displayName(`${ctx.envLabel}-${d.id}`),
-        modelMonitoringSpec: {
-          objectiveSpec: {
-            tabularObjective: { featureDriftSpec: drift },
-            baselineDataset: tableInput(baseline),
-            targetDataset: { ...tableInput(input), timeOffset: { window: `${d.lookbackDays}d` } },
+  // One scheduled job per signal kind: skew against the training data, drift against the input
+  // table one lookback earlier (TimeOffset: offset from the cut-off time, then the window).
+  const window = `${d.lookbackDays}d`;
+  const kinds = [...new Set(d.signals.map((s) => s.kind))];
+  kinds.forEach((kind, i) => {
+    const baselineDataset: MonitoringInputBody = kind === 'skew' ? tableInput(baseline) : { ...tableInput(input), timeOffset: { offset: window, window } };
+    const schedule: MonitoringScheduleBody = {
+      displayName: displayName(`${ctx.envLabel}-${d.id}${kinds.length > 1 ? `-${kind}` : ''}`),
+      cron: cron.cron,
+      maxConcurrentRunCount: '1',
+      createModelMonitoringJobRequest: {
+        parent: name,
+        modelMonitoringJob: {
+          displayName: displayName(`${ctx.envLabel}-${d.id}${kinds.length > 1 ? `-${kind}` : ''}`),
+          modelMonitoringSpec: {
+            objectiveSpec: {
+              tabularObjective: { featureDriftSpec: drift },
+              baselineDataset,
+              targetDataset: { ...tableInput(input), timeOffset: { offset: '0d', window } },
+            },
+            notificationSpec: notification,
+            outputSpec: output,
           },
-          notificationSpec: notification,
-          outputSpec: output,
         },
       },
-    },
-  };
-  ctx.emit({
-    key: KEYS.schedule(d.path, 0),
-    path: d.path,
-    method: `${AIPLATFORM}.schedules.create`,
-    collection: 'projects.locations.schedules',
-    parent: ctx.parent,
-    id: null,
-    document: `vertex-v1beta1/schedules/${monitorId}.json`,
-    body: schedule,
-    schema: { kind: 'proto', message: `${V1BETA1}.Schedule` },
-    dependsOn: [KEYS.modelMonitor(d.path), ...(input ? [KEYS.table(input.path)] : [])],
+    };
+    ctx.emit({
+      key: KEYS.schedule(d.path, i),
+      path: d.path,
+      method: `${AIPLATFORM}.schedules.create`,
+      collection: 'projects.locations.schedules',
+      parent: ctx.parent,
+      id: null,
+      document: `vertex-v1beta1/schedules/${monitorId}${i > 0 ? `-${kind}` : ''}.json`,
+      body: schedule,
+      schema: { kind: 'proto', message: `${V1BETA1}.Schedule` },
+      dependsOn: [KEYS.modelMonitor(d.path), ...(input ? [KEYS.table(input.path)] : [])],
+    });
   });
-  if (d.onDrift) retrainGate(ctx, d, [], [KEYS.schedule(d.path, 0)]);
+  if (d.onDrift) retrainGate(ctx, d, [], kinds.map((_, i) => KEYS.schedule(d.path, i)));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -13,7 +13,13 @@ export type CommonFaultKind =
   /** Apply the request, then destroy the socket instead of answering. */
   | { readonly kind: 'drop' }
   /** Long-running operations the request starts finish only after `polls` polls. */
-  | { readonly kind: 'slow'; readonly polls: number };
+  | { readonly kind: 'slow'; readonly polls: number }
+  /**
+   * Someone else changes the cloud just before this request is served (`change` edits the
+   * simulator's state); the request is then answered normally. Models a change made between two
+   * reads of a deploy (between the plan shown and its apply).
+   */
+  | { readonly kind: 'outside-change'; readonly change: () => void };
 
 /** A fault rule: which requests it hits, how many times, and with what. */
 export interface BaseFaultRule<K> {

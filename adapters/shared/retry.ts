@@ -66,3 +66,45 @@ export const RETRYABLE_STATUS: ReadonlySet<number> = new Set([429, 500, 502, 503
 
 /** Network error codes every engine retries (connection reset, refused during restarts, timeouts). */
 export const RETRYABLE_NETWORK_CODES: ReadonlySet<string> = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'UND_ERR_SOCKET', 'ECONNABORTED']);
+
+/** Options of {@link createSettled}. */
+export interface SettledCreateOptions extends Omit<RetryOptions, 'classify'> {
+  /** Retry classification of the create's errors (throttling, 5xx, dropped connections). */
+  readonly classify: (error: unknown) => RetryDecision;
+  /** Whether the request may have been applied although it failed (no answer, 500, 504). */
+  readonly ambiguous: (error: unknown) => boolean;
+  /** Whether the error says the resource already exists (409). */
+  readonly conflict: (error: unknown) => boolean;
+}
+
+/**
+ * A create that is never re-sent blindly: after an error whose outcome is unknown (a dropped
+ * response, a 500) or a 409, the resource is read; it exists → done (`exists` must refuse a
+ * resource that is not ours by throwing); absent → the create is sent again after the backoff
+ * (honouring `Retry-After`), up to `maxAttempts` in all. Errors that retrying cannot fix are
+ * rethrown at once.
+ */
+export async function createSettled(create: () => Promise<void>, exists: () => Promise<boolean>, options: SettledCreateOptions): Promise<void> {
+  const max = options.maxAttempts ?? 6;
+  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await create();
+      return;
+    } catch (error) {
+      if (options.conflict(error)) {
+        if (await exists()) return;
+        throw error;
+      }
+      const decision = options.classify(error);
+      const unknown = options.ambiguous(error);
+      if (!decision.retry && !unknown) throw error;
+      // The outcome is unknown: settle it by a read before anything is sent again.
+      if (unknown && (await exists())) return;
+      if (attempt >= max) throw error;
+      const wait = backoffMs(attempt, { baseMs: options.baseMs, capMs: options.capMs, retryAfterMs: decision.retry ? decision.retryAfterMs : undefined, random: options.random });
+      options.onRetry?.(attempt, wait, decision.retry ? decision.reason : 'outcome unknown, not created');
+      await sleep(wait);
+    }
+  }
+}

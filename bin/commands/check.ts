@@ -6,6 +6,7 @@ import { table } from './table';
  * ones), and the capability matrix app × target. Exits 1 when there is any problem.
  */
 export async function run(args: Args, out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
+  if (args.flags.parity === true) return parity(args, out, err);
   const { defineApp, parseTargets, policyOf, runAdapter } = await import('../build');
   const { loadAdapter, targetNames } = await import('../../adapters/registry');
   const { FEATURES, featuresUsed, formatProblem, renderEnvironment } = await import('../../lib');
@@ -14,7 +15,7 @@ export async function run(args: Args, out: NodeJS.WritableStream, err: NodeJS.Wr
   type PolicyReport = import('../../lib').PolicyReport;
 
   const context = resolveContext(args);
-  const { app, envs, ctx, problems } = defineApp({ context });
+  const { app, envs, ctx, problems } = await defineApp({ context });
   const selected = typeof args.flags.target === 'string' ? parseTargets(args.flags.target) : { targets: targetNames(), problems: [] as Problem[] };
   problems.push(...selected.problems);
   const adapters = await Promise.all(selected.targets.map(loadAdapter));
@@ -59,4 +60,48 @@ export async function run(args: Args, out: NodeJS.WritableStream, err: NodeJS.Wr
   }
   const strict = args.flags.strict === true;
   return sorted.length === 0 && !(strict && warnings.length > 0) ? 0 : 1;
+}
+
+/**
+ * `mlplane check --parity`: for every feature × target, what a user gets — `same`,
+ * `approximated (warning id)` or `refused (error)` — generated from the adapters' capability
+ * declarations (the same declarations synth enforces; test/parity/ checks that synth behaves as
+ * declared). `--markdown --target <t>` prints the README section of one target; `--json` the data.
+ */
+async function parity(args: Args, out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
+  const { parseTargets } = await import('../build');
+  const { loadAdapter, targetNames } = await import('../../adapters/registry');
+  const { FEATURES, parityCell, parityOf, renderParityMarkdown } = await import('../../lib');
+  type Feature = import('../../lib').Feature;
+  const selected = typeof args.flags.target === 'string' ? parseTargets(args.flags.target) : { targets: targetNames(), problems: [] };
+  if (selected.problems.length > 0) {
+    for (const p of selected.problems) err.write(`[${p.path}] ${p.message}\n`);
+    return 1;
+  }
+  const adapters = await Promise.all(selected.targets.map(loadAdapter));
+  const features = Object.keys(FEATURES) as Feature[];
+  if (args.flags.markdown === true) {
+    if (adapters.length !== 1) {
+      err.write(`--markdown prints one target's README section; pass --target with one of ${targetNames().join(', ')}\n`);
+      return 1;
+    }
+    const a = adapters[0]!;
+    out.write(`${renderParityMarkdown(a.target, a.capabilities)}\n`);
+    return 0;
+  }
+  if (args.flags.json === true) {
+    const rows = features.map((f) => ({ feature: f, description: FEATURES[f], targets: Object.fromEntries(adapters.map((a) => [a.target, parityOf(a.capabilities[f])])) }));
+    out.write(`${JSON.stringify({ targets: adapters.map((a) => a.target), parity: rows }, null, 2)}\n`);
+    return 0;
+  }
+  out.write(`Parity (${features.length} features × ${adapters.length} target${adapters.length === 1 ? '' : 's'}): same, approximated (warning id) or refused (error)\n\n`);
+  out.write(table(['feature', ...adapters.map((a) => a.target)], features.map((f) => [f, ...adapters.map((a) => parityCell(parityOf(a.capabilities[f])))])));
+  const notes = features.flatMap((f) =>
+    adapters.flatMap((a) => {
+      const p = parityOf(a.capabilities[f]);
+      return p.verdict === 'same' ? [] : [`  ${a.target} ${f}: ${p.verdict === 'refused' ? 'refused; ' : ''}${p.detail}`];
+    }),
+  );
+  if (notes.length > 0) out.write(`\n${notes.join('\n')}\n`);
+  return 0;
 }

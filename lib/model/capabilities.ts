@@ -1,4 +1,5 @@
-import type { EnvironmentModel, ResourceModel } from './types';
+import { DRIFT_METRICS, resolveSignalFeatures, type FeatureKind, type MetricSupport, type MetricTable } from '../monitor-metrics';
+import type { DriftMetricName, EnvironmentModel, ResourceModel } from './types';
 
 /**
  * Every feature of the model a target may or may not honour.
@@ -39,9 +40,18 @@ export const FEATURES = {
   'endpoint.capture': 'request/response capture',
   'batchInference': 'batch inference',
   'batchInference.schedule': 'scheduled batch inference',
+  'batchInference.timeout': 'batch run timeout (whole run)',
+  'batchInference.retries': 'retries of a failed mini-batch',
   'monitor.drift': 'prediction / feature drift',
   'monitor.skew': 'training-serving skew',
-  'monitor.batchTarget': 'monitoring a batch inference output',
+  'monitor.allDeployments': 'monitoring every deployment of an endpoint, each on its own',
+  'monitor.metric.jensenShannonDistance.numeric': 'Jensen-Shannon distance threshold on numeric features',
+  'monitor.metric.jensenShannonDistance.categorical': 'Jensen-Shannon distance threshold on categorical features',
+  'monitor.metric.populationStabilityIndex.numeric': 'population stability index threshold on numeric features',
+  'monitor.metric.populationStabilityIndex.categorical': 'population stability index threshold on categorical features',
+  'monitor.metric.normalizedWassersteinDistance.numeric': 'normalized Wasserstein distance threshold on numeric features',
+  'monitor.metric.lInfinity.categorical': 'L-infinity distance threshold on categorical features',
+  'monitor.batchTarget': 'monitoring the data a batch inference scores',
   'monitor.alert.email': 'email alerts',
   'monitor.alert.webhook': 'webhook alerts',
   'monitor.onDrift.retrain': 'retrain on drift',
@@ -53,14 +63,44 @@ export type Feature = keyof typeof FEATURES;
 
 /** How a target honours a feature. */
 export type Support =
-  | { readonly level: 'native'; readonly note?: string }
-  /** Honoured with a different mechanism than the feature's name suggests; `how` says which. */
-  | { readonly level: 'emulated'; readonly how: string }
+  /** `warnings`: ids of warnings synth emits about a precondition the user must meet (the meaning is the same). */
+  | { readonly level: 'native'; readonly note?: string; readonly warnings?: readonly string[] }
+  /**
+   * Honoured with a different mechanism than the feature's name suggests; `how` says which.
+   * `warnings`: the ids of the warnings synth emits because the result only approximates the
+   * feature (absent = same meaning).
+   */
+  | { readonly level: 'emulated'; readonly how: string; readonly warnings?: readonly string[] }
   /** Not honoured: synth fails and names the alternative. */
   | { readonly level: 'unsupported'; readonly alternative: string };
 
 /** A target's full declaration. */
 export type Capabilities = Readonly<Record<Feature, Support>>;
+
+/** The feature id of a metric on a feature kind (`monitor.metric.lInfinity.categorical`). */
+export function metricFeature(metric: DriftMetricName, kind: FeatureKind): Feature | undefined {
+  const id = `monitor.metric.${metric}.${kind}`;
+  return id in FEATURES ? (id as Feature) : undefined;
+}
+
+/** The capability entries of a target's metric table (exact → native, converted → emulated with its warning, refused → unsupported). */
+export function metricCapabilities(table: MetricTable): Record<Feature & `monitor.metric.${string}`, Support> {
+  const out: Record<string, Support> = {};
+  for (const metric of Object.keys(DRIFT_METRICS) as DriftMetricName[]) {
+    for (const kind of DRIFT_METRICS[metric].appliesTo) {
+      const id = metricFeature(metric, kind);
+      const support: MetricSupport | undefined = table[metric][kind];
+      if (id === undefined || support === undefined) throw new Error(`metric table lacks ${metric} on ${kind} features`);
+      out[id] =
+        support.level === 'exact'
+          ? { level: 'native', note: support.as }
+          : support.level === 'converted'
+            ? { level: 'emulated', how: support.how, warnings: [support.warning] }
+            : { level: 'unsupported', alternative: support.alternative };
+    }
+  }
+  return out as Record<Feature & `monitor.metric.${string}`, Support>;
+}
 
 /** One use of a feature in a model. */
 export interface FeatureUse {
@@ -75,12 +115,12 @@ export function featuresUsed(model: EnvironmentModel): FeatureUse[] {
   const env = model.environment;
   if (env.network.mode === 'private') use('environment.network.private', env.path);
   if (env.encryption.kind === 'customer-managed') use('environment.encryption.customerManaged', env.path);
-  for (const r of model.resources) resourceFeatures(r, use);
+  for (const r of model.resources) resourceFeatures(r, use, model);
   if (model.grants.length > 0) use('grants', env.path);
   return uses;
 }
 
-function resourceFeatures(r: ResourceModel, use: (f: Feature, path: string) => void): void {
+function resourceFeatures(r: ResourceModel, use: (f: Feature, path: string) => void, model: EnvironmentModel): void {
   switch (r.kind) {
     case 'dataset':
       use(r.source.kind === 'managed' ? 'dataset.managed' : 'dataset.external', r.path);
@@ -129,11 +169,28 @@ function resourceFeatures(r: ResourceModel, use: (f: Feature, path: string) => v
     case 'batchInference':
       use('batchInference', r.path);
       if (r.schedules.length > 0) use('batchInference.schedule', r.path);
+      if (r.timeoutSeconds !== undefined) use('batchInference.timeout', r.path);
+      if (r.retries > 0) use('batchInference.retries', r.path);
       for (const s of r.schedules) use(s.kind === 'cron' ? 'schedule.cron' : 'schedule.rate', r.path);
       return;
     case 'driftMonitor':
       for (const s of r.signals) use(s.kind === 'drift' ? 'monitor.drift' : 'monitor.skew', r.path);
       if (r.target.kind === 'batch') use('monitor.batchTarget', r.path);
+      else if (r.target.deployment === undefined) {
+        const endpointPath = r.target.endpoint;
+        const e = model.resources.find((x) => x.path === endpointPath);
+        if (e?.kind === 'onlineEndpoint' && e.deployments.length > 1) use('monitor.allDeployments', r.path);
+      }
+      {
+        const b = model.resources.find((x) => x.path === r.baseline);
+        const schema = b?.kind === 'dataset' ? b.schema : [];
+        for (const s of r.signals) {
+          for (const f of resolveSignalFeatures(s, schema)) {
+            const id = f.kind ? metricFeature(f.metric, f.kind) : undefined;
+            if (id) use(id, r.path);
+          }
+        }
+      }
       for (const a of r.alerts) use(a.kind === 'email' ? 'monitor.alert.email' : 'monitor.alert.webhook', r.path);
       if (r.onDrift) use('monitor.onDrift.retrain', r.path);
       use(r.schedule.kind === 'cron' ? 'schedule.cron' : 'schedule.rate', r.path);
@@ -164,3 +221,64 @@ export function unsupportedFeatures(model: EnvironmentModel, target: string, cap
   }
   return problems;
 }
+
+/** What a user gets for a feature on a target, in one word plus the warnings or error that announce it. */
+export interface Parity {
+  readonly verdict: 'same' | 'approximated' | 'refused';
+  /** Warning ids synth emits when the feature is used. */
+  readonly warnings: readonly string[];
+  /** `same`: how (when emulated or warned); `approximated`: how; `refused`: the alternative. */
+  readonly detail: string;
+}
+
+/**
+ * The parity verdict of one declaration: native (with or without a precondition warning) and
+ * emulated without warnings are the same meaning; emulated with warnings approximates it,
+ * announced by those warnings; unsupported is refused by synth with the alternative.
+ */
+export function parityOf(support: Support): Parity {
+  switch (support.level) {
+    case 'native':
+      return { verdict: 'same', warnings: support.warnings ?? [], detail: support.note ?? '' };
+    case 'emulated':
+      return { verdict: support.warnings && support.warnings.length > 0 ? 'approximated' : 'same', warnings: support.warnings ?? [], detail: support.how };
+    case 'unsupported':
+      return { verdict: 'refused', warnings: [], detail: support.alternative };
+    default: {
+      const never: never = support;
+      throw new Error(`unhandled support ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+/** One cell of the parity table as text: `same`, `same (warns id)`, `approximated (id)` or `refused (error)`. */
+export function parityCell(p: Parity): string {
+  const ids = p.warnings.join(', ');
+  if (p.verdict === 'refused') return 'refused (error)';
+  if (p.verdict === 'approximated') return `approximated (${ids})`;
+  return ids ? `same (warns ${ids})` : 'same';
+}
+
+/**
+ * The generated parity section of a target's README: every feature, its verdict and how.
+ * Kept in sync with capabilities.ts by a test (test/parity/readme.test.ts).
+ */
+export function renderParityMarkdown(target: string, capabilities: Capabilities): string {
+  const rows = (Object.keys(FEATURES) as Feature[]).map((f) => {
+    const p = parityOf(capabilities[f]);
+    return `| \`${f}\` | ${parityCell(p)} | ${p.detail.replace(/\|/g, '\\|')} |`;
+  });
+  return [
+    PARITY_BEGIN,
+    `<!-- generated from adapters/${target}/capabilities.ts by \`mlplane check --parity --markdown --target ${target}\`; test/parity/readme.test.ts keeps it in sync -->`,
+    '',
+    '| feature | on this target | how / alternative |',
+    '|---|---|---|',
+    ...rows,
+    PARITY_END,
+  ].join('\n');
+}
+
+/** Markers of the generated parity section in an adapter README. */
+export const PARITY_BEGIN = '<!-- mlplane:parity:begin -->';
+export const PARITY_END = '<!-- mlplane:parity:end -->';

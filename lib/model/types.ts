@@ -391,7 +391,9 @@ export interface BatchInferenceModel extends ResourceBase {
   readonly instanceCount: number;
   readonly miniBatchSize: number;
   readonly schedules: readonly ScheduleModel[];
+  /** Longest time one run may take, end to end; absent = the target's maximum. */
   readonly timeoutSeconds?: number;
+  /** Retries of a failed mini-batch (`miniBatchSize` rows); targets without mini-batch retries say what they retry. */
   readonly retries: number;
 }
 
@@ -400,11 +402,21 @@ export interface BatchInferenceModel extends ResourceBase {
 
 export type DriftMetricName = 'jensenShannonDistance' | 'populationStabilityIndex' | 'normalizedWassersteinDistance' | 'lInfinity';
 
+/**
+ * One signal of a monitor. Each signal compares the production window (the last `lookbackDays`
+ * of the monitored inputs, per monitored deployment) with a reference:
+ * - `skew`: the reference is the monitor's baseline dataset (the training data);
+ * - `drift`: the reference is the production window of the same length just before it.
+ * Metrics, feature kinds and threshold units: lib/monitor-metrics.ts.
+ */
 export interface MonitorSignalModel {
-  /** `drift`: production vs baseline over time; `skew`: serving vs training data. */
+  /** `drift`: production now vs production one window earlier; `skew`: production vs the training data. */
   readonly kind: 'drift' | 'skew';
+  /** Metric of every feature (of numeric features when `categoricalMetric` is set). */
   readonly metric: DriftMetricName;
-  /** Feature name → threshold in [0, 1], sorted by name. */
+  /** Metric of categorical (string, bool) features; absent = `metric`. */
+  readonly categoricalMetric?: DriftMetricName;
+  /** Feature name → threshold in the unit of the feature's metric, sorted by name. */
   readonly thresholds: readonly { readonly feature: string; readonly threshold: number }[];
 }
 
@@ -413,7 +425,9 @@ export type AlertModel = { readonly kind: 'email'; readonly address: string } | 
 export interface DriftMonitorModel extends ResourceBase {
   readonly kind: 'driftMonitor';
   readonly target:
+    /** Every deployment of the endpoint, each compared on its own, unless `deployment` narrows it to one. */
     | { readonly kind: 'endpoint'; readonly endpoint: string; readonly deployment?: string }
+    /** The inputs the batch inference scores. */
     | { readonly kind: 'batch'; readonly batch: string };
   readonly baseline: string;
   readonly signals: readonly MonitorSignalModel[];

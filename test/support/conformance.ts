@@ -2,14 +2,15 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 /**
- * The shared conformance data (`../shared/conformance` next to the repository, or
- * `$MLPLANE_SHARED/conformance`). Tests read public specifications from here, never from a copy.
+ * The shared conformance data: `$MLPLANE_SHARED/conformance`, or `../shared/conformance` next to the
+ * repository. Tests read public specifications from here, never from a copy (the spec data the
+ * simulators ship in `spec-data/` is checked against it in `test/package/spec-data.test.ts`).
+ * `.ci/run` sets `MLPLANE_SHARED`.
  */
 export const CONFORMANCE_DIR: string = (() => {
   const candidates = [
     process.env.MLPLANE_SHARED ? path.join(process.env.MLPLANE_SHARED, 'conformance') : undefined,
     path.resolve(__dirname, '../../../shared/conformance'),
-    '/work/shared/conformance',
   ].filter((c): c is string => c !== undefined);
   const found = candidates.find((c) => fs.existsSync(path.join(c, 'SOURCES.md')));
   if (!found) throw new Error(`conformance data not found; looked in ${candidates.join(', ')}; set MLPLANE_SHARED to the folder holding conformance/`);

@@ -8,11 +8,12 @@
 import { randomUUID } from 'node:crypto';
 import type { TokenCredential } from '@azure/identity';
 import { isRestError, RestError } from '@azure/core-rest-pipeline';
-import { DeployError, planHasChanges, type DeployEngine, type DeployInput, type DeploySummary, type DestroyOptions, type Plan, type PlanItem, type ProgressSink } from '../../deploy';
+import { checkApprovedPlan, DeployError, InterruptedError, PlanChangedError, withDigest, type DeployEngine, type DeployInput, type DeploySummary, type DestroyOptions, type Plan, type PlanItem, type ProgressSink } from '../../deploy';
 import { parseRetryAfter, RETRYABLE_NETWORK_CODES, RETRYABLE_STATUS, withRetries, type RetryDecision } from '../../shared/retry';
 import type { AzureSettings } from '../settings';
 import { beginDeployment, deploymentId, getDeployment, sendArm, whatIf, type ArmErrorBody, type DeploymentBody, type DeploymentState } from './arm';
-import { kindOf, planFromWhatIf } from './plan';
+import { kindOf, nonAdditiveSchemaChange, planFromWhatIf } from './plan';
+import { droppedFromDefinition, foreignChildren, listOwned, type DroppedResource } from './owned';
 import { specUploads, uploadSpec, type SpecUpload } from './specs';
 import { templateIndex, type TemplateEntry, type TemplateIndex } from './template';
 import { createClients, type AzureClients } from './transport';
@@ -41,6 +42,9 @@ export function deploymentNameOf(environment: string): string {
 
 /** Types that hold data: retained by destroy unless `destroyData`. */
 const DATA_TYPES = /^(microsoft\.storage\/storageaccounts(\/.*)?|microsoft\.machinelearningservices\/registries(\/.*)?|microsoft\.machinelearningservices\/workspaces\/(data|models|datastores|featuresets|featurestoreentities)(\/.*)?)$/i;
+
+/** States of a deployment still running (ARM refuses another of the same name meanwhile). */
+const ACTIVE_STATES: ReadonlySet<string> = new Set(['Accepted', 'Running', 'Created', 'Creating', 'Updating', 'Ready', 'Waiting', 'Deploying']);
 
 /** ML resources verified after a deploy. */
 const VERIFIED = /^microsoft\.machinelearningservices\/workspaces\/(computes|onlineendpoints|onlineendpoints\/deployments|batchendpoints|batchendpoints\/deployments|schedules)$/i;
@@ -215,11 +219,19 @@ export function createAzureDeployEngine(options: AzureDeployEngineOptions = {}):
     const name = deploymentNameOf(p.environment);
     const body: DeploymentBody = { properties: { mode: 'Incremental', template: p.template, parameters } };
     const changes = await retrying(input.progress, 'what-if', p.environmentPath, () => whatIf(clients.resources, scope.subscriptionId, scope.resourceGroup, name, body, interval));
-    return { plan: planFromWhatIf(p.environment, changes, index), index, parameters, name, body };
+    const fromWhatIf = planFromWhatIf(p.environment, changes, index);
+    // Same rule as the gcp target: a dataset's schema changes in place only additively.
+    const schema = nonAdditiveSchemaChange(changes, index);
+    if (schema) throw new DeployError(schema.message, schema.path);
+    // An incremental deployment never deletes: what the environment owns and the template dropped is deleted by mlplane.
+    const owned = await listOwned(clients, p.settings, p.environment, index, (what, path, fn) => retrying(input.progress, what, path, fn), p.environmentPath);
+    const dropped = droppedFromDefinition(owned, index);
+    const items = [...fromWhatIf.items, ...dropped.deletes.map((d) => d.item), ...dropped.retained].sort((a, b) => a.path.localeCompare(b.path) || a.id.localeCompare(b.id));
+    return { plan: withDigest({ ...fromWhatIf, items }), templateChanges: fromWhatIf.items.some((i) => i.action !== 'noop'), dropped: dropped.deletes, index, parameters, name, body };
   };
 
-  const wrap = (e: unknown, path: string, p?: Prepared): DeployError => {
-    if (e instanceof DeployError) return e;
+  const wrap = (e: unknown, path: string, p?: Prepared): Error => {
+    if (e instanceof DeployError || e instanceof PlanChangedError || e instanceof InterruptedError) return e;
     if (isRestError(e)) {
       const body = (e.details as { error?: ArmErrorBody } | undefined)?.error;
       if (body?.details && body.details.length > 0 && p) {
@@ -258,14 +270,14 @@ export function createAzureDeployEngine(options: AzureDeployEngineOptions = {}):
     for (;;) {
       const d = await retrying(progress, 'read deployment', path, () => getDeployment(clients.resources, id));
       if (!d) throw new DeployError(`ARM deployment ${id} disappeared while mlplane was waiting for it`, path);
-      if (d.provisioningState && !['Accepted', 'Running', 'Created', 'Creating', 'Updating', 'Ready', 'Waiting', 'Deploying'].includes(d.provisioningState)) return d;
+      if (d.provisioningState && !ACTIVE_STATES.has(d.provisioningState)) return d;
       if (Date.now() - started > timeout) throw new DeployError(`ARM deployment ${id} still ${d.provisioningState} after ${Math.round(timeout / 60000)} minutes; it keeps running in Azure — run mlplane deploy again to follow it`, path);
       await sleep(interval);
     }
   };
 
   /** Verify through Azure ML that computes, endpoints, deployments and schedules succeeded, and that traffic and schedule state are live. */
-  const verify = async (clients: AzureClients, p: Prepared, index: TemplateIndex, progress: ProgressSink): Promise<void> => {
+  const verify = async (clients: AzureClients, p: Prepared, index: TemplateIndex, progress: ProgressSink, mode: 'deploy' | 'diff'): Promise<{ path: string; line: string }[]> => {
     const problems: { path: string; line: string }[] = [];
     const rg = p.settings.resourceGroup;
     for (const e of index.entries.values()) {
@@ -278,7 +290,8 @@ export function createAzureDeployEngine(options: AzureDeployEngineOptions = {}):
           return await retrying(progress, `verify ${names.join('/')}`, path, fn);
         } catch (err) {
           if (statusOf(err) === 404) {
-            problems.push({ path, line: `${kindOf(e.type)} '${names.slice(1).join('/')}' does not exist after the deploy` });
+            // Before a deploy, a resource not created yet is simply part of the plan.
+            if (mode === 'deploy') problems.push({ path, line: `${kindOf(e.type)} '${names.slice(1).join('/')}' does not exist after the deploy` });
             return undefined;
           }
           throw wrap(err, path);
@@ -293,7 +306,7 @@ export function createAzureDeployEngine(options: AzureDeployEngineOptions = {}):
         if (!ep) continue;
         if (ep.properties.provisioningState !== 'Succeeded') problems.push({ path, line: `online endpoint '${names[1] as string}' is ${ep.properties.provisioningState ?? 'in an unknown state'}, expected Succeeded` });
         const want = isRecord(e.properties) && isRecord(e.properties.traffic) ? (e.properties.traffic as Record<string, unknown>) : undefined;
-        if (want) {
+        if (want && mode === 'deploy') {
           const live = ep.properties.traffic ?? {};
           const names2 = [...new Set([...Object.keys(want), ...Object.keys(live)])].sort();
           const off = names2.filter((d) => Number(want[d] ?? 0) !== Number(live[d] ?? 0));
@@ -305,7 +318,7 @@ export function createAzureDeployEngine(options: AzureDeployEngineOptions = {}):
         const state = sc.properties.provisioningState;
         if (state !== 'Succeeded') problems.push({ path, line: `schedule '${names[1] as string}' is ${state ?? 'in an unknown state'}, expected Succeeded` });
         const want = isRecord(e.properties) ? e.properties.isEnabled : undefined;
-        if (typeof want === 'boolean' && sc.properties.isEnabled !== want) problems.push({ path, line: `schedule '${names[1] as string}' is ${sc.properties.isEnabled ? 'enabled' : 'disabled'}, the definition says ${want ? 'enabled' : 'disabled'}` });
+        if (typeof want === 'boolean' && mode === 'deploy' && sc.properties.isEnabled !== want) problems.push({ path, line: `schedule '${names[1] as string}' is ${sc.properties.isEnabled ? 'enabled' : 'disabled'}, the definition says ${want ? 'enabled' : 'disabled'}` });
       } else if (t.endsWith('/batchendpoints')) {
         const b = await read(() => clients.ml.batchEndpoints.get(rg, names[0] as string, names[1] as string));
         const state = b?.properties.provisioningState;
@@ -320,9 +333,40 @@ export function createAzureDeployEngine(options: AzureDeployEngineOptions = {}):
         if (d && state !== 'Succeeded') problems.push({ path, line: `deployment '${names[2] as string}' of endpoint '${names[1] as string}' is ${state ?? 'in an unknown state'}, expected Succeeded` });
       }
     }
+    return problems;
+  };
+
+  /** Verify after every deploy (a no-op one included): any problem fails it, naming the resource. */
+  const verifyOrFail = async (clients: AzureClients, p: Prepared, index: TemplateIndex, progress: ProgressSink): Promise<void> => {
+    const problems = await verify(clients, p, index, progress, 'deploy');
     if (problems.length > 0) {
       throw new DeployError(`post-deploy verification failed: ${problems.map((x) => `[${x.path}] ${x.line}`).join('; ')}`, (problems[0] as { path: string }).path);
     }
+  };
+
+  /**
+   * Delete what the environment owns and its definition dropped, one at a time in the plan's order
+   * (grants and autoscale settings first, then the deepest). On SIGINT/SIGTERM the delete in
+   * flight finishes and no other starts.
+   */
+  const deleteDropped = async (clients: AzureClients, p: Prepared, dropped: readonly DroppedResource[], progress: ProgressSink, signal: AbortSignal | undefined): Promise<number> => {
+    let deleted = 0;
+    for (const [n, r] of dropped.entries()) {
+      if (signal?.aborted) {
+        throw new InterruptedError(`interrupted (${String(signal.reason)}): ${deleted} of ${dropped.length} delete(s) done, not started: ${dropped.slice(n).map((x) => x.path).join(', ')}; run 'mlplane deploy ${p.environment}' to continue`, p.environment);
+      }
+      progress.event({ id: r.id, path: r.path, action: 'delete', state: 'running' });
+      const apiVersion = /\/roleassignments$/i.test(r.type) ? '2022-04-01' : await apiVersionOf(clients, progress, r.type, r.path);
+      try {
+        await retrying(progress, `delete ${r.id.split('/').pop() ?? ''}`, r.path, async () => (await clients.resources.resources.beginDeleteById(r.id, apiVersion, { updateIntervalInMs: interval })).pollUntilDone());
+      } catch (e) {
+        progress.event({ id: r.id, path: r.path, action: 'delete', state: 'failed' });
+        throw wrap(e, r.path, p);
+      }
+      deleted += 1;
+      progress.event({ id: r.id, path: r.path, action: 'delete', state: 'done' });
+    }
+    return deleted;
   };
 
   const summary = (p: Prepared, clients: AzureClients, items: readonly PlanItem[], started: number, deleted = 0): DeploySummary => ({
@@ -458,6 +502,20 @@ export function createAzureDeployEngine(options: AzureDeployEngineOptions = {}):
       }
     };
     for (const r of [...direct].sort((a, b) => b.id.split('/').length - a.id.split('/').length || a.id.localeCompare(b.id))) visit(r.id.toLowerCase());
+    // A container's delete takes its children with it: list them first; one the environment does not own stops the destroy.
+    const foreign: string[] = [];
+    for (const r of order) {
+      if (!r.exists) continue;
+      if (!/^microsoft\.machinelearningservices\/workspaces(\/onlineendpoints|\/batchendpoints)?$/i.test(r.type)) continue;
+      const found = await foreignChildren(clients, r, '2022-10-01', p.environment, index, (what, path, fn) => retrying(input.progress, what, path, fn), r.path);
+      foreign.push(...found.map((f) => `[${r.path}] ${kindOf(r.type)} '${r.id.split('/').pop() ?? ''}' holds ${f}`));
+    }
+    if (foreign.length > 0) {
+      throw new DeployError(
+        `refusing to destroy: deleting these would also delete resources this environment does not own (no mlplane-env=${p.environment} tag):\n  ${foreign.join('\n  ')}\nMove or delete them yourself, or tag them mlplane-env=${p.environment} if they belong to this environment; nothing was deleted`,
+        p.environmentPath,
+      );
+    }
     const vaultsToPurge: { name: string; location: string; path: string }[] = [];
     if (o.purge) {
       // Workspaces soft-deleted by an earlier destroy: a purge by id (DELETE ?forceToPurge=true) frees their names.
@@ -509,7 +567,10 @@ export function createAzureDeployEngine(options: AzureDeployEngineOptions = {}):
       const p = prepare(input);
       try {
         const clients = clientsFor(p);
-        return (await plan(input, p, clients)).plan;
+        const planned = await plan(input, p, clients);
+        // Live health of what the plan covers (a deployment marked Failed): `diff --fail` exits non-zero on it.
+        const health = (await verify(clients, p, planned.index, input.progress, 'diff')).map((x) => `[${x.path}] ${x.line}`);
+        return { ...planned.plan, ...(health.length > 0 ? { health } : {}), reads: clients.counter.reads };
       } catch (e) {
         throw wrap(e, p.environmentPath, p);
       }
@@ -521,13 +582,17 @@ export function createAzureDeployEngine(options: AzureDeployEngineOptions = {}):
       const progress = input.progress;
       try {
         const clients = clientsFor(p);
+        // The re-read right before the first write (ARM's deployment of this name is the lock): the plan applied is the plan shown.
         const planned = await plan(input, p, clients);
+        checkApprovedPlan(input, planned.plan);
         const items = planned.plan.items;
-        if (!planHasChanges(planned.plan)) {
+        if (input.signal?.aborted) throw new InterruptedError(`interrupted (${String(input.signal.reason)}) before anything was sent; run 'mlplane deploy ${p.environment}' to deploy`, p.environment);
+        if (!planned.templateChanges) {
           // What-if says the deployment would change nothing: sending it would only make writes.
           progress.log(`${p.environment}: no changes (ARM what-if); deployment '${planned.name}' not sent`);
-          await verify(clients, p, planned.index, progress);
-          return summary(p, clients, items, started);
+          const deleted = await deleteDropped(clients, p, planned.dropped, progress, input.signal);
+          await verifyOrFail(clients, p, planned.index, progress);
+          return summary(p, clients, items, started, deleted);
         }
         const creates = new Set(items.filter((i) => i.action === 'create').map((i) => i.id.toLowerCase()));
         const vaults = await softDeletedVaults(clients, p, planned.index, creates, progress);
@@ -539,6 +604,7 @@ export function createAzureDeployEngine(options: AzureDeployEngineOptions = {}):
           );
         }
         for (const i of items) if (i.action !== 'noop') progress.event({ id: i.id, path: i.path, action: i.action, state: 'pending' });
+        const sent = items.filter((i) => i.action !== 'noop' && i.action !== 'delete');
         const id = deploymentId(p.settings.subscriptionId, p.settings.resourceGroup, planned.name);
         const alreadyDeploying = (d: DeploymentState | undefined) =>
           new DeployError(
@@ -576,6 +642,8 @@ export function createAzureDeployEngine(options: AzureDeployEngineOptions = {}):
                     adopted = true;
                     return undefined;
                   }
+                  // ARM said "active" but the other deployment has finished since: nothing was applied, send again.
+                  if (active && d?.provisioningState && !ACTIVE_STATES.has(d.provisioningState)) return await beginDeployment(clients.resources, id, body, interval);
                   if (active) throw alreadyDeploying(d);
                   throw e;
                 }
@@ -589,7 +657,7 @@ export function createAzureDeployEngine(options: AzureDeployEngineOptions = {}):
               await sleep(interval);
             }
           }
-          for (const i of items) if (i.action !== 'noop') progress.event({ id: i.id, path: i.path, action: i.action, state: 'running' });
+          for (const i of sent) progress.event({ id: i.id, path: i.path, action: i.action, state: 'running' });
           if (poller && !adopted) {
             try {
               await poller.pollUntilDone();
@@ -601,7 +669,7 @@ export function createAzureDeployEngine(options: AzureDeployEngineOptions = {}):
           if (final.tags?.['mlplane-deploy-id'] !== undefined && final.tags['mlplane-deploy-id'] !== deployId) throw alreadyDeploying(final);
           if (final.provisioningState !== 'Succeeded') {
             const d = describeArmError(final.error, planned.index, p.environmentPath);
-            for (const i of items) if (i.action !== 'noop') progress.event({ id: i.id, path: i.path, action: i.action, state: 'failed' });
+            for (const i of sent) progress.event({ id: i.id, path: i.path, action: i.action, state: 'failed' });
             throw new DeployError(d.message, d.path);
           }
         };
@@ -639,9 +707,13 @@ export function createAzureDeployEngine(options: AzureDeployEngineOptions = {}):
           }
         }
         await sendDeployment(p.template, pending.length > 0 ? 0 : (input.lockTimeoutMs ?? 0));
-        for (const i of items) if (i.action !== 'noop') progress.event({ id: i.id, path: i.path, action: i.action, state: 'done' });
-        await verify(clients, p, planned.index, progress);
-        return summary(p, clients, items, started);
+        for (const i of sent) progress.event({ id: i.id, path: i.path, action: i.action, state: 'done' });
+        if (input.signal?.aborted && planned.dropped.length > 0) {
+          throw new InterruptedError(`interrupted (${String(input.signal.reason)}): ARM deployment '${planned.name}' finished; ${planned.dropped.length} delete(s) of what the definition dropped were not started; run 'mlplane deploy ${p.environment}' to continue`, p.environment);
+        }
+        const deleted = await deleteDropped(clients, p, planned.dropped, progress, input.signal);
+        await verifyOrFail(clients, p, planned.index, progress);
+        return summary(p, clients, items, started, deleted);
       } catch (e) {
         throw wrap(e, p.environmentPath, p);
       }
@@ -651,7 +723,7 @@ export function createAzureDeployEngine(options: AzureDeployEngineOptions = {}):
       const p = prepare(input);
       try {
         const clients = clientsFor(p);
-        return (await destroyPlan(input, p, clients, o)).plan;
+        return { ...withDigest((await destroyPlan(input, p, clients, o)).plan), reads: clients.counter.reads };
       } catch (e) {
         throw wrap(e, p.environmentPath, p);
       }
@@ -664,6 +736,7 @@ export function createAzureDeployEngine(options: AzureDeployEngineOptions = {}):
       try {
         const clients = clientsFor(p);
         const dp = await destroyPlan(input, p, clients, o);
+        checkApprovedPlan(input, withDigest(dp.plan));
         let deleted = 0;
         const deleteOne = async (r: DeleteStep): Promise<void> => {
           progress.event({ id: r.id, path: r.path, action: 'delete', state: 'running' });
@@ -684,7 +757,7 @@ export function createAzureDeployEngine(options: AzureDeployEngineOptions = {}):
         let failure: unknown;
         while (done.size < dp.order.length && failure === undefined) {
           for (const r of dp.order) {
-            if (running.size >= limit) break;
+            if (running.size >= limit || input.signal?.aborted) break;
             const key = r.id.toLowerCase();
             if (begun.has(key) || !r.after.every((k) => done.has(k))) continue;
             begun.add(key);
@@ -708,6 +781,9 @@ export function createAzureDeployEngine(options: AzureDeployEngineOptions = {}):
         }
         await Promise.all(running.values());
         if (failure !== undefined) throw failure;
+        if (input.signal?.aborted && done.size < dp.order.length) {
+          throw new InterruptedError(`interrupted (${String(input.signal.reason)}): ${done.size} of ${dp.order.length} delete(s) done, the ones in flight finished; run 'mlplane destroy ${p.environment}' to continue`, p.environment);
+        }
         if (done.size < dp.order.length) throw new DeployError(`destroy stopped: ${dp.order.length - done.size} delete(s) wait on each other (a dependency cycle)`, p.environmentPath);
         for (const v of dp.vaultsToPurge) {
           const base = `/subscriptions/${p.settings.subscriptionId}/providers/Microsoft.KeyVault/locations/${v.location}/deletedVaults/${v.name}`;

@@ -114,7 +114,9 @@ export function summarize(change: WhatIfChange, index: TemplateIndex): string[] 
       const signal = get(change.after, `properties.action.monitorDefinition.signals.${threshold[1] as string}`) ?? get(change.before, `properties.action.monitorDefinition.signals.${threshold[1] as string}`);
       const features = (get(signal, 'features.features') as string[] | undefined)?.join(', ') ?? (threshold[1] as string);
       const metric = get((get(signal, 'metricThresholds') as unknown[] | undefined)?.[Number(threshold[2])], 'metric');
-      lines.push(`threshold ${features} ${String(metric ?? '')} ${String(d.before ?? '(none)')} → ${String(d.after ?? '(none)')}`.replace(/\s+/g, ' '));
+      // The same threshold on every monitored deployment is one change to the reader.
+      const line = `threshold ${features} ${String(metric ?? '')} ${String(d.before ?? '(none)')} → ${String(d.after ?? '(none)')}`.replace(/\s+/g, ' ');
+      if (!lines.includes(line)) lines.push(line);
       continue;
     }
     if (/^properties\.trigger\.(expression|interval|frequency)$/.test(d.path)) {
@@ -160,4 +162,64 @@ export function planFromWhatIf(environment: string, changes: readonly WhatIfChan
   }
   items.sort((a, b) => a.path.localeCompare(b.path) || a.id.localeCompare(b.id));
   return { target: 'azure', environment, items };
+}
+
+interface SchemaField {
+  readonly name: string;
+  readonly type: string;
+  readonly nullable?: boolean;
+  readonly fields?: readonly SchemaField[];
+}
+
+function schemaOf(doc: unknown): SchemaField[] | undefined {
+  const raw = get(doc, 'properties.properties');
+  const text = raw && typeof raw === 'object' ? (raw as Record<string, unknown>)['mlplane.schema'] : undefined;
+  if (typeof text !== 'string') return undefined;
+  try {
+    const parsed = JSON.parse(text) as unknown;
+    return Array.isArray(parsed) ? (parsed as SchemaField[]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Why a schema change is not additive (a column removed, retyped, or made required), or undefined. */
+function whyNotAdditive(before: readonly SchemaField[], after: readonly SchemaField[], prefix = ''): string | undefined {
+  const next = new Map(after.map((f) => [f.name.toLowerCase(), f]));
+  for (const f of before) {
+    const n = next.get(f.name.toLowerCase());
+    if (!n) return `column '${prefix}${f.name}' would be removed`;
+    if (n.type !== f.type) return `column '${prefix}${f.name}' would change type ${f.type} → ${n.type}`;
+    if (f.nullable !== false && n.nullable === false) return `column '${prefix}${f.name}' would become required`;
+    if (f.fields) {
+      const inner = whyNotAdditive(f.fields, n.fields ?? [], `${prefix}${f.name}.`);
+      if (inner) return inner;
+    }
+  }
+  const old = new Set(before.map((f) => f.name.toLowerCase()));
+  for (const n of after) if (!old.has(n.name.toLowerCase()) && n.nullable === false) return `new column '${prefix}${n.name}' is required (existing rows have no value)`;
+  return undefined;
+}
+
+/**
+ * The first dataset version whose schema would change in place in a way that is not additive, as
+ * an error naming the construct path — the same rule as the gcp target (BigQuery): columns may be
+ * added (nullable) or relaxed, never removed, retyped or made required. The approved replacement
+ * is a new dataset version (a new resource), never an in-place rewrite.
+ */
+export function nonAdditiveSchemaChange(changes: readonly WhatIfChange[], index: TemplateIndex): { path: string; message: string } | undefined {
+  for (const c of changes) {
+    if (c.changeType !== 'Modify' || !/\/workspaces\/data\/versions$/i.test(typeOfId(c.resourceId))) continue;
+    const before = schemaOf(c.before);
+    const after = schemaOf(c.after);
+    if (!before || !after) continue;
+    const why = whyNotAdditive(before, after);
+    if (!why) continue;
+    const [, asset, version] = /\/data\/([^/]+)\/versions\/([^/]+)$/i.exec(c.resourceId) ?? [];
+    return {
+      path: index.pathOf(c.resourceId, c.after ?? c.before),
+      message: `schema change of dataset '${asset ?? ''}' version ${version ?? ''} is not additive: ${why}. A dataset version's schema only gains nullable columns in place; define a new dataset version (version: '${Number(version) + 1 || 'next'}') and migrate the data, or make the change additive; nothing was sent`,
+    };
+  }
+  return undefined;
 }

@@ -127,7 +127,7 @@ export interface AzureSimulatorOptions {
   readonly location?: string;
   /**
    * Folder `conformance/azure` with the ARM schemas, or `false` to skip body checks.
-   * @default - `$MLPLANE_SHARED/conformance/azure`, else `../shared/conformance/azure` next to the repository; checks are skipped (and said so) when absent
+   * @default - the spec data shipped in the package (`spec-data/azure`); checks are skipped (and said so) when absent
    */
   readonly conformanceDir?: string | false;
   /** Page size of list operations (they page through `nextLink`). @default 50 */
@@ -179,6 +179,8 @@ const LIST_RG_PATH = /^\/subscriptions\/([^/]+)\/resourcegroups\/([^/]+)\/resour
 const PROVIDER_PATH = /^\/subscriptions\/([^/]+)\/providers\/([^/]+)$/i;
 const DELETED_VAULT_PATH = /^\/subscriptions\/([^/]+)\/providers\/microsoft\.keyvault\/locations\/([^/]+)\/deletedvaults\/([^/]+)(\/purge)?$/i;
 const RESOURCE_PATH = /^\/subscriptions\/[^/]+\/resourcegroups\/[^/]+\/providers\//i;
+/** `{scope}/providers/Microsoft.Authorization/roleAssignments`: role assignments at, above and below a scope. */
+const ROLE_ASSIGNMENTS_AT = /^(\/subscriptions\/[^/]+(?:\/.*)?)\/providers\/microsoft\.authorization\/roleassignments$/i;
 
 /** API versions the simulator answers for each provider (`providers.get`). */
 const PROVIDERS: Readonly<Record<string, Readonly<Record<string, readonly string[]>>>> = {
@@ -189,6 +191,7 @@ const PROVIDERS: Readonly<Record<string, Readonly<Record<string, readonly string
     'workspaces/onlineEndpoints/deployments': ['2026-05-01', '2022-10-01'],
     'workspaces/batchEndpoints': ['2026-05-01', '2022-10-01'],
     'workspaces/batchEndpoints/deployments': ['2026-05-01', '2022-10-01'],
+    'workspaces/schedules': ['2026-05-01', '2022-10-01'],
     registries: ['2026-05-01'],
   },
   'Microsoft.Storage': { storageAccounts: ['2023-05-01'] },
@@ -817,8 +820,36 @@ export async function startAzureSimulator(options: AzureSimulatorOptions = {}): 
       return { status: 200, body: { id: `/subscriptions/${sub}/providers/Microsoft.KeyVault/locations/${loc}/deletedVaults/${name}`, name, type: 'Microsoft.KeyVault/deletedVaults', properties: { vaultId: vault.id, location: vault.location, deletionDate: vault.deletedAt, purgeProtectionEnabled: vault.purgeProtection } } };
     }
 
+    const ra = ROLE_ASSIGNMENTS_AT.exec(path);
+    if (ra && method === 'GET') return { status: 200, body: { value: roleAssignmentsAt(ra[1] as string, query.get('$filter')) } };
+
     if (RESOURCE_PATH.test(path)) return resourceCall(method, path, query, body, base, apiVersion);
     throw new HttpError(404, { code: 'NotFound', message: `The mlplane ARM simulator does not serve ${method} ${path}.` });
+  };
+
+  /**
+   * Role assignments that apply at `scope` (assigned at it or above it) or below it, as "Role
+   * Assignments - List For Scope" answers; `$filter` takes `atScope()` and `principalId eq '<id>'`.
+   * @see https://learn.microsoft.com/rest/api/authorization/role-assignments/list-for-scope
+   */
+  const roleAssignmentsAt = (scope: string, filter: string | null): Json[] => {
+    const s = keyOf(scope);
+    const principal = filter ? /principalId\s+eq\s+'([^']+)'/i.exec(filter)?.[1] : undefined;
+    const atScope = filter ? /atScope\(\)/i.test(filter) : false;
+    if (filter && !principal && !atScope) throw new HttpError(400, { code: 'UnsupportedQuery', message: `The filter '${filter}' is not supported.` });
+    return [...resources.values()]
+      .filter((r) => r.type.toLowerCase() === 'microsoft.authorization/roleassignments')
+      .map((r) => ({ r, at: r.id.slice(0, r.id.toLowerCase().lastIndexOf('/providers/microsoft.authorization/')) }))
+      .filter(({ at }) => {
+        const a = keyOf(at);
+        return a === s || s.startsWith(`${a}/`) || (!atScope && a.startsWith(`${s}/`));
+      })
+      .filter(({ r }) => principal === undefined || (isObject(r.body.properties) && String(r.body.properties.principalId).toLowerCase() === principal.toLowerCase()))
+      .sort((a, b) => a.r.id.localeCompare(b.r.id))
+      .map(({ r, at }) => {
+        const v = viewOf(r, tenantId);
+        return { ...v, properties: { ...(v.properties as Record<string, Json>), scope: at } } as Json;
+      });
   };
 
   const resourceCall = (method: string, path: string, query: URLSearchParams, body: unknown, base: string, apiVersion: string): Reply => {
@@ -952,6 +983,7 @@ export async function startAzureSimulator(options: AzureSimulatorOptions = {}): 
           send({ status: fault.status, body: { error: { code: fault.code, message: fault.message ?? 'Injected fault.' } } });
           return;
         }
+        if (fault?.kind === 'outside-change') fault.change();
         let body: unknown;
         const text = Buffer.concat(chunks).toString('utf8');
         let reply: Reply;

@@ -1,5 +1,5 @@
 /**
- * Request-body checks against the public ARM JSON schemas in `../shared/conformance/azure/`
+ * Request-body checks against the public ARM JSON schemas shipped in `spec-data/azure/`
  * (never a copy of our own assumptions).
  *
  * - deployment templates: the envelope against `2019-04-01/deploymentTemplate.json` (its resource
@@ -16,21 +16,19 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Ajv from 'ajv-draft-04';
 import type { ValidateFunction } from 'ajv';
+import { specDataPath } from '../../shared/spec-data';
 
 const BASE = 'https://schema.management.azure.com/schemas';
 
-/** Find `conformance/azure` (option, `$MLPLANE_SHARED/conformance`, or `../shared/conformance` next to the repository). */
+/**
+ * Find the ARM schemas folder (holding `arm-schemas/schemas/`): an explicit option, else the spec
+ * data shipped in the package (`spec-data/azure`). Nothing outside the package is read by default.
+ */
 export function findConformanceDir(explicit?: string): string | undefined {
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  const candidates = [
-    explicit,
-    process.env.MLPLANE_SHARED ? path.join(process.env.MLPLANE_SHARED, 'conformance', 'azure') : undefined,
-    path.resolve(here, '../../../../shared/conformance/azure'),
-  ].filter((c): c is string => c !== undefined);
-  return candidates.find((c) => existsSync(path.join(c, 'arm-schemas', 'schemas', 'common', 'definitions.json')));
+  const dir = explicit ?? specDataPath('azure');
+  return existsSync(path.join(dir, 'arm-schemas', 'schemas', 'common', 'definitions.json')) ? dir : undefined;
 }
 
 function readJson(file: string): Record<string, unknown> {

@@ -2,51 +2,65 @@
  * Apply a plan: the lock, the journal of intents, dependency order with bounded parallelism,
  * deletes in reverse order, and the summary.
  */
-import { DeployError, type DeploySummary, type DestroyOptions, type PlanAction } from '../../deploy';
+import { checkApprovedPlan, DeployError, InterruptedError, withDigest, type DeploySummary, type DestroyOptions, type PlanAction } from '../../deploy';
 import { classifyGcp, cloudError } from './clients';
 import { EnvironmentLock, type Intent } from './lock';
 import { type MutationPoint, type Step, type Observed, type RunContext, SIMULATED_CRASH, type Run } from './run';
-import { observe } from './observe';
+import { observe, toPlan } from './observe';
+import { createDataset } from './steps';
+import type { Json } from './proto-json';
 
 /**
  * Deploy or destroy: read, and when something changes, take the lock (creating the environment
- * dataset first if needed), read again under it, settle a crashed run's intents, execute, release.
+ * dataset first if needed), read again under it, check that the plan is the approved one, settle a
+ * crashed run's intents, execute, release. The counts are taken after the release, so the lock's
+ * own writes are in them.
  */
 export async function apply(run: Run, mode: 'deploy' | 'destroy', destroyOptions: DestroyOptions): Promise<DeploySummary> {
   const { input, options, ctx, calls } = run;
   let observed = await observe(run, mode, destroyOptions);
+  // Nothing is written (not even the dataset that holds the lock) for a plan nobody saw.
+  checkApprovedPlan(input, withDigest(toPlan(observed)));
   const changing = observed.steps.some((s) => s.run && s.item.action !== 'noop');
   if (!changing && !observed.lockPresent) return summary(run, observed, new Set());
+  const datasetStep = observed.steps.find((s) => s.item.type === 'BigQuery dataset' && s.item.action === 'create');
   let datasetCreated = 0;
   if (!observed.datasetPresent) {
     if (mode === 'destroy') {
       // Nothing of ours holds data without the dataset; deletes run without a lock home.
-      return execute(run, observed, undefined);
+      return execute(run, observed, undefined, mode);
     }
     // The environment dataset is the lock's home: it is created first.
-    const step = observed.steps.find((s) => s.item.type === 'BigQuery dataset' && s.item.action === 'create');
-    if (step?.run) {
-      input.progress.event({ id: step.item.id, path: step.item.path, action: 'create', state: 'running' });
-      await step.run({ ...ctx, dataset: run.clients.bigquery.dataset(datasetIdOf(run)) });
-      datasetCreated = 1;
-      input.progress.event({ id: step.item.id, path: step.item.path, action: 'create', state: 'done' });
+    const entry = run.manifest.entries.find((e) => e.method === 'bigquery.datasets.insert');
+    if (datasetStep && entry) {
+      input.progress.event({ id: datasetStep.item.id, path: datasetStep.item.path, action: 'create', state: 'running' });
+      // A concurrent run of ours may have created it first: then this run did not.
+      datasetCreated = (await createDataset({ ...ctx, dataset: run.clients.bigquery.dataset(datasetIdOf(run)) }, entry, run.bodies.get(entry.key) as Json)) ? 1 : 0;
+      input.progress.event({ id: datasetStep.item.id, path: datasetStep.item.path, action: 'create', state: 'done' });
     }
   }
   const dataset = run.clients.bigquery.dataset(datasetIdOf(run));
   const lock = await EnvironmentLock.acquire(dataset, calls, ctx.envLabel, mode, {
-    ...(options.lockLeaseMs !== undefined ? { leaseMs: options.lockLeaseMs } : {}),
+    leaseMs: input.lockLeaseMs ?? options.lockLeaseMs,
     timeoutMs: input.lockTimeoutMs ?? 0,
     ...(options.lockPollMs !== undefined ? { pollMs: options.lockPollMs } : {}),
+    ...(options.heartbeatMs !== undefined ? { heartbeatMs: options.heartbeatMs } : {}),
     onWait: (h) => input.progress.log(`waiting for the environment lock held by ${h.holder} (${h.operation} since ${h.startedAt})`),
+    onTakeOver: (h, why) => input.progress.log(`took over the environment lock of ${h.holder} (${h.operation} by ${h.user} on ${h.host}, pid ${h.pid}, since ${h.startedAt}): ${why}`),
   });
   let crashed = false;
+  let result: DeploySummary;
   try {
     // Settle a crashed run's intents: the re-read below shows what happened to each.
     observed = await observe(run, mode, destroyOptions);
+    // The plan applied must be the plan shown: the dataset this run created before the lock shows as it was planned.
+    const current = toPlan(observed);
+    const asPlanned = datasetStep && datasetCreated > 0 ? { ...current, items: current.items.map((i) => (i.id === datasetStep.item.id ? datasetStep.item : i)) } : current;
+    checkApprovedPlan(input, withDigest(asPlanned));
     settle(run, lock.inherited, observed);
-    const result = await execute(run, observed, lock);
+    const r = await execute(run, observed, lock, mode);
     // The dataset created before the lock shows as unchanged in the re-read plan.
-    return datasetCreated > 0 ? { ...result, created: result.created + 1, unchanged: result.unchanged - 1 } : result;
+    result = datasetCreated > 0 ? { ...r, created: r.created + 1, unchanged: r.unchanged - 1 } : r;
   } catch (e) {
     crashed = (e as { [SIMULATED_CRASH]?: boolean })[SIMULATED_CRASH] === true;
     throw e;
@@ -54,6 +68,7 @@ export async function apply(run: Run, mode: 'deploy' | 'destroy', destroyOptions
     if (crashed) lock.abandon();
     else await lock.release();
   }
+  return { ...result, writes: calls.writes, reads: calls.reads, durationMs: Date.now() - run.started };
 }
 
 /** The environment dataset's id (the lock's home). */
@@ -75,7 +90,7 @@ export function settle(run: Run, intents: readonly Intent[], observed: Observed)
  * deletes rank by rank. Each mutation is journaled before it is sent. The first failure stops new
  * work; in-flight work finishes; the failure is rethrown as a `DeployError` naming the resource.
  */
-export async function execute(run: Run, observed: Observed, lock: EnvironmentLock | undefined): Promise<DeploySummary> {
+export async function execute(run: Run, observed: Observed, lock: EnvironmentLock | undefined, mode: 'deploy' | 'destroy' = 'deploy'): Promise<DeploySummary> {
   const { input, options } = run;
   const concurrency = Math.max(1, input.concurrency ?? 8);
   const dataset = run.clients.bigquery.dataset(datasetIdOf(run));
@@ -84,6 +99,7 @@ export async function execute(run: Run, observed: Observed, lock: EnvironmentLoc
   const applied = new Set<string>();
   let mutationIndex = 0;
   let failure: unknown;
+  const stopped = () => input.signal?.aborted === true;
   const stepKeys = new Set(observed.steps.map((s) => s.item.id));
 
   const runStep = async (s: Step) => {
@@ -117,7 +133,7 @@ export async function execute(run: Run, observed: Observed, lock: EnvironmentLoc
     const pending = [...steps];
     const inFlight = new Set<Promise<void>>();
     while (pending.length > 0 || inFlight.size > 0) {
-      if (failure === undefined) {
+      if (failure === undefined && !stopped()) {
         for (let i = 0; i < pending.length && inFlight.size < concurrency; ) {
           const s = pending[i] as Step;
           if (s.deps.every((d) => done.has(d) || !stepKeys.has(d))) {
@@ -132,7 +148,7 @@ export async function execute(run: Run, observed: Observed, lock: EnvironmentLoc
         }
       }
       if (inFlight.size === 0) {
-        if (failure !== undefined || pending.length === 0) break;
+        if (failure !== undefined || pending.length === 0 || stopped()) break;
         throw new DeployError(`dependency cycle or missing dependency among ${pending.map((s) => s.item.id).join(', ')}`, observed.manifest.environment);
       }
       await Promise.race(inFlight);
@@ -143,12 +159,17 @@ export async function execute(run: Run, observed: Observed, lock: EnvironmentLoc
   await runPhase(observed.steps.filter((s) => s.phase === 'apply'));
   const deletes = observed.steps.filter((s) => s.phase === 'delete');
   for (const rank of [...new Set(deletes.map((s) => s.rank))].sort((a, b) => a - b)) {
-    if (failure !== undefined) break;
+    if (failure !== undefined || stopped()) break;
     await runPhase(deletes.filter((s) => s.rank === rank));
   }
-  if (failure !== undefined) {
-    if ((failure as { [SIMULATED_CRASH]?: boolean })[SIMULATED_CRASH]) throw failure;
-    throw failure;
+  if (failure !== undefined) throw failure;
+  const left = observed.steps.filter((s) => s.run && s.item.action !== 'noop' && !applied.has(s.item.id));
+  if (stopped() && left.length > 0) {
+    const env = observed.manifest.environment;
+    throw new InterruptedError(
+      `interrupted (${String(input.signal?.reason ?? 'signal')}): ${applied.size} change(s) applied, ${left.length} not started (${left.map((s) => `${s.item.action} ${s.item.path}`).join(', ')}); in-flight calls finished and the lock was released. Run 'mlplane ${mode} ${env}' to continue`,
+      env,
+    );
   }
   return summary(run, observed, applied);
 }

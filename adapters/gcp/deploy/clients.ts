@@ -10,7 +10,7 @@ import { v1, v1beta1 } from '@google-cloud/aiplatform';
 import type { ClientOptions } from 'google-gax';
 import { BigQuery } from '@google-cloud/bigquery';
 import { PassThroughClient } from 'google-auth-library';
-import { parseRetryAfter, RETRYABLE_NETWORK_CODES, RETRYABLE_STATUS, withRetries, type RetryDecision } from '../../shared/retry';
+import { createSettled, parseRetryAfter, RETRYABLE_NETWORK_CODES, RETRYABLE_STATUS, withRetries, type RetryDecision } from '../../shared/retry';
 
 /** The environment variable that points the engine at a simulator. */
 export const ENDPOINT_ENV = 'MLPLANE_GCP_ENDPOINT';
@@ -209,6 +209,24 @@ export class Calls {
     private readonly tuning: RetryTuning,
     private readonly onRetry?: (what: string, attempt: number, waitMs: number, reason: string) => void,
   ) {}
+
+  /**
+   * A create settled by a read (`adapters/shared/retry.ts` `createSettled`): `create` is one
+   * attempt (its throttling and 503s are retried inside by `run`); an unknown outcome or a 409 is
+   * read with `exists`, and the create sent again after a backoff only when the read finds nothing.
+   */
+  public async create(what: string, create: () => Promise<void>, exists: () => Promise<boolean>): Promise<void> {
+    await createSettled(create, exists, {
+      classify: classifyGcp,
+      ambiguous: isAmbiguous,
+      conflict: isAlreadyExists,
+      maxAttempts: this.tuning.maxAttempts ?? 6,
+      baseMs: this.tuning.baseMs ?? 500,
+      capMs: this.tuning.capMs ?? 30_000,
+      ...(this.tuning.sleep ? { sleep: this.tuning.sleep } : {}),
+      onRetry: (attempt, wait, reason) => this.onRetry?.(what, attempt, wait, reason),
+    });
+  }
 
   /**
    * Run one SDK call with retries. Writes are retried only when `retryWrites` says the call is

@@ -5,10 +5,12 @@
  *
  * @see ./README.md
  */
-import { DeployError, type DeployEngine, type DeployInput, type PlanAction } from '../../deploy';
+import { DeployError, withDigest, type DeployEngine, type DeployInput, type PlanAction } from '../../deploy';
 import type { GcpSettings, Manifest } from '../index';
 import { checkMessage, protoRoot } from '../simulator/protos';
-import { Calls, makeClients } from './clients';
+import { Calls, isNotFound, makeClients } from './clients';
+import { breakLock, currentHolder, type LockRecord } from './lock';
+import { datasetIdOf } from './apply';
 import { ENV_LABEL, rpcOf, type KindContext } from './kinds';
 import type { Json } from './proto-json';
 import { type GcpEngineOptions, UNMANAGED, type Run } from './run';
@@ -28,11 +30,32 @@ export { mergeBindings } from './steps';
 export function createGcpDeployEngine(options: GcpEngineOptions = {}): DeployEngine<GcpSettings> {
   return {
     target: 'gcp',
-    diff: async (input) => withRun(input, options, async (run) => toPlan(await observe(run, 'deploy', {}))),
+    diff: async (input) => withRun(input, options, async (run) => ({ ...withDigest(toPlan(await observe(run, 'deploy', {}))), reads: run.calls.reads })),
     deploy: async (input) => withRun(input, options, (run) => apply(run, 'deploy', {})),
-    planDestroy: async (input, destroyOptions) => withRun(input, options, async (run) => toPlan(await observe(run, 'destroy', destroyOptions))),
+    planDestroy: async (input, destroyOptions) => withRun(input, options, async (run) => ({ ...withDigest(toPlan(await observe(run, 'destroy', destroyOptions))), reads: run.calls.reads })),
     destroy: async (input, destroyOptions) => withRun(input, options, (run) => apply(run, 'destroy', destroyOptions)),
+    lockHolder: async (input) =>
+      withRun(input, options, async (run) => {
+        const h = await currentHolder(run.clients.bigquery.dataset(datasetIdOf(run)), run.calls).catch((e: unknown) => {
+          if (isNotFound(e)) return undefined;
+          throw e;
+        });
+        return h ? describeHolder(h) : undefined;
+      }),
+    unlock: async (input) =>
+      withRun(input, options, async (run) => {
+        const dataset = run.clients.bigquery.dataset(datasetIdOf(run));
+        const h = await currentHolder(dataset, run.calls);
+        if (!h) return undefined;
+        await breakLock(dataset, run.calls);
+        return describeHolder(h);
+      }),
   };
+}
+
+function describeHolder(h: LockRecord): string {
+  const pending = h.intents.length > 0 ? `; ${h.intents.length} change(s) it had started (${h.intents.map((i) => `${i.action} ${i.key}`).join(', ')}) are settled by reads on the next deploy` : '';
+  return `${h.operation} by ${h.user} on ${h.host} (pid ${h.pid}), started ${h.startedAt}, lease until ${h.expiresAt}${pending}`;
 }
 
 async function withRun<T>(input: DeployInput<GcpSettings>, options: GcpEngineOptions, fn: (run: Run) => Promise<T>): Promise<T> {

@@ -6,4 +6,4 @@
  */
 export { createGcpDeployEngine, checkInput, mergeBindings, type GcpEngineOptions, type MutationPoint } from './engine';
 export { classifyGcp, classifyGcp as classifyGcpError, cloudError, ENDPOINT_ENV, type RetryTuning } from './clients';
-export { LOCK_TABLE, parseRecord, type LockRecord, type Intent } from './lock';
+export { holderGone, LOCK_TABLE, parseRecord, type LockRecord, type Intent } from './lock';

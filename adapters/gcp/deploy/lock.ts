@@ -40,7 +40,34 @@ export interface LockRecord {
   readonly operation: 'deploy' | 'destroy';
   readonly startedAt: string;
   readonly expiresAt: string;
+  /** Last heartbeat (or journal write). @default - startedAt (older records) */
+  readonly renewedAt?: string;
+  /** The holder's heartbeat interval; silent for 3 of them means gone. */
+  readonly heartbeatMs?: number;
   readonly intents: readonly Intent[];
+}
+
+/**
+ * Why a holder is gone (its lock may be taken over at once), or undefined while it may be alive:
+ * its lease ran out; it ran on this host and its process is dead; or it has not renewed the lease
+ * for three of its heartbeats.
+ */
+export function holderGone(holder: LockRecord, now = Date.now(), host = os.hostname(), alive: (pid: number) => boolean = pidAlive): string | undefined {
+  if (Date.parse(holder.expiresAt) < now) return `its lease ran out at ${holder.expiresAt}`;
+  if (holder.host === host && !alive(holder.pid)) return `its process ${holder.pid} on this host is gone`;
+  const renewed = Date.parse(holder.renewedAt ?? holder.startedAt);
+  if (holder.heartbeatMs !== undefined && now - renewed > 3 * holder.heartbeatMs + 1000) return `it has not renewed its lease since ${holder.renewedAt ?? holder.startedAt} (heartbeat every ${Math.round(holder.heartbeatMs / 1000)} s)`;
+  return undefined;
+}
+
+/** Whether a process of this host is alive (signal 0: EPERM means alive, owned by someone else). */
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** Options of the lock. */
@@ -52,8 +79,12 @@ export interface LockOptions {
   /** Pause between attempts while waiting. @default 1000 */
   readonly pollMs?: number;
   readonly sleep?: (ms: number) => Promise<void>;
+  /** Heartbeat interval. @default - a third of the lease, at most 30 s */
+  readonly heartbeatMs?: number;
   /** Called when a waiting run sees the holder. */
   readonly onWait?: (holder: LockRecord) => void;
+  /** Called when a gone holder's lock is taken over, with the reason. */
+  readonly onTakeOver?: (holder: LockRecord, why: string) => void;
 }
 
 const GC_GRACE_MS = 7 * 24 * 3600 * 1000;
@@ -73,6 +104,7 @@ export class EnvironmentLock {
     private record: LockRecord,
     etag: string,
     private readonly leaseMs: number,
+    private readonly heartbeatMs: number,
     /** Intents a crashed previous holder left behind. */
     public readonly inherited: readonly Intent[],
   ) {
@@ -86,13 +118,14 @@ export class EnvironmentLock {
    */
   public static async acquire(dataset: Dataset, calls: Calls, envLabel: string, operation: 'deploy' | 'destroy', options: LockOptions = {}): Promise<EnvironmentLock> {
     const leaseMs = options.leaseMs ?? 900_000;
+    const heartbeatMs = options.heartbeatMs ?? Math.max(10, Math.min(30_000, Math.floor(leaseMs / 3)));
     const deadline = Date.now() + (options.timeoutMs ?? 0);
     const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
     const table = dataset.table(LOCK_TABLE);
     const where = `${dataset.id}.${LOCK_TABLE}`;
     let tryInsert = true;
     for (;;) {
-      const record = newRecord(operation, leaseMs);
+      const record = newRecord(operation, leaseMs, heartbeatMs);
       if (tryInsert) {
         try {
           const [created] = await calls.run('write', `lock ${where}`, () =>
@@ -102,13 +135,13 @@ export class EnvironmentLock {
               expirationTime: String(Date.parse(record.expiresAt) + GC_GRACE_MS),
             }),
           );
-          return new EnvironmentLock(dataset, calls, record, String(created.metadata.etag), leaseMs, []).start();
+          return new EnvironmentLock(dataset, calls, record, String(created.metadata.etag), leaseMs, heartbeatMs, []).start();
         } catch (e) {
           if (isAmbiguous(e)) {
             // The response was lost: read the table to learn whether this run holds the lock.
             const mine = await readLock(table, calls, where).catch(() => undefined);
             if (mine && parseRecord(mine.description)?.holder === record.holder) {
-              return new EnvironmentLock(dataset, calls, record, String(mine.etag), leaseMs, []).start();
+              return new EnvironmentLock(dataset, calls, record, String(mine.etag), leaseMs, heartbeatMs, []).start();
             }
             continue;
           }
@@ -122,13 +155,15 @@ export class EnvironmentLock {
         continue; // released meanwhile
       }
       const holder = parseRecord(current.description);
-      if (!holder || Date.parse(holder.expiresAt) < Date.now()) {
-        // The holder's lease ran out (a crashed run): take over, conditional on its etag.
+      const gone = holder ? holderGone(holder) : 'its record is unreadable';
+      if (!holder || gone) {
+        // The holder is gone (a crashed or killed run): take over, conditional on its etag.
         try {
           const [md] = await calls.run('write', `take over lock ${where}`, () =>
             table.setMetadata({ description: JSON.stringify(record), expirationTime: String(Date.parse(record.expiresAt) + GC_GRACE_MS), etag: current.etag }),
           );
-          return new EnvironmentLock(dataset, calls, record, String((md as { etag?: string }).etag), leaseMs, holder?.intents ?? []).start();
+          if (holder && gone) options.onTakeOver?.(holder, gone);
+          return new EnvironmentLock(dataset, calls, record, String((md as { etag?: string }).etag), leaseMs, heartbeatMs, holder?.intents ?? []).start();
         } catch (e) {
           if (cloudError(e).status === 412 || cloudError(e).status === 404) {
             tryInsert = cloudError(e).status === 404;
@@ -140,7 +175,7 @@ export class EnvironmentLock {
       options.onWait?.(holder);
       if (Date.now() >= deadline) {
         throw new DeployError(
-          `environment '${envLabel}' is locked by another ${holder.operation}: holder ${holder.holder} (user ${holder.user} on ${holder.host}, pid ${holder.pid}), started ${holder.startedAt}, lease until ${holder.expiresAt}; wait for it to finish or pass --lock-timeout <ms> to wait`,
+          `environment '${envLabel}' is locked by another ${holder.operation}: holder ${holder.holder} (user ${holder.user} on ${holder.host}, pid ${holder.pid}), started ${holder.startedAt}, lease until ${holder.expiresAt}; wait for it to finish, pass --lock-timeout with a unit (e.g. --lock-timeout 5m) to wait, or, if that run is gone, run 'mlplane unlock ${envLabel}'`,
           `${dataset.id}/${LOCK_TABLE}`,
         );
       }
@@ -150,8 +185,7 @@ export class EnvironmentLock {
   }
 
   private start(): this {
-    const every = Math.max(10, Math.floor(this.leaseMs / 3));
-    this.timer = setInterval(() => void this.write().catch(() => undefined), every);
+    this.timer = setInterval(() => void this.write().catch(() => undefined), this.heartbeatMs);
     this.timer.unref();
     return this;
   }
@@ -205,7 +239,7 @@ export class EnvironmentLock {
 
   private async writeNow(): Promise<void> {
     if (this.lost) throw this.lost;
-    this.record = { ...this.record, expiresAt: new Date(Date.now() + this.leaseMs).toISOString(), intents: [...this.pending.values()] };
+    this.record = { ...this.record, expiresAt: new Date(Date.now() + this.leaseMs).toISOString(), renewedAt: new Date().toISOString(), intents: [...this.pending.values()] };
     try {
       const [md] = await this.calls.run(
         'write',
@@ -232,6 +266,19 @@ export class EnvironmentLock {
   }
 }
 
+/** The lock record of an environment, or undefined when nobody holds it. */
+export async function currentHolder(dataset: Dataset, calls: Calls): Promise<LockRecord | undefined> {
+  const md = await readLock(dataset.table(LOCK_TABLE), calls, `${dataset.id}.${LOCK_TABLE}`);
+  return md ? (parseRecord(md.description) ?? { holder: '(unreadable record)', host: '?', pid: 0, user: '?', operation: 'deploy', startedAt: '?', expiresAt: '?', intents: [] }) : undefined;
+}
+
+/** Remove the lock whatever its holder (`mlplane unlock`): the next run settles its journal by reads like any crashed run's. */
+export async function breakLock(dataset: Dataset, calls: Calls): Promise<void> {
+  await calls.run('write', `unlock ${dataset.id}.${LOCK_TABLE}`, () => dataset.table(LOCK_TABLE).delete(), { retryAmbiguous: true }).catch((e: unknown) => {
+    if (cloudError(e).status !== 404) throw e;
+  });
+}
+
 async function readLock(table: ReturnType<Dataset['table']>, calls: Calls, where: string): Promise<{ description?: string; etag?: string } | undefined> {
   try {
     const [md] = await calls.run('read', `lock ${where}`, () => table.getMetadata());
@@ -242,7 +289,7 @@ async function readLock(table: ReturnType<Dataset['table']>, calls: Calls, where
   }
 }
 
-function newRecord(operation: 'deploy' | 'destroy', leaseMs: number): LockRecord {
+function newRecord(operation: 'deploy' | 'destroy', leaseMs: number, heartbeatMs: number): LockRecord {
   const user = (() => {
     try {
       return os.userInfo().username;
@@ -258,6 +305,8 @@ function newRecord(operation: 'deploy' | 'destroy', leaseMs: number): LockRecord
     operation,
     startedAt: new Date().toISOString(),
     expiresAt: new Date(Date.now() + leaseMs).toISOString(),
+    renewedAt: new Date().toISOString(),
+    heartbeatMs,
     intents: [],
   };
 }

@@ -89,7 +89,9 @@ export async function observeLive(run: Run, mode: 'deploy' | 'destroy', destroyO
           phase: 'apply',
           rank: RANK.dataset,
           target: `${project}:${datasetId}`,
-          run: (rc) => createDataset(rc, dsEntry, desired),
+          run: async (rc) => {
+            await createDataset(rc, dsEntry, desired);
+          },
         });
       } else if (liveEnv === env) {
         const want = { friendlyName: desired.friendlyName, description: desired.description, labels: desired.labels };
@@ -118,8 +120,24 @@ export async function observeLive(run: Run, mode: 'deploy' | 'destroy', destroyO
         });
       }
     } else if (live && liveEnv === env) {
-      steps.push(deleteStep(dsEntry.key, 'BigQuery dataset', dsEntry.path, `${project}:${datasetId}`, RANK.dataset, retainAll || (dsEntry.retain && !destroyOptions.destroyData), async (rc) => {
-        await rc.calls.run('write', dsEntry.key, () => rc.dataset.delete({ force: true }), { retryAmbiguous: true }).catch(ignoreNotFound);
+      const retainDataset = retainAll || (dsEntry.retain && !destroyOptions.destroyData);
+      // Deleting the dataset deletes every table in it: one this environment does not own stops the destroy.
+      const notOurs = (tables: ReadonlyMap<string, Json>) => [...tables].filter(([id, t]) => id !== LOCK_TABLE && ((t.labels as Record<string, string> | undefined) ?? {})[ENV_LABEL] !== env).map(([id]) => id);
+      if (!retainDataset) {
+        for (const id of notOurs(liveTables)) {
+          foreign.push(`[${dsEntry.path}] BigQuery dataset ${project}:${datasetId} holds table ${id}, which this environment does not own (no label ${ENV_LABEL}=${env}); deleting the dataset would delete it. Move it out (bq cp, then bq rm) or label it ${ENV_LABEL}=${env} if it is this environment's`);
+        }
+      }
+      steps.push(deleteStep(dsEntry.key, 'BigQuery dataset', dsEntry.path, `${project}:${datasetId}`, RANK.dataset, retainDataset, async (rc) => {
+        // Listed again right before the delete: only our own lock table may remain (it goes with the dataset).
+        const [now] = await rc.calls.run('read', `tables of ${datasetId}`, () => rc.dataset.getTables({ autoPaginate: true }));
+        const left = [...now].map((t) => [String(t.id), t.metadata as Json] as const);
+        const stray = notOurs(new Map(left));
+        const ours = left.filter(([id]) => id !== LOCK_TABLE && !stray.includes(id)).map(([id]) => id);
+        if (stray.length > 0 || ours.length > 0) {
+          throw new DeployError(`BigQuery dataset ${project}:${datasetId} is not empty (${[...stray.map((t) => `${t}, not owned by this environment`), ...ours].join('; ')}); it was not deleted`, dsEntry.path);
+        }
+        await rc.calls.run('write', dsEntry.key, () => rc.dataset.delete({ force: left.length > 0 }), { retryAmbiguous: true }).catch(ignoreNotFound);
       }));
     }
   }

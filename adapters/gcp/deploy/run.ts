@@ -29,6 +29,8 @@ export interface GcpEngineOptions {
   readonly lockLeaseMs?: number;
   /** Pause between lock attempts while waiting. @default 1000 */
   readonly lockPollMs?: number;
+  /** Interval of the lock holder's heartbeat; a holder silent for 3 heartbeats is taken over. @default - a third of the lease, at most 30 s */
+  readonly heartbeatMs?: number;
   /** Environment variables (for `MLPLANE_GCP_ENDPOINT`). @default process.env */
   readonly env?: NodeJS.ProcessEnv;
   /** Test hooks around each mutation; a throw simulates a crash (no cleanup, lock kept). */

@@ -4,7 +4,7 @@
  */
 import { DeployError, type PlanAction } from '../../deploy';
 import type { Manifest, ManifestEntry } from '../index';
-import { isAlreadyExists, isAmbiguous, isNotFound } from './clients';
+import { isNotFound } from './clients';
 import { equal, propertyChanges, summarize, topFields } from './diff';
 import { createVertex, deleteVertex, desiredJson, ENV_LABEL, getVertex, PATH_LABEL, listVertex, liveJson, MONITOR_SCHEDULE_KIND, rpcOf, updateVertex, VERTEX_KINDS, type Live, type VertexKind } from './kinds';
 import { jsonToObject, messageType, type Json } from './proto-json';
@@ -379,44 +379,46 @@ export async function undeploy(rc: RunContext, endpoint: string, id: string, wha
 }
 
 /**
- * Create, settling an unknown outcome by a read: after a dropped response or a timeout the
- * resource is looked up; it is created again only when the read says it does not exist. A 409
- * (already exists) is settled the same way.
+ * Create, settling an unknown outcome by a read: after a dropped response, a 500 or a timeout the
+ * resource is looked up; it is created again (after a backoff) only when the read says it does not
+ * exist. A 409 (already exists) is settled the same way.
  */
-export async function createSettled(_rc: RunContext, _what: string, create: () => Promise<void>, exists: () => Promise<boolean>): Promise<void> {
-  try {
-    await create();
-  } catch (e) {
-    if (!isAmbiguous(e) && !isAlreadyExists(e)) throw e;
-    if (await exists()) return;
-    if (isAlreadyExists(e)) throw e;
-    await create();
-  }
+export async function createSettled(rc: RunContext, what: string, create: () => Promise<void>, exists: () => Promise<boolean>): Promise<void> {
+  await rc.calls.create(what, create, exists);
 }
 
-/** Create the environment dataset; an unknown outcome or a 409 is settled by a read. */
-export async function createDataset(rc: RunContext, e: ManifestEntry, desired: Json): Promise<void> {
+/** Whether a BigQuery resource exists and is ours; one that is not ours is refused. */
+async function bqOwned(rc: RunContext, what: string, path: string, read: () => Promise<unknown>): Promise<boolean> {
+  let md: Json | undefined;
+  try {
+    [md] = (await rc.calls.run('read', what, read)) as unknown as [Json];
+  } catch (readErr) {
+    if (!isNotFound(readErr)) throw readErr;
+    return false;
+  }
+  if (((md.labels as Record<string, string> | undefined) ?? {})[ENV_LABEL] !== rc.envLabel) {
+    throw new DeployError(`${what} was created meanwhile by someone else (it does not carry ${ENV_LABEL}=${rc.envLabel}); mlplane does not adopt it`, path);
+  }
+  return true;
+}
+
+/**
+ * Create the environment dataset; an unknown outcome or a 409 is settled by a read. Returns
+ * whether this call created it (false: a concurrent run of ours did).
+ */
+export async function createDataset(rc: RunContext, e: ManifestEntry, desired: Json): Promise<boolean> {
   const { datasetReference: _r, ...options } = desired;
   void _r;
-  try {
-    await rc.calls.run('write', e.key, () => rc.clients.bigquery.createDataset(e.id as string, options));
-  } catch (err) {
-    if (!isAmbiguous(err) && !isAlreadyExists(err)) throw err;
-    // Outcome unknown, or it exists: read it; adopt only our own.
-    let md: Json | undefined;
-    try {
-      [md] = (await rc.calls.run('read', e.key, () => rc.clients.bigquery.dataset(e.id as string).getMetadata())) as unknown as [Json];
-    } catch (readErr) {
-      if (!isNotFound(readErr)) throw readErr;
-    }
-    if (!md) {
+  let created = false;
+  await rc.calls.create(
+    e.key,
+    async () => {
       await rc.calls.run('write', e.key, () => rc.clients.bigquery.createDataset(e.id as string, options));
-      return;
-    }
-    if (((md.labels as Record<string, string> | undefined) ?? {})[ENV_LABEL] !== rc.envLabel) {
-      throw new DeployError(`BigQuery dataset ${e.id} was created meanwhile by someone else (it does not carry ${ENV_LABEL}=${rc.envLabel}); mlplane does not adopt it`, e.path);
-    }
-  }
+      created = true;
+    },
+    () => bqOwned(rc, `BigQuery dataset ${e.id as string}`, e.path, () => rc.clients.bigquery.dataset(e.id as string).getMetadata()),
+  );
+  return created;
 }
 
 /** Create a table or view; an unknown outcome or a 409 is settled by a read. */
@@ -424,24 +426,13 @@ export async function createTable(rc: RunContext, e: ManifestEntry, desired: Jso
   const id = e.id as string;
   const { tableReference: _r, ...options } = desired;
   void _r;
-  try {
-    await rc.calls.run('write', e.key, () => rc.dataset.createTable(id, options));
-  } catch (err) {
-    if (!isAmbiguous(err) && !isAlreadyExists(err)) throw err;
-    let md: Json | undefined;
-    try {
-      [md] = (await rc.calls.run('read', e.key, () => rc.dataset.table(id).getMetadata())) as unknown as [Json];
-    } catch (readErr) {
-      if (!isNotFound(readErr)) throw readErr;
-    }
-    if (!md) {
+  await rc.calls.create(
+    e.key,
+    async () => {
       await rc.calls.run('write', e.key, () => rc.dataset.createTable(id, options));
-      return;
-    }
-    if (((md.labels as Record<string, string> | undefined) ?? {})[ENV_LABEL] !== rc.envLabel) {
-      throw new DeployError(`BigQuery table ${id} was created meanwhile by someone else; mlplane does not adopt it`, e.path);
-    }
-  }
+    },
+    () => bqOwned(rc, `BigQuery table ${id}`, e.path, () => rc.dataset.table(id).getMetadata()),
+  );
 }
 
 /** Delete a table (already gone counts as done). */

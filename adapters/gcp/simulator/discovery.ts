@@ -1,10 +1,11 @@
 /**
- * The BigQuery v2 discovery document (`../shared/conformance/gcp/bigquery.v2.discovery.json`) and
+ * The BigQuery v2 discovery document (shipped in `spec-data/gcp/bigquery.v2.discovery.json`) and
  * a checker of request bodies against its schemas: unknown properties and read-only properties
  * are errors, types must match.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { specDataPath } from '../../shared/spec-data';
 import type { BodyProblem } from './protos';
 
 /** A JSON schema of a discovery document. */
@@ -25,22 +26,17 @@ export interface DiscoveryDocument {
 }
 
 /**
- * Find the shared conformance folder: an explicit option, `$MLPLANE_SHARED/conformance`, or
- * `../shared/conformance` from the working directory or from this file.
+ * The folder holding `gcp/bigquery.v2.discovery.json`: an explicit option, else the spec data
+ * shipped in the package (`spec-data/`). Nothing outside the package is read by default.
  *
- * @throws Error naming every place looked at when none holds the data.
+ * @throws Error naming the folder when it does not hold the document.
  */
 export function conformanceDir(explicit?: string): string {
-  const here = path.dirname(new URL(import.meta.url).pathname);
-  const candidates = [
-    explicit,
-    process.env.MLPLANE_SHARED ? path.join(process.env.MLPLANE_SHARED, 'conformance') : undefined,
-    path.resolve(process.cwd(), '../shared/conformance'),
-    path.resolve(here, '../../../../shared/conformance'),
-  ].filter((c): c is string => c !== undefined);
-  const found = candidates.find((c) => fs.existsSync(path.join(c, 'gcp', 'bigquery.v2.discovery.json')));
-  if (!found) throw new Error(`BigQuery discovery document not found; looked in ${candidates.join(', ')}; set MLPLANE_SHARED to the folder holding conformance/`);
-  return found;
+  const dir = explicit ?? specDataPath();
+  if (!fs.existsSync(path.join(dir, 'gcp', 'bigquery.v2.discovery.json'))) {
+    throw new Error(`BigQuery discovery document not found: ${path.join(dir, 'gcp', 'bigquery.v2.discovery.json')} does not exist; ${explicit ? 'pass a folder holding gcp/bigquery.v2.discovery.json' : 'the mlplane installation is incomplete (spec-data/ is missing); reinstall mlplane'}`);
+  }
+  return dir;
 }
 
 /** Load the BigQuery v2 discovery document. */

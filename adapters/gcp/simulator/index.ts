@@ -33,7 +33,7 @@ export interface GcpSimulatorOptions {
   /**
    * Folder holding `gcp/bigquery.v2.discovery.json`.
    *
-   * @default - `$MLPLANE_SHARED/conformance`, else `../shared/conformance`
+   * @default - the spec data shipped in the package (`spec-data/`)
    */
   readonly conformanceDir?: string;
 }
@@ -127,6 +127,7 @@ export async function startGcpSimulator(options: GcpSimulatorOptions = {}): Prom
             throw new ApiError(code, fault.kind === 'throttle' ? 'Quota exceeded: too many requests per minute' : 'The service is currently unavailable.', undefined, [], after);
           }
           if (fault?.kind === 'error') throw new ApiError(fault.status, fault.message ?? `injected ${fault.rpcStatus}`, fault.rpcStatus);
+          if (fault?.kind === 'outside-change') fault.change();
           if (fault?.kind === 'slow') pendingSlowPolls = fault.polls;
           let out: SimResponse;
           try {

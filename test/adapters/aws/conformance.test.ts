@@ -6,6 +6,7 @@ import * as rds from 'aws-cdk-lib/aws-rds';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { EnvironmentModel } from '../../../lib/model/types';
+import { withContractPipeline } from './contract-fixture';
 import { examples, nagErrors, synth } from './support';
 
 /**
@@ -66,7 +67,8 @@ describe('the checks are live', () => {
       instanceType: new ec2.InstanceType('t4g.small'),
     });
     expect(() => app.synth()).toThrow(/DBInstanceClass 'db.t4g.small' is not valid/);
-  });
+    // The first validated synth of the process loads aws-cdk-lib's CloudFormation rule set (~30 s on a busy machine).
+  }, 120_000);
 
   it('cdk-nag reports an unacknowledged error', () => {
     const app = new App({ builtinCloudFormationValidation: false });
@@ -76,9 +78,10 @@ describe('the checks are live', () => {
 });
 
 describe.each([
-  ['fraud', (): EnvironmentModel => examples().fraud],
-  ['churn', (): EnvironmentModel => examples().churn],
-])('the %s example on aws', (_name, model) => {
+  // The contract pipeline adds what the examples lack: staged ECS Fargate steps, conditions, read-backs.
+  ['fraud example (plus the contract pipeline)', (): EnvironmentModel => withContractPipeline(examples().fraud)],
+  ['churn example', (): EnvironmentModel => examples().churn],
+])('the %s on aws', (_name, model) => {
   const s = synth(model(), undefined, true);
   let outdir = '';
 

@@ -211,11 +211,12 @@ describe('pipelines → Step Functions', () => {
     expect(def.States.Register?.Resource).toBe('arn:<ref>:states:::ecs:runTask.sync');
   });
 
-  it('passes parameters and upstream outputs to steps as S3 URIs of the run', () => {
+  it('stages upstream outputs from the S3 URIs of the run and passes parameters as values', () => {
     const [, machine] = resourcesOfType(f, 'AWS::StepFunctions::StateMachine').find(([id]) => id.startsWith('TrainStateMachine')) ?? [];
     const text = JSON.stringify(definitionOf(machine as { Properties: Record<string, unknown> }));
-    expect(text).toContain(`"Name":"MLPLANE_INPUT_FEATURES","Value.$":"States.Format('s3://{}/runs/train/{}/build-features/features/', $.bucket, $.run)"`);
-    expect(text).toContain(`"Name":"MLPLANE_INPUT_LEARNING_RATE","Value.$":"States.Format('{}', $.parameters.learningRate)"`);
+    expect(text).toContain(`"Name":"MLPLANE_IN_features","Value.$":"States.Format('s3://{}/runs/train/{}/build-features/features/', $.bucket, $.run)"`);
+    expect(text).toContain(`"w0.$":"States.Format('{}', $.parameters.learningRate)"`);
+    expect(text).toContain(`"Command.$":"States.Array('python', '-m', 'train', '--features', '/mlplane/inputs/features', '--lr', $.words.w0, '--model', '/mlplane/outputs/model')"`);
     expect(text).toContain('States.JsonMerge($.defaults, $.parameters, false)');
   });
 
@@ -231,7 +232,7 @@ describe('pipelines → Step Functions', () => {
     const [, machine] = resourcesOfType(t, 'AWS::StepFunctions::StateMachine').find(([id]) => id.startsWith('TrainStateMachine')) ?? [];
     const def = definitionOf(machine as { Properties: Record<string, unknown> }) as { States: Record<string, { Type: string; Branches?: { StartAt: string }[] }> };
     const parallel = Object.values(def.States).find((s) => s.Type === 'Parallel');
-    expect(parallel?.Branches?.map((b) => b.StartAt)).toEqual(['ValidateData', 'BuildFeatures']);
+    expect(parallel?.Branches?.map((b) => b.StartAt)).toEqual(['mlplane.Values ValidateData', 'BuildFeatures']);
   });
 
   it('schedules a pipeline with EventBridge Scheduler in the time zone of the model', () => {
@@ -259,8 +260,7 @@ describe('pipelines → Step Functions', () => {
           Environment: Match.arrayWith([
             { Name: 'MLPLANE_MODEL_NAME', Value: 'fraud' },
             { Name: 'MLPLANE_PROMOTE_TO', Value: 'champion' },
-            { Name: 'MLPLANE_GATE_METRIC', Value: 'auc' },
-            { Name: 'MLPLANE_GATE_ALIAS', Value: 'champion' },
+            { Name: 'MLPLANE_GATE', Value: JSON.stringify({ metric: 'auc', comparison: 'greaterThan', against: { kind: 'alias', alias: 'champion' }, minDelta: 0.002 }) },
           ]),
         }),
       ],
@@ -369,18 +369,20 @@ describe('batch inference → scheduled state machine', () => {
 });
 
 describe('drift monitors → ECS task, CloudWatch alarms, SNS and retraining', () => {
-  it('schedules the drift task and defines one alarm per threshold', () => {
+  it('schedules the drift task and defines one alarm per threshold and monitored deployment', () => {
     const drift = fraudModel.resources.find((r) => r.kind === 'driftMonitor');
     if (drift?.kind !== 'driftMonitor') throw new Error('no monitor');
-    const thresholds = drift.signals.flatMap((s) => s.thresholds.map((t) => ({ s, t })));
+    const deployments = ['blue', 'green'];
+    const thresholds = drift.signals.flatMap((s) => s.thresholds.flatMap((t) => deployments.map((d) => ({ s, t, d }))));
     f.resourceCountIs('AWS::CloudWatch::Alarm', thresholds.length);
-    for (const { s, t } of thresholds) {
+    for (const { s, t, d } of thresholds) {
       f.hasResourceProperties('AWS::CloudWatch::Alarm', {
         MetricName: `${s.kind}_${s.metric}`,
         Namespace: 'mlplane/Fraud',
         Threshold: t.threshold,
         ComparisonOperator: 'GreaterThanThreshold',
-        Dimensions: Match.arrayWith([{ Name: 'Feature', Value: t.feature }]),
+        AlarmDescription: `Fraud/Drift: ${s.kind} ${s.metric} of '${t.feature}' on ${d} above ${t.threshold}`,
+        Dimensions: Match.arrayWith([{ Name: 'Deployment', Value: d }]),
         AlarmActions: [Match.objectLike({ Ref: Match.stringLikeRegexp('DriftAlerts') })],
       });
     }
@@ -392,7 +394,8 @@ describe('drift monitors → ECS task, CloudWatch alarms, SNS and retraining', (
     expect(drift).toContainEqual(
       expect.objectContaining({ Action: 'cloudwatch:PutMetricData', Resource: '*', Condition: { StringEquals: { 'cloudwatch:namespace': 'mlplane/Fraud' } } }),
     );
-    expect(JSON.stringify(drift)).toContain('/capture/scoring/*');
+    expect(JSON.stringify(drift)).toContain('/capture/scoring/blue/*');
+    expect(JSON.stringify(drift)).toContain('/capture/scoring/green/*');
   });
 
   it('alerts by email through an encrypted, SSL-only SNS topic', () => {
@@ -410,17 +413,12 @@ describe('drift monitors → ECS task, CloudWatch alarms, SNS and retraining', (
     template(synth(model)).hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'https', Endpoint: 'https://hooks.acme.example/drift' });
   });
 
-  it('reads a batch target from the batch output dataset', () => {
-    c.hasResourceProperties('AWS::ECS::TaskDefinition', {
-      ContainerDefinitions: [
-        Match.objectLike({
-          Environment: Match.arrayWith([
-            { Name: 'MLPLANE_MONITOR', Value: 'Skew' },
-            { Name: 'MLPLANE_TARGET_URI', Value: { 'Fn::Join': ['', ['s3://', Match.anyValue(), '/datasets/churn-scores/']] } },
-          ]),
-        }),
-      ],
-    });
+  it('reads a batch target from the batch input dataset (the features it scores)', () => {
+    const [, skew] = resourcesOfType(c, 'AWS::ECS::TaskDefinition').find(([id]) => id.startsWith('SkewTask')) ?? [];
+    const env = (skew as { Properties: { ContainerDefinitions: { Environment: { Name: string; Value: unknown }[] }[] } }).Properties.ContainerDefinitions[0]?.Environment ?? [];
+    const targets = JSON.stringify(env.find((e) => e.Name === 'MLPLANE_TARGETS')?.Value);
+    expect(targets).toContain('/datasets/customers/');
+    expect(targets).not.toContain('churn-scores');
   });
 
   it('closes the loop: alarm state change → EventBridge rule → cooldown gate → retraining pipeline', () => {

@@ -114,4 +114,9 @@ describe('levels', () => {
     const l = levels([step('a', []), step('b', []), step('c', ['a', 'b']), step('d', ['a'])]);
     expect(l.map((x) => x.map((s) => s.name))).toEqual([['a', 'b'], ['c', 'd']]);
   });
+
+  it('puts a step after a step it depends on without data (order only)', () => {
+    const after = { ...step('b', ['a']), orderOnly: ['a'] } as StepModel;
+    expect(levels([step('a', []), after, step('c', [])]).map((x) => x.map((s) => s.name))).toEqual([['a', 'c'], ['b']]);
+  });
 });

@@ -1,6 +1,7 @@
 import type { AzureSettings } from '../../../adapters/azure/settings';
 import type {
   ContainerStepModel,
+  StepConditionModel,
   DatasetModel,
   DriftMonitorModel,
   EnvironmentModel,
@@ -324,3 +325,130 @@ export function churnModel(): EnvironmentModel {
 export function withResource<T extends ResourceModel>(model: EnvironmentModel, path: string, change: (r: T) => T): EnvironmentModel {
   return { ...model, resources: model.resources.map((r) => (r.path === path ? change(r as T) : r)) };
 }
+
+// ---------------------------------------------------------------------------------------------
+// A pipeline with every feature of the step contract (parameters of every type, artifacts, parameter
+// outputs, metrics, conditions on a parameter output / a metric / a pipeline parameter, order-only edges).
+
+export const okTrue: StepConditionModel = { operand: { kind: 'stepOutput', step: 'Check', output: 'ok', type: 'bool' }, op: '==', value: true, declaredOn: 'Train' };
+export const aucHigh: StepConditionModel = { operand: { kind: 'metric', step: 'Evaluate', output: 'metrics', metric: 'auc' }, op: '>', value: 0.8, declaredOn: 'Notify' };
+export const modeFull: StepConditionModel = { operand: { kind: 'parameter', parameter: 'mode', type: 'string' }, op: '==', value: 'full', declaredOn: 'Notify' };
+
+/** A container step of the contract pipeline with defaults. */
+function step(s: Partial<ContainerStepModel> & Pick<ContainerStepModel, 'name' | 'command'>): ContainerStepModel {
+  return {
+    kind: 'container',
+    path: `Fraud/Contract/${s.name}`,
+    dependsOn: [],
+    orderOnly: [],
+    conditions: [],
+    retries: 0,
+    caching: false,
+    image: 'ghcr.io/acme/contract:1',
+    args: [],
+    env: {},
+    inputs: [],
+    outputs: [],
+    resources: { cpu: 2, memoryGiB: 4 },
+    ...s,
+  };
+}
+
+export const contractPipeline: PipelineModel = {
+  kind: 'pipeline',
+  path: 'Fraud/Contract',
+  id: 'Contract',
+  parameters: [
+    { name: 'mode', type: 'string', default: 'full' },
+    { name: 'seed', type: 'int', default: 42 },
+    { name: 'epochs', type: 'int', default: 3 },
+    { name: 'rate', type: 'float', default: 1 },
+    { name: 'label', type: 'string', default: 'it\'s "A" $x `y`' },
+  ],
+  schedules: [{ kind: 'cron', expression: '0 3 * * *', timeZone: 'UTC' }],
+  steps: [
+    step({
+      name: 'Check',
+      command: ['python', '-m', 'check'],
+      args: ['--mode={{params.mode}}', '--label={{params.label}}', '--data', '{{inputs.data}}', '--ok', '{{outputs.ok}}', '--note', `it's a "test" $HOME \`x\` \\n`],
+      env: { REPORT: '{{outputs.report}}/summary.txt', PLAIN: 'x y', SEED: 'seed={{params.seed}}' },
+      inputs: [{ name: 'data', type: { kind: 'artifact', type: 'dataset' }, source: { kind: 'dataset', dataset: 'Fraud/Transactions' } }],
+      outputs: [
+        { name: 'ok', type: { kind: 'parameter', type: 'bool' } },
+        { name: 'report', type: { kind: 'artifact', type: 'artifact' } },
+      ],
+    }),
+    step({
+      name: 'Cleanup',
+      command: ['python', '-m', 'cleanup'],
+      args: ['--rate', '{{params.rate}}'],
+      dependsOn: ['Check'],
+      orderOnly: ['Check'],
+    }),
+    step({
+      name: 'Train',
+      command: ['python', 'train.py'],
+      args: ['--data', '{{inputs.data}}', '--epochs', '{{inputs.epochs}}', '--lr={{inputs.lr}}', '--warm', '{{inputs.warm}}', '--model', '{{outputs.model}}', '--count', '{{outputs.count}}'],
+      dependsOn: ['Check'],
+      conditions: [okTrue],
+      retries: 1,
+      timeoutSeconds: 600,
+      inputs: [
+        { name: 'data', type: { kind: 'artifact', type: 'dataset' }, source: { kind: 'dataset', dataset: 'Fraud/Transactions' } },
+        { name: 'epochs', type: { kind: 'parameter', type: 'int' }, source: { kind: 'parameter', parameter: 'epochs' } },
+        { name: 'lr', type: { kind: 'parameter', type: 'float' }, source: { kind: 'value', value: 1e-7 } },
+        { name: 'warm', type: { kind: 'parameter', type: 'bool' }, source: { kind: 'step', step: 'Check', output: 'ok' } },
+      ],
+      outputs: [
+        { name: 'model', type: { kind: 'artifact', type: 'model' } },
+        { name: 'count', type: { kind: 'parameter', type: 'int' } },
+      ],
+    }),
+    step({
+      name: 'Evaluate',
+      command: ['python', 'eval.py'],
+      args: ['--model', '{{inputs.model}}', '--count', '{{inputs.n}}', '--metrics', '{{outputs.metrics}}'],
+      dependsOn: ['Train'],
+      conditions: [okTrue],
+      inputs: [
+        { name: 'model', type: { kind: 'artifact', type: 'model' }, source: { kind: 'step', step: 'Train', output: 'model' } },
+        { name: 'n', type: { kind: 'parameter', type: 'int' }, source: { kind: 'step', step: 'Train', output: 'count' } },
+      ],
+      outputs: [{ name: 'metrics', type: { kind: 'artifact', type: 'metrics' } }],
+    }),
+    {
+      kind: 'register',
+      name: 'Register',
+      path: 'Fraud/Contract/Register',
+      dependsOn: ['Evaluate', 'Train'],
+      orderOnly: [],
+      conditions: [okTrue],
+      retries: 0,
+      caching: false,
+      artifact: { step: 'Train', output: 'model' },
+      metrics: { step: 'Evaluate', output: 'metrics' },
+      registry: 'Fraud/Registry',
+      model: 'fraud',
+      promoteTo: 'champion',
+      gate: { metric: 'auc', comparison: 'greaterThan', against: { kind: 'alias', alias: 'champion' }, minDelta: 0.01 },
+    } satisfies RegisterStepModel,
+    step({
+      name: 'Notify',
+      command: ['python', 'notify.py'],
+      args: ['{{params.mode}}'],
+      env: { METRICS: '{{inputs.metrics}}' },
+      dependsOn: ['Evaluate', 'Register'],
+      orderOnly: ['Register'],
+      conditions: [okTrue, aucHigh, modeFull],
+      inputs: [{ name: 'metrics', type: { kind: 'artifact', type: 'metrics' }, source: { kind: 'step', step: 'Evaluate', output: 'metrics' } }],
+    }),
+  ],
+};
+
+/** The fraud fixture with its training pipeline replaced by the contract pipeline. */
+export function contractModel(change: (p: PipelineModel) => PipelineModel = (p) => p): EnvironmentModel {
+  const base = fraudModel();
+  const resources = [...base.resources.filter((r) => r.path !== 'Fraud/Train' && r.kind !== 'driftMonitor'), change(contractPipeline)];
+  return { ...base, resources: resources.sort((a, b) => a.path.localeCompare(b.path)), grants: [] };
+}
+

@@ -3,7 +3,7 @@ import type { AzureSettings } from '../../../adapters/azure/settings';
 import type { DocumentSynthResult } from '../../../lib/adapter';
 import type { EnvironmentModel } from '../../../lib/model/types';
 import { exampleModels } from '../../support/examples';
-import { churnModel, fraudModel, SETTINGS } from './fixtures';
+import { churnModel, contractModel, fraudModel, SETTINGS } from './fixtures';
 
 /** Settings whose location satisfies the model's region hint. */
 export function settingsFor(model: EnvironmentModel): AzureSettings {
@@ -29,5 +29,6 @@ export function conformanceModels(): { readonly label: string; readonly model: E
     { label: 'churn example', model: churn },
     { label: 'fraud fixture (mirror, requests autoscale, webhook-free retrain)', model: fraudModel() },
     { label: 'churn fixture (external data, batch monitor, webhook)', model: churnModel() },
+    { label: 'contract fixture (parameter outputs, conditions, order-only dependencies)', model: contractModel() },
   ];
 }

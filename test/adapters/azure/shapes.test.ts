@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import type { ArmTemplate } from '../../../adapters/azure/arm';
-import { azureArg } from '../../../adapters/azure/pipeline';
+import { parseWord, shellWord } from '../../../adapters/azure/step-script';
 import { azuremlExamples } from './conformance';
 import { conformanceModels, synth } from './models';
 
@@ -46,8 +46,14 @@ function exampleShapes(): Map<string, Shape> {
  * (MicrosoftDocs reference-yaml-*.md) documents, per schema.
  */
 const DOCUMENTED_NOT_IN_EXAMPLES: Readonly<Record<string, readonly string[]>> = {
-  'commandComponent.schema.json': ['is_deterministic', 'inputs.*.default'],
-  'pipelineJob.schema.json': ['jobs.*.resources', 'jobs.*.resources.instance_type', 'jobs.*.environment_variables', 'jobs.*.environment_variables.*', 'jobs.*.limits.timeout'],
+  // `outputs.*.is_control` and the `if_else` node's `condition` / `true_block`: the control-flow sample
+  // azureml-examples sdk/python/jobs/pipelines/1j_pipeline_with_condition_flow/if-else/pipeline.yml
+  // and azure-ai-ml's ConditionNodeSchema (not in the snapshot, which has no control-flow pipeline).
+  'commandComponent.schema.json': ['is_deterministic', 'inputs.*.default', 'inputs.*.description', 'outputs.*.is_control'],
+  'pipelineJob.schema.json': [
+    'jobs.*.resources', 'jobs.*.resources.instance_type', 'jobs.*.environment_variables', 'jobs.*.environment_variables.*', 'jobs.*.limits.timeout',
+    'jobs.*.condition', 'jobs.*.true_block',
+  ],
   'schedule.schema.json': [
     'create_monitor', 'create_monitor.compute', 'create_monitor.compute.instance_type', 'create_monitor.compute.runtime_version',
     'create_monitor.monitoring_signals', 'create_monitor.monitoring_signals.*', 'create_monitor.monitoring_signals.*.type', 'create_monitor.monitoring_signals.*.features',
@@ -60,6 +66,8 @@ const DOCUMENTED_NOT_IN_EXAMPLES: Readonly<Record<string, readonly string[]>> = 
     'create_monitor.monitoring_signals.*.reference_data', 'create_monitor.monitoring_signals.*.reference_data.input_data', 'create_monitor.monitoring_signals.*.reference_data.input_data.path',
     'create_monitor.monitoring_signals.*.reference_data.input_data.type', 'create_monitor.monitoring_signals.*.reference_data.data_context',
     'create_monitor.alert_notification', 'create_monitor.alert_notification.emails', 'trigger.interval', 'trigger.frequency',
+    // Rolling windows (how-to-monitor-model-performance: `production_data.data_window.lookback_window_size|offset`, same on `reference_data`).
+    ...['production_data', 'reference_data'].flatMap((d) => ['', '.lookback_window_size', '.lookback_window_offset'].map((k) => `create_monitor.monitoring_signals.*.${d}.data_window${k}`)),
   ],
   'managedOnlineDeployment.schema.json': [],
   'managedOnlineEndpoint.schema.json': [],
@@ -143,11 +151,15 @@ describe.each(docs)('YAML views of the $label', ({ documents }) => {
     const schedules = template.resources.filter((r) => r.type.endsWith('/schedules') && (r.properties as any).action.actionType === 'CreateJob');
     expect(schedules.length).toBeGreaterThan(0);
     for (const s of schedules) {
-      const rest = (s.properties as any).action.jobDefinition.jobs as Record<string, { type: string; inputs: Record<string, { job_input_type: string; value?: string; uri?: string }> }>;
+      const rest = (s.properties as any).action.jobDefinition.jobs as Record<string, { type: string; condition?: string; true_block?: unknown; inputs: Record<string, { job_input_type: string; value?: string; uri?: string }> }>;
       const yamlDoc = Object.entries(documents).find(([p, text]) => p.startsWith('azureml/pipelines/') && Object.keys((parse(String(text)) as any).jobs).join() === Object.keys(rest).join());
       expect(yamlDoc, s.name).toBeDefined();
-      const yamlJobs = (parse(String(yamlDoc?.[1])) as any).jobs as Record<string, { inputs?: Record<string, unknown> }>;
+      const yamlJobs = (parse(String(yamlDoc?.[1])) as any).jobs as Record<string, { type?: string; condition?: string; true_block?: unknown; inputs?: Record<string, unknown> }>;
       for (const [node, job] of Object.entries(rest)) {
+        if (job.type === 'if_else') {
+          expect(yamlJobs[node]).toEqual({ type: 'if_else', condition: job.condition, true_block: job.true_block });
+          continue;
+        }
         expect(job.type).toBe('command');
         for (const [name, input] of Object.entries(job.inputs)) {
           const y = yamlJobs[node]?.inputs?.[name];
@@ -160,10 +172,11 @@ describe.each(docs)('YAML views of the $label', ({ documents }) => {
 });
 
 describe('command words', () => {
-  it('turns mlplane placeholders into Azure ML placeholders and quotes the rest for the shell', () => {
-    expect(azureArg('{{inputs.data}}')).toBe('${{inputs.data}}');
-    expect(azureArg('--out={{outputs.clean}}')).toBe('--out=${{outputs.clean}}');
-    expect(azureArg("it's")).toBe(`'it'"'"'s'`);
-    expect(azureArg('a b')).toBe("'a b'");
+  it('puts placeholders into double-quoted shell variables and quotes literal words for the shell', () => {
+    const resolve = (ref: { scope: string; name: string }) => `\${MLPLANE_${ref.scope}_${ref.name}}`;
+    expect(shellWord(parseWord('{{inputs.data}}'), resolve)).toBe('"${MLPLANE_inputs_data}"');
+    expect(shellWord(parseWord('--out="{{outputs.clean}}"$x'), resolve)).toBe('"--out=\\"${MLPLANE_outputs_clean}\\"\\$x"');
+    expect(shellWord(parseWord("it's"), resolve)).toBe(`'it'"'"'s'`);
+    expect(shellWord(parseWord('a b'), resolve)).toBe("'a b'");
   });
 });

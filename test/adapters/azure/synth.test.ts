@@ -3,6 +3,7 @@ import { azureAdapter } from '../../../adapters/azure';
 import type { ArmTemplate, RenderedResource } from '../../../adapters/azure/arm';
 import { logicLiteral } from '../../../adapters/azure/monitor';
 import { ROLES } from '../../../adapters/azure/roles';
+import { GATE_PYTHON } from '../../../adapters/shared/gate';
 import { ValidationErrors } from '../../../lib/core/errors';
 import { stableStringify } from '../../../lib/model/stable-json';
 import type { DatasetModel, DriftMonitorModel, EnvironmentModel, FeatureTableModel, OnlineEndpointModel, PipelineModel } from '../../../lib/model/types';
@@ -185,10 +186,14 @@ describe('pipelines and schedules', () => {
   it('runs retries as a bounded shell loop, timeouts as limits, caching as is_deterministic', () => {
     const fit = ofType(t, `${ML}/components/versions`).find((r) => r.name.includes('train_fit')) as RenderedResource;
     const spec = (fit.properties as any).componentSpec;
-    expect(spec.command).toMatch(/^n=0; until python train\.py --data \$\{\{inputs\.data\}\} --lr \$\{\{inputs\.learning_rate\}\} --model \$\{\{outputs\.model\}\}/);
-    expect(spec.command).toContain('if [ "$n" -gt 2 ]; then exit 1; fi');
+    expect(spec.command).toContain('  python train.py --data "${MLPLANE_I_data}" --lr "${MLPLANE_I_learning_rate}" --model "${MLPLANE_OD_model}" --metrics "${MLPLANE_OD_metrics}" || return $?');
+    expect(spec.command).toContain('until mlplane_attempt; do');
+    expect(spec.command).toContain('if [ "$n" -gt 2 ]; then');
+    expect(spec.command).toContain('for d in "${MLPLANE_OD_model}" "${MLPLANE_OD_metrics}"; do [ -d "$d" ] && find "$d" -mindepth 1 -delete; done');
     expect(spec.is_deterministic).toBe(false);
-    expect(job.jobs.fit.limits).toEqual({ job_limits_type: 'Command', timeout: 'PT2H' });
+    // The job limit bounds all attempts together: 2 h × 3 attempts.
+    expect(job.jobs.fit.limits).toEqual({ job_limits_type: 'Command', timeout: 'PT6H' });
+    expect(result.warnings).toContainEqual({ id: 'mlplane:azure:retry-loop', path: 'Fraud/Train/Fit', message: expect.stringContaining('the job time limit is the timeout × 3 attempts (21600 s)') });
   });
 
   it('runs steps on their compute pool or, without one, on serverless compute of a fitting size', () => {
@@ -202,10 +207,12 @@ describe('pipelines and schedules', () => {
     expect((monitor.properties as any).trigger).toEqual({ triggerType: 'Recurrence', frequency: 'Hour', interval: 6, timeZone: 'UTC' });
   });
 
-  it('translates {{inputs.x}} placeholders of the example steps into ${{inputs.x}}', () => {
+  it('captures the ${{inputs.x}} substitutions of the example steps in shell variables the argv uses quoted', () => {
     const fraud = (examples()[0] as EnvironmentModel);
     const docs = synth(fraud).documents;
-    expect(String(docs['azureml/components/train_validate_data.yml'])).toContain('python -m validate --data ${{inputs.transactions}} --window-days ${{inputs.window_days}}');
+    const component = String(docs['azureml/components/train_validate_data.yml']);
+    expect(component).toContain("MLPLANE_I_transactions=$(cat <<'MLPLANE_EOF'\n  ${{inputs.transactions}}\n  MLPLANE_EOF\n  )");
+    expect(component).toContain('python3 examples/fraud/validate.py --data "${MLPLANE_I_transactions}" --window-days "${MLPLANE_I_window_days}"');
   });
 
   it('fails if a schedule uses a time zone without Windows mapping, naming the pipeline', () => {
@@ -246,9 +253,9 @@ describe('registry and aliases', () => {
   it('moves the alias tag in the register step only when the gate passes', () => {
     const reg = ofType(t, `${ML}/components/versions`).find((r) => r.name.includes('train_register')) as RenderedResource;
     const command = String((reg.properties as any).componentSpec.command);
-    expect(command).toContain('az ml model create --name fraud --type custom_model --path "${{inputs.model}}" --set tags.mlplane-metric-auc="$CAND"');
-    expect(command).toContain("c > r + d");
-    expect(command).toContain('--set tags.mlplane-alias-champion=true');
+    expect(command).toContain(GATE_PYTHON);
+    expect(command).toContain('outcome, reason = decide_gate(GATE, metrics, reference)');
+    expect(command).toContain(`GATE = json.loads(${JSON.stringify(JSON.stringify({ metric: 'auc', comparison: 'greaterThan', against: { kind: 'alias', alias: 'champion' }, minDelta: 0.01 }))})`);
   });
 });
 
@@ -321,7 +328,8 @@ describe('batch inference', () => {
       compute: "[resourceId('Microsoft.MachineLearningServices/workspaces/computes', 'churn', 'cpu')]",
       resources: { instanceCount: 2 },
       miniBatchSize: 10,
-      retrySettings: { maxRetries: 3, timeout: 'PT10M' },
+      // retrySettings.timeout bounds one mini-batch, not the run: Azure's 5-minute value, not the run timeout.
+      retrySettings: { maxRetries: 3, timeout: 'PT5M' },
     });
   });
 
@@ -352,13 +360,14 @@ describe('drift monitors and retraining', () => {
 
   it('defines a CreateMonitor schedule with per-feature thresholds grouped into DataDrift signals by data type and threshold', () => {
     expect((monitor.properties as any).action.actionType).toBe('CreateMonitor');
-    expect(Object.keys(def.signals)).toEqual(['drift_1_categorical_1', 'drift_1_numerical_1']);
-    expect(def.signals.drift_1_numerical_1).toMatchObject({
+    expect(Object.keys(def.signals)).toEqual(['drift_1_blue_categorical_1', 'drift_1_blue_numerical_1']);
+    expect(def.signals.drift_1_blue_numerical_1).toMatchObject({
       signalType: 'DataDrift',
       features: { filterType: 'FeatureSubset', features: ['amount'] },
       metricThresholds: [{ dataType: 'Numerical', metric: 'JensenShannonDistance', threshold: { value: "[json('0.15')]" } }],
       productionData: { inputDataType: 'Rolling', uri: expect.stringMatching(/^azureml:scoring-[0-9a-f]{6}-blue-model_inputs:1$/), windowSize: 'P7D' },
-      referenceData: { inputDataType: 'Fixed', uri: 'azureml:transactions:1' },
+      // Drift: the production window vs the window of the same length before it.
+      referenceData: { inputDataType: 'Rolling', uri: expect.stringMatching(/-blue-model_inputs:1$/), windowSize: 'P7D', windowOffset: 'P7D' },
     });
     expect(def.alertNotificationSettings).toEqual({ emailNotificationSettings: { emails: ['ml-oncall@acme.example'] } });
   });
@@ -392,7 +401,7 @@ describe('drift monitors and retraining', () => {
 
   it('fails if the drift metric has no Azure ML equivalent, naming the monitor', () => {
     const model = withResource<DriftMonitorModel>(fraudModel(), 'Fraud/Drift', (m) => ({ ...m, signals: [{ ...(m.signals[0] as DriftMonitorModel['signals'][number]), metric: 'lInfinity' }] }));
-    expect(problemsOf(model)).toContainEqual({ path: 'Fraud/Drift', message: expect.stringContaining("drift metric 'lInfinity' is not offered by Azure ML data drift signals") });
+    expect(problemsOf(model)).toContainEqual({ path: 'Fraud/Drift', message: expect.stringContaining("target 'azure' cannot honour L-infinity distance threshold on categorical features (monitor.metric.lInfinity.categorical); Azure ML data drift signals measure categorical features with JensenShannonDistance") });
   });
 
   it('fails if a monitored feature is not in the baseline, naming the monitor', () => {
@@ -513,12 +522,13 @@ describe('pipeline node names', () => {
 });
 
 describe('register step retries', () => {
-  it('runs the registration script again in a subshell when the step has retries', () => {
+  it('runs the registration script again when the step has retries', () => {
     const model = withResource<PipelineModel>(fraudModel(), 'Fraud/Train', (p) => ({ ...p, steps: p.steps.map((s) => (s.kind === 'register' ? { ...s, retries: 1 } : s)) }));
     const t = synth(model).documents['template.json'] as ArmTemplate;
     const reg = t.resources.find((r) => r.name.includes('/train_register/')) as RenderedResource;
     const command = String((reg.properties as any).componentSpec.command);
-    expect(command.startsWith('mlplane_register() {\n  set -eu\n')).toBe(true);
-    expect(command).toContain('n=0; until (mlplane_register); do n=$((n+1)); if [ "$n" -gt 1 ]; then exit 1; fi;');
+    expect(command.startsWith('set -eu\n')).toBe(true);
+    expect(command).toContain('until mlplane_attempt; do');
+    expect(command).toContain('if [ "$n" -gt 1 ]; then');
   });
 });

@@ -64,6 +64,27 @@ describe('retries and failures', () => {
     expect(again.writes).toBe(0);
   });
 
+  it('retries a create that fails with 500 twice, settling each failure by a read and backing off, to success', async () => {
+    sim.faults.add({ rpc: 'CreateEndpoint', count: 2, fault: { kind: 'error', status: 500, rpcStatus: 'INTERNAL', message: 'backend error' } });
+    const sleeps: SleepLog = { waits: [] };
+    const progress = new Recorder();
+    await engineFor(sim, { retry: { baseMs: 100, sleep: async (ms) => void sleeps.waits.push(ms) } }, sleeps).deploy(inputFor(example('Fraud'), progress));
+    expect(calls('CreateEndpoint').map((r) => r.status)).toEqual([500, 500, 200]);
+    // Each unknown outcome was read before the create was sent again (never blindly re-sent).
+    const log = sim.requestLog.map((r) => r.rpc);
+    const creates = log.flatMap((r, i) => (r.endsWith('CreateEndpoint') ? [i] : []));
+    for (const [a, b] of [[creates[0], creates[1]], [creates[1], creates[2]]] as const) expect(log.slice((a as number) + 1, b).some((r) => r.endsWith('GetEndpoint') || r.endsWith('ListEndpoints'))).toBe(true);
+    // Exponential backoff: the second wait is drawn from a window twice as large as the first.
+    const retries = progress.events.filter((e) => e.id === 'vertex.endpoint/Fraud/Scoring' && e.state === 'retrying');
+    expect(retries.map((e) => e.message?.replace(/\d+ ms/, 'N ms'))).toEqual(['HTTP 500; retry in N ms', 'HTTP 500; retry in N ms']);
+    const [w1, w2] = retries.map((e) => Number(/(\d+) ms/.exec(e.message ?? '')?.[1]));
+    expect(w1).toBeGreaterThanOrEqual(50);
+    expect(w1).toBeLessThanOrEqual(100);
+    expect(w2).toBeGreaterThanOrEqual(100);
+    expect(w2).toBeLessThanOrEqual(200);
+    expect(countBy(sim, '.Endpoint')).toEqual({ 'fraud-prod-Scoring': 1 });
+  });
+
   it('waits for slow long-running operations', async () => {
     sim.faults.add({ rpc: 'DeployModel', count: 2, fault: { kind: 'slow', polls: 6 } });
     await engineFor(sim).deploy(inputFor(example('Fraud')));

@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DeployError } from '../../../adapters/deploy';
-import { LOCK_TABLE, parseRecord } from '../../../adapters/gcp/deploy';
+import { spawnSync } from 'node:child_process';
+import * as os from 'node:os';
+import { holderGone, LOCK_TABLE, parseRecord, type LockRecord } from '../../../adapters/gcp/deploy';
 import type { GcpSimulator } from '../../../adapters/gcp/simulator';
 import { engineFor, example, inputFor, Recorder, resetSimulator, startSimulator } from './support';
 
@@ -89,5 +91,57 @@ describe('one deploy per environment at a time', () => {
     const summary = await engineFor(sim).deploy(inputFor(example('Fraud')));
     expect(summary.created).toBeGreaterThan(10);
     expect(sim.state.get(LOCK)).toBeUndefined();
+  });
+
+  it('takes over at once the lock of a run whose process on this host is gone, settling its journal', async () => {
+    const crash = (p: { index: number }) => {
+      if (p.index === 2) throw new Error('simulated kill -9');
+    };
+    await expect(engineFor(sim, { hooks: { afterMutation: crash } }).deploy(inputFor(example('Fraud'), undefined, { concurrency: 1 }))).rejects.toThrow('simulated kill -9');
+    // The crashed run was this process: give its record the pid of a process that has exited (as after kill -9).
+    const dead = spawnSync(process.execPath, ['-e', '']).pid;
+    const stored = sim.state.get(LOCK);
+    const record = parseRecord(String(stored?.body.description)) as LockRecord;
+    if (stored) stored.body.description = JSON.stringify({ ...record, pid: dead });
+    const progress = new Recorder();
+    await engineFor(sim).deploy({ ...inputFor(example('Fraud'), progress), lockTimeoutMs: 0 });
+    expect(progress.lines).toContainEqual(expect.stringMatching(new RegExp(`^took over the environment lock of .* \\(deploy by .* on ${os.hostname()}, pid ${dead}, since .*\\): its process ${dead} on this host is gone$`)));
+    expect(progress.lines.some((l) => l.startsWith('settled interrupted'))).toBe(true);
+    expect(sim.state.get(LOCK)).toBeUndefined();
+  });
+
+  it('counts the environment dataset as created by the one run that created it when two start together', async () => {
+    const both = await Promise.all([0, 1].map(() => engineFor(sim).deploy({ ...inputFor(example('Fraud')), lockTimeoutMs: 50_000 })));
+    expect(sim.requestLog.filter((r) => r.rpc === 'bigquery.datasets.insert').map((r) => r.status).sort()).toEqual([200, 409]);
+    const created = both.map((s) => s.created).sort((a, b) => a - b);
+    // The second run found everything done by the first: it created nothing, the dataset included.
+    expect(created[0]).toBe(0);
+    expect(created[1]).toBeGreaterThan(10);
+  });
+
+  it('names the holder and removes the lock on unlock (mlplane unlock)', async () => {
+    await expect(engineFor(sim, { hooks: { afterMutation: () => { throw new Error('simulated crash'); } } }).deploy(inputFor(example('Fraud')))).rejects.toThrow('simulated crash');
+    const engine = engineFor(sim);
+    const holder = await engine.lockHolder?.(inputFor(example('Fraud')));
+    expect(holder).toMatch(new RegExp(`^deploy by .* on ${os.hostname()} \\(pid ${process.pid}\\), started .*, lease until .*; \\d+ change\\(s\\) it had started \\(create .*\\) are settled by reads on the next deploy$`));
+    expect(await engine.unlock?.(inputFor(example('Fraud')))).toBe(holder);
+    expect(sim.state.get(LOCK)).toBeUndefined();
+    expect(await engine.lockHolder?.(inputFor(example('Fraud')))).toBeUndefined();
+  });
+});
+
+describe('whether a lock holder is gone', () => {
+  const now = Date.parse('2026-06-01T12:00:00Z');
+  const record = (o: Partial<LockRecord>): LockRecord => ({ holder: 'h', host: 'ci-1', pid: 42, user: 'u', operation: 'deploy', startedAt: '2026-06-01T11:59:00Z', expiresAt: '2026-06-01T12:14:00Z', renewedAt: '2026-06-01T11:59:50Z', heartbeatMs: 30_000, intents: [], ...o });
+  const alive = () => true;
+  it('is not gone while its lease runs, it renews it, and its process lives', () => {
+    expect(holderGone(record({}), now, 'ci-1', alive)).toBeUndefined();
+    // Another host's pid cannot be checked: only the lease and the heartbeat count.
+    expect(holderGone(record({}), now, 'laptop', () => false)).toBeUndefined();
+  });
+  it('is gone when its lease ran out, its process on this host died, or it stopped renewing', () => {
+    expect(holderGone(record({ expiresAt: '2026-06-01T11:59:59Z' }), now, 'ci-1', alive)).toBe('its lease ran out at 2026-06-01T11:59:59Z');
+    expect(holderGone(record({}), now, 'ci-1', () => false)).toBe('its process 42 on this host is gone');
+    expect(holderGone(record({ renewedAt: '2026-06-01T11:58:00Z' }), now, 'laptop', alive)).toBe('it has not renewed its lease since 2026-06-01T11:58:00Z (heartbeat every 30 s)');
   });
 });

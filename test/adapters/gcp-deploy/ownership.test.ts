@@ -93,4 +93,20 @@ describe('destroy', () => {
     // The project-wide metadata store is shared and never deleted.
     expect(sim.state.get(`${REGION}/metadataStores/default`)).toBeDefined();
   });
+
+  it('fails if destroyData would delete a dataset holding a table it does not own, naming the table, with zero writes', async () => {
+    const engine = engineFor(sim);
+    const input = inputFor(example('Fraud'));
+    await engine.deploy(input);
+    const foreignTable = 'bigquery/projects/acme-ml/datasets/Fraud_prod/tables/notes';
+    sim.state.put(foreignTable, 'bigquery#table', { kind: 'bigquery#table', id: 'acme-ml:Fraud_prod.notes', tableReference: { projectId: 'acme-ml', datasetId: 'Fraud_prod', tableId: 'notes' }, type: 'TABLE', etag: 'e' });
+    const before = writes(sim).length;
+    await expect(engine.planDestroy(input, { destroyData: true })).rejects.toThrow(
+      '[Fraud] BigQuery dataset acme-ml:Fraud_prod holds table notes, which this environment does not own (no label mlplane-env=fraud-prod); deleting the dataset would delete it',
+    );
+    await expect(engine.destroy(input, { destroyData: true })).rejects.toThrow('refusing to touch resources this environment does not own');
+    expect(writes(sim).slice(before)).toEqual([]);
+    expect(sim.state.get(foreignTable)).toBeDefined();
+    expect(sim.state.get(`${REGION}/models/fraud-prod-fraud`)).toBeDefined();
+  });
 });

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { gcpAdapter } from '../../../adapters/gcp';
 import { ValidationErrors, type Problem } from '../../../lib/core/errors';
 import type { EnvironmentModel } from '../../../lib/model/types';
+import { contractModel } from '../../support/contract-pipeline';
 import { examples, find, LAB_SETTINGS, labModel, settingsFor, variant } from './fixtures';
 
 function problems(model: EnvironmentModel, settings = model.environment.name === 'Lab' ? LAB_SETTINGS : settingsFor(model)): Problem[] {
@@ -140,12 +141,10 @@ describe('fails if', () => {
       const signal = find(w, 'driftMonitor', 'Fraud/Drift').signals[0];
       if (signal) signal.metric = 'populationStabilityIndex';
     });
+    const alternative = 'Vertex AI Model Monitoring computes Jensen-Shannon divergence on numeric features and L-infinity distance on categorical features only; use metric: DriftMetric.JENSEN_SHANNON and categoricalMetric: DriftMetric.L_INFINITY';
     expect(problems(m)).toEqual([
-      {
-        path: 'Fraud/Drift',
-        message:
-          "drift metric 'populationStabilityIndex' is not available on Vertex model monitoring, which uses Jensen-Shannon divergence for numeric and L-infinity distance for categorical features; use DriftMetric.JENSEN_SHANNON or L_INFINITY",
-      },
+      { path: 'Fraud/Drift', message: `target 'gcp' cannot honour population stability index threshold on numeric features (monitor.metric.populationStabilityIndex.numeric); ${alternative}` },
+      { path: 'Fraud/Drift', message: `target 'gcp' cannot honour population stability index threshold on categorical features (monitor.metric.populationStabilityIndex.categorical); ${alternative}` },
     ]);
   });
 
@@ -269,6 +268,150 @@ describe('fails if', () => {
       find(w, 'dataset', 'Fraud/Transactions').clusterBy.push('nope');
     });
     const settings = gcpAdapter.parseSettings({ project: 'acme-fraud-prod', region: 'asia-east1' });
-    expect(problems(m, settings).map((p) => p.path)).toEqual(['Fraud', 'Fraud/Scoring', 'Fraud/Transactions']);
+    // lInfinity is defined on categorical features only: the numeric ones of Fraud/Drift are a problem too.
+    expect([...new Set(problems(m, settings).map((p) => p.path))]).toEqual(['Fraud', 'Fraud/Drift', 'Fraud/Scoring', 'Fraud/Transactions']);
+  });
+});
+
+describe('fails if a step cannot get what the step contract promises on gcp', () => {
+  const contract = () => contractModel();
+  const stepOf = (w: Parameters<Parameters<typeof variant>[1]>[0], name: string) => {
+    const st = find(w, 'pipeline', 'Contract/Train').steps.find((x) => x.name === name);
+    if (st?.kind !== 'container') throw new Error(`no container step ${name}`);
+    return st;
+  };
+
+  it('fails if a placeholder names nothing the step declares, naming the step, the word and the placeholder', () => {
+    const m = variant(contract(), (w) => {
+      stepOf(w, 'Fit').args.push('--x={{inputs.nope}}', '{{run.id}}');
+    });
+    expect(problems(m)).toEqual([
+      {
+        path: 'Contract/Train/Fit',
+        message: "args[6]: placeholder '{{inputs.nope}}' cannot be resolved on gcp; use {{inputs.<name>}}, {{outputs.<name>}} or {{params.<name>}} with a declared name (inputs.data, inputs.epochs, outputs.model, params.mode, params.epochs, params.publish)",
+      },
+      {
+        path: 'Contract/Train/Fit',
+        message: "args[7]: placeholder '{{run.id}}' cannot be resolved on gcp; use {{inputs.<name>}}, {{outputs.<name>}} or {{params.<name>}} with a declared name (inputs.data, inputs.epochs, outputs.model, params.mode, params.epochs, params.publish)",
+      },
+    ]);
+  });
+
+  it('fails if {{params.x}} names no pipeline parameter', () => {
+    const m = variant(contract(), (w) => {
+      stepOf(w, 'Fit').env.SEED = '{{params.seed}}';
+    });
+    expect(problems(m)).toEqual([
+      { path: 'Contract/Train/Fit', message: "env SEED: '{{params.seed}}' names no parameter of pipeline 'Contract/Train'; declared are mode, epochs, publish; fix the placeholder" },
+    ]);
+  });
+
+  it('fails if env values use placeholders on a step without a command (KFP resolves command and args only)', () => {
+    const m = variant(contract(), (w) => {
+      stepOf(w, 'Fit').command = [];
+    });
+    expect(problems(m)).toEqual([
+      {
+        path: 'Contract/Train/Fit',
+        message: "env DATA_DIR uses placeholders, which KFP does not resolve in env; on gcp mlplane sets them through the step's command, and this step has none; give the step a command",
+      },
+    ]);
+  });
+
+  it("fails if env values use placeholders and command[0] contains '=' (env would read it as a variable)", () => {
+    const m = variant(contract(), (w) => {
+      stepOf(w, 'Fit').command = ['A=b', 'fit.py'];
+    });
+    expect(problems(m)).toEqual([
+      { path: 'Contract/Train/Fit', message: "command[0] 'A=b' contains '=', so it cannot follow 'env NAME=value' (env would read it as a variable); rename the program" },
+    ]);
+  });
+
+  it('fails if a step reads a delta dataset, which BigQuery cannot export to files', () => {
+    const m = variant(contract(), (w) => {
+      find(w, 'dataset', 'Contract/Raw').format = 'delta';
+    });
+    expect(problems(m)).toEqual([
+      {
+        path: 'Contract/Train/Prep',
+        message: "reads dataset 'Contract/Raw' of format 'delta', which BigQuery cannot export to files for the step; on gcp a dataset a step reads must be parquet, csv or jsonl",
+      },
+    ]);
+  });
+
+  it('fails if a step reads a csv dataset with nested columns', () => {
+    const m = variant(contract(), (w) => {
+      const raw = find(w, 'dataset', 'Contract/Raw');
+      raw.format = 'csv';
+      raw.schema.push({ name: 'tags', type: 'array', items: { type: 'string' }, nullable: true });
+    });
+    expect(problems(m)).toEqual([
+      {
+        path: 'Contract/Train/Prep',
+        message: "reads dataset 'Contract/Raw' as csv, but it has nested or repeated columns, which BigQuery cannot export as CSV; make the dataset parquet or jsonl",
+      },
+    ]);
+  });
+
+  it('fails if a condition compares with a value of another type, or orders strings', () => {
+    const m = variant(contract(), (w) => {
+      // The model repeats a condition on every step downstream of it: change every copy.
+      for (const st of find(w, 'pipeline', 'Contract/Train').steps) for (const c of st.conditions) if (c.declaredOn === 'Fit') c.value = 'yes';
+      const report = stepOf(w, 'Report');
+      const pub = report.conditions.find((c) => c.declaredOn === 'Report');
+      if (pub) {
+        pub.operand = { kind: 'parameter', parameter: 'mode', type: 'string' };
+        pub.op = '<';
+        pub.value = 'full';
+      }
+    });
+    expect(problems(m)).toEqual([
+      { path: 'Contract/Train/Fit', message: 'condition Prep.ok == "yes" (declared on \'Fit\') compares a boolean with "yes"; compare with true or false' },
+      { path: 'Contract/Train/Report', message: 'condition parameter mode < "full" (declared on \'Report\') uses \'<\' on a string; strings compare with == and != only' },
+    ]);
+  });
+
+  it('fails if a step would take the name of a condition group task', () => {
+    const m = variant(contract(), (w) => {
+      stepOf(w, 'Report').name = 'Condition-7';
+    });
+    expect(problems(m)).toContainEqual({
+      path: 'Contract/Train/Report',
+      message: "step 'Condition-7' would become KFP task 'condition-7', a name gcp keeps for condition groups (dsl.If sub-DAGs); rename the step",
+    });
+  });
+
+  it('fails if a step joins branches that run under different conditions (KFP nests dsl.If groups)', () => {
+    const m = variant(contract(), (w) => {
+      const p = find(w, 'pipeline', 'Contract/Train');
+      const fit = stepOf(w, 'Fit');
+      const side = structuredClone(stepOf(w, 'Report'));
+      side.name = 'Side';
+      side.path = 'Contract/Train/Side';
+      side.dependsOn = ['Prep'];
+      side.orderOnly = [];
+      side.conditions = [{ operand: { kind: 'parameter', parameter: 'mode', type: 'string' }, op: '==', value: 'full', declaredOn: 'Side' }];
+      side.outputs = [{ name: 'notes', type: { kind: 'artifact', type: 'artifact' } }];
+      const join = structuredClone(side);
+      join.name = 'Join';
+      join.path = 'Contract/Train/Join';
+      join.dependsOn = ['Fit', 'Side'];
+      join.conditions = [...side.conditions, ...fit.conditions];
+      join.inputs = [
+        { name: 'model', type: { kind: 'artifact', type: 'model' }, source: { kind: 'step', step: 'Fit', output: 'model' } },
+        { name: 'notes', type: { kind: 'artifact', type: 'artifact' }, source: { kind: 'step', step: 'Side', output: 'notes' } },
+      ];
+      join.outputs = [];
+      join.args = ['{{inputs.model}}', '{{inputs.notes}}'];
+      p.steps.splice(1, 0, side);
+      p.steps.push(join);
+    });
+    expect(problems(m)).toEqual([
+      {
+        path: 'Contract/Train/Join',
+        message:
+          "step 'Join' reads 'Fit' across KFP condition groups: on gcp conditions nest like KFP dsl.If groups, outermost first, so a step can only read steps whose conditions are an outer part of its own; here the reader runs under parameter mode == \"full\" and then Prep.ok == true and 'Fit' under Prep.ok == true. This happens when a step joins branches that run under different conditions: declare the condition on a step after the join instead",
+      },
+    ]);
   });
 });

@@ -179,7 +179,7 @@ export function labModel(): EnvironmentModel {
             caching: false,
             image: 'ghcr.io/acme/extract:1',
             command: [],
-            args: ['--verbose'],
+            args: ['--verbose', '--events', '{{inputs.events}}', '--limit', '{{inputs.limit}}', '--batch', '{{inputs.batch}}', '--mode={{params.mode}}', '--rows', '{{outputs.rows}}', '--table', '{{outputs.table}}'],
             env: { B: '2', A: '1' },
             inputs: [
               { name: 'events', type: { kind: 'parameter', type: 'string' }, source: { kind: 'dataset', dataset: 'Lab/Events' } },
@@ -203,8 +203,8 @@ export function labModel(): EnvironmentModel {
             caching: true,
             image: 'ghcr.io/acme/infer:1',
             command: ['python', 'infer.py'],
-            args: ['--table={{inputs.table}}', '--rows', '{{ inputs.rows }}'],
-            env: {},
+            args: ['--table={{inputs.table}}', '--rows', '{{inputs.rows}}', '--threshold', '{{params.threshold}}'],
+            env: { SCORES_DIR: '{{outputs.scores}}', PRICE: '$(HOME) costs $5' },
             inputs: [
               { name: 'table', type: { kind: 'artifact', type: 'dataset' }, source: { kind: 'step', step: 'Extract', output: 'table' } },
               { name: 'rows', type: { kind: 'parameter', type: 'int' }, source: { kind: 'step', step: 'Extract', output: 'rows' } },

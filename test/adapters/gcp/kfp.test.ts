@@ -4,10 +4,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import { gcpAdapter } from '../../../adapters/gcp';
-import { AIPLATFORM_PACKAGE, GCPC_IMAGE, KFP_SDK_VERSION } from '../../../adapters/gcp/kfp';
+import { GATE_PYTHON } from '../../../adapters/shared/gate';
+import { SynthContext } from '../../../adapters/gcp/context';
+import { AIPLATFORM_PACKAGE, compileDriftGatePipeline, GCPC_IMAGE, KFP_SDK_VERSION } from '../../../adapters/gcp/kfp';
 import type { KfpContainerSpec, KfpExecutorSpec, PipelineSpec } from '../../../adapters/gcp/kfp-types';
-import type { EnvironmentModel } from '../../../lib/model/types';
-import { examples, LAB_SETTINGS, labModel, settingsFor, type Writable } from './fixtures';
+import type { DriftMonitorModel, EnvironmentModel } from '../../../lib/model/types';
+import { contractModel } from '../../support/contract-pipeline';
+import { examples, find, LAB_SETTINGS, labModel, settingsFor, variant, type Writable } from './fixtures';
 import { checkProtoJson, formatIssues } from './support/proto-check';
 import { checkPipelineSpec, golden, protoRoot } from './support/specs';
 
@@ -16,10 +19,18 @@ function pipelines(model: EnvironmentModel, settings = settingsFor(model)): Reco
   return Object.fromEntries(Object.entries(documents).filter(([k]) => k.startsWith('pipelines/')).map(([k, v]) => [k.slice('pipelines/'.length, -'.json'.length), v as PipelineSpec]));
 }
 
+const CONTRACT_SETTINGS = gcpAdapter.parseSettings({ project: 'acme-contract', region: 'us-central1' });
+
 function allPipelines(): Record<string, PipelineSpec> {
   const { fraud, churn } = examples();
-  return { ...pipelines(fraud), ...pipelines(churn), ...pipelines(labModel(), LAB_SETTINGS) };
+  return { ...pipelines(fraud), ...pipelines(churn), ...pipelines(labModel(), LAB_SETTINGS), ...pipelines(contractModel(), CONTRACT_SETTINGS) };
 }
+
+const contract = () => {
+  const s = pipelines(contractModel(), CONTRACT_SETTINGS)['contract-dev-train'];
+  if (!s) throw new Error('no contract pipeline');
+  return s;
+};
 
 function container(spec: PipelineSpec, task: string): KfpContainerSpec {
   const exec: KfpExecutorSpec | undefined = spec.deploymentSpec.executors[`exec-${task}`];
@@ -50,6 +61,7 @@ describe('every PipelineSpec', () => {
     expect(Object.keys(all).sort()).toEqual([
       'churn-staging-train',
       'churn-staging-weekly-scoring',
+      'contract-dev-train',
       'fraud-prod-drift-retrain',
       'fraud-prod-train',
       'lab-dev-nightly',
@@ -117,8 +129,13 @@ function wiringProblems(spec: PipelineSpec): string[] {
       }
       for (const [key, input] of Object.entries(t.inputs?.artifacts ?? {})) {
         const type = wanted.artifacts?.[key]?.artifactType.schemaTitle;
-        if (!type || !('taskOutputArtifact' in input)) {
+        if (!type) {
           out.push(`${scope}/${name}: artifact '${key}' is not an input of ${t.componentRef.name}`);
+          continue;
+        }
+        if ('componentInputArtifact' in input) {
+          const parent = parentInputs.artifacts?.[input.componentInputArtifact];
+          if (parent?.artifactType.schemaTitle !== type) out.push(`${scope}/${name}: '${key}' reads parent input '${input.componentInputArtifact}' of type ${parent?.artifactType.schemaTitle}, wants ${type}`);
           continue;
         }
         const producer = tasks[input.taskOutputArtifact.producerTask];
@@ -227,17 +244,24 @@ describe('structure matches the KFP golden files', () => {
     expect(at(train.components, 'comp-validate-data', 'outputDefinitions', 'artifacts', 'report', 'artifactType')).toEqual({ schemaTitle: 'system.Artifact', schemaVersion: '0.0.1' });
   });
 
-  it('dataset inputs: an importer node shaped like pipeline_with_importer', () => {
-    const g = golden('pipeline_with_importer.yaml');
+  it('dataset inputs: an uncached export task writes the BigQuery table as files into a system.Dataset artifact the step reads', () => {
     const { fraud } = examples();
     const train = pipelines(fraud)['fraud-prod-train'];
     if (!train) throw new Error('no fraud train pipeline');
-    expect(train.components['comp-importer-transactions']).toEqual({ ...at(g, 'components', 'comp-importer'), executorLabel: 'exec-importer-transactions' });
-    expect(train.deploymentSpec.executors['exec-importer-transactions']).toEqual({
-      importer: { artifactUri: { constant: 'bq://acme-fraud-prod.Fraud_prod.Transactions' }, typeSchema: { schemaTitle: 'system.Dataset', schemaVersion: '0.0.1' } },
+    expect(train.components['comp-export-transactions']?.outputDefinitions).toEqual({ artifacts: { dataset: { artifactType: { schemaTitle: 'system.Dataset', schemaVersion: '0.0.1' } } } });
+    const t = task(train, 'export-transactions');
+    expect(t.cachingOptions).toEqual({});
+    expect(t.inputs?.parameters).toEqual({
+      file_format: { runtimeValue: { constant: 'parquet' } },
+      location: { runtimeValue: { constant: 'EU' } },
+      project: { runtimeValue: { constant: 'acme-fraud-prod' } },
+      table: { runtimeValue: { constant: 'acme-fraud-prod.Fraud_prod.Transactions' } },
     });
-    expect(keysOf(at(train.root.dag.tasks, 'importer-transactions'))).toEqual(keysOf(at(g, 'root', 'dag', 'tasks', 'importer')));
-    expect(task(train, 'validate-data').dependentTasks).toEqual(['importer-transactions']);
+    const c = container(train, 'export-transactions');
+    expect(c.args).toEqual(['--executor_input', '{{$}}', '--function_to_execute', 'export_dataset']);
+    expect(c.command?.[6]).toContain("EXPORT DATA OPTIONS(uri='{}', {}, overwrite=true) AS SELECT * FROM `{}`");
+    expect(task(train, 'validate-data').dependentTasks).toEqual(['export-transactions']);
+    expect(task(train, 'validate-data').inputs?.artifacts?.transactions).toEqual({ taskOutputArtifact: { outputArtifactKey: 'dataset', producerTask: 'export-transactions' } });
   });
 
   it('lightweight Python components: the command and args the SDK writes for @dsl.component', () => {
@@ -252,6 +276,10 @@ describe('structure matches the KFP golden files', () => {
     expect(pip).toBe((gPip ?? '').replace("'kfp==2.14.3' '--no-deps' 'typing-extensions>=3.7.4,<5; python_version<\"3.9\"'", `'kfp==${KFP_SDK_VERSION}' '--no-deps' 'typing-extensions>=3.7.4,<5; python_version<"3.9"'  &&  python3 -m pip install --quiet --no-warn-script-location '${AIPLATFORM_PACKAGE}'`));
     expect(source?.startsWith((gSource ?? '').slice(0, (gSource ?? '').indexOf('def ')))).toBe(true);
     expect(source).toContain('def register(model: Input[Model], config: str, metrics: Input[Metrics] = None) -> str:');
+    // The gate decision is the shared one, verbatim (indented into the component function).
+    expect(source).toContain(GATE_PYTHON.split('\n').map((l) => (l ? `    ${l}` : l)).join('\n'));
+    expect(source).toContain("os.path.join(metrics.path, 'metrics.json')");
+    expect(source).not.toContain('metrics.metadata');
     expect(c.args).toEqual(['--executor_input', '{{$}}', '--function_to_execute', 'register']);
     expect(c.image).toBe(g.image);
   });
@@ -312,7 +340,7 @@ describe('structure matches the KFP golden files', () => {
     expect(cond.triggerPolicy).toEqual({ condition: "inputs.parameter_values['pipelinechannel--check-drift-Output'] == 'true'" });
     expect(cond.inputs?.parameters?.['pipelinechannel--learningRate']).toEqual({ componentInputParameter: 'learningRate' });
     const sub = gate.components['comp-condition-1'];
-    expect(sub && 'dag' in sub ? Object.keys(sub.dag.tasks).sort() : []).toEqual(['build-features', 'evaluate', 'importer-transactions', 'register', 'train-model', 'validate-data']);
+    expect(sub && 'dag' in sub ? Object.keys(sub.dag.tasks).sort() : []).toEqual(['build-features', 'evaluate', 'export-transactions', 'register', 'train-model', 'validate-data']);
     expect(keysOf(sub)).toEqual(keysOf(at(g, 'components', 'comp-condition-1')));
     const inner = sub && 'dag' in sub ? sub.dag.tasks['train-model'] : undefined;
     expect(inner?.inputs?.parameters?.learning_rate).toEqual({ componentInputParameter: 'pipelinechannel--learningRate' });
@@ -320,18 +348,162 @@ describe('structure matches the KFP golden files', () => {
   });
 });
 
+describe('conditions and order-only edges, shaped as the KFP compiler writes dsl.If', () => {
+  it('a condition group task has the keys of the golden condition-1 task and a CEL trigger over a pipelinechannel input', () => {
+    const g = golden('essential__pipeline_with_condition.yaml');
+    const cond = task(contract(), 'condition-1');
+    expect(keysOf(cond)).toEqual(keysOf(at(g, 'root', 'dag', 'tasks', 'condition-1')));
+    expect(cond.triggerPolicy).toEqual({ condition: "inputs.parameter_values['pipelinechannel--prep-ok'] == true" });
+    expect(cond.inputs?.parameters?.['pipelinechannel--prep-ok']).toEqual({ taskOutputParameter: { outputParameterKey: 'ok', producerTask: 'prep' } });
+    expect(cond.dependentTasks).toEqual(['prep']);
+    const comp = contract().components['comp-condition-1'];
+    expect(keysOf(comp)).toEqual(keysOf(at(g, 'components', 'comp-condition-1')));
+    expect(comp?.inputDefinitions?.parameters?.['pipelinechannel--prep-ok']).toEqual({ parameterType: 'BOOLEAN' });
+  });
+
+  it('tasks inside a group read outer values through pipelinechannel inputs, as print-op-3 in the golden', () => {
+    const comp = contract().components['comp-condition-1'];
+    const fit = comp && 'dag' in comp ? comp.dag.tasks.fit : undefined;
+    expect(fit?.inputs?.parameters?.epochs).toEqual({ componentInputParameter: 'pipelinechannel--epochs' });
+    expect(fit?.inputs?.artifacts?.data).toEqual({ componentInputArtifact: 'pipelinechannel--prep-clean' });
+    expect(fit?.dependentTasks).toBeUndefined();
+  });
+
+  it('nested conditions nest groups (condition-2 in condition-1, condition-3 in condition-2), each with its own trigger', () => {
+    const c1 = contract().components['comp-condition-1'];
+    const c2 = contract().components['comp-condition-2'];
+    const t2 = c1 && 'dag' in c1 ? c1.dag.tasks['condition-2'] : undefined;
+    const t3 = c2 && 'dag' in c2 ? c2.dag.tasks['condition-3'] : undefined;
+    expect(t2?.triggerPolicy).toEqual({ condition: "inputs.parameter_values['pipelinechannel--read-evaluate-metrics-auc-Output'] >= 0.8" });
+    expect(t3?.triggerPolicy).toEqual({ condition: "inputs.parameter_values['pipelinechannel--publish'] == true" });
+    expect(c2 && 'dag' in c2 ? Object.keys(c2.dag.tasks).sort() : []).toEqual(['condition-3', 'publish']);
+  });
+
+  it('a metric condition reads metrics.json through a read-metric task with a float output', () => {
+    const c1 = contract().components['comp-condition-1'];
+    const reader = c1 && 'dag' in c1 ? c1.dag.tasks['read-evaluate-metrics-auc'] : undefined;
+    expect(reader?.inputs).toEqual({
+      artifacts: { metrics: { taskOutputArtifact: { outputArtifactKey: 'metrics', producerTask: 'evaluate' } } },
+      parameters: { name: { runtimeValue: { constant: 'auc' } } },
+    });
+    expect(contract().components['comp-read-evaluate-metrics-auc']?.outputDefinitions).toEqual({ parameters: { Output: { parameterType: 'NUMBER_DOUBLE' } } });
+    expect(container(contract(), 'read-evaluate-metrics-auc').args).toEqual(['--executor_input', '{{$}}', '--function_to_execute', 'read_metric']);
+  });
+
+  it('an order-only edge is a dependentTask with no data input (on the group holding the later step)', () => {
+    const c1 = contract().components['comp-condition-1'];
+    const t2 = c1 && 'dag' in c1 ? c1.dag.tasks['condition-2'] : undefined;
+    expect(t2?.dependentTasks).toContain('register');
+    expect(JSON.stringify(t2?.inputs)).not.toContain('register');
+  });
+
+  it('int conditions cast with int() and compare with a float as double(), as _resolve_condition_operands does', () => {
+    const m = variant(contractModel(), (w) => {
+      const report = find(w, 'pipeline', 'Contract/Train').steps.find((st) => st.name === 'Report');
+      const c = report?.conditions.find((x) => x.declaredOn === 'Report');
+      if (c) {
+        c.operand = { kind: 'parameter', parameter: 'epochs', type: 'int' };
+        c.op = '>';
+        c.value = 2.5;
+      }
+    });
+    const spec = pipelines(m, CONTRACT_SETTINGS)['contract-dev-train'];
+    const c2 = spec?.components['comp-condition-2'];
+    const t3 = c2 && 'dag' in c2 ? c2.dag.tasks['condition-3'] : undefined;
+    expect(t3?.triggerPolicy).toEqual({ condition: "double(int(inputs.parameter_values['pipelinechannel--epochs'])) > 2.5" });
+  });
+});
+
+describe('a drift gate around a pipeline with conditions', () => {
+  it('nests the pipeline\'s own condition groups inside condition-1 from condition-2, valid against pipeline_spec.proto', () => {
+    const model = contractModel();
+    const ctx = new SynthContext(model, CONTRACT_SETTINGS);
+    const training = model.resources.find((r) => r.path === 'Contract/Train');
+    if (training?.kind !== 'pipeline') throw new Error('no contract pipeline');
+    const monitor: DriftMonitorModel = {
+      kind: 'driftMonitor',
+      path: 'Contract/Watch',
+      id: 'Watch',
+      target: { kind: 'endpoint', endpoint: 'Contract/Api' },
+      baseline: 'Contract/Raw',
+      signals: [],
+      schedule: { kind: 'cron', expression: '0 * * * *', timeZone: 'UTC' },
+      lookbackDays: 1,
+      alerts: [],
+      onDrift: { action: 'retrain', pipeline: 'Contract/Train', parameters: {}, cooldownSeconds: 3600 },
+    };
+    const spec = compileDriftGatePipeline(ctx, monitor, training, []);
+    expect(ctx.problems).toEqual([]);
+    expect(formatIssues(checkPipelineSpec(spec))).toBe('');
+    expect(wiringProblems(spec)).toEqual([]);
+    const gate = spec.components['comp-condition-1'];
+    const inner = gate && 'dag' in gate ? gate.dag.tasks['condition-2'] : undefined;
+    expect(inner?.triggerPolicy).toEqual({ condition: "inputs.parameter_values['pipelinechannel--prep-ok'] == true" });
+    expect(inner?.inputs?.parameters?.['pipelinechannel--epochs']).toEqual({ componentInputParameter: 'pipelinechannel--epochs' });
+  });
+});
+
+describe('warnings where KFP delivers the contract approximately', () => {
+  const ids = (m: EnvironmentModel, settings = CONTRACT_SETTINGS) => gcpAdapter.synth(m, settings).warnings.filter((w) => w.path.startsWith(m.environment.name + '/') && w.path.includes('/')).map((w) => `${w.id} ${w.path}`);
+
+  it('the contract pipeline: re-spelled task names, an uncached dataset export, env set through env', () => {
+    expect(ids(contractModel())).toEqual([
+      'mlplane:gcp:task-names-respelled Contract/Train',
+      'mlplane:gcp:dataset-input-not-cached Contract/Train/Prep',
+      'mlplane:gcp:env-placeholders-via-env-command Contract/Train/Prep',
+      'mlplane:gcp:env-placeholders-via-env-command Contract/Train/Fit',
+    ]);
+  });
+
+  it('string outputs, jsonl int columns and string parameters in a custom-job payload; none for floats', () => {
+    const m = variant(contractModel(), (w) => {
+      const raw = find(w, 'dataset', 'Contract/Raw');
+      raw.format = 'jsonl';
+      raw.schema.push({ name: 'count', type: 'int', nullable: true });
+      const steps = find(w, 'pipeline', 'Contract/Train').steps;
+      const prep = steps.find((st) => st.name === 'Prep');
+      if (prep?.kind === 'container') prep.outputs.push({ name: 'note', type: { kind: 'parameter', type: 'string' } });
+      const evaluate = steps.find((st) => st.name === 'Evaluate');
+      if (evaluate?.kind === 'container') {
+        evaluate.timeoutSeconds = 600;
+        evaluate.args.push('--mode={{params.mode}}');
+      }
+      const fit = steps.find((st) => st.name === 'Fit');
+      if (fit?.kind === 'container') {
+        fit.inputs.push({ name: 'lr', type: { kind: 'parameter', type: 'float' }, source: { kind: 'value', value: 0.1 } });
+        fit.args.push('--lr', '{{inputs.lr}}');
+      }
+    });
+    const found = gcpAdapter.synth(m, CONTRACT_SETTINGS).warnings;
+    const byId = (id: string) => found.filter((w) => w.id === `mlplane:gcp:${id}`).map((w) => `${w.path}: ${w.message}`);
+    expect(byId('jsonl-int64-as-string')).toEqual([
+      "Contract/Train/Prep: dataset 'Contract/Raw' is exported by BigQuery as JSON lines, which writes INT64 columns as JSON strings (\"42\") to keep 64-bit precision; parse them as integers in the step, or use parquet",
+    ]);
+    expect(byId('string-output-trailing-newline')).toEqual([
+      'Contract/Train/Prep: string output note: KFP keeps the file\'s text as written, including a trailing newline, where the contract ignores it; write the value without a trailing newline',
+    ]);
+    // Floats arrive in plain decimal (KFP strconv 'f'), which the contract accepts: parse-equal.
+    expect(byId('float-parameter-text')).toEqual([]);
+    expect(byId('custom-job-parameter-text')).toEqual([
+      'Contract/Train/Evaluate: the step runs as a Vertex custom job whose JSON payload receives the text of params.mode unescaped; a value holding \'"\', \'\\\' or a line break makes the payload invalid and the step fails',
+    ]);
+  });
+});
+
 describe('placeholders', () => {
-  it('turns {{inputs.x}} / {{ outputs.x }} into KFP placeholders, inline too', () => {
+  it('turns {{inputs.x}} / {{outputs.x}} / {{params.x}} into KFP placeholders, inline too', () => {
     expect(container(score(), 'infer').args).toEqual([
       "--table={{$.inputs.artifacts['table'].path}}",
       '--rows',
       "{{$.inputs.parameters['rows']}}",
-      '--scores',
-      "{{$.outputs.artifacts['scores'].path}}",
+      '--threshold',
+      "{{$.inputs.parameters['pipelinechannel--threshold']}}",
     ]);
+    expect(task(score(), 'infer').inputs?.parameters?.['pipelinechannel--threshold']).toEqual({ componentInputParameter: 'threshold' });
+    expect(score().components['comp-infer']?.inputDefinitions?.parameters?.['pipelinechannel--threshold']).toEqual({ parameterType: 'NUMBER_DOUBLE' });
   });
 
-  it('passes inputs and outputs the step does not mention as --name <placeholder>, keeping the image entrypoint', () => {
+  it('passes nothing implicitly: only what command, args and env name, keeping the image entrypoint', () => {
     const c = container(score(), 'extract');
     expect(c.command).toBeUndefined();
     expect(c.args).toEqual([
@@ -342,6 +514,7 @@ describe('placeholders', () => {
       "{{$.inputs.parameters['limit']}}",
       '--batch',
       "{{$.inputs.parameters['batch']}}",
+      "--mode={{$.inputs.parameters['pipelinechannel--mode']}}",
       '--rows',
       "{{$.outputs.parameters['rows'].output_file}}",
       '--table',
@@ -352,6 +525,31 @@ describe('placeholders', () => {
       { name: 'B', value: '2' },
     ]);
     expect(task(score(), 'extract').inputs?.parameters?.events).toEqual({ runtimeValue: { constant: 'bq://acme-lab.Lab_dev.Events' } });
+  });
+
+  it('an output no placeholder names is still declared and collected, but not passed', () => {
+    const m = variant(labModel(), (w) => {
+      const infer = find(w, 'pipeline', 'Lab/Score').steps[1];
+      if (infer?.kind === 'container') infer.env = {};
+    });
+    const spec = pipelines(m, LAB_SETTINGS)['lab-dev-score'];
+    if (!spec) throw new Error('no score pipeline');
+    const c = container(spec, 'infer');
+    expect(JSON.stringify([c.command, c.args, c.env])).not.toContain("outputs.artifacts['scores']");
+    expect(spec.components['comp-infer']?.outputDefinitions?.artifacts?.scores).toEqual({ artifactType: { schemaTitle: 'system.Artifact', schemaVersion: '0.0.1' } });
+  });
+
+  it('sets env values with placeholders through `env NAME=value <command>` (KFP resolves command and args only) and escapes $ in static env', () => {
+    const c = container(score(), 'infer');
+    expect(c.command).toEqual(['env', "SCORES_DIR={{$.outputs.artifacts['scores'].path}}", 'python', 'infer.py']);
+    expect(c.env).toEqual([{ name: 'PRICE', value: '$$(HOME) costs $$5' }]);
+  });
+
+  it('carries a caching step\'s env into the KFP cache key as an input (KFP leaves env out of the key)', () => {
+    const t = task(score(), 'infer');
+    expect(t.inputs?.parameters?.['mlplane--env']).toEqual({ runtimeValue: { constant: JSON.stringify({ PRICE: '$$(HOME) costs $$5' }) } });
+    expect(JSON.stringify(container(score(), 'infer'))).not.toContain('mlplane--env');
+    expect(task(score(), 'extract').inputs?.parameters?.['mlplane--env']).toBeUndefined();
   });
 });
 

@@ -56,11 +56,24 @@ describe('determinism and purity', () => {
 
   it('warns with stable ids and paths, never silently', () => {
     const { fraud, churn } = examples();
-    expect(synth(fraud).warnings.map((w) => `${w.id} ${w.path}`)).toEqual(['mlplane:gcp:pipeline-network Fraud', 'mlplane:gcp:feature-ttl Fraud/CustomerFeatures']);
+    expect(synth(fraud).warnings.map((w) => `${w.id} ${w.path}`)).toEqual([
+      'mlplane:gcp:pipeline-network Fraud',
+      'mlplane:gcp:feature-ttl Fraud/CustomerFeatures',
+      'mlplane:gcp:task-names-respelled Fraud/Train',
+      'mlplane:gcp:dataset-input-not-cached Fraud/Train/ValidateData',
+    ]);
     expect(synth(churn).warnings.map((w) => `${w.id} ${w.path}`)).toEqual([
+      'mlplane:gcp:task-names-respelled Churn/Train',
+      'mlplane:gcp:dataset-input-not-cached Churn/Train/Prepare',
+      'mlplane:gcp:js-distance-as-divergence Fraud/Drift',
+      'mlplane:gcp:categorical-js-as-linf Fraud/Drift',
+    ]);
+    expect(synth(churn).warnings.map((w) => `${w.id} ${w.path}`)).toEqual([
+      'mlplane:gcp:js-distance-as-divergence Churn/Skew',
       'mlplane:gcp:batch-spot-on-demand Churn/WeeklyScoring',
       'mlplane:gcp:batch-timeout Churn/WeeklyScoring',
       'mlplane:gcp:batch-output-table Churn/WeeklyScoring',
+      'mlplane:gcp:batch-retries-whole-job Churn/WeeklyScoring',
     ]);
   });
 });
@@ -138,12 +151,13 @@ describe('fraud (private, CMEK, EU)', () => {
       objectiveConfig: {
         trainingDataset: { bigquerySource: { inputUri: 'bq://acme-fraud-prod.Fraud_prod.Transactions' } },
         predictionDriftDetectionConfig: {
+          // Numeric features: the Jensen-Shannon distance d as the divergence d²; categorical ones: L-infinity, unchanged (warned).
           driftThresholds: {
-            amount: { value: 0.1 },
-            amountZScore: { value: 0.15 },
+            amount: { value: 0.01 },
+            amountZScore: { value: 0.0225 },
             channel: { value: 0.15 },
-            customerAgeDays: { value: 0.2 },
-            hourOfDay: { value: 0.2 },
+            customerAgeDays: { value: 0.04 },
+            hourOfDay: { value: 0.04 },
             merchantCategory: { value: 0.15 },
           },
         },
@@ -241,7 +255,7 @@ describe('churn (public, batch, US)', () => {
   it('monitors skew of the batch input with Model Monitoring v2 on the monitor cron', () => {
     expect(s.doc('vertex-v1beta1/modelMonitors/churn-staging-skew.json')).toMatchObject({
       modelMonitoringTarget: { vertexModel: { model: 'projects/acme-growth/locations/us-central1/models/churn-staging-churn' } },
-      tabularObjective: { featureDriftSpec: { numericMetricType: 'jensen_shannon_divergence', featureAlertConditions: { tenureMonths: { threshold: 0.2 } } } },
+      tabularObjective: { featureDriftSpec: { numericMetricType: 'jensen_shannon_divergence', featureAlertConditions: { tenureMonths: { threshold: 0.04 } } } },
       notificationSpec: { emailConfig: { userEmails: ['growth-analytics@acme.example'] } },
     });
     expect(s.doc('vertex-v1beta1/schedules/churn-staging-skew.json')).toMatchObject({
@@ -303,7 +317,7 @@ describe('lab (edge cases)', () => {
         deployedModelId: s.doc('vertex/deployedModels/lab-dev-api-v3.json').id,
         objectiveConfig: {
           trainingDataset: { bigquerySource: { inputUri: 'bq://acme-lab.Lab_dev.Events' } },
-          trainingPredictionSkewDetectionConfig: { skewThresholds: { score: { value: 0.05 } } },
+          trainingPredictionSkewDetectionConfig: { skewThresholds: { score: { value: 0.0025 } } },
           predictionDriftDetectionConfig: { driftThresholds: { eventId: { value: 0.3 } } },
         },
       },

@@ -1,3 +1,3 @@
 import { crashSuite } from './crash-suite';
 
-crashSuite('before');
+crashSuite('after', 1);

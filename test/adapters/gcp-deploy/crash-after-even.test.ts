@@ -1,3 +1,3 @@
 import { crashSuite } from './crash-suite';
 
-crashSuite('after');
+crashSuite('after', 0);

@@ -1,0 +1,60 @@
+import * as fs from 'node:fs';
+import { COST_TARGETS, estimateCost, type CostEstimate, type CostTarget, type PriceSnapshot } from '../../adapters/shared/cost';
+import { UsageError, resolveContext, type Args } from '../cli-args';
+import { table } from './table';
+
+/** The price snapshot shipped in the package. */
+export function loadSnapshot(): PriceSnapshot {
+  return JSON.parse(fs.readFileSync(new URL('../../adapters/shared/prices.json', import.meta.url), 'utf8')) as PriceSnapshot;
+}
+
+/** `mlplane cost`: estimated monthly cost of each environment per target, from the shipped price snapshot. */
+export async function run(args: Args, out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
+  const snapshot = loadSnapshot();
+  if (args.flags.refresh === true) {
+    err.write(
+      `mlplane cost --refresh needs network access to the Azure Retail Prices API, the GCP Cloud Billing catalogue and the AWS Price List, which this build does not reach; ` +
+        `estimates use the shipped snapshot dated ${snapshot.date} (adapters/shared/prices.json)\n`,
+    );
+    return 1;
+  }
+  const targets = costTargets(args.flags.target);
+  const stage = typeof args.flags.stage === 'string' ? args.flags.stage : undefined;
+  const { defineApp } = await import('../build');
+  const { ValidationErrors, renderEnvironment } = await import('../../lib');
+  const { envs, problems } = await defineApp({ context: resolveContext(args) });
+  if (problems.length > 0) throw new ValidationErrors(problems);
+  const models = envs.map((e) => renderEnvironment(e)).filter((m) => stage === undefined || m.environment.stage === stage);
+  if (stage !== undefined && models.length === 0) throw new UsageError(`--stage '${stage}' matches no environment; stages: ${[...new Set(envs.map((e) => renderEnvironment(e).environment.stage))].join(', ')}`);
+  const estimates = models.flatMap((m) => targets.map((t) => ({ environment: m.environment.name, stage: m.environment.stage, ...estimateCost(m, t, snapshot) })));
+  if (args.flags.json) {
+    out.write(`${JSON.stringify({ snapshot: { date: snapshot.date, currency: snapshot.currency, sources: snapshot.sources }, estimates }, null, 2)}\n`);
+    return 0;
+  }
+  out.write(render(estimates, snapshot));
+  return 0;
+}
+
+function costTargets(flag: unknown): readonly CostTarget[] {
+  if (flag === undefined || flag === 'all') return COST_TARGETS;
+  const given = String(flag).split(',').map((t) => t.trim());
+  const bad = given.filter((t) => !(COST_TARGETS as readonly string[]).includes(t));
+  if (bad.length > 0) throw new UsageError(`--target '${bad.join(',')}' is not allowed with cost; use ${COST_TARGETS.join(', ')} (comma-separated) or all`);
+  return given as CostTarget[];
+}
+
+const money = (n: number, currency: string) => `${currency === 'USD' ? '$' : `${currency} `}${n.toFixed(2)}`;
+const range = (lo: number, hi: number, c: string) => (Math.abs(hi - lo) < 0.005 ? money(lo, c) : `${money(lo, c)}–${money(hi, c)}`);
+
+/** The estimates as tables: one per environment and target, then the unpriced items and the sources. */
+export function render(estimates: ReadonlyArray<CostEstimate & { environment: string; stage: string }>, snapshot: PriceSnapshot): string {
+  const c = snapshot.currency;
+  const parts = [`Prices: snapshot of ${snapshot.date} (${c}, list prices); sources at the end. Amounts are per month.\n`];
+  for (const e of estimates) {
+    parts.push(`\n${e.environment} (${e.stage}) on ${e.target} [${e.region}]: ${range(e.total.low, e.total.high, c)}/month priced${e.unpriced.length > 0 ? `, ${e.unpriced.length} item(s) unpriced` : ''}\n`);
+    if (e.lines.length > 0) parts.push(table(['resource', 'component', 'sku', 'basis', 'monthly'], e.lines.map((l) => [l.resource, l.component, l.sku, l.basis, range(l.low, l.high, c)])));
+    if (e.unpriced.length > 0) parts.push(table(['unpriced', 'component', 'sku', 'why'], e.unpriced.map((u) => [u.resource, u.component, u.sku, u.reason])));
+  }
+  parts.push(`\nSources (snapshot ${snapshot.date}):\n${Object.entries(snapshot.sources).map(([k, s]) => `  ${k}: ${s.url}\n    ${s.title}`).join('\n')}\n`);
+  return parts.join('');
+}

@@ -1,0 +1,65 @@
+/**
+ * The spec data the simulators ship (`spec-data/`) is an unchanged copy of the reference
+ * conformance data, every file is attributed in `spec-data/SOURCES.md`, and the simulators read it
+ * by default (no folder outside the package).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { findConformanceDir } from '../../adapters/azure/simulator/schemas';
+import { conformanceDir, loadBigQueryDiscovery } from '../../adapters/gcp/simulator/discovery';
+import { packageRoot, specDataPath } from '../../adapters/shared/spec-data';
+import { conformancePath } from '../support/conformance';
+
+const SPEC = path.resolve(__dirname, '../../spec-data');
+
+function filesUnder(dir: string): string[] {
+  return fs.readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => path.relative(dir, path.join(e.parentPath, e.name)))
+    .sort();
+}
+
+/** Shipped spec files: everything but the attribution (SOURCES.md and licence texts). */
+const specFiles = filesUnder(SPEC).filter((f) => f !== 'SOURCES.md' && !f.startsWith(`licenses${path.sep}`));
+
+describe('spec-data', () => {
+  it('ships the files the simulators read', () => {
+    expect(specFiles).toEqual([
+      'azure/arm-schemas/schemas/2019-04-01/deploymentTemplate.json',
+      'azure/arm-schemas/schemas/2022-10-01/Microsoft.MachineLearningServices.json',
+      'azure/arm-schemas/schemas/2026-05-01/Microsoft.MachineLearningServices.json',
+      'azure/arm-schemas/schemas/common/definitions.json',
+      'azure/arm-schemas/schemas/common/manuallyAddedResources.json',
+      'gcp/bigquery.v2.discovery.json',
+    ]);
+  });
+
+  it.each(specFiles)('%s equals the reference conformance copy byte for byte', (file) => {
+    const shipped = fs.readFileSync(path.join(SPEC, file));
+    const reference = fs.readFileSync(conformancePath(file));
+    expect(shipped.equals(reference), `spec-data/${file} differs from ${conformancePath(file)}; copy it again`).toBe(true);
+  });
+
+  it.each(specFiles)('%s has a row in SOURCES.md with its commit and licence text', (file) => {
+    const sources = fs.readFileSync(path.join(SPEC, 'SOURCES.md'), 'utf8');
+    const row = sources.split('\n').find((l) => l.startsWith(`| \`${file}\` |`));
+    expect(row, `no row for ${file} in spec-data/SOURCES.md`).toBeDefined();
+    expect(row).toMatch(/\| `[0-9a-f]{40}` \|/);
+    const licence = /\]\((licenses\/[^)]+)\)/.exec(row!)?.[1];
+    expect(licence, `row of ${file} names no licence text`).toBeDefined();
+    expect(fs.existsSync(path.join(SPEC, licence!))).toBe(true);
+  });
+
+  it('is where the simulators look by default', () => {
+    expect(packageRoot()).toBe(path.resolve(__dirname, '../..'));
+    expect(conformanceDir()).toBe(specDataPath());
+    expect(findConformanceDir()).toBe(path.join(SPEC, 'azure'));
+    expect(Object.keys(loadBigQueryDiscovery().schemas)).toContain('Dataset');
+  });
+
+  it('fails if an explicit folder has no discovery document, naming the file', () => {
+    expect(() => conformanceDir('/nonexistent')).toThrow('BigQuery discovery document not found: /nonexistent/gcp/bigquery.v2.discovery.json does not exist');
+    expect(findConformanceDir('/nonexistent')).toBeUndefined();
+  });
+});

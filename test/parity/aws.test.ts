@@ -1,0 +1,4 @@
+import { awsAdapter } from '../../adapters/aws';
+import { checkParity } from './check';
+
+checkParity(awsAdapter);

@@ -1,0 +1,4 @@
+import { azureAdapter } from '../../adapters/azure';
+import { checkParity } from './check';
+
+checkParity(azureAdapter);

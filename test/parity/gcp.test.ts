@@ -1,0 +1,4 @@
+import { gcpAdapter } from '../../adapters/gcp';
+import { checkParity } from './check';
+
+checkParity(gcpAdapter);
