@@ -13,9 +13,11 @@ import { App, BootstraplessSynthesizer, Stack, Validations, attachCustomSynthesi
 import * as cxschema from 'aws-cdk-lib/cloud-assembly-schema';
 import type { Construct } from 'constructs';
 import { loadAdapter, targetNames } from '../adapters/registry';
+import { nameCollisions } from '../adapters/shared/names';
+import { digestOf } from './artifact';
 import {
-  ValidationErrors, environmentsOf, renderEnvironment, runPolicy, stableStringify, unsupportedFeatures, validateTree,
-  type Adapter, type EnvironmentModel, type MlopsEnvironment, type PolicyReport, type Problem, type SynthWarning,
+  ValidationErrors, constructIdProblem, environmentsOf, renderEnvironment, runPolicy, stableStringify, unsupportedFeatures, validateTree,
+  type Adapter, type EnvironmentModel, type NameClaim, type MlopsEnvironment, type PolicyReport, type Problem, type SynthWarning,
 } from '../lib';
 
 /** Id of the resource-free stack added when no selected target builds stacks. */
@@ -51,6 +53,8 @@ export interface TargetOutput {
   readonly warnings: readonly SynthWarning[];
   /** The documents themselves (document targets only). */
   readonly documents?: Readonly<Record<string, unknown>>;
+  /** Names that must be unique beyond the environment (checked across environments). */
+  readonly names?: readonly NameClaim[];
 }
 
 /** Everything a build found and produced, before anything is written. */
@@ -115,6 +119,10 @@ export async function buildApp(options: BuildOptions = {}): Promise<BuildResult>
       found.push(...output.warnings);
     }
     environments.push({ name: env.node.id, model, policy, outputs });
+  }
+  // Two environments may derive the same name in the same scope; only the build sees them all.
+  for (const adapter of adapters) {
+    problems.push(...nameCollisions(adapter.target, environments.flatMap((e) => e.outputs.filter((o) => o.target === adapter.target).flatMap((o) => o.names ?? []))));
   }
   const warnings = found.filter((w) => !acknowledged.has(w.id));
   if (strict) for (const w of warnings) problems.push({ path: w.path, message: `${w.message} (${w.id}; strict mode: acknowledge it with context mlplane:acknowledge)` });
@@ -191,12 +199,12 @@ export function runAdapter(app: App, env: MlopsEnvironment, model: EnvironmentMo
       const result = adapter.synth(model, settings);
       const files = Object.keys(result.documents).sort();
       const bytes = files.reduce((n, f) => n + Buffer.byteLength(serialize(result.documents[f])), 0);
-      return { target: adapter.target, kind: adapter.kind, files, bytes, warnings: result.warnings, documents: result.documents };
+      return { target: adapter.target, kind: adapter.kind, files, bytes, warnings: result.warnings, documents: result.documents, names: result.names };
     }
     const existing = new Set(app.node.children);
     const result = adapter.synth(app, model, settings);
     const stacks = app.node.children.filter((c) => !existing.has(c)).map((c) => c.node.id);
-    return { target: adapter.target, kind: adapter.kind, files: stacks, bytes: 0, warnings: result.warnings };
+    return { target: adapter.target, kind: adapter.kind, files: stacks, bytes: 0, warnings: result.warnings, names: result.names };
   } catch (e) {
     if (!ValidationErrors.isValidationErrors(e)) throw e;
     problems.push(...e.problems);
@@ -219,26 +227,30 @@ function attachWriter(env: MlopsEnvironment, model: EnvironmentModel, policy: Po
     onSynthesize(session) {
       const name = env.node.id;
       const modelFile = `${name}.model.json`;
-      fs.writeFileSync(path.join(session.outdir, modelFile), stableStringify(model));
+      const modelText = stableStringify(model);
+      fs.writeFileSync(path.join(session.outdir, modelFile), modelText);
       // Suppressed findings are recorded with their reasons, so a review sees every exception.
       fs.writeFileSync(path.join(session.outdir, `${name}.policy.json`), stableStringify(policy));
       session.assembly.addArtifact(`mlplane-${name}-model`, {
         type: cxschema.ArtifactType.NONE,
-        properties: { mlplane: { kind: 'model', environment: name, file: modelFile, schemaVersion: model.schemaVersion } } as never,
+        properties: { mlplane: { kind: 'model', environment: name, file: modelFile, schemaVersion: model.schemaVersion, digest: digestOf(modelText) } } as never,
       });
       for (const output of outputs) {
         const docs = output.documents;
         if (!docs) continue;
         const dir = `${name}.${output.target}`;
         fs.rmSync(path.join(session.outdir, dir), { recursive: true, force: true });
+        const digests: Record<string, string> = {};
         for (const file of output.files) {
           const target = path.join(session.outdir, dir, file);
+          const text = serialize(docs[file]);
           fs.mkdirSync(path.dirname(target), { recursive: true });
-          fs.writeFileSync(target, serialize(docs[file]));
+          fs.writeFileSync(target, text);
+          digests[file] = digestOf(text);
         }
         session.assembly.addArtifact(`mlplane-${name}-${output.target}`, {
           type: cxschema.ArtifactType.NONE,
-          properties: { mlplane: { kind: 'documents', environment: name, target: output.target, directory: dir, files: output.files } } as never,
+          properties: { mlplane: { kind: 'documents', environment: name, target: output.target, directory: dir, files: output.files, digests } } as never,
         });
       }
     },
@@ -282,8 +294,10 @@ export async function runApp(define: DefineApp): Promise<void> {
     const { app } = await buildApp({ define });
     app.synth();
   } catch (e) {
-    if (ValidationErrors.isValidationErrors(e)) {
-      process.stderr.write(`${e.message}\n`);
+    // Definition problems (including ids the constructs library refuses) print as `[path] message`, without a stack trace.
+    const problems = ValidationErrors.isValidationErrors(e) ? e : constructIdProblem(e);
+    if (problems) {
+      process.stderr.write(`${problems.message}\n`);
       process.exit(1);
     }
     throw e;

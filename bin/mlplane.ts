@@ -40,6 +40,8 @@ Options:
       --require-approval <never|destructive|any-change>   when deploy/destroy asks (default destructive;
                             without a terminal it never asks: it refuses unless 'never')
       --fail                diff: exit 3 when there are changes
+      --app <dir>           diff/deploy/destroy: use the models and documents synthesized into <dir> (e.g. cdk.out),
+                            refusing a newer schemaVersion or a file changed since synth
       --concurrency <n>     deploy: mutations in flight at once (default 8)
       --lock-timeout <t>    deploy/destroy: wait this long for another deploy's lock, with a unit (30s, 5m)
       --lock-lease <t>      deploy/destroy: lease of the lock a run holds (default 15m); a dead holder is taken over at once
@@ -110,10 +112,11 @@ export async function main(argv: readonly string[], out: NodeJS.WritableStream =
       err.write(`mlplane: ${e.message}\n`);
       return EXIT.FAILURE;
     }
-    const { ValidationErrors } = await import('../lib/core/errors');
-    if (ValidationErrors.isValidationErrors(e)) {
-      if (args.flags.json) out.write(`${JSON.stringify({ ok: false, problems: e.problems }, null, 2)}\n`);
-      err.write(`${e.message}\n`);
+    const { ValidationErrors, constructIdProblem } = await import('../lib/core/errors');
+    const problems = ValidationErrors.isValidationErrors(e) ? e : constructIdProblem(e);
+    if (problems) {
+      if (args.flags.json) out.write(`${JSON.stringify({ ok: false, problems: problems.problems }, null, 2)}\n`);
+      err.write(`${problems.message}\n`);
       return EXIT.FAILURE;
     }
     // Stack traces only on request: users get the error's name and message.

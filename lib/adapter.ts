@@ -10,6 +10,24 @@ export interface SynthWarning {
 }
 
 /**
+ * A name, prefix or label a target derives for one construct, in the scope where it must be
+ * unique. Adapters return their claims so that names shared by two environments (which no single
+ * environment's synth can see) fail the build too; see `adapters/shared/names.ts`.
+ */
+export interface NameClaim {
+  /** Where the name must be unique (`azure:<subscription>/<resource group>`, `gcp:<project>`). */
+  readonly scope: string;
+  /** What the name is, in messages (`workspace`, `ownership label mlplane-env`). */
+  readonly what: string;
+  /** The derived name. */
+  readonly name: string;
+  /** Construct path the name is derived from. */
+  readonly path: string;
+  /** The provider compares names ignoring case (Azure resource names). @default false */
+  readonly ignoreCase?: boolean;
+}
+
+/**
  * Documents an adapter produced: relative file path → content. An object is written as JSON with
  * sorted keys; a string is written as is (YAML, Markdown).
  */
@@ -19,6 +37,8 @@ export type Documents = Readonly<Record<string, unknown>>;
 export interface DocumentSynthResult {
   readonly documents: Documents;
   readonly warnings: readonly SynthWarning[];
+  /** Names the documents use that must be unique beyond this environment. @default - none */
+  readonly names?: readonly NameClaim[];
 }
 
 interface AdapterBase<S> {
@@ -56,7 +76,7 @@ export interface DocumentAdapter<S = unknown> extends AdapterBase<S> {
 export interface ConstructAdapter<S = unknown> extends AdapterBase<S> {
   readonly kind: 'constructs';
   /** @throws ValidationErrors with every problem at once. */
-  synth(scope: IConstruct, model: EnvironmentModel, settings: S): { readonly warnings: readonly SynthWarning[] };
+  synth(scope: IConstruct, model: EnvironmentModel, settings: S): { readonly warnings: readonly SynthWarning[]; readonly names?: readonly NameClaim[] };
 }
 
 /** Any adapter. */

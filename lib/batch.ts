@@ -1,7 +1,7 @@
 import type { Construct } from 'constructs';
 import { brand, hasBrand } from './core/brand';
 import type { Duration } from './core/duration';
-import { addProblem, show } from './core/errors';
+import { addProblem, wholeNumberProblem } from './core/errors';
 import { ComputePool, renderResources, RESOURCE_OPTIONS_KEYS, type ResourceOptions } from './compute';
 import { Dataset } from './dataset';
 import type { BatchInferenceModel, PrincipalModel, ResourcesModel } from './model/types';
@@ -101,7 +101,7 @@ export class BatchInference extends MlResource implements IGrantable {
     }
     if (props.input !== undefined && props.input === props.output) addProblem(this, `input and output are the same dataset '${props.input.node.path}'; write predictions to a separate dataset`);
     const instances = props.instanceCount ?? 1;
-    if (!Number.isInteger(instances) || instances < 1 || instances > 100) addProblem(this, `instanceCount ${show(instances)} must be a whole number between 1 and 100`);
+    addProblem(this, wholeNumberProblem('instanceCount', instances, 1, 100));
     if (props.compute !== undefined) {
       if (!ComputePool.isComputePool(props.compute)) addProblem(this, 'compute is not a ComputePool');
       else if (sameEnvironment(this, 'compute', props.compute) && instances > props.compute.maxNodes) {
@@ -109,9 +109,9 @@ export class BatchInference extends MlResource implements IGrantable {
       }
     }
     const mb = props.miniBatchSize ?? 100;
-    if (!Number.isInteger(mb) || mb < 1 || mb > 100000) addProblem(this, `miniBatchSize ${show(mb)} must be a whole number between 1 and 100000`);
+    addProblem(this, wholeNumberProblem('miniBatchSize', mb, 1, 100000));
     const retries = props.retries ?? 2;
-    if (!Number.isInteger(retries) || retries < 0 || retries > 10) addProblem(this, `retries ${show(retries)} must be a whole number between 0 and 10`);
+    addProblem(this, wholeNumberProblem('retries', retries, 0, 10));
     if (props.timeout !== undefined && !(props.timeout.toSeconds() >= 60 && props.timeout.toSeconds() <= 7 * 86400)) addProblem(this, `timeout ${props.timeout.toString()} must be between 1 minute and 7 days`);
     const pool = props.compute && ComputePool.isComputePool(props.compute) ? props.compute._render().node : undefined;
     this.resources = renderResources(this, '', props, pool ?? { cpu: 4, memoryGiB: 16 });

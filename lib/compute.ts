@@ -1,7 +1,7 @@
 import type { Construct } from 'constructs';
 import { brand, hasBrand } from './core/brand';
 import { Duration } from './core/duration';
-import { addProblem, show } from './core/errors';
+import { addProblem, durationProblem, show, wholeNumberProblem } from './core/errors';
 import { Size } from './core/size';
 import type { AcceleratorModel, ComputePoolModel, KnownAcceleratorName, ResourcesModel } from './model/types';
 import { MlResource } from './resource';
@@ -174,11 +174,14 @@ export class ComputePool extends MlResource {
     this.minNodes = props.minNodes ?? 0;
     this.maxNodes = props.maxNodes ?? 4;
     this.node_ = renderResources(this, '', props, { cpu: 4, memoryGiB: 16 });
-    if (!Number.isInteger(this.minNodes) || this.minNodes < 0) addProblem(this, `minNodes ${show(this.minNodes)} must be a whole number ≥ 0; use 0 to scale to zero`);
-    if (!Number.isInteger(this.maxNodes) || this.maxNodes < 1 || this.maxNodes > 1000) addProblem(this, `maxNodes ${show(this.maxNodes)} must be a whole number between 1 and 1000`);
-    if (this.minNodes > this.maxNodes) addProblem(this, `minNodes ${this.minNodes} is greater than maxNodes ${this.maxNodes}; lower minNodes or raise maxNodes`);
+    const nodeProblems = [
+      wholeNumberProblem('minNodes', this.minNodes, 0, Infinity, 'use 0 to scale to zero'),
+      wholeNumberProblem('maxNodes', this.maxNodes, 1, 1000),
+    ];
+    for (const p of nodeProblems) if (p) addProblem(this, p);
+    if (nodeProblems.every((p) => p === undefined) && this.minNodes > this.maxNodes) addProblem(this, `minNodes ${this.minNodes} is greater than maxNodes ${this.maxNodes}; lower minNodes or raise maxNodes`);
     const idle = (props.idleTimeout ?? Duration.minutes(10)).toSeconds();
-    if (!(idle >= 60) || idle > 7 * 86400 || !Number.isInteger(idle)) addProblem(this, `idleTimeout ${props.idleTimeout?.toString()} must be whole seconds between 1 minute and 7 days`);
+    addProblem(this, durationProblem('idleTimeout', String(props.idleTimeout ?? Duration.minutes(10)), idle, 60, 7 * 86400, '1 minute and 7 days', 'Duration.minutes(10)'));
   }
 
   /** Whether nodes have an accelerator. */

@@ -1,6 +1,6 @@
 import type { Construct } from 'constructs';
 import { brand, hasBrand } from './core/brand';
-import { addProblem, show } from './core/errors';
+import { addProblem, show, wholeNumberProblem } from './core/errors';
 import { renderResources, RESOURCE_OPTIONS_KEYS, type ResourceOptions } from './compute';
 import { Dataset } from './dataset';
 import { checkEnum } from './environment';
@@ -212,8 +212,8 @@ export class OnlineEndpoint extends MlResource implements IGrantable {
     }
     const min = options.minReplicas ?? 1;
     const max = options.maxReplicas ?? min;
-    if (!Number.isInteger(min) || min < 1) addProblem(this, `${where}minReplicas ${show(min)} must be a whole number ≥ 1 (online endpoints do not scale to zero); use 1`);
-    if (!Number.isInteger(max) || max < 1 || max > 100) addProblem(this, `${where}maxReplicas ${show(max)} must be a whole number between 1 and 100`);
+    addProblem(this, wholeNumberProblem(`${where}minReplicas`, min, 1, Infinity, 'online endpoints do not scale to zero: use 1'));
+    addProblem(this, wholeNumberProblem(`${where}maxReplicas`, max, 1, 100));
     if (min > max) addProblem(this, `${where}minReplicas ${min} is greater than maxReplicas ${max}; lower minReplicas or raise maxReplicas`);
     if (options.autoscaling) for (const p of options.autoscaling._problems()) addProblem(this, where + p);
     const resources = renderResources(this, where, options, { cpu: 2, memoryGiB: 4 });

@@ -1,6 +1,6 @@
 import { Construct, type IConstruct } from 'constructs';
 import { brand, hasBrand } from './core/brand';
-import { addProblem, show } from './core/errors';
+import { addProblem, checkedId, show, ValidationError } from './core/errors';
 import { Duration } from './core/duration';
 import type { EncryptionModel, GrantModel, RegionHintName, StageName } from './model/types';
 import { checkKnownProps, type KnownKeys } from './core/props';
@@ -151,7 +151,7 @@ export class MlopsEnvironment extends Construct {
     for (let c: IConstruct | undefined = construct; c; c = c.node.scope) {
       if (MlopsEnvironment.isMlopsEnvironment(c)) return c;
     }
-    throw new Error(`[${construct.node.path}] is not inside an MlopsEnvironment; define it with an environment (or one of its constructs) as scope`);
+    throw new ValidationError(`is not inside an MlopsEnvironment; define it with an environment (or one of its constructs) as scope`, construct.node.path || '/');
   }
 
   public readonly stage: Stage;
@@ -165,7 +165,7 @@ export class MlopsEnvironment extends Construct {
   private readonly suppressions: Array<{ rule: string; path: string; reason: string }> = [];
 
   constructor(scope: Construct, id: string, props: MlopsEnvironmentProps = {}) {
-    super(scope, id);
+    super(scope, checkedId(scope, id, 'environment'));
     brand(this, ENV_BRAND);
     checkKnownProps(this, 'MlopsEnvironmentProps', props, MLOPS_ENVIRONMENT_PROPS_KEYS);
     this.stage = props.stage ?? Stage.DEV;

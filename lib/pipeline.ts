@@ -1,7 +1,7 @@
 import { Construct, type IConstruct } from 'constructs';
 import { brand, hasBrand } from './core/brand';
 import type { Duration } from './core/duration';
-import { addProblem, show } from './core/errors';
+import { addProblem, checkedId, durationProblem, show, ValidationError, wholeNumberProblem } from './core/errors';
 import { renderResources, ComputePool, RESOURCE_OPTIONS_KEYS, type ResourceOptions } from './compute';
 import { Dataset } from './dataset';
 import type {
@@ -491,16 +491,15 @@ abstract class StepBase extends Construct implements IGrantable {
   protected readonly options: StepOptions;
 
   constructor(pipeline: Pipeline, id: string, options: StepOptions) {
-    super(pipeline, id);
+    super(pipeline, checkedId(pipeline, id, 'step'));
     markGrantable(this);
     this.pipeline = pipeline;
     this.options = options;
     if (!/^[A-Za-z][A-Za-z0-9_-]{0,62}$/.test(id)) addProblem(this, `step name ${show(id)} must be 1-63 letters, digits, '_' or '-' starting with a letter; rename the step`);
     const retries = options.retries ?? 0;
-    if (!Number.isInteger(retries) || retries < 0 || retries > 10) addProblem(this, `retries ${show(retries)} must be a whole number between 0 and 10`);
+    addProblem(this, wholeNumberProblem('retries', retries, 0, 10));
     if (options.timeout !== undefined) {
-      const s = options.timeout.toSeconds();
-      if (!(s >= 60) || s > 7 * 86400 || !Number.isInteger(s)) addProblem(this, `timeout ${options.timeout.toString()} must be whole seconds between 1 minute and 7 days`);
+      addProblem(this, durationProblem('timeout', options.timeout.toString(), options.timeout.toSeconds(), 60, 7 * 86400, '1 minute and 7 days', 'Duration.hours(2)'));
     }
     for (const d of options.dependsOn ?? []) this.addDependency(d);
     this.node.addValidation({ validate: () => this.conditionProblems() });
@@ -1016,7 +1015,7 @@ export class Pipeline extends MlResource {
 
   private checkFreeId(id: string): void {
     if (this.node.tryFindChild(id)) {
-      throw new Error(`[${this.node.path}] already has a step named '${id}'; step names are unique within a pipeline, rename one`);
+      throw new ValidationError(`already has a step named ${show(id)}; step names are unique within a pipeline: give one of the two steps a different id`, `${this.node.path}/${id}`);
     }
   }
 

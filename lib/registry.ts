@@ -1,6 +1,6 @@
 import { Construct } from 'constructs';
 import { brand, hasBrand } from './core/brand';
-import { addProblem, show } from './core/errors';
+import { addProblem, checkedId, show, ValidationError } from './core/errors';
 import { RemovalPolicy } from './dataset';
 import { checkEnum } from './environment';
 import type { ModelRefModel, ModelRegistryModel, PromotionGateModel, RegisteredModelModel, ServingContainerModel } from './model/types';
@@ -160,9 +160,9 @@ export class RegisteredModel extends Construct {
   private readonly aliasList: string[];
 
   constructor(registry: ModelRegistry, id: string, props: RegisteredModelProps) {
-    super(registry, id);
+    super(registry, checkedId(registry, id, 'model'));
     brand(this, MODEL_BRAND);
-    if (!ModelRegistry.isModelRegistry(registry)) throw new Error(`[${id}] a RegisteredModel must be defined inside a ModelRegistry; use registry.addModel('${id}', { ... })`);
+    if (!ModelRegistry.isModelRegistry(registry)) throw new ValidationError(`a RegisteredModel must be defined inside a ModelRegistry; use registry.addModel('${id}', { ... })`, `${(registry as Construct).node.path}/${id}`);
     this.registry = registry;
     this.props = props;
     checkKnownProps(this, 'RegisteredModelProps', props, REGISTERED_MODEL_PROPS_KEYS);
@@ -238,7 +238,9 @@ export class ModelRef {
       }
       return [];
     }
-    return /^[1-9]\d{0,8}$/.test(this.selector.version) ? [] : [`model version ${show(this.selector.version)} must be a positive whole number`];
+    if (/^[1-9]\d{0,8}$/.test(this.selector.version)) return [];
+    const why = /^0+$/.test(this.selector.version) ? 'versions start at 1' : /^\d+$/.test(this.selector.version) ? 'it has a leading zero or more than 9 digits' : 'it is not a whole number';
+    return [`model version ${show(this.selector.version)} of model '${this.model.modelName}' is not a version number (${why}); give a positive whole number such as '1', or reference an alias with model.alias('champion')`];
   }
 
   /** @internal */
@@ -375,7 +377,14 @@ export class ModelRegistry extends MlResource {
    */
   public alias(modelName: string, alias: string): ModelRef {
     const model = this.models.find((m) => m.modelName === modelName);
-    if (!model) throw new Error(`[${this.node.path}] has no model '${modelName}' (models: ${this.models.map((m) => m.modelName).join(', ') || 'none'}); define it first with addModel`);
+    if (!model) {
+      const defined = `(models: ${this.models.map((m) => m.modelName).join(', ') || 'none'})`;
+      const elsewhere = this.node.root.node.findAll().filter((c): c is ModelRegistry => ModelRegistry.isModelRegistry(c) && c !== this && c.models.some((m) => m.modelName === modelName));
+      const fix = elsewhere.length > 0
+        ? `model '${modelName}' is defined in registry '${elsewhere.map((r) => r.node.path).join("', '")}': call alias on that registry (or on the model addModel returned)`
+        : `define it first with ${this.node.id}.addModel('${modelName}', { ... })`;
+      throw new ValidationError(`has no model ${show(modelName)} ${defined}; ${fix}`, this);
+    }
     return model.alias(alias);
   }
 

@@ -1,6 +1,6 @@
 import { Construct, type IConstruct } from 'constructs';
 import { brand, hasBrand } from './core/brand';
-import { addProblem } from './core/errors';
+import { addProblem, checkedId } from './core/errors';
 import { MlopsEnvironment } from './environment';
 import type { GrantModel, PrincipalModel, ResourceModel } from './model/types';
 
@@ -39,7 +39,7 @@ export abstract class MlResource extends Construct {
   public readonly environment: MlopsEnvironment;
 
   constructor(scope: Construct, id: string) {
-    super(scope, id);
+    super(scope, checkedId(scope, id, new.target.name));
     brand(this, RESOURCE_BRAND);
     this.environment = MlopsEnvironment.of(this);
     if (!/^[A-Za-z][A-Za-z0-9_-]*$/.test(id) || id.length > 64) {

@@ -1,6 +1,6 @@
 import { CfnResource, Stack, Tags } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
-import type { ConstructAdapter, SynthWarning } from '../../lib/adapter';
+import type { ConstructAdapter, NameClaim, SynthWarning } from '../../lib/adapter';
 import { ValidationErrors } from '../../lib/core/errors';
 import type { EnvironmentModel, ResourceModel } from '../../lib/model/types';
 import { buildBatchInference } from './batch-inference';
@@ -10,7 +10,8 @@ import { buildDataset, buildFeatureTable, type DatasetBinding, type FeatureTable
 import { Grants } from './grants';
 import { buildDriftMonitor } from './monitoring';
 import { acknowledgeKnownWildcards } from './nag';
-import { stackName } from './names';
+import { nameCollisions } from '../shared/names';
+import { awsNameClaims, stackName } from './names';
 import { buildPipeline, type WorkloadContext } from './pipelines';
 import { buildPlatform } from './platform';
 import { buildEndpoint } from './serving';
@@ -87,8 +88,9 @@ export function resourceCount(stack: Stack): number {
  *
  * @throws ValidationErrors with every reason the model cannot be rendered, before defining anything.
  */
-export function synthAws(scope: IConstruct, model: EnvironmentModel, settings: AwsSettings): { readonly warnings: readonly SynthWarning[] } {
-  const problems = validateForAws(model, settings);
+export function synthAws(scope: IConstruct, model: EnvironmentModel, settings: AwsSettings): { readonly warnings: readonly SynthWarning[]; readonly names: readonly NameClaim[] } {
+  const names = awsNameClaims(model, settings.account, settings.region);
+  const problems = [...validateForAws(model, settings), ...nameCollisions('aws', names)];
   if (problems.length > 0) throw new ValidationErrors(problems, `Target 'aws' cannot synthesize '${model.environment.name}'`);
   const warnings: SynthWarning[] = [];
   const env = model.environment;
@@ -191,7 +193,7 @@ export function synthAws(scope: IConstruct, model: EnvironmentModel, settings: A
       message: `Step Functions has no step cache, so steps with caching (${cached.join(', ')}) run on every run: same results, more compute; set caching: false to acknowledge`,
     });
   }
-  return { warnings };
+  return { warnings, names: names.filter((n) => n.path === env.path) };
 }
 
 /**

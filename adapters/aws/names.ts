@@ -1,4 +1,7 @@
 import { createHash } from 'node:crypto';
+import type { NameClaim } from '../../lib/adapter';
+import type { EnvironmentModel } from '../../lib/model/types';
+import { shortenMiddle } from '../shared/names';
 
 /**
  * Naming rules of the aws target.
@@ -15,14 +18,13 @@ export function shortHash(text: string): string {
   return createHash('sha256').update(text).digest('hex').slice(0, 8);
 }
 
-/** Keep at most `max` characters; when trimming, keep the right end and append a hash of the whole. */
+/**
+ * Keep at most `max` characters; when too long, cut out the middle (the start and the leaf id
+ * both survive) and append a hash of the whole.
+ */
 export function trimLeft(name: string, max: number, separator: string): string {
   if (name.length <= max) return name;
-  const hash = shortHash(name);
-  const keep = max - hash.length - separator.length;
-  let tail = name.slice(name.length - keep);
-  while (tail.startsWith(separator)) tail = tail.slice(separator.length);
-  return `${tail}${separator}${hash}`;
+  return shortenMiddle(name, max, `${separator}${shortHash(name)}`, separator);
 }
 
 /** The path below the environment: `Fraud/Train/Fit` → `Train/Fit`. */
@@ -97,4 +99,41 @@ function snake(text: string): string {
     .replace(/^_+|_+$/g, '')
     .toLowerCase();
   return s === '' ? `x${shortHash(text)}` : /^[0-9]/.test(s) ? `x_${s}` : s;
+}
+
+/**
+ * Every name of the environment that must be unique, with its scope: the S3 key prefixes in the
+ * environment's buckets (datasets, pipeline runs, request capture, load-balancer logs), the Glue
+ * tables and construct ids in its stacks, and — shared with other environments of the account and
+ * region — its stack names, Glue database and metric namespace. Checked by `nameCollisions`.
+ */
+export function awsNameClaims(model: EnvironmentModel, account: string, region: string): NameClaim[] {
+  const env = model.environment;
+  const bucket = `the artifact bucket of ${env.path}`;
+  const stacks = `the stacks of ${env.path}`;
+  const accountRegion = `account ${account}, region ${region}`;
+  const claims: NameClaim[] = [
+    { scope: accountRegion, what: 'CloudFormation stack', name: stackName(env.name, 0), path: env.path },
+    { scope: accountRegion, what: 'Glue database', name: glueDatabaseName(env.name), path: env.path },
+  ];
+  for (const r of model.resources) {
+    claims.push({ scope: stacks, what: 'construct id', name: constructId(env.path, r.path), path: r.path });
+    switch (r.kind) {
+      case 'dataset':
+      case 'featureTable':
+        claims.push({ scope: bucket, what: 'S3 prefix', name: datasetPrefix(env.path, r.path), path: r.path });
+        claims.push({ scope: 'the Glue database', what: 'Glue table', name: glueTableName(env.path, r.path), path: r.path });
+        break;
+      case 'pipeline':
+        claims.push({ scope: bucket, what: 'S3 prefix', name: `runs/${keySlug(env.path, r.path)}/`, path: r.path });
+        break;
+      case 'onlineEndpoint':
+        claims.push({ scope: bucket, what: 'S3 prefix', name: `capture/${keySlug(env.path, r.path)}/`, path: r.path });
+        claims.push({ scope: 'the log bucket', what: 'S3 prefix', name: `alb/${keySlug(env.path, r.path)}`, path: r.path });
+        break;
+      default:
+        break;
+    }
+  }
+  return claims;
 }

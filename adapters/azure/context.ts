@@ -1,8 +1,8 @@
-import type { SynthWarning } from '../../lib/adapter';
+import type { NameClaim, SynthWarning } from '../../lib/adapter';
 import type { Problem } from '../../lib/core/errors';
 import type { EnvironmentModel, ResourceModel } from '../../lib/model/types';
 import { ArmExpr, resourceId, resourceKey, type ArmParameter, type ArmParameterValue, type ArmResource, type ArmValue } from './arm';
-import { makeName, NameError, RULES, type NameRule } from './names';
+import { deriveName, NameError, RULES, type NameRule } from './names';
 import type { AzureSettings } from './settings';
 
 /** API version of Microsoft.MachineLearningServices used for every ML resource. */
@@ -50,8 +50,12 @@ export class SynthContext {
   public readonly problems: Problem[] = [];
   public readonly warnings: SynthWarning[] = [];
   public readonly core: CoreNames;
+  /** Every resource name of the template, with the construct it is derived from. */
+  public readonly claims: NameClaim[] = [];
   private readonly byPath = new Map<string, ResourceModel>();
-  private readonly keys = new Set<string>();
+  private readonly keys = new Map<string, string>();
+  /** Construct paths each derived name came from. */
+  private readonly origins = new Map<string, Set<string>>();
 
   constructor(
     public readonly model: EnvironmentModel,
@@ -84,7 +88,18 @@ export class SynthContext {
   /** A physical name; a name that cannot be derived becomes a problem at `path`. */
   public name(rule: NameRule, segments: readonly string[], path: string, salt: readonly string[] = []): string {
     try {
-      return makeName(rule, segments, salt);
+      const derived = deriveName(rule, segments, salt);
+      const from = this.origins.get(derived.name) ?? new Set<string>();
+      from.add(path);
+      this.origins.set(derived.name, from);
+      if (derived.shortened) {
+        this.warn(
+          'name-shortened',
+          path,
+          `${rule.what} name '${derived.readable}' is longer than Azure allows (${rule.max}); it becomes '${derived.name}' (middle cut out, hash of the path added); use a shorter construct id to keep the whole name`,
+        );
+      }
+      return derived.name;
     } catch (e) {
       if (e instanceof NameError) {
         this.problem(path, `${e.message}; rename the construct so its id contains letters or digits`);
@@ -111,20 +126,44 @@ export class SynthContext {
     this.warnings.push({ id: `mlplane:azure:${id}`, path, message });
   }
 
-  /** Add a resource (a second resource with the same type and name is a bug, and a problem). */
+  /**
+   * Add a resource, claiming its name for the construct it is derived from. Two constructs whose
+   * names become equal once sanitised are reported by `nameCollisions` (both paths, the name); a
+   * second resource of the same construct with the same name is a bug, and a problem here.
+   */
   public add(resource: ArmResource): void {
-    const key = resourceKey(resource.type, resource.name);
-    if (this.keys.has(key)) {
-      this.problem(this.env.path, `two constructs map to the same Azure resource ${key}; give one of them a different id`);
+    const key = resourceKey(resource.type, resource.name).toLowerCase();
+    const path = this.ownerOf(resource);
+    const owner = this.keys.get(key);
+    if (owner !== undefined) {
+      if (owner === path) this.problem(path, `defines the Azure resource ${resourceKey(resource.type, resource.name)} twice; give one of its parts a different id`);
+      else this.claims.push(this.claim(resource, path));
       return;
     }
-    this.keys.add(key);
+    this.keys.set(key, path);
+    this.claims.push(this.claim(resource, path));
     this.resources.push(resource);
+  }
+
+  /** The construct a resource is derived from: its `mlplane-path` tag, else the construct its name came from. */
+  private ownerOf(resource: ArmResource): string {
+    const tagged = resource.tags?.['mlplane-path'];
+    if (typeof tagged === 'string') return tagged;
+    for (const part of resource.name.split('/').reverse()) {
+      const from = this.origins.get(part);
+      if (from?.size === 1) return [...from][0] as string;
+    }
+    return this.env.path;
+  }
+
+  private claim(resource: ArmResource, path: string): NameClaim {
+    // Resource names are unique per type in a resource group, ignoring case.
+    return { scope: `resource group ${this.settings.resourceGroup} of subscription ${this.settings.subscriptionId}`, what: resource.type, name: resource.name, path, ignoreCase: true };
   }
 
   /** Whether a resource key is part of the template. */
   public has(key: string): boolean {
-    return this.keys.has(key);
+    return this.keys.has(key.toLowerCase());
   }
 
   /** Tags of every owned resource: user tags plus the environment and construct path. */

@@ -26,6 +26,7 @@ import {
   type ArmTemplate,
   type RenderedResource,
 } from './arm';
+import { nameCollisions } from '../shared/names';
 import { AZURE_CAPABILITIES } from './capabilities';
 import { imageHost, ownedIdentity } from './common';
 import { mapComputePool } from './compute';
@@ -184,6 +185,7 @@ export function synthAzure(model: EnvironmentModel, settings: AzureSettings): Do
   for (const b of g.batches) mapBatchInference(ctx, b);
   for (const m of g.monitors) mapDriftMonitor(ctx, m, pipelines);
   mapGrants(ctx, model.grants);
+  ctx.problems.push(...nameCollisions('azure', ctx.claims));
 
   const problems = dedupe(ctx.problems);
   if (problems.length > 0) throw new ValidationErrors(problems, `Azure synth of ${env.path} failed`);
@@ -207,7 +209,9 @@ export function synthAzure(model: EnvironmentModel, settings: AzureSettings): Do
   for (const [path, doc] of Object.entries(ctx.documents).sort(([a], [b]) => a.localeCompare(b))) {
     documents[path] = typeof doc === 'string' ? doc : stringify(doc, { lineWidth: 0 });
   }
-  return { documents, warnings: dedupeWarnings(ctx.warnings) };
+  // Top-level resources share the resource group with other environments (children are named within them).
+  const names = ctx.claims.filter((c) => c.what.split('/').length === 2);
+  return { documents, warnings: dedupeWarnings(ctx.warnings), names };
 }
 
 function dedupe(problems: readonly Problem[]): Problem[] {

@@ -1,12 +1,14 @@
 import { createHash } from 'node:crypto';
+import { shortenMiddle } from '../shared/names';
 
 /**
  * Physical names for Azure resources, derived from construct paths.
  *
  * Each Azure resource type has its own rules (length, characters, global uniqueness). A name is
- * built from the construct path: segments are normalised, joined, and when too long trimmed
- * from the LEFT (the leaf id is the most telling part) with a short hash of the full path
- * appended, so two long paths never collide. Globally unique names (storage account, key vault,
+ * built from the construct path: segments are normalised, joined, and when too long shortened
+ * in the MIDDLE (the type prefix and the leaf id are the most telling parts) with a short hash of
+ * the full path appended, so two long paths never collide. Two constructs whose names only
+ * differ in case or punctuation still end up equal: synth reports that (see `SynthContext.add`). Globally unique names (storage account, key vault,
  * container registry, online endpoints) always carry a hash of the path and the deployment
  * scope (subscription + resource group).
  */
@@ -72,6 +74,15 @@ export function shortHash(parts: readonly string[], length = 6): string {
 /** Why a name could not be made. */
 export class NameError extends Error {}
 
+/** A derived name, and whether deriving it cut characters out of the original. */
+export interface DerivedName {
+  readonly name: string;
+  /** The readable part was too long and its middle was cut out (the hash keeps it distinct). */
+  readonly shortened: boolean;
+  /** The readable name before shortening (`stfrauddetectionwesteurope`). */
+  readonly readable: string;
+}
+
 /**
  * A name satisfying `rule`, derived from path segments.
  *
@@ -80,6 +91,20 @@ export class NameError extends Error {}
  * @throws NameError when nothing valid can be derived (e.g. no usable character at all).
  */
 export function makeName(rule: NameRule, segments: readonly string[], salt: readonly string[] = []): string {
+  return deriveName(rule, segments, salt).name;
+}
+
+/**
+ * `makeName`, also saying whether the name had to be shortened.
+ *
+ * A name that does not fit is shortened in the middle, so its start (the resource-type prefix
+ * such as `st`, and the environment) and its end (the construct's own id) both survive
+ * (`stfrauddetectionwesteurope` → `stfrauddeesteurope8c16ce`), and a hash of the full path keeps
+ * two shortened names apart.
+ *
+ * @throws NameError when nothing valid can be derived.
+ */
+export function deriveName(rule: NameRule, segments: readonly string[], salt: readonly string[] = []): DerivedName {
   const clean = segments
     .map((s) => normalise(s, rule))
     .filter((s) => s.length > 0);
@@ -89,15 +114,15 @@ export function makeName(rule: NameRule, segments: readonly string[], salt: read
   }
   const hash = shortHash([...segments, ...salt]);
   const fits = (n: string) => n.length >= rule.min && n.length <= rule.max && rule.pattern.test(n);
-  if (!rule.alwaysHash && fits(joined)) return joined;
-  // Trim from the left so the leaf survives, then add the hash.
+  if (!rule.alwaysHash && fits(joined)) return { name: joined, shortened: false, readable: joined };
   const sep = rule.sep;
   const room = rule.max - hash.length - sep.length;
-  let head = joined.length > room ? joined.slice(joined.length - room) : joined;
+  const shortened = joined.length > room;
+  let head = shortened ? shortenMiddle(joined, room, '', sep) : joined;
   head = stripEdges(head, rule);
   let candidate = head.length > 0 ? `${head}${sep}${hash}` : hash;
   candidate = ensureStart(candidate, rule);
-  if (fits(candidate)) return candidate;
+  if (fits(candidate)) return { name: candidate, shortened, readable: joined };
   throw new NameError(`cannot derive a ${rule.what} name from '${segments.join('/')}' (tried '${candidate}', must match ${rule.pattern.source})`);
 }
 

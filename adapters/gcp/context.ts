@@ -2,7 +2,7 @@
  * Shared state of one gcp synth: settings, lookups, derived names, collected problems and
  * warnings, and the documents emitted so far.
  */
-import type { SynthWarning } from '../../lib/adapter';
+import type { NameClaim, SynthWarning } from '../../lib/adapter';
 import type { Problem } from '../../lib/core/errors';
 import type { DatasetModel, EnvironmentModel, ResourceModel } from '../../lib/model/types';
 import type { BodySchema, KmsKeyRef, Labels, ManifestEntry } from './documents';
@@ -77,15 +77,52 @@ export class SynthContext {
     return r as Extract<ResourceModel, { kind: K }>;
   }
 
+  /**
+   * Names this environment uses in the project that another environment could derive too: the
+   * ownership label (the engine's destroy deletes whatever carries it), the BigQuery dataset, and
+   * every resource id it derives. Names it does not derive are shared by design: the project and
+   * staging bucket of the settings, and Vertex's one `default` metadata store per region. The
+   * build checks the claims across environments (`nameCollisions`).
+   */
+  public sharedNames(): NameClaim[] {
+    const env = this.model.environment;
+    const project = `project ${this.settings.project}`;
+    const notDerived = new Set([this.settings.project, this.settings.stagingBucket, 'default']);
+    return [
+      { scope: project, what: `ownership label ${ENV_LABEL}`, name: this.envLabel, path: env.path },
+      ...this.entries.filter((e) => e.id !== null && !notDerived.has(e.id)).map((e) => ({ scope: e.parent || project, what: e.collection, name: e.id as string, path: e.path })),
+    ];
+  }
+
   /** Labels of the resource at `path`: user tags plus ownership labels. */
   public labels(path: string): Labels {
     const out: Record<string, string> = {};
     const tags = this.model.environment.tags;
     const keys = uniqueLabelKeys(Object.keys(tags).sort());
-    for (const [k, key] of keys) out[key] = tagValue(tags[k] ?? '');
+    for (const [k, key] of keys) {
+      const value = tagValue(tags[k] ?? '');
+      out[key] = value;
+      this.lossyTag(k, key, tags[k] ?? '', value);
+    }
     out[ENV_LABEL] = this.envLabel;
     out[PATH_LABEL] = labelValue(path);
     return out;
+  }
+
+  private readonly lossyTags = new Set<string>();
+
+  /** Warn once per tag whose key or value GCP's label rules change (lowercase, characters, length). */
+  private lossyTag(key: string, labelKey: string, value: string, labelValue: string): void {
+    if (this.lossyTags.has(key)) return;
+    this.lossyTags.add(key);
+    const path = this.model.environment.path;
+    // camelCase → kebab-case is the documented spelling of keys; anything beyond that loses information.
+    if (labelKey !== key.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase()) {
+      this.warn('label-key-changed', path, `tag key '${key}' becomes GCP label key '${labelKey}' (label keys are lowercase letters, digits, '_' and '-', at most 63); filter by '${labelKey}' in GCP, or use that spelling as the tag key`);
+    }
+    if (labelValue !== value) {
+      this.warn('label-value-changed', path, `tag '${key}' value '${value}' becomes GCP label value '${labelValue}' (label values are lowercase letters, digits, '_' and '-', at most 63); filter by '${labelValue}' in GCP, or use that spelling as the tag value`);
+    }
   }
 
   /** BigQuery table id of a dataset construct. */

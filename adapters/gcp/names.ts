@@ -2,11 +2,12 @@
  * GCP naming rules: turn construct paths and ids into names Vertex AI, BigQuery and IAM accept.
  *
  * Every rule keeps what it can of the original and, when it had to change or trim something,
- * trims from the LEFT (the end of a path is the most specific part) and appends a short hash of
- * the full original, so two different inputs never end up with the same name. A name that cannot
+ * cuts out the MIDDLE (the start and the end of a path are the most telling parts) and appends a
+ * short hash of the full original, so two different inputs never end up with the same name. A name that cannot
  * be fixed (a BigQuery column, which the data itself uses) is reported as a problem instead.
  */
 import { createHash } from 'node:crypto';
+import { shortenMiddle } from '../shared/names';
 
 /** Length of the hash suffix appended to changed or trimmed names. */
 export const HASH_LENGTH = 6;
@@ -23,10 +24,12 @@ export function numericId(text: string, digits = 10): string {
   return (10n ** BigInt(digits - 1) + (n % span)).toString();
 }
 
-/** Keep the last `max - suffix.length` characters of `body` and append `suffix`. */
+/**
+ * Fit `body` and `suffix` into `max` characters: a too-long body loses its middle, so its start
+ * (type prefix, environment) and its end (the construct's own id) both survive.
+ */
 function trimLeft(body: string, max: number, suffix: string): string {
-  const room = max - suffix.length;
-  return `${body.length > room ? body.slice(body.length - room) : body}${suffix}`;
+  return shortenMiddle(body, max, suffix);
 }
 
 /** Split camelCase/PascalCase words so `TrainModel` reads `train-model`. */

@@ -7,6 +7,7 @@ import { ValidationErrors } from '../../lib/core/errors';
 import { unsupportedFeatures } from '../../lib/model/capabilities';
 import type {
   BatchInferenceModel,
+  ComputePoolModel,
   DatasetModel,
   DriftMonitorModel,
   EnvironmentModel,
@@ -55,7 +56,7 @@ import type {
 } from './documents';
 import { compileBatchPipeline, compileDriftGatePipeline, compilePipeline } from './kfp';
 import type { PipelineSpec } from './kfp-types';
-import { machineSpec } from './machines';
+import { machineSpec, vertexAccelerator } from './machines';
 import { bigQueryColumnProblem, bigQueryId, displayName, dnsName, endpointId, labelValue, numericId, snakeId } from './names';
 import { allowedBigQueryLocations, kmsLocationForBigQuery, regionHintProblem, SETTINGS_KEY, type GcpSettings } from './settings';
 import { rateToCron, scheduleInterval, vertexCron } from './schedules';
@@ -125,7 +126,7 @@ export function synthGcp(m: EnvironmentModel, settings: GcpSettings): DocumentSy
     ownershipLabels: { 'mlplane-env': ctx.envLabel },
     entries,
   };
-  return { documents: { ...ctx.documents, 'manifest.json': manifest }, warnings: ctx.warnings };
+  return { documents: { ...ctx.documents, 'manifest.json': manifest }, warnings: ctx.warnings, names: ctx.sharedNames() };
 }
 
 /** Entries sorted so that every entry comes after its dependencies; ties keep emission order. */
@@ -324,6 +325,21 @@ function environmentResources(ctx: SynthContext): void {
 // ---------------------------------------------------------------------------------------------
 // Resources
 
+/**
+ * A declared compute pool: its accelerator must exist on Vertex even when nothing runs on it yet,
+ * and a pool nothing uses defines nothing on gcp, which is said rather than silent.
+ */
+function computePool(ctx: SynthContext, r: ComputePoolModel): void {
+  if (r.node.accelerator) {
+    const acc = vertexAccelerator(r.node.accelerator);
+    if ('problem' in acc) ctx.problem(r.path, acc.problem);
+  }
+  const used = ctx.model.resources.some((o) => (o.kind === 'pipeline' && o.steps.some((s) => s.kind === 'container' && s.compute === r.path)) || (o.kind === 'batchInference' && o.compute === r.path));
+  if (!used) {
+    ctx.warn('unused-compute-pool', r.path, 'no pipeline step or batch inference runs on this pool, so it defines nothing on gcp (Vertex has no standing pools: a pool becomes the machine spec of the tasks that use it); use it as a step\'s compute or remove it');
+  }
+}
+
 function resource(ctx: SynthContext, r: ResourceModel): void {
   switch (r.kind) {
     case 'dataset':
@@ -332,8 +348,8 @@ function resource(ctx: SynthContext, r: ResourceModel): void {
       return featureTable(ctx, r);
     case 'computePool':
       // Vertex has no standing compute pool: its node shape becomes machine specs of the tasks
-      // that use it (see kfp.ts); nothing to create.
-      return;
+      // that use it (see kfp.ts); nothing to create. A declared pool is still checked.
+      return computePool(ctx, r);
     case 'pipeline':
       return pipeline(ctx, r);
     case 'modelRegistry':

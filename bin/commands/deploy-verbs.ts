@@ -52,6 +52,9 @@ export async function runDeployVerb(verb: DeployVerb, args: Args, out: NodeJS.Wr
   const environments = result.environments.filter((e) => (only.size === 0 || only.has(e.name)) && (stage === undefined || e.model.environment.stage === stage));
   for (const name of only) if (!result.environments.some((e) => e.name === name)) throw new UsageError(`no environment named '${name}'; environments: ${result.environments.map((e) => e.name).join(', ')}`);
 
+  // `--app cdk.out`: deploy the synthesized, digest-verified artifact instead of what the source builds now.
+  const artifactDir = typeof args.flags.app === 'string' ? path.resolve(args.flags.app) : undefined;
+  const artifact = artifactDir ? (await import('../artifact')).loadArtifact(artifactDir) : undefined;
   const json = args.flags.json === true;
   // SIGINT/SIGTERM: no new writes, in-flight calls finish, the lock is released; a second signal exits at once.
   const stop = new AbortController();
@@ -107,9 +110,10 @@ export async function runDeployVerb(verb: DeployVerb, args: Args, out: NodeJS.Wr
         const output = env.outputs.find((o) => o.target === target);
         if (!output?.documents) continue;
         const progress: ProgressSink & { stop?: () => void } = tty ? liveProgress(out as NodeJS.WriteStream) : lineProgress(err);
+        const built = artifact && artifactDir ? (await import('../artifact')).fromArtifact(artifact, artifactDir, env.name, target) : { model: env.model, documents: output.documents };
         const input: DeployInput = {
-          model: env.model,
-          documents: output.documents,
+          model: built.model,
+          documents: built.documents,
           settings: adapter.parseSettings(settingsFor((k) => result.app.node.tryGetContext(k), target, env.name)),
           progress,
           concurrency,

@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../bin/mlplane';
+import { digestOf } from '../../bin/artifact';
 import { buildApp, parseTargets, settingsFor } from '../../bin/build';
 import { Dataset, Field, MlopsEnvironment, Schema, ValidationErrors } from '../../lib';
 import { MODEL_SCHEMA_VERSION } from '../../lib/model/types';
@@ -59,7 +60,7 @@ describe('mlplane CLI', () => {
     const manifest = JSON.parse(fs.readFileSync(path.join(out, 'manifest.json'), 'utf8'));
     expect(manifest.artifacts['mlplane-Fraud-model']).toEqual({
       type: 'none',
-      properties: { mlplane: { kind: 'model', environment: 'Fraud', file: 'Fraud.model.json', schemaVersion: MODEL_SCHEMA_VERSION } },
+      properties: { mlplane: { kind: 'model', environment: 'Fraud', file: 'Fraud.model.json', schemaVersion: MODEL_SCHEMA_VERSION, digest: digestOf(fs.readFileSync(path.join(out, 'Fraud.model.json'))) } },
     });
   });
 

@@ -37,7 +37,7 @@ describe('pipelines', () => {
     const env = newEnv();
     const p = new Pipeline(env, 'Train');
     p.addStep('Fit', { image: 'ghcr.io/acme/a:1' });
-    expect(() => p.addStep('Fit', { image: 'ghcr.io/acme/b:1' })).toThrow("[Test/Train] already has a step named 'Fit'; step names are unique within a pipeline, rename one");
+    expect(() => p.addStep('Fit', { image: 'ghcr.io/acme/b:1' })).toThrow("[Test/Train/Fit] already has a step named 'Fit'; step names are unique within a pipeline: give one of the two steps a different id");
   });
 
   it('fails if a pipeline has no steps', () => {
@@ -75,7 +75,7 @@ describe('pipelines', () => {
     const env = newEnv();
     const p = new Pipeline(env, 'Train');
     p.addStep('Fit', { image: 'ghcr.io/acme/a:1', retries: -1 });
-    expectProblem(env, 'Test/Train/Fit', /^retries -1 must be a whole number between 0 and 10$/);
+    expectProblem(env, 'Test/Train/Fit', /^retries -1 is below 0; give a whole number between 0 and 10, e.g. 0$/);
   });
 
   it('fails if a parameter default has another type', () => {
@@ -206,7 +206,7 @@ describe('compute', () => {
   it('fails if minNodes is negative', () => {
     const env = newEnv();
     new ComputePool(env, 'Gpu', { minNodes: -1 });
-    expectProblem(env, 'Test/Gpu', /^minNodes -1 must be a whole number ≥ 0/);
+    expectProblem(env, 'Test/Gpu', /^minNodes -1 is below 0; give a whole number ≥ 0; use 0 to scale to zero$/);
   });
 
   it('fails if an accelerator count is not a power of two', () => {

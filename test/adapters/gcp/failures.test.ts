@@ -70,6 +70,10 @@ describe('fails if', () => {
     expect(problems(m)).toEqual([
       { path: 'Lab/Api/v3', message: "accelerator 'nvidia-a10g' is not offered by Vertex AI; use one of nvidia-t4, nvidia-l4, nvidia-v100, nvidia-a100, nvidia-h100" },
       {
+        path: 'Lab/Gpu',
+        message: "custom accelerator 'Standard_NC6' is for provider 'azure', not gcp; use a known accelerator or Accelerator.custom('gcp', '<Vertex AcceleratorType>')",
+      },
+      {
         path: 'Lab/Score/Infer',
         message: "custom accelerator 'Standard_NC6' is for provider 'azure', not gcp; use a known accelerator or Accelerator.custom('gcp', '<Vertex AcceleratorType>')",
       },
