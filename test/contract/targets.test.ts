@@ -1,0 +1,57 @@
+/**
+ * The executed step contract across targets (issue 11, item 2): the contract pipeline runs on each
+ * target's emulator of its documented placeholder rules, the probe standing in for every step; each
+ * observation must satisfy the contract (checkContract) and equal `mlplane run`'s on what the
+ * contract fixes (contractFacts: argv and env with paths as roles, files per role, steps run,
+ * dependencies honoured, gate decisions).
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { ArmTemplate } from '../../adapters/azure/arm';
+import { contractModel } from '../support/contract-pipeline';
+import { azureTemplate, observeAzure } from './azure';
+import { contractFacts } from './compare';
+import { checkContract, pipelineOf, type RunObservation } from './harness';
+import { observeLocal } from './local';
+import { CONTRACT_SCENARIOS } from './scenarios';
+
+const model = contractModel();
+const PIPELINE = 'Contract/Train';
+const p = pipelineOf(model, PIPELINE);
+const local = new Map<string, Promise<RunObservation>>();
+/** `mlplane run`'s observation of a scenario, once per file. */
+const localRun = (name: string) => {
+  if (!local.has(name)) local.set(name, observeLocal(model, PIPELINE, CONTRACT_SCENARIOS[name]!));
+  return local.get(name)!;
+};
+const FIRST = 'every step runs and the first version is promoted';
+
+describe('step contract, executed on azure (ARM template through the Azure ML emulator)', () => {
+  let template: ArmTemplate;
+  beforeAll(() => {
+    template = azureTemplate(model, PIPELINE);
+  });
+
+  for (const [name, scenario] of Object.entries(CONTRACT_SCENARIOS)) {
+    it(name, async () => {
+      const run = observeAzure(model, PIPELINE, scenario, undefined, template);
+      expect(checkContract(model, p, scenario, run)).toEqual([]);
+      expect(contractFacts(p, run)).toEqual(contractFacts(p, await localRun(name)));
+    });
+  }
+
+  it('fails if a target passes a literal placeholder (Fit gets {{inputs.data}} for ${{inputs.data}})', async () => {
+    const scenario = CONTRACT_SCENARIOS[FIRST]!;
+    const literal = (t: ArmTemplate) => {
+      const fit = t.resources.find((r) => r.type.endsWith('/components/versions') && r.name.includes('/train_fit/'))!;
+      const spec = (fit.properties as { componentSpec: { command: string } }).componentSpec;
+      spec.command = spec.command.replace('${{inputs.data}}', '{{inputs.data}}');
+    };
+    const run = observeAzure(model, PIPELINE, scenario, literal, template);
+    expect(checkContract(model, p, scenario, run)).toEqual([
+      'azure Fit: argv[3] inputs.data: "{{inputs.data}}" is not an absolute local directory',
+      'azure Fit: env DATA_DIR inputs.data: "{{inputs.data}}" is not an absolute local directory',
+    ]);
+    expect(contractFacts(p, run).steps.Fit!.argv[2]).toBe('{{inputs.data}}');
+    expect(contractFacts(p, run)).not.toEqual(contractFacts(p, await localRun(FIRST)));
+  });
+});
