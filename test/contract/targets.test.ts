@@ -12,6 +12,8 @@ import { azureTemplate, observeAzure } from './azure';
 import { contractFacts } from './compare';
 import { checkContract, pipelineOf, type RunObservation } from './harness';
 import { observeLocal } from './local';
+import { kfpSpec, observeGcp } from './gcp';
+import type { PipelineSpec } from '../../adapters/gcp/kfp-types';
 import { CONTRACT_SCENARIOS } from './scenarios';
 
 const model = contractModel();
@@ -52,6 +54,37 @@ describe('step contract, executed on azure (ARM template through the Azure ML em
       'azure Fit: env DATA_DIR inputs.data: "{{inputs.data}}" is not an absolute local directory',
     ]);
     expect(contractFacts(p, run).steps.Fit!.argv[2]).toBe('{{inputs.data}}');
+    expect(contractFacts(p, run)).not.toEqual(contractFacts(p, await localRun(FIRST)));
+  });
+});
+
+describe('step contract, executed on gcp (KFP IR through the KFP emulator)', () => {
+  let spec: PipelineSpec;
+  beforeAll(() => {
+    spec = kfpSpec(model, PIPELINE);
+  });
+
+  for (const [name, scenario] of Object.entries(CONTRACT_SCENARIOS)) {
+    it(name, async () => {
+      const run = observeGcp(model, PIPELINE, scenario, undefined, spec);
+      expect(checkContract(model, p, scenario, run)).toEqual([]);
+      expect(contractFacts(p, run)).toEqual(contractFacts(p, await localRun(name)));
+    });
+  }
+
+  it("fails if a target passes a literal placeholder (Fit gets {{inputs.data}} for {{$.inputs.artifacts['data'].path}})", async () => {
+    const scenario = CONTRACT_SCENARIOS[FIRST]!;
+    const literal = (ir: PipelineSpec) => {
+      const exec = ir.deploymentSpec.executors['exec-fit'] as unknown as { container: { command: string[]; args: string[] } };
+      const words = (ws: string[]) => ws.map((w) => w.replace("{{$.inputs.artifacts['data'].path}}", '{{inputs.data}}'));
+      exec.container.command = words(exec.container.command);
+      exec.container.args = words(exec.container.args);
+    };
+    const run = observeGcp(model, PIPELINE, scenario, literal, spec);
+    expect(checkContract(model, p, scenario, run)).toEqual([
+      'gcp Fit: argv[3] inputs.data: "{{inputs.data}}" is not an absolute local directory',
+      'gcp Fit: env DATA_DIR inputs.data: "{{inputs.data}}" is not an absolute local directory',
+    ]);
     expect(contractFacts(p, run)).not.toEqual(contractFacts(p, await localRun(FIRST)));
   });
 });
