@@ -13,6 +13,8 @@ import { contractFacts } from './compare';
 import { checkContract, pipelineOf, type RunObservation } from './harness';
 import { observeLocal } from './local';
 import { kfpSpec, observeGcp } from './gcp';
+import { awsTemplate, observeAws } from './aws';
+import type { TemplateJson } from '../adapters/aws/emulate';
 import type { PipelineSpec } from '../../adapters/gcp/kfp-types';
 import { CONTRACT_SCENARIOS } from './scenarios';
 
@@ -85,6 +87,36 @@ describe('step contract, executed on gcp (KFP IR through the KFP emulator)', () 
       'gcp Fit: argv[3] inputs.data: "{{inputs.data}}" is not an absolute local directory',
       'gcp Fit: env DATA_DIR inputs.data: "{{inputs.data}}" is not an absolute local directory',
     ]);
+    expect(contractFacts(p, run)).not.toEqual(contractFacts(p, await localRun(FIRST)));
+  });
+});
+
+describe('step contract, executed on aws (CloudFormation through the Step Functions / ECS / S3 emulator)', () => {
+  let template: TemplateJson;
+  beforeAll(() => {
+    template = awsTemplate(model);
+  }, 60_000);
+
+  for (const [name, scenario] of Object.entries(CONTRACT_SCENARIOS)) {
+    it(name, async () => {
+      const run = observeAws(model, PIPELINE, scenario, template);
+      expect(checkContract(model, p, scenario, run)).toEqual([]);
+      expect(contractFacts(p, run)).toEqual(contractFacts(p, await localRun(name)));
+    });
+  }
+
+  it("fails if a target passes a literal placeholder (Fit's container override gets {{inputs.data}} for /mlplane/inputs/data)", async () => {
+    const scenario = CONTRACT_SCENARIOS[FIRST]!;
+    const literal = (t: TemplateJson) => {
+      const [, machine] = Object.entries(t.Resources).find(([id, r]) => r.Type === 'AWS::StepFunctions::StateMachine' && id.startsWith('TrainStateMachine'))!;
+      const join = (machine.Properties!.DefinitionString as { 'Fn::Join': [string, unknown[]] })['Fn::Join'];
+      const at = join[1].findIndex((part) => typeof part === 'string' && part.includes("'--data', '/mlplane/inputs/data'"));
+      expect(at).toBeGreaterThanOrEqual(0);
+      // Braces are reserved in intrinsic functions: the literal comes escaped (\{), written inside JSON text (\\{).
+      join[1][at] = (join[1][at] as string).replace("'--data', '/mlplane/inputs/data'", "'--data', '\\\\{\\\\{inputs.data\\\\}\\\\}'");
+    };
+    const run = observeAws(model, PIPELINE, scenario, template, literal);
+    expect(checkContract(model, p, scenario, run)).toEqual(['aws Fit: argv[3] inputs.data: "{{inputs.data}}" is not an absolute local directory']);
     expect(contractFacts(p, run)).not.toEqual(contractFacts(p, await localRun(FIRST)));
   });
 });
