@@ -9,6 +9,7 @@
  * parameters are the job's inputs, as on a submitted run
  * (https://learn.microsoft.com/azure/machine-learning/reference-yaml-job-pipeline, "inputs").
  */
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -77,10 +78,14 @@ export function observeAzure(model: EnvironmentModel, pipelinePath: string, scen
   const bin = path.join(work, 'bin');
   const probe = path.join(work, 'probe');
   installProbe(bin, probe, p, scenario);
-  // The emulator hands the step a fixed environment: the probe learns where to record from its own text.
+  // The emulator hands the step a fixed environment: the probe learns where to record from its own
+  // text. The platform's own scripts may call the same program (the register and condition nodes run
+  // `python3 -`): a call whose first word is no step's hands over to the real program.
   for (const program of new Set(containerSteps(p).map((s) => s.command[0]!))) {
     const file = path.join(bin, program);
-    fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('#!/bin/sh\n', `#!/bin/sh\nMLPLANE_PROBE_DIR='${probe}'\n`));
+    const real = spawnSync('sh', ['-c', `command -v ${program}`], { encoding: 'utf8' }).stdout.trim() || 'false';
+    const handOver = `key=$(printf '%s' "$1" | tr -c 'A-Za-z0-9_' '_')\nif [ ! -f "$MLPLANE_PROBE_DIR/$key.action" ]; then exec '${real}' "$@"; fi\n`;
+    fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('#!/bin/sh\n', `#!/bin/sh\nMLPLANE_PROBE_DIR='${probe}'\n${handOver}`));
   }
 
   const registry: Registry = {};

@@ -7,10 +7,12 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { ArmTemplate } from '../../adapters/azure/arm';
+import type { EnvironmentModel } from '../../lib/model/types';
 import { contractModel } from '../support/contract-pipeline';
+import { exampleModels } from '../support/examples';
 import { azureTemplate, observeAzure } from './azure';
 import { contractFacts } from './compare';
-import { checkContract, pipelineOf, type RunObservation } from './harness';
+import { checkContract, pipelineOf, type RunObservation, type Scenario } from './harness';
 import { observeLocal } from './local';
 import { kfpSpec, observeGcp } from './gcp';
 import { awsTemplate, observeAws } from './aws';
@@ -119,4 +121,28 @@ describe('step contract, executed on aws (CloudFormation through the Step Functi
     expect(checkContract(model, p, scenario, run)).toEqual(['aws Fit: argv[3] inputs.data: "{{inputs.data}}" is not an absolute local directory']);
     expect(contractFacts(p, run)).not.toEqual(contractFacts(p, await localRun(FIRST)));
   });
+});
+
+describe('step contract, executed on every target: the examples', () => {
+  const [fraud, churn] = exampleModels() as [EnvironmentModel, EnvironmentModel];
+  const cases: ReadonlyArray<[EnvironmentModel, string, Scenario, 'promote' | 'keep']> = [
+    [fraud, 'Fraud/Train', { data: { 'Fraud/Transactions': { 'tx.csv': 'txId\nt1\n' } }, metrics: { 'Evaluate.metrics': { auc: 0.93 } }, reference: 0.9 }, 'promote'],
+    [churn, 'Churn/Train', { data: { 'Churn/Customers': { 'c.csv': 'customerId\nc1\n' } }, metrics: { 'Evaluate.metrics': { f1: 0.5 } }, reference: 0.6 }, 'keep'],
+  ];
+  const aws = new Map<EnvironmentModel, TemplateJson>();
+  beforeAll(() => {
+    for (const [m] of cases) aws.set(m, awsTemplate(m));
+  }, 60_000);
+
+  for (const [m, pipelinePath, scenario, decision] of cases) {
+    it(`${pipelinePath}: azure, gcp and aws give every step what mlplane run gives it`, async () => {
+      const ep = pipelineOf(m, pipelinePath);
+      const expected = contractFacts(ep, await observeLocal(m, pipelinePath, scenario));
+      expect(expected.gates).toEqual({ Register: decision });
+      for (const run of [observeAzure(m, pipelinePath, scenario), observeGcp(m, pipelinePath, scenario), observeAws(m, pipelinePath, scenario, aws.get(m)!)]) {
+        expect(checkContract(m, ep, scenario, run)).toEqual([]);
+        expect(contractFacts(ep, run), run.target).toEqual(expected);
+      }
+    });
+  }
 });
