@@ -146,3 +146,38 @@ describe('step contract, executed on every target: the examples', () => {
     });
   }
 });
+
+describe('step contract, executed: the comparison with mlplane run catches a target that departs from it', () => {
+  /** The facts of `mlplane run` and of a copy of its observation changed by `change`, which must differ. */
+  const differ = async (change: (run: RunObservation) => RunObservation) => {
+    const run = await localRun(FIRST);
+    return { expected: contractFacts(p, run), actual: contractFacts(p, change(structuredClone(run))) };
+  };
+
+  it('fails if a target hands a step another artifact than the one its placeholder names (Evaluate --model gets the test data)', async () => {
+    const { expected, actual } = await differ((run) => {
+      const argv = [...run.steps.Evaluate!.argv];
+      argv[2] = argv[4]!;
+      return { ...run, steps: { ...run.steps, Evaluate: { ...run.steps.Evaluate!, argv } } };
+    });
+    expect(actual.steps.Evaluate!.argv).toEqual(expected.steps.Evaluate!.argv);
+    expect(actual.steps.Evaluate!.roles['inputs.model']).toEqual({ 'data.txt': 'Prep.clean\n' });
+    expect(actual).not.toEqual(expected);
+  });
+
+  it('fails if a parameter reaches a step with another text (Fit --epochs 3.0)', async () => {
+    const { expected, actual } = await differ((run) => ({ ...run, steps: { ...run.steps, Fit: { ...run.steps.Fit!, argv: run.steps.Fit!.argv.map((w) => (w === '3' ? '3.0' : w)) } } }));
+    expect(actual.steps.Fit!.argv[4]).toBe('3.0');
+    expect(actual).not.toEqual(expected);
+  });
+
+  it('fails if a target skips another step, runs one before its upstream, or decides the gate otherwise', async () => {
+    const skipped = await differ((run) => ({ ...run, order: run.order.filter((s) => s !== 'Report'), steps: Object.fromEntries(Object.entries(run.steps).filter(([s]) => s !== 'Report')) }));
+    expect(skipped.actual.ran).not.toContain('Report');
+    expect(skipped.actual).not.toEqual(skipped.expected);
+    const early = await differ((run) => ({ ...run, order: ['Prep', 'Fit', 'Evaluate', 'Publish', 'Register', 'Report'] }));
+    expect(early.actual.honoured).toEqual({ ...early.expected.honoured, 'Publish after Register': false });
+    const gate = await differ((run) => ({ ...run, gates: { Register: 'keep' } }));
+    expect(gate.actual).not.toEqual(gate.expected);
+  });
+});
