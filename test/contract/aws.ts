@@ -108,5 +108,6 @@ export function observeAws(model: EnvironmentModel, pipelinePath: string, scenar
   }
   fs.rmSync(work, { recursive: true, force: true });
   fs.rmSync(path.dirname(emulator.s3), { recursive: true, force: true });
+  fs.rmSync(path.dirname(stand.registryFile), { recursive: true, force: true });
   return { target: 'aws', order, steps, gates, succeeded };
 }
