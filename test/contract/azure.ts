@@ -38,10 +38,9 @@ export function azureTemplate(model: EnvironmentModel, pipelinePath: string): Ar
 
 /** Name suffix of the first schedule resource of the pipeline, the job the emulator runs. */
 function scheduleOf(template: ArmTemplate, p: PipelineModel): string {
-  const schedule = template.resources.find((r) => r.type === `${ML}/schedules` && (r.properties as { tags?: Record<string, string> }).tags?.['mlplane-path']?.startsWith(p.path));
-  const any = schedule ?? template.resources.find((r) => r.type === `${ML}/schedules`);
-  if (!any) throw new Error(`the template has no schedule for ${p.path}`);
-  return `/${any.name.split('/').pop()}`;
+  const schedule = template.resources.find((r) => r.type === `${ML}/schedules` && (r.properties as { tags?: Record<string, string> }).tags?.['mlplane-path'] === p.path);
+  if (!schedule) throw new Error(`the template has no schedule of ${p.path}`);
+  return `/${schedule.name.split('/').pop()}`;
 }
 
 /** Step path → node of the pipeline job, from the `mlplane-path` tag of the component each node runs. */
