@@ -9,24 +9,9 @@ import { contractModel } from '../support/contract-pipeline';
 import { exampleModels } from '../support/examples';
 import { checkContract, pipelineOf, type RunObservation, type Scenario } from './harness';
 import { observeLocal } from './local';
+import { CONTRACT_SCENARIOS } from './scenarios';
 
-const RAW = { 'raw.csv': 'id,amount,label\na,1.5,true\n' };
-
-const scenarios: Record<string, Scenario> = {
-  'every step runs and the first version is promoted': {
-    data: { 'Contract/Raw': RAW }, outputs: { 'Prep.rows': '7\n', 'Prep.ok': 'true\n' }, metrics: { 'Evaluate.metrics': { auc: 0.9, loss: 0.1 } },
-  },
-  'a false parameter-output condition skips Fit and everything downstream': {
-    data: { 'Contract/Raw': RAW }, outputs: { 'Prep.rows': '7', 'Prep.ok': 'false' },
-  },
-  'a false metric condition skips Publish and the order-only Report; the gate beats the champion': {
-    data: { 'Contract/Raw': RAW }, outputs: { 'Prep.rows': '3', 'Prep.ok': 'true' }, metrics: { 'Evaluate.metrics': { auc: 0.7 } }, reference: 0.65,
-  },
-  'run parameters reach args and env; a false parameter condition skips Report; the gate keeps the champion': {
-    data: { 'Contract/Raw': RAW }, params: { mode: 'quick', epochs: '12', publish: 'false' }, outputs: { 'Prep.rows': '5', 'Prep.ok': 'true' },
-    metrics: { 'Evaluate.metrics': { auc: 0.85 } }, reference: 0.9,
-  },
-};
+const scenarios = CONTRACT_SCENARIOS;
 
 describe('step contract, executed: mlplane run on the contract pipeline', () => {
   const model = contractModel();
