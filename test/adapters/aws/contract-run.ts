@@ -6,7 +6,7 @@
  * `boto3` modules backed by local files.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import type { PipelineModel, StepModel } from '../../../lib/model/types';
@@ -105,6 +105,12 @@ def client(name):
     return _S3()
 `;
 
+/** Scratch folders of the runs of this test process, removed when it exits. */
+const scratch: string[] = [];
+process.once('exit', () => {
+  for (const d of scratch) rmSync(d, { recursive: true, force: true });
+});
+
 /** The stand-in containers of one run of pipeline `p`. */
 export class ContractRun {
   /** Per step: placeholder (`inputs.x`) → what the container got. */
@@ -120,6 +126,7 @@ export class ContractRun {
     private readonly scenario: Scenario,
   ) {
     const dir = mkdtempSync(join(tmpdir(), 'mlplane-aws-contract-'));
+    scratch.push(dir);
     this.stubs = join(dir, 'stubs');
     mkdirSync(join(this.stubs, 'mlflow'), { recursive: true });
     mkdirSync(join(this.stubs, 'boto3'));
