@@ -3,26 +3,16 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { main } from '../../bin/mlplane';
 import { digestOf } from '../../bin/artifact';
 import { buildApp, parseTargets, settingsFor } from '../../bin/build';
 import { Dataset, Field, MlopsEnvironment, Schema, ValidationErrors } from '../../lib';
 import { MODEL_SCHEMA_VERSION } from '../../lib/model/types';
+import { cli } from '../support/cli';
 
 const run = promisify(execFile);
 const root = path.resolve(__dirname, '../..');
 
-async function cli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  const chunks = { out: [] as Buffer[], err: [] as Buffer[] };
-  out.on('data', (c) => chunks.out.push(c));
-  err.on('data', (c) => chunks.err.push(c));
-  const code = await main(argv, out, err);
-  return { code, stdout: Buffer.concat(chunks.out).toString(), stderr: Buffer.concat(chunks.err).toString() };
-}
 
 function tmp(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'mlplane-test-'));

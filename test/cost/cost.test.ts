@@ -1,20 +1,10 @@
-import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { costDelta, estimateCost, formatCostDelta, runsPerMonth, type PriceSnapshot } from '../../adapters/shared/cost';
 import { loadSnapshot } from '../../bin/commands/cost';
-import { main } from '../../bin/mlplane';
 import type { EnvironmentModel, ResourceModel } from '../../lib/model/types';
 import { exampleModels } from '../support/examples';
+import { cli } from '../support/cli';
 
-async function cli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  const chunks = { out: [] as Buffer[], err: [] as Buffer[] };
-  out.on('data', (c) => chunks.out.push(c));
-  err.on('data', (c) => chunks.err.push(c));
-  const code = await main(argv, out, err);
-  return { code, stdout: Buffer.concat(chunks.out).toString(), stderr: Buffer.concat(chunks.err).toString() };
-}
 
 /** Round prices, so the expected amounts below can be worked out by hand. */
 const ROUND: PriceSnapshot = {

@@ -1,20 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { gcpAdapter } from '../../adapters/gcp';
-import { main } from '../../bin/mlplane';
 import { FEATURES, PARITY_BEGIN, PARITY_END } from '../../lib';
+import { cli } from '../support/cli';
 
-async function cli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  const chunks = { out: [] as Buffer[], err: [] as Buffer[] };
-  out.on('data', (c) => chunks.out.push(c));
-  err.on('data', (c) => chunks.err.push(c));
-  const code = await main(argv, out, err);
-  return { code, stdout: Buffer.concat(chunks.out).toString(), stderr: Buffer.concat(chunks.err).toString() };
-}
 
 describe('mlplane check --parity', () => {
   it('prints every feature × target as same, approximated (warning id) or refused (error)', async () => {
