@@ -19,7 +19,7 @@ import type {
   StepModel,
   StepOutputModel,
 } from '../../lib/model/types';
-import { splitPlaceholders } from '../../lib/model/placeholders';
+import { splitPlaceholders, valueText } from '../../lib/model/placeholders';
 
 /** Where the task-local volume shared by the staging containers and the step is mounted. */
 export const MOUNT = '/mlplane';
@@ -46,21 +46,7 @@ export type Piece = { readonly text: string } | { readonly path: string };
 /** A command/args word or env value: fully known at synth (`static`) or assembled at run time. */
 export type Word = { readonly kind: 'static'; readonly text: string } | { readonly kind: 'dynamic'; readonly pieces: readonly Piece[] };
 
-/**
- * The text of a parameter value, spelled as the contract says: strings as themselves, ints in
- * decimal, floats in shortest round-trip decimal (`0.1`, `1e-07`), booleans `true`/`false`.
- */
-export function valueText(value: string | number | boolean): string {
-  if (typeof value === 'string') return value;
-  if (typeof value === 'boolean') return value ? 'true' : 'false';
-  if (Number.isInteger(value) && Math.abs(value) < 1e16) return String(value);
-  // Python repr: positional notation for exponents in [-4, 16), else d.ddde±XX (two exponent digits at least).
-  const [mantissa = '', exp = '0'] = value.toExponential().split('e');
-  const e = Number(exp);
-  if (e >= -4 && e < 16) return String(value);
-  const sign = e < 0 ? '-' : '+';
-  return `${mantissa}e${sign}${String(Math.abs(e)).padStart(2, '0')}`;
-}
+export { valueText };
 
 /** Escape literal text for a string argument of an intrinsic function (`'`, `{`, `}`, `\` are reserved). */
 export function intrinsicString(text: string): string {

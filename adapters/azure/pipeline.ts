@@ -8,7 +8,8 @@ import { ML, type SynthContext } from './context';
 import { dataRef } from './data';
 import { RULES, shortHash } from './names';
 import { assignRole, ROLES } from './roles';
-import { captureLines, parseWord, shellWord, valueText, type Placeholder } from './step-script';
+import { captureLines, parseWord, shellWord, type Placeholder } from './step-script';
+import { valueText } from '../../lib/model/placeholders';
 
 export { shellQuote } from './step-script';
 

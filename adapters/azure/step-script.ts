@@ -12,7 +12,6 @@
  * Whatever text Azure ML substitutes reaches the program byte for byte (a trailing newline of a
  * value is dropped, as the contract allows).
  */
-import type { ParameterTypeName } from '../../lib/model/types';
 
 /** A placeholder of the step contract. */
 export interface Placeholder {
@@ -68,31 +67,4 @@ export function shellWord(parts: readonly WordPart[], resolve: (ref: Placeholder
   return `"${parts.map((p) => (p.kind === 'text' ? inDoubleQuotes(p.text) : resolve(p.ref))).join('')}"`;
 }
 
-/**
- * A parameter value as the text the contract defines: strings as themselves, ints in decimal,
- * floats in shortest round-trip decimal (Python `repr`: `0.1`, `1.0`, `1e-07`), booleans
- * `true` / `false`.
- */
-export function valueText(value: string | number | boolean, type?: ParameterTypeName): string {
-  if (typeof value === 'string') return value;
-  if (typeof value === 'boolean') return value ? 'true' : 'false';
-  if (type === 'float' || (type === undefined && !Number.isInteger(value))) return floatText(value);
-  return String(value);
-}
 
-/** Python's `repr(float)`: shortest round-trip digits; scientific below 1e-4 and from 1e16. */
-function floatText(x: number): string {
-  if (Number.isNaN(x)) return 'nan';
-  if (!Number.isFinite(x)) return x > 0 ? 'inf' : '-inf';
-  const sign = x < 0 || Object.is(x, -0) ? '-' : '';
-  const [mantissa, exponentText] = Math.abs(x).toExponential().split('e') as [string, string];
-  const exponent = Number(exponentText);
-  const digits = mantissa.replace('.', '');
-  if (exponent < -4 || exponent >= 16) {
-    return `${sign}${mantissa}e${exponent < 0 ? '-' : '+'}${String(Math.abs(exponent)).padStart(2, '0')}`;
-  }
-  if (exponent < 0) return `${sign}0.${'0'.repeat(-exponent - 1)}${digits}`;
-  const whole = digits.slice(0, exponent + 1).padEnd(exponent + 1, '0');
-  const fraction = digits.slice(exponent + 1);
-  return `${sign}${whole}.${fraction === '' ? '0' : fraction}`;
-}

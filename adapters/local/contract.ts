@@ -4,25 +4,10 @@
  *
  * No file system, no processes: the scheduler and the executors call these with what they read.
  */
-import { splitPlaceholders } from '../../lib/model/placeholders';
+import { splitPlaceholders, valueText } from '../../lib/model/placeholders';
 import type { ConditionOperandModel, ContainerStepModel, ParameterTypeName, StepConditionModel } from '../../lib/model/types';
 
-/**
- * The one spelling of a parameter value as text: strings as themselves, ints in decimal, floats in
- * shortest round-trip decimal with a Python-style exponent outside [1e-4, 1e16) (`0.1`, `1e-07`),
- * booleans as `true` / `false`.
- */
-export function valueText(value: string | number | boolean): string {
-  if (typeof value === 'string') return value;
-  if (typeof value === 'boolean') return value ? 'true' : 'false';
-  const abs = Math.abs(value);
-  if (abs !== 0 && (abs < 1e-4 || abs >= 1e16)) {
-    const [mantissa, exponent] = value.toExponential().split('e');
-    const sign = exponent.startsWith('-') ? '-' : '+';
-    return `${mantissa}e${sign}${exponent.replace(/^[+-]/, '').padStart(2, '0')}`;
-  }
-  return String(value);
-}
+export { valueText };
 
 /**
  * Parse the text of a parameter of `type` (a `--param` value, or a parameter output file with its

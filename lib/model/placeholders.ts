@@ -5,6 +5,8 @@
  * (no spaces inside the braces) and validated: each names a declared input, output or parameter.
  */
 
+import type { ParameterTypeName } from './types';
+
 /** One piece of a word: literal text, or a placeholder. */
 export type WordPart =
   | { readonly kind: 'text'; readonly text: string }
@@ -39,4 +41,34 @@ export function resolvePlaceholders(word: string, resolve: (kind: 'inputs' | 'ou
   return splitPlaceholders(word)
     .map((p) => (p.kind === 'text' ? p.text : resolve(p.kind, p.name)))
     .join('');
+}
+
+/**
+ * A parameter value as the text the step contract defines (docs/step-contract.md, "Value text"):
+ * strings as themselves, ints in decimal, floats in shortest round-trip decimal spelled as Python's
+ * `repr` does (`0.1`, `1.0` for a float-typed whole number, `1e-07`, `1e+16`), booleans
+ * `true` / `false`. Every target and `mlplane run` spell values with this one function.
+ */
+export function valueText(value: string | number | boolean, type?: ParameterTypeName): string {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'boolean') return value ? 'true' : 'false';
+  if (type === 'float' || !Number.isInteger(value) || Math.abs(value) >= 1e16) return floatText(value);
+  return String(value);
+}
+
+/** Python's `repr(float)`: shortest round-trip digits; scientific below 1e-4 and from 1e16. */
+function floatText(x: number): string {
+  if (Number.isNaN(x)) return 'nan';
+  if (!Number.isFinite(x)) return x > 0 ? 'inf' : '-inf';
+  const sign = x < 0 || Object.is(x, -0) ? '-' : '';
+  const [mantissa, exponentText] = Math.abs(x).toExponential().split('e') as [string, string];
+  const exponent = Number(exponentText);
+  const digits = mantissa.replace('.', '');
+  if (exponent < -4 || exponent >= 16) {
+    return `${sign}${mantissa}e${exponent < 0 ? '-' : '+'}${String(Math.abs(exponent)).padStart(2, '0')}`;
+  }
+  if (exponent < 0) return `${sign}0.${'0'.repeat(-exponent - 1)}${digits}`;
+  const whole = digits.slice(0, exponent + 1).padEnd(exponent + 1, '0');
+  const fraction = digits.slice(exponent + 1);
+  return `${sign}${whole}.${fraction === '' ? '0' : fraction}`;
 }
