@@ -79,21 +79,29 @@ export function runFargateState(
   env: DynamicEnv,
   timeoutSeconds: number | undefined,
 ): tasks.EcsRunTask {
+  const environment = Object.entries(env).map(([n, value]) => ({ name: n, value }));
+  return fargateRunTask(scope, name, platform, c.taskDefinition, [{ containerDefinition: c.container, environment }], timeoutSeconds);
+}
+
+/** The one shape of a Step Functions state running a Fargate task of the workload network to completion. */
+function fargateRunTask(
+  scope: Construct,
+  name: string,
+  platform: Platform,
+  taskDefinition: ecs.TaskDefinition,
+  containerOverrides: tasks.ContainerOverride[],
+  timeoutSeconds: number | undefined,
+): tasks.EcsRunTask {
   return new tasks.EcsRunTask(scope, 'State', {
     stateName: name,
     integrationPattern: sfn.IntegrationPattern.RUN_JOB,
     cluster: platform.cluster,
-    taskDefinition: c.taskDefinition,
+    taskDefinition,
     launchTarget: new tasks.EcsFargateLaunchTarget({ platformVersion: ecs.FargatePlatformVersion.LATEST }),
     subnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
     securityGroups: [platform.workloadSecurityGroup],
     assignPublicIp: false,
-    containerOverrides: [
-      {
-        containerDefinition: c.container,
-        environment: Object.entries(env).map(([name, value]) => ({ name, value })),
-      },
-    ],
+    containerOverrides,
     resultPath: sfn.JsonPath.DISCARD,
     taskTimeout: timeoutSeconds !== undefined ? sfn.Timeout.duration(Duration.seconds(timeoutSeconds)) : undefined,
   });
@@ -226,19 +234,7 @@ export function runStagedFargateState(
     command: o.command !== undefined ? Token.asList(sfn.JsonPath.objectAt(o.command)) : undefined,
     environment: Object.entries(o.environment).map(([n, value]) => ({ name: n, value })),
   });
-  return new tasks.EcsRunTask(scope, 'State', {
-    stateName: name,
-    integrationPattern: sfn.IntegrationPattern.RUN_JOB,
-    cluster: platform.cluster,
-    taskDefinition: t.taskDefinition,
-    launchTarget: new tasks.EcsFargateLaunchTarget({ platformVersion: ecs.FargatePlatformVersion.LATEST }),
-    subnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
-    securityGroups: [platform.workloadSecurityGroup],
-    assignPublicIp: false,
-    containerOverrides: [override(t.stageIn, overrides.stageIn), override(t.main, overrides.main), override(t.stageOut, overrides.stageOut)],
-    resultPath: sfn.JsonPath.DISCARD,
-    taskTimeout: timeoutSeconds !== undefined ? sfn.Timeout.duration(Duration.seconds(timeoutSeconds)) : undefined,
-  });
+  return fargateRunTask(scope, name, platform, t.taskDefinition, [override(t.stageIn, overrides.stageIn), override(t.main, overrides.main), override(t.stageOut, overrides.stageOut)], timeoutSeconds);
 }
 
 /** vCPU and memory of each staging container of a Batch job (Batch asks for them per container). */
