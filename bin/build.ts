@@ -9,7 +9,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { App, BootstraplessSynthesizer, Stack, Validations, attachCustomSynthesis } from 'aws-cdk-lib';
+import { Annotations, App, BootstraplessSynthesizer, Stack, Validations, attachCustomSynthesis } from 'aws-cdk-lib';
 import * as cxschema from 'aws-cdk-lib/cloud-assembly-schema';
 import type { Construct } from 'constructs';
 import { loadAdapter, targetNames } from '../adapters/registry';
@@ -75,7 +75,7 @@ export function parseTargets(raw: unknown): { targets: string[]; problems: Probl
   const names = list.map((t: string) => t.trim()).filter((t: string) => t.length > 0);
   if (names.length === 1 && names[0] === 'all') return { targets: known, problems: [] };
   const problems: Problem[] = names.filter((t: string) => !known.includes(t)).map((t: string) => ({ path: TARGET_KEY, message: `unknown target '${t}'; ${fix}` }));
-  return { targets: [...new Set(names)].sort(), problems };
+  return { targets: [...new Set(names.filter((t: string) => known.includes(t)))].sort(), problems };
 }
 
 /**
@@ -90,25 +90,35 @@ export function settingsFor(context: (key: string) => unknown, target: string, e
   return own && typeof own === 'object' ? { ...shared, ...own } : shared;
 }
 
+/** Everything an analysis found: a build's result plus the problems it did not throw. */
+export interface Analysis extends BuildResult {
+  /** Every problem of every environment and target (empty when the app can synthesize). */
+  readonly problems: readonly Problem[];
+  /** The selected targets' adapters. */
+  readonly adapters: readonly Adapter[];
+}
+
 /**
- * Define, validate and render the app, and run every selected target's adapter.
+ * Define, validate and render the app, and run every selected target's adapter — exactly what
+ * synthesis checks (targets, policy, adapters, name collisions, strict mode), but collecting the
+ * problems instead of throwing them. `mlplane check` reports this; `buildApp` throws it.
  *
- * Nothing is written: documents are written when `result.app.synth()` runs.
- *
- * @throws ValidationErrors with every problem of every environment and target at once.
+ * An environment with definition problems is not rendered; the others still go through every
+ * target, so one run shows everything that is wrong.
  */
-export async function buildApp(options: BuildOptions = {}): Promise<BuildResult> {
+export async function analyzeApp(options: BuildOptions = {}): Promise<Analysis> {
   const { app, envs, ctx, problems } = await defineApp(options);
   const strict = options.strict ?? (ctx('mlplane:strict') === true || ctx('mlplane:strict') === 'true');
   const acknowledged = new Set<string>(asStringList(ctx('mlplane:acknowledge')));
   const { targets, problems: targetProblems } = parseTargets(ctx(TARGET_KEY));
   problems.push(...targetProblems);
-  if (problems.length > 0) throw new ValidationErrors(problems);
 
   const adapters = await Promise.all(targets.map(loadAdapter));
+  const invalid = new Set(problems.map((p) => p.path.split('/')[0]));
   const found: SynthWarning[] = [];
   const environments: Array<{ name: string; model: EnvironmentModel; policy: PolicyReport; outputs: TargetOutput[] }> = [];
   for (const env of envs) {
+    if (invalid.has(env.node.id)) continue;
     const model = renderEnvironment(env);
     const policy = policyOf(env, model, problems, found);
     const outputs: TargetOutput[] = [];
@@ -126,14 +136,51 @@ export async function buildApp(options: BuildOptions = {}): Promise<BuildResult>
   }
   const warnings = found.filter((w) => !acknowledged.has(w.id));
   if (strict) for (const w of warnings) problems.push({ path: w.path, message: `${w.message} (${w.id}; strict mode: acknowledge it with context mlplane:acknowledge)` });
-  if (problems.length > 0) throw new ValidationErrors(problems);
+  return { app, targets, environments, warnings, problems: uniqueProblems(problems), adapters };
+}
 
+/** Problems with the same path and message reported once (settings shared by environments, say). */
+function uniqueProblems(problems: readonly Problem[]): Problem[] {
+  const seen = new Set<string>();
+  return problems.filter((p) => {
+    const key = `${p.path}\u0000${p.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+/**
+ * Define, validate and render the app, and run every selected target's adapter.
+ *
+ * Nothing is written: documents are written when `result.app.synth()` runs.
+ *
+ * @throws ValidationErrors with every problem of every environment and target at once.
+ */
+export async function buildApp(options: BuildOptions = {}): Promise<BuildResult> {
+  const analysis = await analyzeApp(options);
+  if (analysis.problems.length > 0) throw new ValidationErrors(analysis.problems);
+  await prepareSynthesis(analysis);
+  const { app, targets, environments, warnings } = analysis;
+  return { app, targets, environments, warnings };
+}
+
+/**
+ * Make an analysed app ready for `app.synth()`: the validation plugins synthesis runs (cdk-nag on
+ * the aws target), the writers of models and documents, and the stack the CDK CLI needs.
+ */
+export async function prepareSynthesis(analysis: Analysis): Promise<void> {
+  const { app, targets, environments, warnings, adapters } = analysis;
   if (adapters.some((a) => a.kind === 'constructs' && a.target === 'aws')) {
     // cdk-nag's AwsSolutions pack on every synth of the aws target, as the aws adapter's tests run it.
     const { AwsSolutionsChecks } = await import('cdk-nag');
     Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   }
-  for (const env of environments) attachWriter(envs.find((e) => e.node.id === env.name)!, env.model, env.policy, env.outputs);
+  const envs = environmentsOf(app);
+  for (const env of environments) {
+    const own = warnings.filter((w) => w.path === env.name || w.path.startsWith(`${env.name}/`));
+    attachWriter(envs.find((e) => e.node.id === env.name)!, env.model, env.policy, env.outputs, own);
+  }
   if (!app.node.children.some((c) => Stack.isStack(c))) {
     // The CDK CLI refuses an app without stacks ("This app contains no stacks"). When no selected
     // target builds stacks, one resource-free stack keeps `cdk synth` working; `cdk deploy`
@@ -143,8 +190,16 @@ export async function buildApp(options: BuildOptions = {}): Promise<BuildResult>
       description: 'mlplane: no AWS resources (only non-AWS targets are selected); cdk deploy skips this stack',
     });
     Validations.of(stack).acknowledge({ id: 'CloudFormation-Validate::F0001', reason: 'deliberately empty: it only exists because the CDK CLI needs one stack, and cdk deploy skips stacks without resources' });
+    // `cdk synth` and `cdk deploy` print stack annotations: point at the CLI that deploys these targets.
+    Annotations.of(stack).addInfo(noAwsPointer(targets));
   }
-  return { app, targets, environments, warnings };
+}
+
+/** What `cdk deploy` users read when the selected targets are not deployed by CloudFormation. */
+export function noAwsPointer(targets: readonly string[]): string {
+  const list = targets.length > 0 ? targets.join(', ') : 'none';
+  return `the selected targets (${list}) are not deployed by CloudFormation: cdk synth wrote their documents to the cloud assembly; ` +
+    `deploy them with 'mlplane deploy --target ${targets.join(',') || '<target>'}' (cdk deploy has nothing to create here, and without AWS credentials it stops at 'Unable to resolve AWS account')`;
 }
 
 /**
@@ -161,12 +216,31 @@ export async function defineApp(options: BuildOptions = {}): Promise<{ app: App;
     builtinCloudFormationValidation: options.cloudFormationValidation,
   });
   define(app);
-  const ctx = (key: string) => app.node.tryGetContext(key);
+  const ctx = (key: string) => contextValue(app.node.tryGetContext(key));
   const envs = environmentsOf(app);
   const problems: Problem[] = [];
   if (envs.length === 0) problems.push({ path: '/', message: 'the app defines no MlopsEnvironment; define one in the function given to runApp (see README)' });
   problems.push(...validateTree(app).filter((p) => envs.some((e) => p.path === e.node.path || p.path.startsWith(`${e.node.path}/`))));
   return { app, envs, ctx, problems };
+}
+
+/**
+ * A context value as the app should see it. The CDK CLI passes `-c key=value` values as strings,
+ * so `-c 'mlplane:gcp={"project":"p"}'` arrives as text: a string holding a JSON object or list
+ * is parsed (when it does not parse, the string is kept and the settings parser names it).
+ */
+export function contextValue(raw: unknown): unknown {
+  if (typeof raw !== 'string' || !/^\s*[[{]/.test(raw)) return raw;
+  try {
+    return JSON.parse(raw) as unknown;
+  } catch {
+    return raw;
+  }
+}
+
+/** A warning as both CLIs print it: `warning [path] message (id)`. */
+export function formatWarning(w: SynthWarning): string {
+  return `warning [${w.path}] ${w.message} (${w.id})`;
 }
 
 /**
@@ -222,7 +296,7 @@ export function serialize(doc: unknown): string {
  * synthesizes, and register each as an artifact of type `none` (the CDK CLI ignores those; the
  * mlplane CLI reads them).
  */
-function attachWriter(env: MlopsEnvironment, model: EnvironmentModel, policy: PolicyReport, outputs: readonly TargetOutput[]): void {
+function attachWriter(env: MlopsEnvironment, model: EnvironmentModel, policy: PolicyReport, outputs: readonly TargetOutput[], warnings: readonly SynthWarning[]): void {
   attachCustomSynthesis(env, {
     onSynthesize(session) {
       const name = env.node.id;
@@ -234,6 +308,10 @@ function attachWriter(env: MlopsEnvironment, model: EnvironmentModel, policy: Po
       session.assembly.addArtifact(`mlplane-${name}-model`, {
         type: cxschema.ArtifactType.NONE,
         properties: { mlplane: { kind: 'model', environment: name, file: modelFile, schemaVersion: model.schemaVersion, digest: digestOf(modelText) } } as never,
+        // The warnings synthesis printed, recorded in the assembly as the CDK records annotations.
+        ...(warnings.length > 0
+          ? { metadata: groupBy(warnings, (w) => `/${w.path}`, (w) => ({ type: cxschema.ArtifactMetadataEntryType.WARN, data: `${w.message} [${w.id}]` })) }
+          : {}),
       });
       for (const output of outputs) {
         const docs = output.documents;
@@ -255,6 +333,12 @@ function attachWriter(env: MlopsEnvironment, model: EnvironmentModel, policy: Po
       }
     },
   });
+}
+
+function groupBy<T, V>(items: readonly T[], key: (t: T) => string, value: (t: T) => V): Record<string, V[]> {
+  const out: Record<string, V[]> = {};
+  for (const item of items) (out[key(item)] ??= []).push(value(item));
+  return out;
 }
 
 function asStringList(raw: unknown): string[] {
@@ -291,7 +375,9 @@ export async function runApp(define: DefineApp): Promise<void> {
     return;
   }
   try {
-    const { app } = await buildApp({ define });
+    const { app, warnings } = await buildApp({ define });
+    // The CDK CLI shows the app's stderr: the same warning lines `mlplane synth` prints.
+    for (const w of warnings) process.stderr.write(`${formatWarning(w)}\n`);
     app.synth();
   } catch (e) {
     // Definition problems (including ids the constructs library refuses) print as `[path] message`, without a stack trace.
