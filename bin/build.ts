@@ -37,8 +37,10 @@ export interface BuildOptions {
   readonly outdir?: string;
   /** Treat warnings that are not acknowledged as errors. @default - context `mlplane:strict` */
   readonly strict?: boolean;
-  /** Define the environments. @default - the app named by `cdk.json` in the current directory (`loadApp`) */
+  /** Define the environments. @default - the app named by `app`, else by `cdk.json` in the current directory (`loadApp`) */
   readonly define?: DefineApp;
+  /** The app's command, as `cdk.json` `app` or `--app` give it (e.g. `npx tsx bin/app.ts`). @default - `cdk.json` `app` */
+  readonly app?: string;
   /** Built-in CloudFormation validation of aws-cdk-lib. @default true */
   readonly cloudFormationValidation?: boolean;
 }
@@ -208,7 +210,7 @@ export function noAwsPointer(targets: readonly string[]): string {
  * @throws ValidationErrors when no `define` is given and the current directory has no app (`loadApp`).
  */
 export async function defineApp(options: BuildOptions = {}): Promise<{ app: App; envs: MlopsEnvironment[]; ctx: (key: string) => unknown; problems: Problem[] }> {
-  const define = options.define ?? (await loadApp());
+  const define = options.define ?? (await loadApp(process.cwd(), options.app));
   const app = new App({
     outdir: options.outdir,
     context: options.context,
@@ -400,19 +402,21 @@ const loaded = new Map<string, DefineApp>();
  * @throws ValidationErrors (path `cdk.json`) when there is no app, its command names no file that
  * exists, or the file never calls `runApp`; each message says how to fix it.
  */
-export async function loadApp(dir: string = process.cwd()): Promise<DefineApp> {
+export async function loadApp(dir: string = process.cwd(), override?: string): Promise<DefineApp> {
   const manifest = path.join(dir, 'cdk.json');
   const fail = (message: string): never => {
-    throw new ValidationErrors([{ path: 'cdk.json', message }]);
+    throw new ValidationErrors([{ path: override !== undefined ? '--app' : 'cdk.json', message }]);
   };
-  if (!fs.existsSync(manifest)) {
-    fail(`no app in ${dir}: there is no cdk.json here; run 'mlplane init' in an empty directory to create a project, or run mlplane in your project's directory`);
-  }
-  let command: unknown;
-  try {
-    command = (JSON.parse(fs.readFileSync(manifest, 'utf8')) as { app?: unknown }).app;
-  } catch (e) {
-    fail(`cannot read ${manifest}: ${(e as Error).message}; fix the JSON`);
+  let command: unknown = override;
+  if (override === undefined) {
+    if (!fs.existsSync(manifest)) {
+      fail(`no app in ${dir}: there is no cdk.json here; run 'mlplane init' in an empty directory to create a project, run mlplane in your project's directory, or name the app with --app 'npx tsx bin/app.ts'`);
+    }
+    try {
+      command = (JSON.parse(fs.readFileSync(manifest, 'utf8')) as { app?: unknown }).app;
+    } catch (e) {
+      fail(`cannot read ${manifest}: ${(e as Error).message}; fix the JSON`);
+    }
   }
   if (typeof command !== 'string' || command.trim() === '') {
     fail(`no app: cdk.json has no "app" command (got ${JSON.stringify(command)}); set it to the command that runs your app, e.g. "npx tsx bin/app.ts"`);
@@ -420,7 +424,7 @@ export async function loadApp(dir: string = process.cwd()): Promise<DefineApp> {
   const entry = (command as string).split(/\s+/).find((t) => /\.[cm]?[jt]sx?$/.test(t));
   if (!entry) fail(`app command '${command as string}' names no .ts or .js file; mlplane loads a Node app in process: name its entry file, e.g. "npx tsx bin/app.ts"`);
   const file = path.resolve(dir, entry as string);
-  if (!fs.existsSync(file)) fail(`the app's entry ${entry as string} (from "app": "${command as string}") does not exist in ${dir}; create it or fix "app"`);
+  if (!fs.existsSync(file)) fail(`the app's entry ${entry as string} (from ${override !== undefined ? '--app' : '"app"'}: "${command as string}") does not exist in ${dir}; create it or fix ${override !== undefined ? '--app' : '"app" in cdk.json'}`);
   const known = loaded.get(file);
   if (known) return known;
 

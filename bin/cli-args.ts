@@ -70,6 +70,21 @@ export function parseArgs(argv: readonly string[]): Args {
 }
 
 /**
+ * The app command `--app` gives, for verbs that build from source (`--app 'npx tsx bin/app.ts'`,
+ * as with the CDK CLI); a cloud assembly directory is refused here (only diff, deploy and destroy
+ * use one). Undefined: the app of `cdk.json`.
+ */
+export function sourceApp(args: Args): string | undefined {
+  const flag = args.flags.app;
+  if (typeof flag !== 'string') return undefined;
+  const full = path.resolve(flag);
+  if (fs.existsSync(full) && fs.statSync(full).isDirectory()) {
+    throw new UsageError(`--app '${flag}' is a directory (a cloud assembly); ${args.verb ?? 'this command'} builds from source: give the app's command, e.g. --app 'npx tsx bin/app.ts' (only diff, deploy and destroy take a synthesized assembly)`);
+  }
+  return flag;
+}
+
+/**
  * `--target` names, checked like any other flag value: a typo is a usage error (exit 2), not a
  * definition problem.
  */

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { resolveContext, type Args } from '../cli-args';
+import { resolveContext, sourceApp, type Args } from '../cli-args';
 import { table } from './table';
 
 /**
@@ -18,7 +18,7 @@ export async function run(args: Args, out: NodeJS.WritableStream, err: NodeJS.Wr
   // Synthesis also runs validation plugins (cdk-nag, CloudFormation validation of the aws target):
   // check synthesizes into a scratch directory that it removes, so nothing of the user's changes.
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'mlplane-check-'));
-  const analysis = await analyzeApp({ context: resolveContext(args), strict: args.flags.strict === true ? true : undefined, outdir: scratch });
+  const analysis = await analyzeApp({ context: resolveContext(args), strict: args.flags.strict === true ? true : undefined, outdir: scratch, app: sourceApp(args) });
   const { environments, adapters, warnings } = analysis;
   const problems = [...analysis.problems];
   try {

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { resolveContext, type Args } from '../cli-args';
+import { resolveContext, sourceApp, type Args } from '../cli-args';
 import { bytes, table } from './table';
 
 /** `mlplane synth`: synthesize every environment for the selected targets and print a summary. */
@@ -8,7 +8,7 @@ export async function run(args: Args, out: NodeJS.WritableStream, err: NodeJS.Wr
   const { buildApp, formatWarning, serialize } = await import('../build');
   const outdir = path.resolve(typeof args.flags.out === 'string' ? args.flags.out : 'cdk.out');
   const started = Date.now();
-  const result = await buildApp({ context: resolveContext(args), outdir, strict: args.flags.strict === true });
+  const result = await buildApp({ context: resolveContext(args), outdir, strict: args.flags.strict === true, app: sourceApp(args) });
   const assembly = result.app.synth();
   const stackBytes = (name: string) => {
     const stack = assembly.stacks.find((s) => s.stackName === name || s.id === name);

@@ -94,3 +94,36 @@ describe('cdk synth (the CDK CLI) runs the same app', () => {
     expect(r.stderr).toContain("deploy them with 'mlplane deploy --target gcp'");
   }, 120_000);
 });
+
+describe('--app names the app, as with the CDK CLI', () => {
+  const soloApp = () => {
+    const dir = tmp();
+    const file = path.join(dir, 'app.ts');
+    fs.writeFileSync(file, [
+      `import { MlopsEnvironment, Stage } from ${JSON.stringify(path.join(ROOT, 'lib/index.ts'))};`,
+      `import { runApp } from ${JSON.stringify(path.join(ROOT, 'bin/build.ts'))};`,
+      `await runApp((app) => { new MlopsEnvironment(app, 'Solo', { stage: Stage.DEV }); });`,
+      '',
+    ].join('\n'));
+    return file;
+  };
+
+  it('runs the app --app names instead of the one in cdk.json', async () => {
+    const r = await cli('ls', '--json', '--target', 'gcp', '--app', `npx tsx ${soloApp()}`);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.stringify(JSON.parse(r.stdout))).toContain('Solo');
+    expect(r.stdout).not.toContain('Fraud');
+  }, 60_000);
+
+  it('fails if --app names an entry that does not exist, naming --app', async () => {
+    const r = await cli('synth', '--out', tmp(), '--app', 'npx tsx bin/nope.ts');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('[--app] the app\'s entry bin/nope.ts (from --app: "npx tsx bin/nope.ts") does not exist');
+  });
+
+  it('fails if a verb that builds from source is given an assembly directory (usage, exit 2)', async () => {
+    const r = await cli('synth', '--app', tmp());
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('is a directory (a cloud assembly); synth builds from source');
+  });
+});
