@@ -13,6 +13,7 @@
  * @see adapters/azure/deploy/README.md
  */
 import { FaultRules, type BaseFaultRule, type CommonFaultKind } from '../../shared/faults';
+import { keepIdleConnections } from '../../shared/keep-alive';
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -1019,6 +1020,7 @@ export async function startAzureSimulator(options: AzureSimulatorOptions = {}): 
     });
   });
 
+  keepIdleConnections(server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
