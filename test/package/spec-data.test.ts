@@ -32,6 +32,7 @@ describe('spec-data', () => {
       'azure/arm-schemas/schemas/common/definitions.json',
       'azure/arm-schemas/schemas/common/manuallyAddedResources.json',
       'gcp/bigquery.v2.discovery.json',
+      'kfp/pipeline_spec.proto',
     ]);
   });
 
