@@ -504,15 +504,13 @@ function liveReads(run: Run): LiveReads {
     }
     return v;
   };
-  const all = (kind: VertexKind, p: string) => once(`all|${kind.method}|${p}`, () => listAllVertex(run.ctx, kind, p));
-  // A collection holding caller-chosen names is listed unfiltered once (owned ones picked here),
-  // so that a foreign resource of such a name is found by the same call, in the first round.
-  const named = new Set(run.manifest.entries.filter((e) => e.id).map((e) => (e.method === MODEL_KIND.method ? MODEL_KIND : vertexKindOf(e))?.method));
-  const list = (kind: VertexKind, p: string) =>
-    kind.labelFilter && named.has(kind.method) ? all(kind, p).then((ls) => ls.filter((l) => l.env === run.ctx.envLabel)) : once(`owned|${kind.method}|${p}`, () => listVertex(run.ctx, kind, p));
+  const list = (kind: VertexKind, p: string) => once(`owned|${kind.method}|${p}`, () => listVertex(run.ctx, kind, p));
   return {
     list,
-    byName: async (kind, p, name) => (await (kind.labelFilter ? all(kind, p) : list(kind, p))).find((l) => l.name === name),
+    byName: async (kind, p, name) => {
+      const all = kind.labelFilter ? await once(`all|${kind.method}|${p}`, () => listAllVertex(run.ctx, kind, p)) : await list(kind, p);
+      return all.find((l) => l.name === name);
+    },
     metadataStore: (name) =>
       once(`metadataStore|${name}`, async () => {
         try {
