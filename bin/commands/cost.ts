@@ -44,7 +44,8 @@ function costTargets(flag: unknown): readonly CostTarget[] {
 }
 
 const money = (n: number, currency: string) => `${currency === 'USD' ? '$' : `${currency} `}${n.toFixed(2)}`;
-const range = (lo: number, hi: number, c: string) => (Math.abs(hi - lo) < 0.005 ? money(lo, c) : `${money(lo, c)}–${money(hi, c)}`);
+/** `$12.00`, or `$12.00–$30.00` for a range. */
+export const range = (lo: number, hi: number, c: string) => (Math.abs(hi - lo) < 0.005 ? money(lo, c) : `${money(lo, c)}–${money(hi, c)}`);
 
 /** The estimates as tables: one per environment and target, then the unpriced items and the sources. */
 export function render(estimates: ReadonlyArray<CostEstimate & { environment: string; stage: string }>, snapshot: PriceSnapshot): string {

@@ -40,7 +40,8 @@ export async function runDeployVerb(verb: DeployVerb, args: Args, out: NodeJS.Wr
   const lockLeaseMs = args.flags['lock-lease'] === undefined ? undefined : parseDuration('--lock-lease', String(args.flags['lock-lease']));
   if (lockLeaseMs !== undefined && lockLeaseMs < 10_000) throw new UsageError(`--lock-lease '${String(args.flags['lock-lease'])}' is too short; use at least 10s (e.g. 15m)`);
 
-  const { buildApp } = await import('../build');
+  const { buildApp, contextValue } = await import('../build');
+  const { costCapProblem, planCostLine, recordDeployed } = await import('./cost-plan');
   const { loadEngine } = await import('../../adapters/engines');
   const { loadAdapter } = await import('../../adapters/registry');
   const { settingsFor } = await import('../build');
@@ -134,6 +135,12 @@ export async function runDeployVerb(verb: DeployVerb, args: Args, out: NodeJS.Wr
           changes ||= hasChanges;
           unhealthy.push(...(plan.health ?? []));
           if (!json) out.write(renderPlan(plan));
+          if (!json) out.write(planCostLine(plan, built.model, verb) ?? '');
+          const overCap = verb === 'deploy' ? costCapProblem(built.model, target, contextValue(result.app.node.tryGetContext('mlplane:costCap'))) : undefined;
+          if (overCap !== undefined) {
+            err.write(`mlplane: ${overCap}; nothing was applied\n`);
+            return EXIT.FAILURE;
+          }
           if (verb === 'diff' || (verb === 'destroy' && !hasChanges)) continue;
           // The approval is of this plan; the engine applies it only if a re-read under its lock gives the same one.
           const destructive = plan.items.some((i) => i.action === 'delete' || i.action === 'replace');
@@ -146,6 +153,7 @@ export async function runDeployVerb(verb: DeployVerb, args: Args, out: NodeJS.Wr
           // A no-op deploy still runs: it verifies live health and reports its (zero) counts.
           const s = verb === 'destroy' ? await engine.destroy(applying, destroyOptions) : await engine.deploy(applying);
           summaries.push({ ...s, reads: s.reads + (plan.reads ?? 0) });
+          recordDeployed(built.model, target, verb);
         } finally {
           progress.stop?.();
         }
