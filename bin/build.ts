@@ -9,7 +9,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { App, BootstraplessSynthesizer, Stack, Validations, attachCustomSynthesis } from 'aws-cdk-lib';
+import { App, BootstraplessSynthesizer, Stack, Stage, Validations, attachCustomSynthesis } from 'aws-cdk-lib';
 import * as cxschema from 'aws-cdk-lib/cloud-assembly-schema';
 import type { Construct } from 'constructs';
 import { loadAdapter, targetNames } from '../adapters/registry';
@@ -25,6 +25,9 @@ export const NO_AWS_STACK = 'MlplaneNoAwsResources';
 
 /** Context key naming the targets. */
 export const TARGET_KEY = 'mlplane:target';
+
+/** Context key that turns the cdk-nag AwsSolutions checks of the aws target off when `false`. @default true */
+export const CDK_NAG_KEY = 'mlplane:cdkNag';
 
 /** A function that defines an app's environments under `scope` (the CDK App). */
 export type DefineApp = (scope: Construct) => unknown;
@@ -128,8 +131,9 @@ export async function buildApp(options: BuildOptions = {}): Promise<BuildResult>
   if (strict) for (const w of warnings) problems.push({ path: w.path, message: `${w.message} (${w.id}; strict mode: acknowledge it with context mlplane:acknowledge)` });
   if (problems.length > 0) throw new ValidationErrors(problems);
 
-  if (adapters.some((a) => a.kind === 'constructs' && a.target === 'aws')) {
-    // cdk-nag's AwsSolutions pack on every synth of the aws target, as the aws adapter's tests run it.
+  if (adapters.some((a) => a.kind === 'constructs' && a.target === 'aws') && ctx(CDK_NAG_KEY) !== false && ctx(CDK_NAG_KEY) !== 'false') {
+    // cdk-nag's AwsSolutions pack on every synth of the aws target, as the aws adapter's tests run it
+    // (context mlplane:cdkNag=false turns it off; bench/README.md shows its share of the time).
     const { AwsSolutionsChecks } = await import('cdk-nag');
     Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   }
@@ -143,6 +147,10 @@ export async function buildApp(options: BuildOptions = {}): Promise<BuildResult>
       description: 'mlplane: no AWS resources (only non-AWS targets are selected); cdk deploy skips this stack',
     });
     Validations.of(stack).acknowledge({ id: 'CloudFormation-Validate::F0001', reason: 'deliberately empty: it only exists because the CDK CLI needs one stack, and cdk deploy skips stacks without resources' });
+    // With no other stack there is no template to validate, and starting aws-cdk-lib's built-in
+    // CloudFormation validation engine (WebAssembly) alone costs ~4 s of CPU, 2× a whole gcp synth
+    // of 100 pipelines (bench/README.md). The App reads this field when it synthesizes.
+    if (!app.node.children.some((c) => c !== stack && (Stack.isStack(c) || Stage.isStage(c)))) (app as unknown as { _builtinCloudFormationValidation: boolean })._builtinCloudFormationValidation = false;
   }
   return { app, targets, environments, warnings };
 }
