@@ -58,8 +58,6 @@ export interface TargetOutput {
   readonly warnings: readonly SynthWarning[];
   /** The documents themselves (document targets only). */
   readonly documents?: Readonly<Record<string, unknown>>;
-  /** Each document serialized (`serialize`), once, for the byte count and the writer. */
-  readonly texts?: Readonly<Record<string, string>>;
   /** Names that must be unique beyond the environment (checked across environments). */
   readonly names?: readonly NameClaim[];
 }
@@ -210,9 +208,10 @@ export function runAdapter(app: App, env: MlopsEnvironment, model: EnvironmentMo
     if (adapter.kind === 'documents') {
       const result = adapter.synth(model, settings);
       const files = Object.keys(result.documents).sort();
-      const texts = Object.fromEntries(files.map((f) => [f, serialize(result.documents[f])]));
-      const bytes = files.reduce((n, f) => n + Buffer.byteLength(texts[f]!), 0);
-      return { target: adapter.target, kind: adapter.kind, files, bytes, warnings: result.warnings, documents: result.documents, texts, names: result.names };
+      // Serialized again when written rather than kept: holding every text until the app synthesizes
+      // would add their size (~50 MB of gcp JSON at 1,000 pipelines) to the peak memory.
+      const bytes = files.reduce((n, f) => n + Buffer.byteLength(serialize(result.documents[f])), 0);
+      return { target: adapter.target, kind: adapter.kind, files, bytes, warnings: result.warnings, documents: result.documents, names: result.names };
     }
     const existing = new Set(app.node.children);
     const result = adapter.synth(app, model, settings);
@@ -256,7 +255,7 @@ function attachWriter(env: MlopsEnvironment, model: EnvironmentModel, policy: Po
         const digests: Record<string, string> = {};
         for (const file of output.files) {
           const target = path.join(session.outdir, dir, file);
-          const text = output.texts?.[file] ?? serialize(docs[file]);
+          const text = serialize(docs[file]);
           fs.mkdirSync(path.dirname(target), { recursive: true });
           fs.writeFileSync(target, text);
           digests[file] = digestOf(text);
