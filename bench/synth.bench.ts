@@ -48,7 +48,7 @@ const SUBJECTS: readonly Subject[] = [
   { name: 'aws', target: 'aws' },
   { name: 'azure', target: 'azure' },
   { name: 'gcp', target: 'gcp' },
-  { name: 'azure,gcp', target: 'azure,gcp' },
+  { name: 'azure+gcp', target: 'azure,gcp' },
   { name: 'all', target: 'all' },
   { name: 'aws no cdk-nag', target: 'aws', nag: false, extra: true },
   { name: 'baseline +valid.', validation: true, extra: true },

@@ -127,7 +127,8 @@ export function synthAws(scope: IConstruct, model: EnvironmentModel, settings: A
   const ordered = [...model.resources].sort((a, b) => BUILD_ORDER[a.kind] - BUILD_ORDER[b.kind]);
   let current = first;
   for (const r of ordered) {
-    if (resourceCount(current) + estimate(r) > STACK_RESOURCE_BUDGET && resourceCount(current) > 0) current = newStack();
+    const count = resourceCount(current); // a walk of the whole stack: once per resource, not twice
+    if (count + estimate(r) > STACK_RESOURCE_BUDGET && count > 0) current = newStack();
     switch (r.kind) {
       case 'dataset':
         datasets.set(r.path, buildDataset(current, env.path, r, platform, settings));
