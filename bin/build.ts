@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 // aws-cdk-lib/core, not the package root: the root's index loads a stub of every one of its ~250 service
 // modules (~0.3 s CPU of each synth, ~15 % of a gcp-only synth of 100 pipelines).
-import { App, BootstraplessSynthesizer, Stack, Stage, Validations, attachCustomSynthesis } from 'aws-cdk-lib/core';
+import { Annotations, App, BootstraplessSynthesizer, Stack, Stage, Validations, attachCustomSynthesis } from 'aws-cdk-lib/core';
 import * as cxschema from 'aws-cdk-lib/cloud-assembly-schema';
 import type { Construct } from 'constructs';
 import { loadAdapter, targetNames } from '../adapters/registry';
@@ -42,8 +42,10 @@ export interface BuildOptions {
   readonly outdir?: string;
   /** Treat warnings that are not acknowledged as errors. @default - context `mlplane:strict` */
   readonly strict?: boolean;
-  /** Define the environments. @default - the app named by `cdk.json` in the current directory (`loadApp`) */
+  /** Define the environments. @default - the app named by `app`, else by `cdk.json` in the current directory (`loadApp`) */
   readonly define?: DefineApp;
+  /** The app's command, as `cdk.json` `app` or `--app` give it (e.g. `npx tsx bin/app.ts`). @default - `cdk.json` `app` */
+  readonly app?: string;
   /** Built-in CloudFormation validation of aws-cdk-lib. @default true */
   readonly cloudFormationValidation?: boolean;
 }
@@ -80,7 +82,7 @@ export function parseTargets(raw: unknown): { targets: string[]; problems: Probl
   const names = list.map((t: string) => t.trim()).filter((t: string) => t.length > 0);
   if (names.length === 1 && names[0] === 'all') return { targets: known, problems: [] };
   const problems: Problem[] = names.filter((t: string) => !known.includes(t)).map((t: string) => ({ path: TARGET_KEY, message: `unknown target '${t}'; ${fix}` }));
-  return { targets: [...new Set(names)].sort(), problems };
+  return { targets: [...new Set(names.filter((t: string) => known.includes(t)))].sort(), problems };
 }
 
 /**
@@ -95,25 +97,35 @@ export function settingsFor(context: (key: string) => unknown, target: string, e
   return own && typeof own === 'object' ? { ...shared, ...own } : shared;
 }
 
+/** Everything an analysis found: a build's result plus the problems it did not throw. */
+export interface Analysis extends BuildResult {
+  /** Every problem of every environment and target (empty when the app can synthesize). */
+  readonly problems: readonly Problem[];
+  /** The selected targets' adapters. */
+  readonly adapters: readonly Adapter[];
+}
+
 /**
- * Define, validate and render the app, and run every selected target's adapter.
+ * Define, validate and render the app, and run every selected target's adapter — exactly what
+ * synthesis checks (targets, policy, adapters, name collisions, strict mode), but collecting the
+ * problems instead of throwing them. `mlplane check` reports this; `buildApp` throws it.
  *
- * Nothing is written: documents are written when `result.app.synth()` runs.
- *
- * @throws ValidationErrors with every problem of every environment and target at once.
+ * An environment with definition problems is not rendered; the others still go through every
+ * target, so one run shows everything that is wrong.
  */
-export async function buildApp(options: BuildOptions = {}): Promise<BuildResult> {
+export async function analyzeApp(options: BuildOptions = {}): Promise<Analysis> {
   const { app, envs, ctx, problems } = await defineApp(options);
   const strict = options.strict ?? (ctx('mlplane:strict') === true || ctx('mlplane:strict') === 'true');
   const acknowledged = new Set<string>(asStringList(ctx('mlplane:acknowledge')));
   const { targets, problems: targetProblems } = parseTargets(ctx(TARGET_KEY));
   problems.push(...targetProblems);
-  if (problems.length > 0) throw new ValidationErrors(problems);
 
   const adapters = await Promise.all(targets.map(loadAdapter));
+  const invalid = new Set(problems.map((p) => p.path.split('/')[0]));
   const found: SynthWarning[] = [];
   const environments: Array<{ name: string; model: EnvironmentModel; policy: PolicyReport; outputs: TargetOutput[] }> = [];
   for (const env of envs) {
+    if (invalid.has(env.node.id)) continue;
     const model = renderEnvironment(env);
     const policy = policyOf(env, model, problems, found);
     const outputs: TargetOutput[] = [];
@@ -131,15 +143,52 @@ export async function buildApp(options: BuildOptions = {}): Promise<BuildResult>
   }
   const warnings = found.filter((w) => !acknowledged.has(w.id));
   if (strict) for (const w of warnings) problems.push({ path: w.path, message: `${w.message} (${w.id}; strict mode: acknowledge it with context mlplane:acknowledge)` });
-  if (problems.length > 0) throw new ValidationErrors(problems);
+  return { app, targets, environments, warnings, problems: uniqueProblems(problems), adapters };
+}
 
-  if (adapters.some((a) => a.kind === 'constructs' && a.target === 'aws') && ctx(CDK_NAG_KEY) !== false && ctx(CDK_NAG_KEY) !== 'false') {
+/** Problems with the same path and message reported once (settings shared by environments, say). */
+function uniqueProblems(problems: readonly Problem[]): Problem[] {
+  const seen = new Set<string>();
+  return problems.filter((p) => {
+    const key = `${p.path}\u0000${p.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+/**
+ * Define, validate and render the app, and run every selected target's adapter.
+ *
+ * Nothing is written: documents are written when `result.app.synth()` runs.
+ *
+ * @throws ValidationErrors with every problem of every environment and target at once.
+ */
+export async function buildApp(options: BuildOptions = {}): Promise<BuildResult> {
+  const analysis = await analyzeApp(options);
+  if (analysis.problems.length > 0) throw new ValidationErrors(analysis.problems);
+  await prepareSynthesis(analysis);
+  const { app, targets, environments, warnings } = analysis;
+  return { app, targets, environments, warnings };
+}
+
+/**
+ * Make an analysed app ready for `app.synth()`: the validation plugins synthesis runs (cdk-nag on
+ * the aws target), the writers of models and documents, and the stack the CDK CLI needs.
+ */
+export async function prepareSynthesis(analysis: Analysis): Promise<void> {
+  const { app, targets, environments, warnings, adapters } = analysis;
+  if (adapters.some((a) => a.kind === 'constructs' && a.target === 'aws') && app.node.tryGetContext(CDK_NAG_KEY) !== false && app.node.tryGetContext(CDK_NAG_KEY) !== 'false') {
     // cdk-nag's AwsSolutions pack on every synth of the aws target, as the aws adapter's tests run it
     // (context mlplane:cdkNag=false turns it off; bench/README.md shows its share of the time).
     const { AwsSolutionsChecks } = await import('cdk-nag');
     Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   }
-  for (const env of environments) attachWriter(envs.find((e) => e.node.id === env.name)!, env.model, env.policy, env.outputs);
+  const envs = environmentsOf(app);
+  for (const env of environments) {
+    const own = warnings.filter((w) => w.path === env.name || w.path.startsWith(`${env.name}/`));
+    attachWriter(envs.find((e) => e.node.id === env.name)!, env.model, env.policy, env.outputs, own);
+  }
   if (!app.node.children.some((c) => Stack.isStack(c))) {
     // The CDK CLI refuses an app without stacks ("This app contains no stacks"). When no selected
     // target builds stacks, one resource-free stack keeps `cdk synth` working; `cdk deploy`
@@ -153,8 +202,16 @@ export async function buildApp(options: BuildOptions = {}): Promise<BuildResult>
     // CloudFormation validation engine (WebAssembly) alone costs ~4 s of CPU, 2× a whole gcp synth
     // of 100 pipelines (bench/README.md). The App reads this field when it synthesizes.
     if (!app.node.children.some((c) => c !== stack && (Stack.isStack(c) || Stage.isStage(c)))) (app as unknown as { _builtinCloudFormationValidation: boolean })._builtinCloudFormationValidation = false;
+    // `cdk synth` and `cdk deploy` print stack annotations: point at the CLI that deploys these targets.
+    Annotations.of(stack).addInfo(noAwsPointer(targets));
   }
-  return { app, targets, environments, warnings };
+}
+
+/** What `cdk deploy` users read when the selected targets are not deployed by CloudFormation. */
+export function noAwsPointer(targets: readonly string[]): string {
+  const list = targets.length > 0 ? targets.join(', ') : 'none';
+  return `the selected targets (${list}) are not deployed by CloudFormation: cdk synth wrote their documents to the cloud assembly; ` +
+    `deploy them with 'mlplane deploy --target ${targets.join(',') || '<target>'}' (cdk deploy has nothing to create here, and without AWS credentials it stops at 'Unable to resolve AWS account')`;
 }
 
 /**
@@ -163,7 +220,7 @@ export async function buildApp(options: BuildOptions = {}): Promise<BuildResult>
  * @throws ValidationErrors when no `define` is given and the current directory has no app (`loadApp`).
  */
 export async function defineApp(options: BuildOptions = {}): Promise<{ app: App; envs: MlopsEnvironment[]; ctx: (key: string) => unknown; problems: Problem[] }> {
-  const define = options.define ?? (await loadApp());
+  const define = options.define ?? (await loadApp(process.cwd(), options.app));
   const app = new App({
     outdir: options.outdir,
     context: options.context,
@@ -171,12 +228,31 @@ export async function defineApp(options: BuildOptions = {}): Promise<{ app: App;
     builtinCloudFormationValidation: options.cloudFormationValidation,
   });
   define(app);
-  const ctx = (key: string) => app.node.tryGetContext(key);
+  const ctx = (key: string) => contextValue(app.node.tryGetContext(key));
   const envs = environmentsOf(app);
   const problems: Problem[] = [];
   if (envs.length === 0) problems.push({ path: '/', message: 'the app defines no MlopsEnvironment; define one in the function given to runApp (see README)' });
   problems.push(...validateTree(app).filter((p) => envs.some((e) => p.path === e.node.path || p.path.startsWith(`${e.node.path}/`))));
   return { app, envs, ctx, problems };
+}
+
+/**
+ * A context value as the app should see it. The CDK CLI passes `-c key=value` values as strings,
+ * so `-c 'mlplane:gcp={"project":"p"}'` arrives as text: a string holding a JSON object or list
+ * is parsed (when it does not parse, the string is kept and the settings parser names it).
+ */
+export function contextValue(raw: unknown): unknown {
+  if (typeof raw !== 'string' || !/^\s*[[{]/.test(raw)) return raw;
+  try {
+    return JSON.parse(raw) as unknown;
+  } catch {
+    return raw;
+  }
+}
+
+/** A warning as both CLIs print it: `warning [path] message (id)`. */
+export function formatWarning(w: SynthWarning): string {
+  return `warning [${w.path}] ${w.message} (${w.id})`;
 }
 
 /**
@@ -234,7 +310,7 @@ export function serialize(doc: unknown): string {
  * synthesizes, and register each as an artifact of type `none` (the CDK CLI ignores those; the
  * mlplane CLI reads them).
  */
-function attachWriter(env: MlopsEnvironment, model: EnvironmentModel, policy: PolicyReport, outputs: readonly TargetOutput[]): void {
+function attachWriter(env: MlopsEnvironment, model: EnvironmentModel, policy: PolicyReport, outputs: readonly TargetOutput[], warnings: readonly SynthWarning[]): void {
   attachCustomSynthesis(env, {
     onSynthesize(session) {
       const name = env.node.id;
@@ -246,6 +322,10 @@ function attachWriter(env: MlopsEnvironment, model: EnvironmentModel, policy: Po
       session.assembly.addArtifact(`mlplane-${name}-model`, {
         type: cxschema.ArtifactType.NONE,
         properties: { mlplane: { kind: 'model', environment: name, file: modelFile, schemaVersion: model.schemaVersion, digest: digestOf(modelText) } } as never,
+        // The warnings synthesis printed, recorded in the assembly as the CDK records annotations.
+        ...(warnings.length > 0
+          ? { metadata: groupBy(warnings, (w) => `/${w.path}`, (w) => ({ type: cxschema.ArtifactMetadataEntryType.WARN, data: `${w.message} [${w.id}]` })) }
+          : {}),
       });
       for (const output of outputs) {
         const docs = output.documents;
@@ -267,6 +347,12 @@ function attachWriter(env: MlopsEnvironment, model: EnvironmentModel, policy: Po
       }
     },
   });
+}
+
+function groupBy<T, V>(items: readonly T[], key: (t: T) => string, value: (t: T) => V): Record<string, V[]> {
+  const out: Record<string, V[]> = {};
+  for (const item of items) (out[key(item)] ??= []).push(value(item));
+  return out;
 }
 
 function asStringList(raw: unknown): string[] {
@@ -303,7 +389,9 @@ export async function runApp(define: DefineApp): Promise<void> {
     return;
   }
   try {
-    const { app } = await buildApp({ define });
+    const { app, warnings } = await buildApp({ define });
+    // The CDK CLI shows the app's stderr: the same warning lines `mlplane synth` prints.
+    for (const w of warnings) process.stderr.write(`${formatWarning(w)}\n`);
     app.synth();
   } catch (e) {
     // Definition problems (including ids the constructs library refuses) print as `[path] message`, without a stack trace.
@@ -326,19 +414,21 @@ const loaded = new Map<string, DefineApp>();
  * @throws ValidationErrors (path `cdk.json`) when there is no app, its command names no file that
  * exists, or the file never calls `runApp`; each message says how to fix it.
  */
-export async function loadApp(dir: string = process.cwd()): Promise<DefineApp> {
+export async function loadApp(dir: string = process.cwd(), override?: string): Promise<DefineApp> {
   const manifest = path.join(dir, 'cdk.json');
   const fail = (message: string): never => {
-    throw new ValidationErrors([{ path: 'cdk.json', message }]);
+    throw new ValidationErrors([{ path: override !== undefined ? '--app' : 'cdk.json', message }]);
   };
-  if (!fs.existsSync(manifest)) {
-    fail(`no app in ${dir}: there is no cdk.json here; run 'mlplane init' in an empty directory to create a project, or run mlplane in your project's directory`);
-  }
-  let command: unknown;
-  try {
-    command = (JSON.parse(fs.readFileSync(manifest, 'utf8')) as { app?: unknown }).app;
-  } catch (e) {
-    fail(`cannot read ${manifest}: ${(e as Error).message}; fix the JSON`);
+  let command: unknown = override;
+  if (override === undefined) {
+    if (!fs.existsSync(manifest)) {
+      fail(`no app in ${dir}: there is no cdk.json here; run 'mlplane init' in an empty directory to create a project, run mlplane in your project's directory, or name the app with --app 'npx tsx bin/app.ts'`);
+    }
+    try {
+      command = (JSON.parse(fs.readFileSync(manifest, 'utf8')) as { app?: unknown }).app;
+    } catch (e) {
+      fail(`cannot read ${manifest}: ${(e as Error).message}; fix the JSON`);
+    }
   }
   if (typeof command !== 'string' || command.trim() === '') {
     fail(`no app: cdk.json has no "app" command (got ${JSON.stringify(command)}); set it to the command that runs your app, e.g. "npx tsx bin/app.ts"`);
@@ -346,7 +436,7 @@ export async function loadApp(dir: string = process.cwd()): Promise<DefineApp> {
   const entry = (command as string).split(/\s+/).find((t) => /\.[cm]?[jt]sx?$/.test(t));
   if (!entry) fail(`app command '${command as string}' names no .ts or .js file; mlplane loads a Node app in process: name its entry file, e.g. "npx tsx bin/app.ts"`);
   const file = path.resolve(dir, entry as string);
-  if (!fs.existsSync(file)) fail(`the app's entry ${entry as string} (from "app": "${command as string}") does not exist in ${dir}; create it or fix "app"`);
+  if (!fs.existsSync(file)) fail(`the app's entry ${entry as string} (from ${override !== undefined ? '--app' : '"app"'}: "${command as string}") does not exist in ${dir}; create it or fix ${override !== undefined ? '--app' : '"app" in cdk.json'}`);
   const known = loaded.get(file);
   if (known) return known;
 

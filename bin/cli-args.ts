@@ -3,6 +3,8 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { targetNames } from '../adapters/registry';
+import { editDistance } from '../lib/core/props';
 
 /** Exit codes (documented in the README). */
 export const EXIT = { OK: 0, FAILURE: 1, USAGE: 2, CHANGES: 3 } as const;
@@ -67,6 +69,37 @@ export function parseArgs(argv: readonly string[]): Args {
   return { verb: positional.shift(), positional, context, flags, lists };
 }
 
+/**
+ * The app command `--app` gives, for verbs that build from source (`--app 'npx tsx bin/app.ts'`,
+ * as with the CDK CLI); a cloud assembly directory is refused here (only diff, deploy and destroy
+ * use one). Undefined: the app of `cdk.json`.
+ */
+export function sourceApp(args: Args): string | undefined {
+  const flag = args.flags.app;
+  if (typeof flag !== 'string') return undefined;
+  const full = path.resolve(flag);
+  if (fs.existsSync(full) && fs.statSync(full).isDirectory()) {
+    throw new UsageError(`--app '${flag}' is a directory (a cloud assembly); ${args.verb ?? 'this command'} builds from source: give the app's command, e.g. --app 'npx tsx bin/app.ts' (only diff, deploy and destroy take a synthesized assembly)`);
+  }
+  return flag;
+}
+
+/**
+ * `--target` names, checked like any other flag value: a typo is a usage error (exit 2), not a
+ * definition problem.
+ */
+export function checkedTargets(raw: string): string {
+  const known = targetNames();
+  const names = raw.split(',').map((t) => t.trim()).filter((t) => t.length > 0);
+  if (names.length === 1 && names[0] === 'all') return raw;
+  const unknown = names.filter((t) => !known.includes(t));
+  if (names.length === 0 || unknown.length > 0) {
+    const near = unknown.map((u) => known.find((k) => editDistance(u, k) <= 2)).filter(Boolean);
+    throw new UsageError(`--target ${JSON.stringify(raw)}: unknown target${unknown.length === 1 ? '' : 's'} ${unknown.map((u) => `'${u}'`).join(', ') || "''"}; use ${known.map((k) => `'${k}'`).join(', ')}, a comma-separated list, or 'all'${near.length > 0 ? ` (did you mean '${near[0]}'?)` : ''}`);
+  }
+  return raw;
+}
+
 function parseValue(raw: string): unknown {
   if (/^[[{"]|^(true|false|null|-?\d+(\.\d+)?)$/.test(raw)) {
     try {
@@ -90,7 +123,7 @@ export function resolveContext(args: Args, dir = process.cwd()): Record<string, 
     return (file === 'cdk.json' ? (json.context as Record<string, unknown>) : json) ?? {};
   };
   const context = { ...read('cdk.json'), ...read('cdk.context.json'), ...args.context };
-  if (typeof args.flags.target === 'string') context['mlplane:target'] = args.flags.target;
+  if (typeof args.flags.target === 'string') context['mlplane:target'] = checkedTargets(args.flags.target);
   if (args.flags['all-targets'] === true) context['mlplane:target'] = 'all';
   return context;
 }

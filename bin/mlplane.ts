@@ -40,9 +40,10 @@ Options:
       --require-approval <never|destructive|any-change>   when deploy/destroy asks (default destructive;
                             without a terminal it never asks: it refuses unless 'never')
       --fail                diff: exit 3 when there are changes
-      --app <dir>           diff/deploy/destroy: use the models and documents synthesized into <dir> (e.g. cdk.out),
+      --app <cmd|dir>       the app's command instead of cdk.json "app" (e.g. --app 'npx tsx bin/app.ts'); for
+                            diff/deploy/destroy, a directory: the models and documents synthesized into it (e.g. cdk.out),
                             refusing a newer schemaVersion or a file changed since synth
-      --concurrency <n>     deploy: mutations in flight at once (default 8)
+      --concurrency <n>     deploy: mutations in flight at once (default: gcp adapts per API up to 32, azure 8)
       --lock-timeout <t>    deploy/destroy: wait this long for another deploy's lock, with a unit (30s, 5m)
       --lock-lease <t>      deploy/destroy: lease of the lock a run holds (default 15m); a dead holder is taken over at once
       --stage <name>        diff/deploy/destroy: only environments of this stage (dev, staging, prod)

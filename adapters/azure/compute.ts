@@ -31,7 +31,7 @@ export function mapComputePool(ctx: SynthContext, pool: ComputePoolModel, identi
     identity: userAssigned([ctx.identityId(), ...identities]),
     properties: {
       computeType: 'AmlCompute',
-      computeLocation: ctx.settings.location,
+      computeLocation: ctx.location(),
       description: pool.description ?? `Compute pool ${pool.path}`,
       disableLocalAuth: true,
       properties: {

@@ -178,6 +178,22 @@ export class SynthContext {
     return new ArmExpr(`parameters('${name}')`);
   }
 
+  /**
+   * The location of every resource: template parameter `location`, by default the resource group's
+   * (`[resourceGroup().location]`), so the template deploys wherever it is sent; the parameters file
+   * gives the configured `mlplane:azure.location`.
+   */
+  public location(): ArmExpr {
+    if (!this.parameters.location) {
+      this.parameter('location', {
+        type: 'string',
+        defaultValue: '[resourceGroup().location]',
+        metadata: { description: 'Azure region of every resource (default: the resource group\'s); mlplane deploy passes mlplane:azure.location' },
+      }, this.settings.location);
+    }
+    return new ArmExpr(`parameters('location')`);
+  }
+
   /** ARM id of the workspace. */
   public workspaceId(): ArmExpr {
     return resourceId(`${ML}/workspaces`, this.core.workspace);

@@ -15,6 +15,7 @@ import type {
 } from '../../lib/model/types';
 import {
   armLiteral,
+  type ArmExpr,
   collectRefs,
   PARAMETERS_SCHEMA,
   renderArm,
@@ -197,7 +198,7 @@ export function synthAzure(model: EnvironmentModel, settings: AzureSettings): Do
       mlplane: { environment: env.name, path: env.path, stage: env.stage, target: 'azure', modelSchemaVersion: model.schemaVersion },
     },
     parameters: ctx.parameters,
-    resources: renderResources(ctx.resources),
+    resources: renderResources(ctx.resources, settings.location, ctx.location()),
     outputs: Object.fromEntries(Object.entries(ctx.outputs).map(([k, o]) => [k, { type: o.type, value: renderArm(o.value) }])),
   };
   const parameters: ArmParametersFile = {
@@ -241,7 +242,7 @@ function idOf(r: ArmResource): string {
 }
 
 /** Render resources, deriving `dependsOn` from the expressions each resource contains. */
-function renderResources(resources: readonly ArmResource[]): RenderedResource[] {
+function renderResources(resources: readonly ArmResource[], configured: string, location: ArmExpr): RenderedResource[] {
   const byKey = new Map<string, ArmResource>();
   for (const r of resources) byKey.set(resourceKey(r.type, r.name), r);
   return resources.map((r) => {
@@ -276,7 +277,8 @@ function renderResources(resources: readonly ArmResource[]): RenderedResource[] 
       apiVersion: r.apiVersion,
       name: r.name,
       scope: r.scope ? `[${r.scope.text}]` : undefined,
-      location: renderArm(r.location),
+      // Nothing baked: the configured location is the template's `location` parameter.
+      location: renderArm(r.location === configured ? location : r.location),
       kind: r.kind,
       sku: renderArm(r.sku),
       identity: renderArm(r.identity),

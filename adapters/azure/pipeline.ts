@@ -508,9 +508,7 @@ function inputBinding(
  * of `metrics.json` as a tag, and moves the alias when the contract's gate (`decide_gate` of
  * adapters/shared/gate.ts, embedded verbatim) passes. A missing metric fails the step before anything is registered.
  */
-function registerPython(ctx: SynthContext, step: RegisterStepModel): string {
-  const s = ctx.settings;
-  const where = ['--workspace-name', ctx.core.workspace, '--resource-group', s.resourceGroup, '--subscription', s.subscriptionId];
+function registerPython(step: RegisterStepModel): string {
   const literal = (v: unknown) => `json.loads(${JSON.stringify(JSON.stringify(v))})`;
   return [
     'import json, math, os, subprocess, sys',
@@ -518,7 +516,8 @@ function registerPython(ctx: SynthContext, step: RegisterStepModel): string {
     `GATE = ${literal(step.gate ?? null)}`,
     `MODEL = ${literal(step.model)}`,
     `PROMOTE_TO = ${literal(step.promoteTo ?? null)}`,
-    `WHERE = ${literal(where)}`,
+    // The workspace the job runs in, from the variables Azure ML sets in every job: nothing baked.
+    "WHERE = ['--workspace-name', os.environ['AZUREML_ARM_WORKSPACE_NAME'], '--resource-group', os.environ['AZUREML_ARM_RESOURCEGROUP'], '--subscription', os.environ['AZUREML_ARM_SUBSCRIPTION']]",
     String.raw`
 def fail(message):
     print('mlplane: ' + message, file=sys.stderr)
@@ -580,7 +579,7 @@ function registerPlan(ctx: SynthContext, step: RegisterStepModel, nodeOf: (s: st
     ctx.problem(step.path, `model '${step.model}' is not declared in registry ${step.registry} (declared: ${registry.models.map((m) => m.name).join(', ') || 'none'}); declare it with registry.addModel`);
   }
   if (step.gate && !step.metrics) ctx.problem(step.path, `has a promotion gate on '${step.gate.metric}' but no metrics artifact; wire the metrics output of the training step`);
-  const program = registerPython(ctx, step);
+  const program = registerPython(step);
   const lines = [
     'set -eu',
     ...captureLines('MLPLANE_I_model', '${{inputs.model}}'),

@@ -262,7 +262,7 @@ export function mapOnlineEndpoint(ctx: SynthContext, e: OnlineEndpointModel, mon
               type: endpointType,
               apiVersion: ML_API,
               name: `${ctx.core.workspace}/${name}`,
-              location: ctx.settings.location,
+              location: ctx.location(), // the outer template's parameter (nested templates evaluate in the outer scope)
               kind: 'Managed',
               tags: ctx.tags(e.path),
               identity: userAssigned([identity.id]),
@@ -439,8 +439,8 @@ export function mapBatchInference(ctx: SynthContext, b: BatchInferenceModel): Ow
       description: `${b.path}: reads the input data asset when invoking`,
     });
     const componentName = ctx.name(RULES.component, [...ctx.localSegments(b.path), 'invoke'], b.path);
-    const s = ctx.settings;
-    const where = `--workspace-name ${ctx.core.workspace} --resource-group ${shellQuote(s.resourceGroup)} --subscription ${s.subscriptionId}`;
+    // The workspace the job runs in, from the variables Azure ML sets in every job: nothing baked.
+    const where = '--workspace-name "$AZUREML_ARM_WORKSPACE_NAME" --resource-group "$AZUREML_ARM_RESOURCEGROUP" --subscription "$AZUREML_ARM_SUBSCRIPTION"';
     const command = [
       'set -eu',
       'az extension add --name ml --only-show-errors >/dev/null 2>&1 || true',

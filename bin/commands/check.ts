@@ -1,35 +1,44 @@
-import { resolveContext, type Args } from '../cli-args';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { resolveContext, sourceApp, type Args } from '../cli-args';
 import { table } from './table';
 
 /**
- * `mlplane check`: every validation problem of the app and of every target (or the selected
- * ones), and the capability matrix app × target. Exits 1 when there is any problem.
+ * `mlplane check`: exactly synth's validation — the same targets (context `mlplane:target`, or
+ * `--target`), policy, adapter warnings and strict mode — without writing anything, plus the
+ * capability matrix app × target. Exits 1 when synth would fail.
  */
 export async function run(args: Args, out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
   if (args.flags.parity === true) return parity(args, out, err);
-  const { defineApp, parseTargets, policyOf, runAdapter } = await import('../build');
-  const { loadAdapter, targetNames } = await import('../../adapters/registry');
-  const { FEATURES, featuresUsed, formatProblem, renderEnvironment } = await import('../../lib');
-  type Problem = import('../../lib').Problem;
-  type SynthWarning = import('../../lib').SynthWarning;
+  const { analyzeApp, formatWarning, prepareSynthesis } = await import('../build');
+  const { FEATURES, featuresUsed, formatProblem } = await import('../../lib');
   type PolicyReport = import('../../lib').PolicyReport;
 
-  const context = resolveContext(args);
-  const { app, envs, ctx, problems } = await defineApp({ context });
-  const selected = typeof args.flags.target === 'string' ? parseTargets(args.flags.target) : { targets: targetNames(), problems: [] as Problem[] };
-  problems.push(...selected.problems);
-  const adapters = await Promise.all(selected.targets.map(loadAdapter));
-
-  const invalid = new Set(problems.map((p) => p.path.split('/')[0]));
+  // Synthesis also runs validation plugins (cdk-nag, CloudFormation validation of the aws target):
+  // check synthesizes into a scratch directory that it removes, so nothing of the user's changes.
+  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'mlplane-check-'));
+  const analysis = await analyzeApp({ context: resolveContext(args), strict: args.flags.strict === true ? true : undefined, outdir: scratch, app: sourceApp(args) });
+  const { environments, adapters, warnings } = analysis;
+  const problems = [...analysis.problems];
+  try {
+    if (problems.length === 0 && adapters.some((a) => a.kind === 'constructs')) {
+      await prepareSynthesis(analysis);
+      try {
+        analysis.app.synth();
+      } catch (e) {
+        problems.push({ path: '/', message: `synthesis failed: ${(e as Error).message}` });
+      }
+    }
+  } finally {
+    fs.rmSync(scratch, { recursive: true, force: true });
+  }
+  const envCount = environments.length;
   const uses = new Map<string, Set<string>>();
-  const warnings: SynthWarning[] = [];
   const policies: Array<{ environment: string } & PolicyReport> = [];
-  for (const env of envs) {
-    if (invalid.has(env.node.id)) continue;
-    const model = renderEnvironment(env);
-    policies.push({ environment: env.node.id, ...policyOf(env, model, problems, warnings) });
-    for (const u of featuresUsed(model)) uses.set(u.feature, (uses.get(u.feature) ?? new Set()).add(u.path));
-    for (const adapter of adapters) runAdapter(app, env, model, adapter, ctx, problems);
+  for (const env of environments) {
+    policies.push({ environment: env.name, ...env.policy });
+    for (const u of featuresUsed(env.model)) uses.set(u.feature, (uses.get(u.feature) ?? new Set()).add(u.path));
   }
 
   const features = [...uses.keys()].sort();
@@ -46,10 +55,10 @@ export async function run(args: Args, out: NodeJS.WritableStream, err: NodeJS.Wr
     if (sorted.length > 0) {
       err.write(`${sorted.length} problem${sorted.length === 1 ? '' : 's'}:\n${sorted.map((p) => `  ${formatProblem(p)}`).join('\n')}\n\n`);
     }
-    for (const w of warnings) err.write(`warning [${w.path}] ${w.message} (${w.id})\n`);
+    for (const w of warnings) err.write(`${formatWarning(w)}\n`);
     for (const p of policies) for (const s of p.suppressed) out.write(`suppressed ${s.rule} at [${s.path}]: ${s.reason}\n`);
     const mark = (s: { level: string } | undefined) => (s === undefined ? '?' : s.level === 'native' ? 'native' : s.level === 'emulated' ? 'emulated' : 'NO');
-    out.write(`Capability matrix (${envs.length} environment${envs.length === 1 ? '' : 's'} × ${adapters.length} target${adapters.length === 1 ? '' : 's'})\n\n`);
+    out.write(`Capability matrix (${envCount} environment${envCount === 1 ? '' : 's'} × ${adapters.length} target${adapters.length === 1 ? '' : 's'})\n\n`);
     out.write(table(['feature', 'used by', ...adapters.map((a) => a.target)], matrix.map((m) => [m.feature, String(m.usedBy.length), ...adapters.map((a) => mark(m.support[a.target]))])));
     const notes = matrix.flatMap((m) => adapters.flatMap((a) => {
       const s = m.support[a.target];
@@ -58,8 +67,7 @@ export async function run(args: Args, out: NodeJS.WritableStream, err: NodeJS.Wr
     if (notes.length > 0) out.write(`\n${notes.join('\n')}\n`);
     out.write(sorted.length === 0 ? '\nNo problems.\n' : `\n${sorted.length} problem${sorted.length === 1 ? '' : 's'} (listed on stderr).\n`);
   }
-  const strict = args.flags.strict === true;
-  return sorted.length === 0 && !(strict && warnings.length > 0) ? 0 : 1;
+  return sorted.length === 0 ? 0 : 1;
 }
 
 /**

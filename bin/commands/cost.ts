@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import { COST_TARGETS, estimateCost, type CostEstimate, type CostTarget, type PriceSnapshot } from '../../adapters/shared/cost';
-import { UsageError, resolveContext, type Args } from '../cli-args';
+import { UsageError, checkedTargets, resolveContext, sourceApp, type Args } from '../cli-args';
 import { table } from './table';
 
 /** The price snapshot shipped in the package. */
@@ -22,7 +22,7 @@ export async function run(args: Args, out: NodeJS.WritableStream, err: NodeJS.Wr
   const stage = typeof args.flags.stage === 'string' ? args.flags.stage : undefined;
   const { defineApp } = await import('../build');
   const { ValidationErrors, renderEnvironment } = await import('../../lib');
-  const { envs, problems } = await defineApp({ context: resolveContext(args) });
+  const { envs, problems } = await defineApp({ context: resolveContext(args), app: sourceApp(args) });
   if (problems.length > 0) throw new ValidationErrors(problems);
   const models = envs.map((e) => renderEnvironment(e)).filter((m) => stage === undefined || m.environment.stage === stage);
   if (stage !== undefined && models.length === 0) throw new UsageError(`--stage '${stage}' matches no environment; stages: ${[...new Set(envs.map((e) => renderEnvironment(e).environment.stage))].join(', ')}`);
@@ -37,7 +37,7 @@ export async function run(args: Args, out: NodeJS.WritableStream, err: NodeJS.Wr
 
 function costTargets(flag: unknown): readonly CostTarget[] {
   if (flag === undefined || flag === 'all') return COST_TARGETS;
-  const given = String(flag).split(',').map((t) => t.trim());
+  const given = checkedTargets(String(flag)).split(',').map((t) => t.trim());
   const bad = given.filter((t) => !(COST_TARGETS as readonly string[]).includes(t));
   if (bad.length > 0) throw new UsageError(`--target '${bad.join(',')}' is not allowed with cost; use ${COST_TARGETS.join(', ')} (comma-separated) or all`);
   return given as CostTarget[];

@@ -3,10 +3,11 @@
  * deploy engine, and for the aws target through the CDK toolkit. One mechanism for progress,
  * `--json`, approval and exit codes, whatever the target.
  */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { DeployInput, DeploySummary, Plan, PlanItem, ProgressSink } from '../../adapters/deploy';
 import { InterruptedError, PlanChangedError } from '../../adapters/deploy';
-import { EXIT, UsageError, resolveContext, type Args } from '../cli-args';
+import { EXIT, UsageError, resolveContext, sourceApp, type Args } from '../cli-args';
 import { liveProgress, lineProgress } from '../progress';
 
 /** The verbs this module runs. */
@@ -32,8 +33,9 @@ export function renderPlan(plan: Plan): string {
 export async function runDeployVerb(verb: DeployVerb, args: Args, out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
   const approval = typeof args.flags['require-approval'] === 'string' ? args.flags['require-approval'] : 'destructive';
   if (!['never', 'destructive', 'any-change'].includes(approval)) throw new UsageError(`--require-approval '${approval}' is not allowed; use never, destructive or any-change`);
-  const concurrency = args.flags.concurrency === undefined ? 8 : Number(args.flags.concurrency);
-  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) throw new UsageError(`--concurrency '${args.flags.concurrency}' must be a whole number 1-64`);
+  // Unset: each engine's default (gcp adapts per API up to 32 in flight; azure 8).
+  const concurrency = args.flags.concurrency === undefined ? undefined : Number(args.flags.concurrency);
+  if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64)) throw new UsageError(`--concurrency '${args.flags.concurrency}' must be a whole number 1-64`);
   const lockTimeoutMs = args.flags['lock-timeout'] === undefined ? 0 : parseDuration('--lock-timeout', String(args.flags['lock-timeout']));
   const lockLeaseMs = args.flags['lock-lease'] === undefined ? undefined : parseDuration('--lock-lease', String(args.flags['lock-lease']));
   if (lockLeaseMs !== undefined && lockLeaseMs < 10_000) throw new UsageError(`--lock-lease '${String(args.flags['lock-lease'])}' is too short; use at least 10s (e.g. 15m)`);
@@ -45,7 +47,10 @@ export async function runDeployVerb(verb: DeployVerb, args: Args, out: NodeJS.Wr
   const outdir = path.resolve(typeof args.flags.out === 'string' ? args.flags.out : 'cdk.out');
   const context = resolveContext(args);
   // Validation happens here, before any engine is loaded: an invalid app makes zero cloud calls.
-  const result = await buildApp({ context, outdir, strict: args.flags.strict === true });
+  // `--app` names a synthesized assembly (a directory, deployed as it is) or the app's command (built from source).
+  const appGiven = typeof args.flags.app === 'string' ? path.resolve(args.flags.app) : undefined;
+  const assemblyGiven = appGiven !== undefined && fs.existsSync(appGiven) && fs.statSync(appGiven).isDirectory();
+  const result = await buildApp({ context, outdir, strict: args.flags.strict === true, app: assemblyGiven ? undefined : sourceApp(args) });
   const only = new Set(args.positional);
   const stage = typeof args.flags.stage === 'string' ? args.flags.stage : undefined;
   if (stage !== undefined && !['dev', 'staging', 'prod'].includes(stage)) throw new UsageError(`--stage '${stage}' is not allowed; use dev, staging or prod`);
@@ -53,7 +58,7 @@ export async function runDeployVerb(verb: DeployVerb, args: Args, out: NodeJS.Wr
   for (const name of only) if (!result.environments.some((e) => e.name === name)) throw new UsageError(`no environment named '${name}'; environments: ${result.environments.map((e) => e.name).join(', ')}`);
 
   // `--app cdk.out`: deploy the synthesized, digest-verified artifact instead of what the source builds now.
-  const artifactDir = typeof args.flags.app === 'string' ? path.resolve(args.flags.app) : undefined;
+  const artifactDir = assemblyGiven ? appGiven : undefined;
   const artifact = artifactDir ? (await import('../artifact')).loadArtifact(artifactDir) : undefined;
   const json = args.flags.json === true;
   // SIGINT/SIGTERM: no new writes, in-flight calls finish, the lock is released; a second signal exits at once.
@@ -116,7 +121,7 @@ export async function runDeployVerb(verb: DeployVerb, args: Args, out: NodeJS.Wr
           documents: built.documents,
           settings: adapter.parseSettings(settingsFor((k) => result.app.node.tryGetContext(k), target, env.name)),
           progress,
-          concurrency,
+          ...(concurrency !== undefined ? { concurrency } : {}),
           lockTimeoutMs,
           ...(lockLeaseMs !== undefined ? { lockLeaseMs } : {}),
           signal: stop.signal,

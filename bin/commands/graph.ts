@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { EnvironmentModel, PipelineModel, ResourceModel, StepConditionModel, StepModel } from '../../lib/model/types';
-import { UsageError, resolveContext, type Args } from '../cli-args';
+import { UsageError, checkedTargets, resolveContext, sourceApp, type Args } from '../cli-args';
 
 const FORMATS = ['mermaid', 'dot', 'both', 'svg', 'png'] as const;
 const TARGETS = ['azure', 'gcp', 'aws'] as const;
@@ -21,7 +21,7 @@ export async function run(args: Args, out: NodeJS.WritableStream): Promise<numbe
   }
   const target = svgTarget(args, format);
   const dir = path.resolve(typeof args.flags.out === 'string' ? args.flags.out : path.join('cdk.out', 'graph'));
-  const { envs, problems } = await defineApp({ context: resolveContext(args) });
+  const { envs, problems } = await defineApp({ context: resolveContext(args), app: sourceApp(args) });
   if (problems.length > 0) throw new ValidationErrors(problems);
   const written: string[] = [];
   fs.mkdirSync(dir, { recursive: true });
@@ -54,6 +54,7 @@ function svgTarget(args: Args, format: string): Target | undefined {
   const given = args.flags.target;
   if (given === undefined) return undefined;
   if (format !== 'svg') throw new UsageError(`--target labels nodes with cloud resources in SVG pictures only; add --format svg, or drop --target`);
+  if (typeof given === 'string') checkedTargets(given);
   if (typeof given !== 'string' || !(TARGETS as readonly string[]).includes(given)) {
     throw new UsageError(`--target '${String(given)}' is not allowed with graph; name one target: ${TARGETS.join(', ')}`);
   }

@@ -1,10 +1,10 @@
-import { resolveContext, type Args } from '../cli-args';
+import { resolveContext, sourceApp, type Args } from '../cli-args';
 import { table } from './table';
 
 /** `mlplane ls`: environments, targets and the artifacts each would produce. Writes nothing. */
 export async function run(args: Args, out: NodeJS.WritableStream): Promise<number> {
   const { buildApp } = await import('../build');
-  const result = await buildApp({ context: resolveContext(args), strict: args.flags.strict === true });
+  const result = await buildApp({ context: resolveContext(args), strict: args.flags.strict === true, app: sourceApp(args) });
   const environments = result.environments.map((e) => ({
     name: e.name,
     stage: e.model.environment.stage,

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { UsageError, resolveContext, type Args } from '../cli-args';
+import { UsageError, resolveContext, sourceApp, type Args } from '../cli-args';
 
 type StepEvent = import('../../adapters/local').StepEvent;
 type RunRecord = import('../../adapters/local').RunRecord;
@@ -37,7 +37,7 @@ export async function run(args: Args, out: NodeJS.WritableStream, err: NodeJS.Wr
   // The app named in cdk.json, as every verb loads it.
   const { defineApp } = await import('../build');
   const { ValidationErrors, renderEnvironment } = await import('../../lib');
-  const { envs, problems } = await defineApp({ context });
+  const { envs, problems } = await defineApp({ context, app: sourceApp(args) });
   if (problems.length > 0) throw new ValidationErrors(problems);
   const envName = target.split('/')[0];
   const env = envs.find((e) => e.node.id === envName);

@@ -1,14 +1,14 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { resolveContext, type Args } from '../cli-args';
+import { resolveContext, sourceApp, type Args } from '../cli-args';
 import { bytes, table } from './table';
 
 /** `mlplane synth`: synthesize every environment for the selected targets and print a summary. */
 export async function run(args: Args, out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
-  const { buildApp, serialize } = await import('../build');
+  const { buildApp, formatWarning, serialize } = await import('../build');
   const outdir = path.resolve(typeof args.flags.out === 'string' ? args.flags.out : 'cdk.out');
   const started = Date.now();
-  const result = await buildApp({ context: resolveContext(args), outdir, strict: args.flags.strict === true });
+  const result = await buildApp({ context: resolveContext(args), outdir, strict: args.flags.strict === true, app: sourceApp(args) });
   const assembly = result.app.synth();
   const stackBytes = (name: string) => {
     const stack = assembly.stacks.find((s) => s.stackName === name || s.id === name);
@@ -33,7 +33,7 @@ export async function run(args: Args, out: NodeJS.WritableStream, err: NodeJS.Wr
   if (args.flags.json) {
     out.write(`${JSON.stringify({ ok: true, outdir, targets: result.targets, environments, warnings: result.warnings, durationMs }, null, 2)}\n`);
   } else {
-    for (const w of result.warnings) err.write(`warning [${w.path}] ${w.message} (${w.id})\n`);
+    for (const w of result.warnings) err.write(`${formatWarning(w)}\n`);
     const rows: string[][] = [];
     for (const e of environments) {
       rows.push([e.name, e.stage, String(e.resources), 'model', '1', bytes(e.model.bytes)]);

@@ -4,7 +4,7 @@
  * changes by reading the live state, as after any crash.
  */
 import * as path from 'node:path';
-import { EXIT, UsageError, resolveContext, type Args } from '../cli-args';
+import { EXIT, UsageError, resolveContext, sourceApp, type Args } from '../cli-args';
 import { lineProgress } from '../progress';
 
 /** `mlplane unlock <environment> [--target <t>] [--yes]`. */
@@ -16,7 +16,7 @@ export async function run(args: Args, out: NodeJS.WritableStream, err: NodeJS.Wr
   const { loadEngine } = await import('../../adapters/engines');
   const { loadAdapter } = await import('../../adapters/registry');
   const outdir = path.resolve(typeof args.flags.out === 'string' ? args.flags.out : 'cdk.out');
-  const result = await buildApp({ context: resolveContext(args), outdir, strict: false });
+  const result = await buildApp({ context: resolveContext(args), outdir, strict: false, app: sourceApp(args) });
   const env = result.environments.find((e) => e.name === name);
   if (!env) throw new UsageError(`no environment named '${name}'; environments: ${result.environments.map((e) => e.name).join(', ')}`);
   let code: number = EXIT.OK;

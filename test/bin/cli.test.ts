@@ -48,10 +48,14 @@ describe('mlplane CLI', () => {
     const model = JSON.parse(fs.readFileSync(path.join(out, 'Fraud.model.json'), 'utf8'));
     expect(model.environment.name).toBe('Fraud');
     const manifest = JSON.parse(fs.readFileSync(path.join(out, 'manifest.json'), 'utf8'));
-    expect(manifest.artifacts['mlplane-Fraud-model']).toEqual({
-      type: 'none',
-      properties: { mlplane: { kind: 'model', environment: 'Fraud', file: 'Fraud.model.json', schemaVersion: MODEL_SCHEMA_VERSION, digest: digestOf(fs.readFileSync(path.join(out, 'Fraud.model.json'))) } },
-    });
+    const artifact = manifest.artifacts['mlplane-Fraud-model'];
+    expect(artifact.type).toBe('none');
+    expect(artifact.properties).toEqual({ mlplane: { kind: 'model', environment: 'Fraud', file: 'Fraud.model.json', schemaVersion: MODEL_SCHEMA_VERSION, digest: digestOf(fs.readFileSync(path.join(out, 'Fraud.model.json'))) } });
+    // The warnings synth printed are recorded in the assembly, under each construct path, as the CDK records annotations.
+    const recorded = Object.entries(artifact.metadata as Record<string, Array<{ type: string; data: string }>>).flatMap(([p, entries]) => entries.map((e) => `warning [${p.slice(1)}] ${e.data.replace(/ \[(mlplane:[^\]]+)\]$/, ' ($1)')}`));
+    const printed = (summary.warnings as Array<{ id: string; path: string; message: string }>).filter((w) => w.path.startsWith('Fraud')).map((w) => `warning [${w.path}] ${w.message} (${w.id})`);
+    expect(printed.length).toBeGreaterThan(0);
+    expect(recorded.sort()).toEqual(printed.sort());
   });
 
   it('synth is byte-deterministic', async () => {

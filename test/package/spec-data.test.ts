@@ -27,11 +27,22 @@ describe('spec-data', () => {
   it('ships the files the simulators read', () => {
     expect(specFiles).toEqual([
       'azure/arm-schemas/schemas/2019-04-01/deploymentTemplate.json',
+      'azure/arm-schemas/schemas/2020-02-02/Microsoft.Insights.Application.json',
+      'azure/arm-schemas/schemas/2022-04-01/Microsoft.Authorization.json',
+      'azure/arm-schemas/schemas/2022-06-15/Microsoft.EventGrid.json',
+      'azure/arm-schemas/schemas/2022-10-01/Microsoft.Insights.json',
       'azure/arm-schemas/schemas/2022-10-01/Microsoft.MachineLearningServices.json',
+      'azure/arm-schemas/schemas/2023-01-31/Microsoft.ManagedIdentity.json',
+      'azure/arm-schemas/schemas/2023-05-01/Microsoft.Storage.json',
+      'azure/arm-schemas/schemas/2023-07-01/Microsoft.ContainerRegistry.json',
+      'azure/arm-schemas/schemas/2023-07-01/Microsoft.KeyVault.json',
+      'azure/arm-schemas/schemas/2023-09-01/Microsoft.OperationalInsights.json',
+      'azure/arm-schemas/schemas/2024-03-01/Microsoft.Cache.json',
       'azure/arm-schemas/schemas/2026-05-01/Microsoft.MachineLearningServices.json',
       'azure/arm-schemas/schemas/common/definitions.json',
       'azure/arm-schemas/schemas/common/manuallyAddedResources.json',
       'gcp/bigquery.v2.discovery.json',
+      'kfp/pipeline_spec.proto',
     ]);
   });
 

@@ -13,6 +13,7 @@
  * @see adapters/azure/deploy/README.md
  */
 import { FaultRules, type BaseFaultRule, type CommonFaultKind } from '../../shared/faults';
+import { keepIdleConnections } from '../../shared/keep-alive';
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -476,13 +477,58 @@ export async function startAzureSimulator(options: AzureSimulatorOptions = {}): 
   // Deployments
 
   const schemaProblems = (units: readonly ResourceUnit[]): ArmError[] => {
-    if (!checker) return [];
     const out: ArmError[] = [];
     for (const u of flatten(units)) {
-      if (!u.type.toLowerCase().startsWith('microsoft.machinelearningservices/')) continue;
-      const errors = checker.mlResource({ ...(u.raw as unknown as Record<string, unknown>), type: u.type, apiVersion: u.apiVersion, name: String(u.raw.name) });
-      if (errors.length > 0) out.push({ code: 'InvalidRequestContent', target: u.id, message: `The resource '${u.id}' does not match the ARM schema of ${u.type}@${u.apiVersion}: ${errors.join('; ')}` });
+      providerCheck(u.type, u.apiVersion);
+      out.push(...resourceProblems(u.id, u.type, u.apiVersion, String(u.raw.name), u.raw as unknown as Record<string, unknown>));
     }
+    return out;
+  };
+
+  /**
+   * The namespace, type and api-version of a resource must be registered, as ARM checks before
+   * any provider sees the request (codes as ARM answers them: `InvalidResourceNamespace`,
+   * `InvalidResourceType`, `NoRegisteredProviderFound`).
+   * @see https://learn.microsoft.com/azure/azure-resource-manager/troubleshooting/error-register-resource-provider
+   */
+  const providerCheck = (type: string, apiVersion: string): void => {
+    const [ns = '', top = ''] = type.split('/');
+    if (ns.toLowerCase() === 'microsoft.resources') return;
+    const namespace = Object.keys(PROVIDERS).find((n) => n.toLowerCase() === ns.toLowerCase());
+    if (!namespace) throw new HttpError(400, { code: 'InvalidResourceNamespace', message: `The resource namespace '${ns}' is invalid.` });
+    const types = PROVIDERS[namespace] as Readonly<Record<string, readonly string[]>>;
+    const known = Object.keys(types).find((t) => t.toLowerCase() === top.toLowerCase());
+    if (!known) throw new HttpError(400, { code: 'InvalidResourceType', message: `The resource type '${top}' could not be found in the namespace '${namespace}' for api version '${apiVersion}'.` });
+    const versions = types[known] as readonly string[];
+    if (!versions.includes(apiVersion)) {
+      throw new HttpError(400, { code: 'NoRegisteredProviderFound', message: `No registered resource provider found for location '${location}' and API version '${apiVersion}' for type '${known}'. The supported api-versions are '${versions.join(', ')}'. The supported locations are '${location}'.` });
+    }
+  };
+
+  /**
+   * What the provider would reject in one resource body: its published ARM schema (shipped in
+   * spec-data), the rules of the REST specs the schemas leave out (a storage account needs `sku`,
+   * `kind` and `location`; tracked top-level resources need `location`), and storage account names.
+   * @see https://learn.microsoft.com/rest/api/storagerp/storage-accounts/create
+   * @see https://learn.microsoft.com/azure/azure-resource-manager/management/resource-name-rules#microsoftstorage
+   */
+  const resourceProblems = (id: string, type: string, apiVersion: string, name: string, raw: Record<string, unknown>): ArmError[] => {
+    const out: ArmError[] = [];
+    const t = type.toLowerCase();
+    const top = type.split('/').length === 2;
+    if (t === 'microsoft.storage/storageaccounts' && !/^[a-z0-9]{3,24}$/.test(name.split('/').pop() ?? '')) {
+      out.push({ code: 'PreflightValidationCheckFailed', message: 'Preflight validation failed. Please refer to the details for the specific errors.', details: [{ code: 'AccountNameInvalid', target: name, message: `${name} is not a valid storage account name. Storage account name must be between 3 and 24 characters in length and use numbers and lower-case letters only.` }] });
+    }
+    if (t === 'microsoft.storage/storageaccounts') {
+      for (const k of ['sku', 'kind']) if (raw[k] === undefined) out.push({ code: 'InvalidRequestContent', target: id, message: `The request content was invalid and could not be deserialized: 'Required property '${k}' not found in JSON. Path ''.'` });
+    }
+    if (top && !t.startsWith('microsoft.authorization/') && !t.startsWith('microsoft.resources/') && (raw.location === undefined || raw.location === '')) {
+      out.push({ code: 'LocationRequired', target: id, message: 'The location property is required for this definition.' });
+    }
+    if (!checker) return out;
+    const body = { ...raw, type, apiVersion, name };
+    const errors = t.startsWith('microsoft.machinelearningservices/') ? checker.mlResource(body) : checker.providerResource(body);
+    if (errors && errors.length > 0) out.push({ code: 'InvalidRequestContent', target: id, message: `The resource '${id}' does not match the ARM schema of ${type}@${apiVersion}: ${errors.join('; ')}` });
     return out;
   };
 
@@ -884,6 +930,10 @@ export async function startAzureSimulator(options: AzureSimulatorOptions = {}): 
         if (!checker.hasMlApiVersion(apiVersion)) throw new HttpError(400, { code: 'NoRegisteredProviderFound', message: `No registered resource provider found for location '${location}' and API version '${apiVersion}' for type '${parsed.type.split('/').slice(1).join('/')}'.` });
         const errors = checker.mlResource({ ...(body as Record<string, unknown>), type: parsed.type, apiVersion, name: parsed.name });
         if (errors.length > 0) throw new HttpError(400, { code: 'BadRequest', message: `The request body of ${parsed.type}@${apiVersion} is invalid: ${errors.join('; ')}`, target: path });
+      } else {
+        providerCheck(parsed.type, apiVersion);
+        const problems = resourceProblems(path, parsed.type, apiVersion, parsed.name, body as Record<string, unknown>);
+        if (problems.length > 0) throw new HttpError(400, problems[0] as ArmError);
       }
       const b = body as Record<string, Json>;
       const rb: ResourceBody = {};
@@ -1019,6 +1069,7 @@ export async function startAzureSimulator(options: AzureSimulatorOptions = {}): 
     });
   });
 
+  keepIdleConnections(server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, '127.0.0.1', () => resolve());

@@ -11,8 +11,10 @@
  * The two quirks of the generated schemas (SOURCES.md) are handled: union bases lose
  * `additionalProperties: false`, and a child declared at the top level is validated by its last name
  * segment. A third (value-or-expression written as `oneOf`, which every expression string matches
- * twice) is read as `anyOf`. Other providers (Storage, Key Vault, ...) have no schema in the
- * snapshot and are checked only for the ARM resource base shape.
+ * twice) is read as `anyOf`. The other providers mlplane emits (Storage, Key Vault, Managed
+ * Identity, Authorization, Insights, Operational Insights, Container Registry, Cache, Event Grid)
+ * are checked against their shipped `<api-version>/<Namespace>.json` the same way; Logic 2019-05-01
+ * and Network have no schema and get the ARM resource base shape only.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -125,6 +127,58 @@ export class SchemaChecker {
     }
     const copy = { ...resource, name: resource.name.split('/').pop() };
     return v(copy) ? [] : describe(v);
+  }
+
+  private readonly providerFiles = new Map<string, { defs: Set<string>; url: string }[]>();
+
+  /** The shipped schema files of `namespace` at `apiVersion` (`<v>/<ns>.json`, and `<ns>.Application.json` for Insights components). */
+  private providerSchemas(namespace: string, apiVersion: string): { defs: Set<string>; url: string }[] {
+    const key = `${namespace}@${apiVersion}`.toLowerCase();
+    const known = this.providerFiles.get(key);
+    if (known) return known;
+    const out: { defs: Set<string>; url: string }[] = [];
+    if (/^\d{4}-\d{2}-\d{2}(-preview)?$/.test(apiVersion)) {
+      for (const name of [`${namespace}.json`, `${namespace}.Application.json`]) {
+        const file = path.join(this.dir, 'arm-schemas', 'schemas', apiVersion, name);
+        if (!existsSync(file)) continue;
+        const doc = readJson(file);
+        relaxUnionBases(doc);
+        expressionOneOfToAnyOf(doc);
+        const url = `${BASE}/${apiVersion}/${name}`;
+        if (!this.ajv.getSchema(url)) this.ajv.addSchema(doc, url);
+        out.push({ defs: new Set(Object.keys((doc.resourceDefinitions ?? {}) as Record<string, unknown>)), url });
+      }
+    }
+    this.providerFiles.set(key, out);
+    return out;
+  }
+
+  /** Whether a schema for `namespace` at `apiVersion` ships (any file). */
+  hasProviderSchema(namespace: string, apiVersion: string): boolean {
+    return this.providerSchemas(namespace, apiVersion).length > 0;
+  }
+
+  /**
+   * Check a resource of any provider whose schema ships (`<api-version>/<Namespace>.json`) against
+   * `#/resourceDefinitions/<type segments joined by _>`; `undefined` when no schema covers it.
+   */
+  providerResource(resource: { type: string; apiVersion: string; name: string } & Record<string, unknown>): string[] | undefined {
+    const [namespace, ...types] = resource.type.split('/');
+    const def = types.join('_');
+    const file = this.providerSchemas(namespace as string, resource.apiVersion).find((f) => f.defs.has(def));
+    if (!file) return undefined;
+    const key = `${file.url}#${def}`;
+    let v = this.compiled.get(key);
+    if (!v) {
+      v = this.ajv.getSchema(`${file.url}#/resourceDefinitions/${def}`) as ValidateFunction;
+      this.compiled.set(key, v);
+    }
+    // A child declared at the top level carries its full name (`account/default`): singleton
+    // children are checked on it (`^.*/default$`), the others on their last segment.
+    const lastSegment = { ...resource, name: resource.name.split('/').pop() };
+    if (v(resource as unknown)) return [];
+    const errors = describe(v);
+    return v(lastSegment) ? [] : errors;
   }
 
   /** Check a template envelope (parameters, variables, outputs, resource base shape). */

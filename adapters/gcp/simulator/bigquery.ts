@@ -48,6 +48,7 @@ export function handleBigQuery(state: SimulatorState, doc: DiscoveryDocument, re
   const [, project, , dataset, , table] = parts as [string, string, string?, string?, string?, string?];
   const check = (schema: string) => {
     const problems = checkDiscovery(doc, schema, req.body ?? {});
+    if (schema === 'Table' && problems.length === 0) fieldSchemaProblems(doc, (req.body as Json | undefined)?.schema);
     if (problems.length > 0) throw invalidBody(`${schema} in ${rpc}`, problems);
     return structuredClone((req.body ?? {}) as Json);
   };
@@ -174,6 +175,36 @@ export function handleBigQuery(state: SimulatorState, doc: DiscoveryDocument, re
     default:
       throw new ApiError(501, `${rpc} is not implemented by the mlplane simulator`);
   }
+}
+
+/**
+ * Column names and types as `TableFieldSchema` describes them in the discovery document ("The name
+ * must contain only letters (a-z, A-Z), numbers (0-9), or underscores (_), and must start with a
+ * letter or underscore. The maximum length is 300 characters." / "Possible values include: *
+ * STRING * BYTES …"): the limits are read from those descriptions.
+ *
+ * @throws ApiError 400 `invalid` with BigQuery's wording.
+ */
+function fieldSchemaProblems(doc: DiscoveryDocument, schema: unknown): void {
+  const props = doc.schemas.TableFieldSchema?.properties as Readonly<Record<string, { description?: string }>> | undefined;
+  const nameText = props?.name?.description ?? '';
+  const max = Number(/maximum length is (\d+) characters/.exec(nameText)?.[1] ?? '300');
+  const types = new Set([...(/Possible values include:(.*?)Use of/s.exec(props?.type?.description ?? '')?.[1] ?? '').matchAll(/\b([A-Z][A-Z0-9]+)\b/g)].map((m) => m[1] as string));
+  const walk = (fields: unknown, prefix: string): void => {
+    if (!Array.isArray(fields)) return;
+    for (const f of fields as Json[]) {
+      const name = String(f.name ?? '');
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name) || name.length > max) {
+        throw new ApiError(400, `Invalid field name "${prefix}${name}". Fields must contain only letters, numbers, and underscores, start with a letter or underscore, and be at most ${max} characters long.`, 'INVALID_ARGUMENT', [{ field: 'schema.fields.name', message: `invalid field name ${JSON.stringify(name)}` }]);
+      }
+      const type = String(f.type ?? '');
+      if (types.size > 0 && !types.has(type)) {
+        throw new ApiError(400, `Invalid value for type: ${type} is not a valid value (field ${prefix}${name})`, 'INVALID_ARGUMENT', [{ field: 'schema.fields.type', message: `${type} is not one of ${[...types].join(', ')}` }]);
+      }
+      walk(f.fields, `${prefix}${name}.`);
+    }
+  };
+  if (schema && typeof schema === 'object') walk((schema as Json).fields, '');
 }
 
 /** A stable 12-digit project number for a project id. */

@@ -14,6 +14,7 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { handleBigQuery, matchBigQuery } from './bigquery';
 import { loadBigQueryDiscovery, type DiscoveryDocument } from './discovery';
+import { keepIdleConnections } from '../../shared/keep-alive';
 import { ApiError } from './errors';
 import { Faults, type FaultKind } from './faults';
 import { SimulatorState, type Json } from './state';
@@ -152,6 +153,7 @@ export async function startGcpSimulator(options: GcpSimulatorOptions = {}): Prom
       })();
     });
   });
+  keepIdleConnections(server);
   server.on('connection', (s) => {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));

@@ -6,6 +6,7 @@
 import type * as protobuf from 'protobufjs';
 import { ApiError, invalidBody } from './errors';
 import { checkMessage, httpRules, protoRoot, type HttpRule } from './protos';
+import { fieldComment, idProblem, proseProblems, updateMaskProblems } from './rules';
 import type { Json, SimulatorState, StoredResource } from './state';
 
 /** A parsed request. */
@@ -196,6 +197,7 @@ class Ctx {
     if (rule.body === '*') {
       for (const v of rule.variables) if (this.req.body && typeof this.req.body === 'object' && v in (this.req.body as Json)) problems.push({ field: v, message: 'path parameter must not be repeated in the body' });
     }
+    if (problems.length === 0) problems.push(...proseProblems(type, this.req.body ?? {}, rule.body === '*' ? '' : camelCase(rule.body as string)));
     if (problems.length > 0) throw invalidBody(`${type.name} in ${rule.service}.${rule.method}`, problems);
     return structuredClone((this.req.body ?? {}) as Json);
   }
@@ -246,7 +248,7 @@ class Ctx {
     const idField = this.rule.requestType.fieldsArray.find((f) => f.name.endsWith('Id') && f.type === 'string' && f.name !== 'parent');
     const requestedId = idField ? this.req.query.get(idField.name) : null;
     const id = requestedId || this.state.nextId();
-    if (!/^[a-z0-9]([a-z0-9_-]{0,126}[a-z0-9])?$/.test(id)) throw new ApiError(400, `Invalid resource id '${id}'`, 'INVALID_ARGUMENT', [{ field: idField?.name ?? 'id', message: 'invalid id' }]);
+    if (requestedId && idField) checkId(idField, requestedId);
     const name = `${parent}/${this.collection()}/${id}`;
     if (this.state.get(name)) throw new ApiError(409, `${type.name} ${name} already exists`);
     if (!this.state.get(parent) && parent.split('/').length > 4) throw new ApiError(404, `Parent ${parent} not found`);
@@ -310,8 +312,11 @@ class Ctx {
     if (!r) throw new ApiError(404, `${name} not found`);
     const mask = this.req.query.get('updateMask');
     if (!mask) throw new ApiError(400, 'update_mask is required', 'INVALID_ARGUMENT', [{ field: 'update_mask', message: 'required' }]);
+    const paths = mask.split(',').map((s) => s.trim()).filter((s) => s !== '');
+    const maskProblems = updateMaskProblems(type, paths);
+    if (maskProblems.length > 0) throw invalidBody(`update_mask of ${this.rule.service}.${this.rule.method}`, maskProblems);
     const next = structuredClone(r.body);
-    for (const p of mask.split(',').map((s) => s.trim()).filter((s) => s !== '')) {
+    for (const p of paths) {
       const camelPath = p.split('.').map((s) => s.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase()));
       setPath(next, camelPath, getPath(body, camelPath));
     }
@@ -364,6 +369,7 @@ class Ctx {
       this.syncDefault(name);
       return this.finish(name, { model: name, modelVersionId: versionId }, resp);
     }
+    if (typeof body.modelId === 'string' && body.modelId !== '') checkId(this.rule.requestType.fields.modelId as protobuf.Field, body.modelId);
     const id = (body.modelId as string | undefined) || this.state.nextId();
     const name = `${parent}/models/${id}`;
     if (this.state.get(name)) throw new ApiError(409, `Model ${name} already exists; upload a new version with parentModel`);
@@ -486,6 +492,18 @@ class Ctx {
       if (!this.state.get(parent)) throw new ApiError(404, `FeatureOnlineStore ${parent} not found`);
     }
   }
+}
+
+/**
+ * A client-chosen resource id must follow the rule its field's proto comment states
+ * (e.g. CreateEndpointRequest.endpoint_id: `[a-z0-9-]`, up to 63 characters).
+ *
+ * @throws ApiError 400 INVALID_ARGUMENT naming the field.
+ */
+function checkId(field: protobuf.Field, id: string): void {
+  const name = field.name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+  const problem = idProblem(fieldComment(field), id);
+  if (problem) throw new ApiError(400, `Invalid ${name} '${id}': it ${problem}.`, 'INVALID_ARGUMENT', [{ field: name, message: problem }]);
 }
 
 function checkTraffic(endpoint: Json): void {

@@ -248,6 +248,10 @@ export function runPipeline(template: ArmTemplate, scheduleSuffix: string, progr
       MLPLANE_TEST_AZ_LOG: azLog,
       MLFLOW_TRACKING_URI: 'azureml://westeurope.api.azureml.ms/mlflow/v1.0/subscriptions/s/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/ws',
       MLFLOW_EXPERIMENT_ID: 'exp',
+      // Azure ML sets these in every job: the workspace the job runs in.
+      AZUREML_ARM_SUBSCRIPTION: 's',
+      AZUREML_ARM_RESOURCEGROUP: 'rg',
+      AZUREML_ARM_WORKSPACE_NAME: 'ws',
       MLFLOW_RUN_ID: `run-${name}`,
       MLPLANE_TEST_WRITES: writes[name] ?? '',
       MLPLANE_TEST_EXIT: String(script.exitCodes?.[name] ?? 0),
