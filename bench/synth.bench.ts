@@ -1,70 +1,148 @@
 /**
- * `npm run bench`: synthesis time and peak memory of construct → model and of each registered
- * adapter for generated environments of 10, 100 and 1,000 pipelines, next to a plain aws-cdk-lib
- * app with the same number of CloudFormation resources measured in the same run, as ratios.
+ * `npm run bench`: whole `cdk synth`-equivalent processes (`bench/app.ts`) of the generated bench
+ * app per target, against the hand-written aws-cdk-lib baseline of the same resource types and
+ * about the same count (`bench/baseline.ts`), as ratios of CPU time, wall time and peak memory,
+ * and the scaling factor (CPU at 10× the pipelines ÷ CPU at 1×).
  *
- * Each measurement runs in its own process. Options: `--sizes 10,100` `--repeat 3` (median).
+ * The machine is shared, so the runs of a size are interleaved (baseline, aws, azure, gcp, all,
+ * baseline, aws, …) and each figure is the median of `--repeat` runs. Built-in CloudFormation
+ * validation is off in both unless a row says so; the extra rows show the cost of cdk-nag and of
+ * built-in validation.
+ *
+ *   node --import tsx bench/synth.bench.ts                 10 and 100 pipelines, 3 runs each
+ *   node --import tsx bench/synth.bench.ts --full          also 1,000 pipelines
+ *   node --import tsx bench/synth.bench.ts --extras        also aws without cdk-nag, and both with built-in validation
+ *   node --import tsx bench/synth.bench.ts --sizes 100 --repeat 5 --only baseline,aws
  */
 import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
-import { targetNames } from '../adapters/registry';
-
-interface Sample { phase: string; size: number; ms: number; maxRssMiB: number; count: number }
+import { performance } from 'node:perf_hooks';
 
 const args = process.argv.slice(2);
 const opt = (name: string, def: string) => {
   const i = args.indexOf(`--${name}`);
   return i >= 0 && args[i + 1] ? args[i + 1] : def;
 };
-const sizes = opt('sizes', '10,100,1000').split(',').map(Number);
+const full = args.includes('--full');
+const sizes = opt('sizes', full ? '10,100,1000' : '10,100').split(',').map(Number);
 const repeat = Number(opt('repeat', '3'));
 const here = path.dirname(new URL(import.meta.url).pathname);
+const root = path.join(here, '..');
+const cdkContext = (JSON.parse(fs.readFileSync(path.join(root, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> }).context;
 
-function sample(phase: string, size: number): Sample | { phase: string; error: string } {
-  const runs: Sample[] = [];
-  for (let i = 0; i < repeat; i++) {
-    let out: string;
-    try {
-      out = execFileSync(process.execPath, ['--max-old-space-size=16384', '--import', 'tsx', path.join(here, 'worker.ts'), phase, String(size)], {
-      cwd: path.join(here, '..'),
-      env: { ...process.env, CDK_DISABLE_VERSION_CHECK: '1' },
-      encoding: 'utf8',
-      maxBuffer: 1 << 24,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    } catch (e) {
-      const stderr = String((e as { stderr?: string }).stderr ?? e);
-      return { phase, error: stderr.split('\n').find((l) => /Error|problem/.test(l))?.slice(0, 160) ?? 'failed' };
-    }
-    runs.push(JSON.parse(out.trim().split('\n').pop()!));
-  }
-  runs.sort((a, b) => a.ms - b.ms);
-  const median = runs[Math.floor(runs.length / 2)];
-  return { ...median, maxRssMiB: Math.max(...runs.map((r) => r.maxRssMiB)) };
+/** One row of the table: a process to run and the context it gets. */
+interface Subject {
+  readonly name: string;
+  /** mlplane target, or undefined for the hand-written baseline. */
+  readonly target?: string;
+  readonly validation?: boolean;
+  readonly nag?: boolean;
+  /** Rows measured only with `--extras` (or named in `--only`). */
+  readonly extra?: boolean;
 }
 
-const pad = (s: string | number, n: number) => String(s).padStart(n);
-console.log(`mlplane synthesis benchmark — ${repeat} run(s) per cell, median time, max peak RSS; node ${process.version}\n`);
-console.log(`${'pipelines'.padEnd(10)}${'phase'.padEnd(16)}${pad('time ms', 10)}${pad('peak MiB', 10)}${pad('output', 12)}${pad('time ×', 9)}${pad('mem ×', 8)}`);
-for (const size of sizes) {
-  const phases = ['model', ...targetNames().map((t) => `adapter:${t}`)];
-  const all = phases.map((p) => sample(p, size));
-  for (const f of all) if ('error' in f) console.log(`${String(size).padEnd(10)}${f.phase.padEnd(16)}  failed: ${f.error}`);
-  const samples = all.filter((s): s is Sample => !('error' in s));
-  const aws = samples.find((s) => s.phase === 'adapter:aws');
-  // Baseline: as many CloudFormation resources as the aws target emits (or, without it, as many as model objects).
-  const baselineCount = aws ? aws.count : size * 7 + Math.ceil(size / 10) * 4 + 2;
-  const base = sample('baseline', baselineCount);
-  if ('error' in base) {
-    console.log(`baseline failed: ${base.error}`);
-    continue;
+const SUBJECTS: readonly Subject[] = [
+  { name: 'baseline' },
+  { name: 'aws', target: 'aws' },
+  { name: 'azure', target: 'azure' },
+  { name: 'gcp', target: 'gcp' },
+  { name: 'azure+gcp', target: 'azure,gcp' },
+  { name: 'all', target: 'all' },
+  { name: 'aws no cdk-nag', target: 'aws', nag: false, extra: true },
+  { name: 'baseline +valid.', validation: true, extra: true },
+  { name: 'aws +valid.', target: 'aws', validation: true, extra: true },
+];
+const only = opt('only', '').split(',').filter(Boolean);
+const subjects = SUBJECTS.filter((s) => (only.length > 0 ? only.includes(s.name) : !s.extra || args.includes('--extras')));
+
+interface Run { cpuMs: number; wallMs: number; maxRssMiB: number; resources: number }
+
+function runOnce(s: Subject, pipelines: number): Run {
+  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlplane-bench-'));
+  const context = s.target ? { ...cdkContext, 'mlplane:target': s.target, ...(s.nag === false ? { 'mlplane:cdkNag': false } : {}) } : {};
+  const t0 = performance.now();
+  try {
+    const out = execFileSync(process.execPath, ['--max-old-space-size=16384', '--import', 'tsx', path.join(here, 'app.ts'), ...(s.target ? [] : ['baseline'])], {
+      cwd: root,
+      env: {
+        ...process.env,
+        CDK_DISABLE_VERSION_CHECK: '1',
+        CDK_OUTDIR: outdir,
+        CDK_CONTEXT_JSON: JSON.stringify(context),
+        CDK_VALIDATION: s.validation ? 'true' : 'false',
+        MLPLANE_BENCH_PIPELINES: String(pipelines),
+      },
+      encoding: 'utf8',
+      maxBuffer: 1 << 26,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const wallMs = performance.now() - t0;
+    const usage = JSON.parse(out.trim().split('\n').pop()!) as { cpuMs: number; maxRssMiB: number };
+    return { ...usage, wallMs: Math.round(wallMs), resources: resourcesIn(outdir) };
+  } finally {
+    fs.rmSync(outdir, { recursive: true, force: true });
   }
-  const baseline = base;
-  for (const s of [...samples, baseline]) {
-    const unit = s.phase === 'model' ? `${s.count} B` : s.phase === 'baseline' || s.phase === 'adapter:aws' ? `${s.count} res` : `${s.count} B`;
-    console.log(`${String(size).padEnd(10)}${s.phase.padEnd(16)}${pad(s.ms, 10)}${pad(s.maxRssMiB, 10)}${pad(unit, 12)}${pad((s.ms / baseline.ms).toFixed(2), 9)}${pad((s.maxRssMiB / baseline.maxRssMiB).toFixed(2), 8)}`);
+}
+
+function resourcesIn(outdir: string): number {
+  let n = 0;
+  for (const f of fs.readdirSync(outdir).filter((f) => f.endsWith('.template.json'))) {
+    n += Object.keys((JSON.parse(fs.readFileSync(path.join(outdir, f), 'utf8')) as { Resources?: object }).Resources ?? {}).length;
+  }
+  return n;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+const pad = (s: string | number, n: number) => String(s).padStart(n);
+const ratio = (a: number, b: number) => (a / b).toFixed(2);
+
+console.log(`mlplane synthesis benchmark — whole processes, ${repeat} interleaved run(s) per cell, medians; node ${process.version}, ${os.cpus().length} CPUs, load ${os.loadavg()[0]!.toFixed(1)}\n`);
+console.log(`${'pipelines'.padEnd(10)}${'subject'.padEnd(18)}${pad('CPU s', 8)}${pad('wall s', 8)}${pad('peak MiB', 9)}${pad('CFN res', 8)}${pad('CPU ×', 7)}${pad('wall ×', 8)}${pad('mem ×', 7)}`);
+const cpuBy = new Map<string, number>();
+for (const size of sizes) {
+  const runs = new Map<string, Run[]>(subjects.map((s) => [s.name, []]));
+  const failed = new Map<string, string>();
+  for (let r = 0; r < repeat; r++) {
+    for (const s of subjects) {
+      if (failed.has(s.name)) continue;
+      try {
+        runs.get(s.name)!.push(runOnce(s, size));
+      } catch (e) {
+        const stderr = String((e as { stderr?: string }).stderr ?? e);
+        failed.set(s.name, stderr.split('\n').find((l) => /Error|problem|\[/.test(l))?.slice(0, 160) ?? 'failed');
+      }
+    }
+  }
+  const med = new Map<string, Run>();
+  for (const [name, rs] of runs) {
+    if (rs.length === 0) continue;
+    med.set(name, { cpuMs: median(rs.map((x) => x.cpuMs)), wallMs: median(rs.map((x) => x.wallMs)), maxRssMiB: median(rs.map((x) => x.maxRssMiB)), resources: rs[0]!.resources });
+  }
+  const base = med.get('baseline');
+  for (const s of subjects) {
+    const m = med.get(s.name);
+    if (!m) {
+      console.log(`${String(size).padEnd(10)}${s.name.padEnd(18)}  failed: ${failed.get(s.name) ?? 'not run'}`);
+      continue;
+    }
+    cpuBy.set(`${s.name}@${size}`, m.cpuMs);
+    const rel = base ? `${pad(ratio(m.cpuMs, base.cpuMs), 7)}${pad(ratio(m.wallMs, base.wallMs), 8)}${pad(ratio(m.maxRssMiB, base.maxRssMiB), 7)}` : '';
+    console.log(`${String(size).padEnd(10)}${s.name.padEnd(18)}${pad((m.cpuMs / 1000).toFixed(2), 8)}${pad((m.wallMs / 1000).toFixed(2), 8)}${pad(m.maxRssMiB, 9)}${pad(m.resources, 8)}${rel}`);
   }
   console.log('');
 }
-console.log('time × and mem × are ratios to "baseline": a plain aws-cdk-lib app (SQS queues, ≤450 per stack) with the same number of');
-console.log('CloudFormation resources, synthesized in the same run with built-in validation off. Lower is better.');
+
+const scaling: string[] = [];
+for (const s of subjects) {
+  for (const size of sizes) {
+    const a = cpuBy.get(`${s.name}@${size}`);
+    const b = cpuBy.get(`${s.name}@${size * 10}`);
+    if (a && b) scaling.push(`${s.name} ${size}→${size * 10}: ${ratio(b, a)}×`);
+  }
+}
+if (scaling.length > 0) console.log(`scaling (CPU at 10× the pipelines ÷ CPU at 1×): ${scaling.join('; ')}\n`);
+console.log('× columns are ratios to "baseline": the hand-written aws-cdk-lib app of bench/baseline.ts with about as many CloudFormation resources');
+console.log('of the same types as the aws target emits. Built-in CloudFormation validation is off unless the row says +valid.; cdk-nag runs on every');
+console.log('aws synth unless the row says so. Lower is better. CPU = user + system time of the whole process (startup and tsx loader included).');

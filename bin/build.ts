@@ -9,7 +9,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { Annotations, App, BootstraplessSynthesizer, Stack, Validations, attachCustomSynthesis } from 'aws-cdk-lib';
+// aws-cdk-lib/core, not the package root: the root's index loads a stub of every one of its ~250 service
+// modules (~0.3 s CPU of each synth, ~15 % of a gcp-only synth of 100 pipelines).
+import { Annotations, App, BootstraplessSynthesizer, Stack, Stage, Validations, attachCustomSynthesis } from 'aws-cdk-lib/core';
 import * as cxschema from 'aws-cdk-lib/cloud-assembly-schema';
 import type { Construct } from 'constructs';
 import { loadAdapter, targetNames } from '../adapters/registry';
@@ -25,6 +27,9 @@ export const NO_AWS_STACK = 'MlplaneNoAwsResources';
 
 /** Context key naming the targets. */
 export const TARGET_KEY = 'mlplane:target';
+
+/** Context key that turns the cdk-nag AwsSolutions checks of the aws target off when `false`. @default true */
+export const CDK_NAG_KEY = 'mlplane:cdkNag';
 
 /** A function that defines an app's environments under `scope` (the CDK App). */
 export type DefineApp = (scope: Construct) => unknown;
@@ -173,8 +178,9 @@ export async function buildApp(options: BuildOptions = {}): Promise<BuildResult>
  */
 export async function prepareSynthesis(analysis: Analysis): Promise<void> {
   const { app, targets, environments, warnings, adapters } = analysis;
-  if (adapters.some((a) => a.kind === 'constructs' && a.target === 'aws')) {
-    // cdk-nag's AwsSolutions pack on every synth of the aws target, as the aws adapter's tests run it.
+  if (adapters.some((a) => a.kind === 'constructs' && a.target === 'aws') && app.node.tryGetContext(CDK_NAG_KEY) !== false && app.node.tryGetContext(CDK_NAG_KEY) !== 'false') {
+    // cdk-nag's AwsSolutions pack on every synth of the aws target, as the aws adapter's tests run it
+    // (context mlplane:cdkNag=false turns it off; bench/README.md shows its share of the time).
     const { AwsSolutionsChecks } = await import('cdk-nag');
     Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   }
@@ -192,6 +198,10 @@ export async function prepareSynthesis(analysis: Analysis): Promise<void> {
       description: 'mlplane: no AWS resources (only non-AWS targets are selected); cdk deploy skips this stack',
     });
     Validations.of(stack).acknowledge({ id: 'CloudFormation-Validate::F0001', reason: 'deliberately empty: it only exists because the CDK CLI needs one stack, and cdk deploy skips stacks without resources' });
+    // With no other stack there is no template to validate, and starting aws-cdk-lib's built-in
+    // CloudFormation validation engine (WebAssembly) alone costs ~4 s of CPU, 2× a whole gcp synth
+    // of 100 pipelines (bench/README.md). The App reads this field when it synthesizes.
+    if (!app.node.children.some((c) => c !== stack && (Stack.isStack(c) || Stage.isStage(c)))) (app as unknown as { _builtinCloudFormationValidation: boolean })._builtinCloudFormationValidation = false;
     // `cdk synth` and `cdk deploy` print stack annotations: point at the CLI that deploys these targets.
     Annotations.of(stack).addInfo(noAwsPointer(targets));
   }
@@ -274,6 +284,8 @@ export function runAdapter(app: App, env: MlopsEnvironment, model: EnvironmentMo
     if (adapter.kind === 'documents') {
       const result = adapter.synth(model, settings);
       const files = Object.keys(result.documents).sort();
+      // Serialized again when written rather than kept: holding every text until the app synthesizes
+      // would add their size (~50 MB of gcp JSON at 1,000 pipelines) to the peak memory.
       const bytes = files.reduce((n, f) => n + Buffer.byteLength(serialize(result.documents[f])), 0);
       return { target: adapter.target, kind: adapter.kind, files, bytes, warnings: result.warnings, documents: result.documents, names: result.names };
     }

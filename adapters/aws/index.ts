@@ -27,9 +27,16 @@ export { AWS_CONTEXT_KEY, parseAwsSettings, type AwsSettings } from './settings'
  */
 export const STACK_RESOURCE_BUDGET = 450;
 
-/** Feature flags the aws target relies on, set on its stacks so the app's cdk.json cannot change them. */
+/**
+ * Context set on the aws target's stacks: feature flags it relies on, so the app's cdk.json cannot
+ * change them, and no creation stack trace per CloudFormation element. Those traces point into
+ * this adapter, never at the app's code (its constructs are mlplane's, not aws-cdk-lib's); they cost
+ * ~3 % of an aws synth's CPU and a third of its metadata (bench/README.md). `CDK_DEBUG=true` (cdk
+ * --debug) still records them.
+ */
 const STACK_CONTEXT: Readonly<Record<string, unknown>> = {
   '@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy': true,
+  'aws:cdk:disable-creation-stack-traces': true,
 };
 
 /**
@@ -127,7 +134,8 @@ export function synthAws(scope: IConstruct, model: EnvironmentModel, settings: A
   const ordered = [...model.resources].sort((a, b) => BUILD_ORDER[a.kind] - BUILD_ORDER[b.kind]);
   let current = first;
   for (const r of ordered) {
-    if (resourceCount(current) + estimate(r) > STACK_RESOURCE_BUDGET && resourceCount(current) > 0) current = newStack();
+    const count = resourceCount(current); // a walk of the whole stack: once per resource, not twice
+    if (count + estimate(r) > STACK_RESOURCE_BUDGET && count > 0) current = newStack();
     switch (r.kind) {
       case 'dataset':
         datasets.set(r.path, buildDataset(current, env.path, r, platform, settings));
