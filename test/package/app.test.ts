@@ -46,7 +46,7 @@ describe('loadApp', () => {
 
   it('fails if there is no cdk.json, saying how to make a project', async () => {
     const dir = folder({});
-    expect(await problemOf(dir)).toEqual({ path: 'cdk.json', message: `no app in ${dir}: there is no cdk.json here; run 'mlplane init' in an empty directory to create a project, or run mlplane in your project's directory` });
+    expect(await problemOf(dir)).toEqual({ path: 'cdk.json', message: `no app in ${dir}: there is no cdk.json here; run 'mlplane init' in an empty directory to create a project, run mlplane in your project's directory, or name the app with --app 'npx tsx bin/app.ts'` });
   });
 
   it('fails if cdk.json has no app command', async () => {
@@ -59,7 +59,7 @@ describe('loadApp', () => {
 
   it('fails if the entry file does not exist', async () => {
     const dir = folder({ 'cdk.json': '{"app":"npx tsx bin/main.ts"}' });
-    expect((await problemOf(dir)).message).toBe(`the app's entry bin/main.ts (from "app": "npx tsx bin/main.ts") does not exist in ${dir}; create it or fix "app"`);
+    expect((await problemOf(dir)).message).toBe(`the app's entry bin/main.ts (from "app": "npx tsx bin/main.ts") does not exist in ${dir}; create it or fix "app" in cdk.json`);
   });
 
   it('fails if the entry file never calls runApp', async () => {
