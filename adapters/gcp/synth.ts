@@ -234,7 +234,7 @@ function environmentResources(ctx: SynthContext): void {
     }
   }
   const bucket: BucketBody = {
-    name: settings.stagingBucket,
+    name: ctx.stagingBucket,
     location: settings.region.toUpperCase(),
     labels: ctx.labels(env.path),
     iamConfiguration: { uniformBucketLevelAccess: { enabled: true } },
@@ -246,8 +246,8 @@ function environmentResources(ctx: SynthContext): void {
     method: 'storage.buckets.insert',
     collection: 'buckets',
     parent: project,
-    id: settings.stagingBucket,
-    document: `storage/buckets/${settings.stagingBucket}.json`,
+    id: ctx.stagingBucket,
+    document: `storage/buckets/${ctx.stagingBucket}.json`,
     body: bucket,
     schema: { kind: 'discovery', api: 'storage.v1', schema: 'Bucket' },
     dependsOn: keyDeps(ctx, settings.region),
@@ -1065,7 +1065,7 @@ function batchMonitor(ctx: SynthContext, d: DriftMonitorModel, batchPath: string
   };
   const tableInput = (ds: DatasetModel | undefined): MonitoringInputBody => ({ columnizedDataset: { bigquerySource: { tableUri: ds ? ctx.tableUri(ctx.tableId(ds)) : '' } } });
   const notification: MonitoringNotificationBody = { ...(emails.length > 0 ? { emailConfig: { userEmails: emails } } : {}), enableCloudLogging: true };
-  const output: MonitoringOutputBody = { gcsBaseDirectory: { outputUriPrefix: `gs://${ctx.settings.stagingBucket}/${ctx.envLabel}/model-monitoring/${monitorId}` } };
+  const output: MonitoringOutputBody = { gcsBaseDirectory: { outputUriPrefix: `gs://${ctx.stagingBucket}/${ctx.envLabel}/model-monitoring/${monitorId}` } };
   const monitorBody: ModelMonitorBody = {
     displayName: displayName(`${ctx.envLabel}-${d.id}`),
     modelMonitoringTarget: { vertexModel: { model: ref ? ref.name.replace(/@.*$/, '') : '' } },
@@ -1278,7 +1278,7 @@ function grants(ctx: SynthContext): void {
       method: 'storage.buckets.setIamPolicy',
       collection: 'buckets',
       parent: '',
-      id: ctx.settings.stagingBucket,
+      id: ctx.stagingBucket,
       document: 'iam/policies/staging-bucket.json',
       body: policy(bucketRoles),
       schema: { kind: 'discovery', api: 'storage.v1', schema: 'Policy' },
