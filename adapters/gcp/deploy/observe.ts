@@ -88,7 +88,7 @@ export async function observeLive(run: Run, mode: 'deploy' | 'destroy', destroyO
           },
         });
       } else if (liveEnv === env) {
-        const want = { friendlyName: desired.friendlyName, description: desired.description, labels: desired.labels };
+        const want = { friendlyName: desired.friendlyName, description: desired.description, labels: desired.labels, defaultEncryptionConfiguration: desired.defaultEncryptionConfiguration };
         const changes = propertyChanges(stripUndefined(want), live);
         // Access entries are added, never removed: BigQuery lists its default entries too.
         const liveAccess = (live.access as Json[] | undefined) ?? [];

@@ -15,19 +15,18 @@ beforeAll(async () => {
 afterAll(async () => {
   await sim.close();
 });
-beforeEach(() => resetSimulator(sim));
 
 type Policy = { bindings: { role: string; members: string[] }[] };
 const projectPolicy = () => sim.state.policies.get('crm/projects/acme-ml') as Policy | undefined;
 const membersOf = (p: Policy | undefined, role: string) => p?.bindings.find((b) => b.role === role)?.members ?? [];
 
 describe.each(['Fraud', 'Churn'])('%s', (name) => {
-  it('deploy creates every manifest entry, and a second deploy makes 0 writes', async () => {
+  beforeAll(() => resetSimulator(sim));
+
+  it('deploy creates every manifest entry', async () => {
     const model = example(name);
-    const engine = engineFor(sim);
-    const first = await engine.deploy(inputFor(model));
+    const first = await engineFor(sim).deploy(inputFor(model));
     const manifest = inputFor(model).documents['manifest.json'] as { entries: { key: string; method: string; id: string | null; parent: string }[] };
-    // Every platform entry exists in the simulator.
     for (const e of manifest.entries) {
       if (e.method === 'iam.projects.serviceAccounts.create') expect(sim.state.get(`iam/serviceAccounts/${e.id}@acme-ml.iam.gserviceaccount.com`), e.key).toBeDefined();
       if (e.method === 'storage.buckets.insert') expect(sim.state.get(`storage/b/${e.id}`), e.key).toBeDefined();
@@ -38,9 +37,11 @@ describe.each(['Fraud', 'Churn'])('%s', (name) => {
     // The project policy carries mlplane's grants next to the owner's.
     expect(membersOf(projectPolicy(), 'roles/owner')).toEqual(['user:owner@acme-ml.example']);
     expect(membersOf(projectPolicy(), 'roles/bigquery.jobUser').length).toBeGreaterThan(0);
+  });
 
+  it('a second deploy makes 0 writes', async () => {
     sim.requestLog.length = 0;
-    const second = await engine.deploy(inputFor(model));
+    const second = await engineFor(sim).deploy(inputFor(example(name)));
     expect(writes(sim).map((w) => `${w.verb} ${w.path}`)).toEqual([]);
     expect(second.writes).toBe(0);
     expect(second.created + second.updated + second.deleted + second.replaced).toBe(0);
@@ -48,6 +49,8 @@ describe.each(['Fraud', 'Churn'])('%s', (name) => {
 });
 
 describe('KMS', () => {
+  beforeEach(() => resetSimulator(sim));
+
   it('grants the service agents cryptoKeyEncrypterDecrypter on the key only', async () => {
     const model = example('Fraud');
     await engineFor(sim).deploy(inputFor(model));
@@ -61,6 +64,19 @@ describe('KMS', () => {
     ]));
     // Nothing about KMS at project level.
     expect(projectPolicy()?.bindings.filter((b) => b.role.startsWith('roles/cloudkms.'))).toEqual([]);
+  });
+
+  it('sends the environment dataset its customer-managed key only after the key and its grants exist', async () => {
+    await engineFor(sim).deploy(inputFor(example('Fraud')));
+    const log = sim.requestLog.filter((r) => r.status < 300);
+    const withKey = log.findIndex((r) => r.rpc.startsWith('bigquery.datasets.') && JSON.stringify(r.body ?? {}).includes('defaultEncryptionConfiguration'));
+    const grants = log.flatMap((r, i) => (r.rpc === 'cloudkms.projects.locations.keyRings.cryptoKeys.setIamPolicy' ? [i] : []));
+    expect(grants.length).toBeGreaterThan(0);
+    expect(withKey).toBeGreaterThan(Math.max(...grants));
+    // The dataset was created (before the lock) without it.
+    const insert = log.find((r) => r.rpc === 'bigquery.datasets.insert');
+    expect(JSON.stringify(insert?.body)).not.toContain('defaultEncryptionConfiguration');
+    expect(sim.state.get('bigquery/projects/acme-ml/datasets/Fraud_prod')?.body.defaultEncryptionConfiguration).toMatchObject({ kmsKeyName: expect.stringMatching(/cryptoKeys\//) });
   });
 
   it('destroy keeps key rings and keys and says so; --destroy-data schedules destruction of the key versions', async () => {
@@ -85,6 +101,8 @@ describe('KMS', () => {
 });
 
 describe('project IAM policy', () => {
+  beforeEach(() => resetSimulator(sim));
+
   it('destroy removes mlplane\'s bindings and leaves a foreign binding on the same policy (and role) untouched', async () => {
     const model = example('Fraud');
     const engine = engineFor(sim);
