@@ -147,3 +147,17 @@ describe('project IAM policy', () => {
     expect(membersOf(projectPolicy(), 'roles/bigquery.jobUser').length).toBeGreaterThan(0);
   });
 });
+
+describe('ownership', () => {
+  beforeEach(() => resetSimulator(sim));
+
+  it('fails if a service account of the same name exists without the ownership marker, before any write', async () => {
+    const input = inputFor(example('Churn'));
+    const manifest = input.documents['manifest.json'] as { entries: { method: string; id: string | null; path: string }[] };
+    const sa = manifest.entries.find((e) => e.method === 'iam.projects.serviceAccounts.create');
+    const email = `${sa?.id as string}@acme-ml.iam.gserviceaccount.com`;
+    sim.state.put(`iam/serviceAccounts/${email}`, 'iam#ServiceAccount', { name: `projects/acme-ml/serviceAccounts/${email}`, email, projectId: 'acme-ml', description: 'made by hand' });
+    await expect(engineFor(sim).deploy(input)).rejects.toThrow(`[${sa?.path as string}] IAM service account ${email} already exists and is not owned by this environment (its description has no '(mlplane-env=churn-staging)')`);
+    expect(writes(sim)).toEqual([]);
+  });
+});
