@@ -152,6 +152,13 @@ export interface DeploySummary {
   /** Reading API calls sent (the CLI adds the reads of the plan it showed). */
   readonly reads: number;
   readonly durationMs: number;
+  /** What the engine measured of the run, where it does (gcp): calls, round trips on the critical path, parallelism achieved. */
+  readonly stats?: {
+    readonly calls: number;
+    readonly criticalPathRoundTrips: number;
+    readonly parallelism: number;
+    readonly lowestConcurrency: number;
+  };
 }
 
 /** A progress event for one resource. */

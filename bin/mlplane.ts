@@ -42,7 +42,7 @@ Options:
       --fail                diff: exit 3 when there are changes
       --app <dir>           diff/deploy/destroy: use the models and documents synthesized into <dir> (e.g. cdk.out),
                             refusing a newer schemaVersion or a file changed since synth
-      --concurrency <n>     deploy: mutations in flight at once (default 8)
+      --concurrency <n>     deploy: mutations in flight at once (default: gcp adapts per API up to 32, azure 8)
       --lock-timeout <t>    deploy/destroy: wait this long for another deploy's lock, with a unit (30s, 5m)
       --lock-lease <t>      deploy/destroy: lease of the lock a run holds (default 15m); a dead holder is taken over at once
       --stage <name>        diff/deploy/destroy: only environments of this stage (dev, staging, prod)

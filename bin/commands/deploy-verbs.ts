@@ -32,8 +32,9 @@ export function renderPlan(plan: Plan): string {
 export async function runDeployVerb(verb: DeployVerb, args: Args, out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
   const approval = typeof args.flags['require-approval'] === 'string' ? args.flags['require-approval'] : 'destructive';
   if (!['never', 'destructive', 'any-change'].includes(approval)) throw new UsageError(`--require-approval '${approval}' is not allowed; use never, destructive or any-change`);
-  const concurrency = args.flags.concurrency === undefined ? 8 : Number(args.flags.concurrency);
-  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) throw new UsageError(`--concurrency '${args.flags.concurrency}' must be a whole number 1-64`);
+  // Unset: each engine's default (gcp adapts per API up to 32 in flight; azure 8).
+  const concurrency = args.flags.concurrency === undefined ? undefined : Number(args.flags.concurrency);
+  if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64)) throw new UsageError(`--concurrency '${args.flags.concurrency}' must be a whole number 1-64`);
   const lockTimeoutMs = args.flags['lock-timeout'] === undefined ? 0 : parseDuration('--lock-timeout', String(args.flags['lock-timeout']));
   const lockLeaseMs = args.flags['lock-lease'] === undefined ? undefined : parseDuration('--lock-lease', String(args.flags['lock-lease']));
   if (lockLeaseMs !== undefined && lockLeaseMs < 10_000) throw new UsageError(`--lock-lease '${String(args.flags['lock-lease'])}' is too short; use at least 10s (e.g. 15m)`);
@@ -116,7 +117,7 @@ export async function runDeployVerb(verb: DeployVerb, args: Args, out: NodeJS.Wr
           documents: built.documents,
           settings: adapter.parseSettings(settingsFor((k) => result.app.node.tryGetContext(k), target, env.name)),
           progress,
-          concurrency,
+          ...(concurrency !== undefined ? { concurrency } : {}),
           lockTimeoutMs,
           ...(lockLeaseMs !== undefined ? { lockLeaseMs } : {}),
           signal: stop.signal,

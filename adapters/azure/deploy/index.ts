@@ -278,10 +278,11 @@ export function createAzureDeployEngine(options: AzureDeployEngineOptions = {}):
 
   /** Verify through Azure ML that computes, endpoints, deployments and schedules succeeded, and that traffic and schedule state are live. */
   const verify = async (clients: AzureClients, p: Prepared, index: TemplateIndex, progress: ProgressSink, mode: 'deploy' | 'diff'): Promise<{ path: string; line: string }[]> => {
-    const problems: { path: string; line: string }[] = [];
     const rg = p.settings.resourceGroup;
-    for (const e of index.entries.values()) {
-      if (!VERIFIED.test(e.type)) continue;
+    // Every resource is read at once (one round trip on the critical path, not one per resource);
+    // problems are reported in template order.
+    const checks = [...index.entries.values()].filter((e) => VERIFIED.test(e.type)).map(async (e) => {
+      const problems: { path: string; line: string }[] = [];
       const names = mlNames(e.id);
       const path = index.pathOf(e.id);
       const t = e.type.toLowerCase();
@@ -303,7 +304,7 @@ export function createAzureDeployEngine(options: AzureDeployEngineOptions = {}):
         if (c && state !== 'Succeeded') problems.push({ path, line: `compute pool '${names[1] as string}' is ${state ?? 'in an unknown state'}, expected Succeeded` });
       } else if (t.endsWith('/onlineendpoints')) {
         const ep = await read(() => clients.ml.onlineEndpoints.get(rg, names[0] as string, names[1] as string));
-        if (!ep) continue;
+        if (!ep) return problems;
         if (ep.properties.provisioningState !== 'Succeeded') problems.push({ path, line: `online endpoint '${names[1] as string}' is ${ep.properties.provisioningState ?? 'in an unknown state'}, expected Succeeded` });
         const want = isRecord(e.properties) && isRecord(e.properties.traffic) ? (e.properties.traffic as Record<string, unknown>) : undefined;
         if (want && mode === 'deploy') {
@@ -314,7 +315,7 @@ export function createAzureDeployEngine(options: AzureDeployEngineOptions = {}):
         }
       } else if (t.endsWith('/schedules')) {
         const sc = await read(() => clients.ml.schedules.get(rg, names[0] as string, names[1] as string));
-        if (!sc) continue;
+        if (!sc) return problems;
         const state = sc.properties.provisioningState;
         if (state !== 'Succeeded') problems.push({ path, line: `schedule '${names[1] as string}' is ${state ?? 'in an unknown state'}, expected Succeeded` });
         const want = isRecord(e.properties) ? e.properties.isEnabled : undefined;
@@ -332,8 +333,9 @@ export function createAzureDeployEngine(options: AzureDeployEngineOptions = {}):
         const state = d?.properties.provisioningState;
         if (d && state !== 'Succeeded') problems.push({ path, line: `deployment '${names[2] as string}' of endpoint '${names[1] as string}' is ${state ?? 'in an unknown state'}, expected Succeeded` });
       }
-    }
-    return problems;
+      return problems;
+    });
+    return (await Promise.all(checks)).flat();
   };
 
   /** Verify after every deploy (a no-op one included): any problem fails it, naming the resource. */

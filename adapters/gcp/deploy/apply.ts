@@ -8,6 +8,7 @@ import { EnvironmentLock, type Intent } from './lock';
 import { type MutationPoint, type Step, type Observed, type RunContext, SIMULATED_CRASH, type Run } from './run';
 import { observe, toPlan } from './observe';
 import { createDataset } from './steps';
+import { AdaptiveLimits, apiOfMethod, criticalRoundTrips, DEFAULT_CONCURRENCY, type RunStats } from './schedule';
 import type { Json } from './proto-json';
 
 /**
@@ -47,6 +48,8 @@ export async function apply(run: Run, mode: 'deploy' | 'destroy', destroyOptions
   }
   const dataset = run.clients.bigquery.dataset(datasetIdOf(run));
   const lock = await EnvironmentLock.acquire(dataset, calls, ctx.envLabel, mode, {
+    // The plan read before the lock is journaled with the lock itself: its mutations need no journal write of their own.
+    intents: observed.steps.filter((s) => s.run && s.item.action !== 'noop').map((s) => ({ key: s.item.id, action: s.item.action, target: s.target })),
     leaseMs: input.lockLeaseMs ?? options.lockLeaseMs,
     timeoutMs: input.lockTimeoutMs ?? 0,
     ...(options.lockPollMs !== undefined ? { pollMs: options.lockPollMs } : {}),
@@ -76,7 +79,9 @@ export async function apply(run: Run, mode: 'deploy' | 'destroy', destroyOptions
     if (crashed) lock.abandon();
     else await lock.release();
   }
-  return { ...result, writes: calls.writes, reads: calls.reads, durationMs: Date.now() - run.started };
+  const stats = runStats(run);
+  input.progress.log(`${stats.calls} calls, ${stats.criticalPathRoundTrips} round trips on the critical path, parallelism ${stats.parallelism}${stats.lowestConcurrency < (input.concurrency ?? DEFAULT_CONCURRENCY) ? `, throttled down to ${stats.lowestConcurrency} in flight` : ''}`);
+  return { ...result, writes: calls.writes, reads: calls.reads, durationMs: Date.now() - run.started, stats };
 }
 
 /** The environment dataset's id (the lock's home). */
@@ -100,7 +105,13 @@ export function settle(run: Run, intents: readonly Intent[], observed: Observed)
  */
 export async function execute(run: Run, observed: Observed, lock: EnvironmentLock | undefined, mode: 'deploy' | 'destroy' = 'deploy'): Promise<DeploySummary> {
   const { input, options } = run;
-  const concurrency = Math.max(1, input.concurrency ?? 8);
+  const limits = new AdaptiveLimits(Math.max(1, input.concurrency ?? DEFAULT_CONCURRENCY));
+  const apiOf = apis(run, observed);
+  run.calls.onThrottle = (what) => {
+    const api = apiOf.get(what) ?? (run.running.has(what) ? undefined : /\/locations\//.test(what) ? 'aiplatform' : undefined);
+    if (api) limits.throttled(api);
+    else for (const a of new Set(apiOf.values())) limits.throttled(a);
+  };
   const dataset = run.clients.bigquery.dataset(datasetIdOf(run));
   const rc: RunContext = { ...run.ctx, dataset };
   const done = new Set<string>();
@@ -142,15 +153,31 @@ export async function execute(run: Run, observed: Observed, lock: EnvironmentLoc
     const inFlight = new Set<Promise<void>>();
     while (pending.length > 0 || inFlight.size > 0) {
       if (failure === undefined && !stopped()) {
-        for (let i = 0; i < pending.length && inFlight.size < concurrency; ) {
+        for (let i = 0; i < pending.length; ) {
           const s = pending[i] as Step;
-          if (s.deps.every((d) => done.has(d) || !stepKeys.has(d))) {
+          if ((!s.run || s.item.action === 'noop') && s.deps.every((d) => done.has(d) || !stepKeys.has(d))) {
+            // Nothing to send: done at once, and what waited on it may now start.
             pending.splice(i, 1);
+            done.add(s.item.id);
+            i = 0;
+            continue;
+          }
+          const api = apiOf.get(s.item.id) as string;
+          if (limits.canStart(api) && s.deps.every((d) => done.has(d) || !stepKeys.has(d))) {
+            pending.splice(i, 1);
+            limits.started(api);
+            let ok = false;
             const p: Promise<void> = runStep(s)
+              .then(() => {
+                ok = true;
+              })
               .catch((e: unknown) => {
                 failure ??= e;
               })
-              .finally(() => inFlight.delete(p));
+              .finally(() => {
+                limits.finished(api, ok);
+                inFlight.delete(p);
+              });
             inFlight.add(p);
           } else i++;
         }
@@ -170,6 +197,7 @@ export async function execute(run: Run, observed: Observed, lock: EnvironmentLoc
     if (failure !== undefined || stopped()) break;
     await runPhase(deletes.filter((s) => s.rank === rank));
   }
+  LOWEST.set(run, Math.min(LOWEST.get(run) ?? Infinity, limits.lowest));
   if (failure !== undefined) throw failure;
   const left = observed.steps.filter((s) => s.run && s.item.action !== 'noop' && !applied.has(s.item.id));
   if (stopped() && left.length > 0) {
@@ -180,6 +208,15 @@ export async function execute(run: Run, observed: Observed, lock: EnvironmentLoc
     );
   }
   return summary(run, observed, applied);
+}
+
+/** Lowest concurrency each run was throttled down to. */
+const LOWEST = new WeakMap<Run, number>();
+
+/** The API of each step (`aiplatform`, `bigquery`, …): its manifest method's, or for a step outside the manifest (an orphan's delete) its type's. */
+function apis(run: Run, observed: Observed): Map<string, string> {
+  const methods = new Map(run.manifest.entries.map((e) => [e.key, apiOfMethod(e.method)]));
+  return new Map(observed.steps.map((s) => [s.item.id, methods.get(s.item.id) ?? (s.item.type.startsWith('BigQuery') ? 'bigquery' : 'aiplatform')]));
 }
 
 /** Call a test hook; whatever it throws is marked as a simulated crash (no cleanup). */
@@ -208,5 +245,20 @@ export function summary(run: Run, observed: Observed, applied: ReadonlySet<strin
     writes: run.calls.writes,
     reads: run.calls.reads,
     durationMs: Date.now() - run.started,
+    stats: runStats(run),
+  };
+}
+
+/** What the run measured of itself: calls, round trips on the critical path, parallelism. */
+export function runStats(run: Run): RunStats {
+  const { spans } = run.calls;
+  const first = Math.min(...spans.map((s) => s.start));
+  const last = Math.max(...spans.map((s) => s.end));
+  const busy = spans.reduce((n, s) => n + (s.end - s.start), 0);
+  return {
+    calls: run.calls.reads + run.calls.writes,
+    criticalPathRoundTrips: criticalRoundTrips(spans),
+    parallelism: spans.length > 0 && last > first ? Math.round((busy / (last - first)) * 10) / 10 : spans.length > 0 ? 1 : 0,
+    lowestConcurrency: LOWEST.get(run) ?? run.input.concurrency ?? DEFAULT_CONCURRENCY,
   };
 }

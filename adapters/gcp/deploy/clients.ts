@@ -17,6 +17,7 @@ import { ProjectsClient } from '@google-cloud/resource-manager';
 import { Storage } from '@google-cloud/storage';
 import { iam_v1 } from '@googleapis/iam';
 import { GoogleAuth, PassThroughClient } from 'google-auth-library';
+import type { Span } from './schedule';
 import { createSettled, parseRetryAfter, RETRYABLE_NETWORK_CODES, RETRYABLE_STATUS, withRetries, type RetryDecision } from '../../shared/retry';
 
 /** The environment variable that points the engine at a simulator. */
@@ -95,6 +96,12 @@ export function classifyGcp(error: unknown): RetryDecision {
   if (c.status === 403 && (c.reason === 'rateLimitExceeded' || c.reason === 'RATE_LIMIT_EXCEEDED' || /per minute|rate limit/i.test(c.message))) return { retry: true, reason: '403 per-minute quota', ...(c.retryAfterMs !== undefined ? { retryAfterMs: c.retryAfterMs } : {}) };
   if (/socket hang up|ECONNRESET|other side closed/i.test(c.message)) return { retry: true, reason: 'connection reset' };
   return { retry: false };
+}
+
+/** Whether an error is a quota or rate-limit answer (429 / RESOURCE_EXHAUSTED, 403 rate limit): a signal to send less at once. */
+export function isThrottle(error: unknown): boolean {
+  const c = cloudError(error);
+  return c.status === 429 || c.rpcStatus === 'RESOURCE_EXHAUSTED' || (c.status === 403 && classifyGcp(error).retry);
 }
 
 /** Whether the outcome of a failed write is unknown (the request may have been applied). */
@@ -258,6 +265,10 @@ const CLIENT_CACHE = new Map<string, GcpClients>();
 export class Calls {
   public reads = 0;
   public writes = 0;
+  /** Each request's time on the wire (for the run's critical path and parallelism). */
+  public readonly spans: Span[] = [];
+  /** Told of every quota / rate-limit answer, with the call's `what` (the scheduler slows that API down). */
+  public onThrottle: ((what: string) => void) | undefined;
 
   constructor(
     private readonly tuning: RetryTuning,
@@ -292,13 +303,19 @@ export class Calls {
       async () => {
         if (kind === 'read') this.reads += 1;
         else this.writes += 1;
-        return fn();
+        const start = performance.now();
+        try {
+          return await fn();
+        } finally {
+          this.spans.push({ start, end: performance.now() });
+        }
       },
       {
         classify: (e) => {
           if (options.noRetry?.(e)) return { retry: false };
           const d = classifyGcp(e);
           if (!d.retry) return d;
+          if (isThrottle(e)) this.onThrottle?.(what);
           if (kind === 'write' && !options.retryAmbiguous && isAmbiguous(e)) return { retry: false };
           const cap = this.tuning.maxRetryAfterMs ?? 120_000;
           return d.retryAfterMs !== undefined ? { ...d, retryAfterMs: Math.min(d.retryAfterMs, cap) } : d;

@@ -73,7 +73,7 @@ async function withRun<T>(input: DeployInput<GcpSettings>, options: GcpEngineOpt
     clients,
     calls,
     envLabel: manifest.ownershipLabels[ENV_LABEL] as string,
-    wait: (client, rpc, op, what, timeoutMs) => waitOperation(calls, client, rpc, op, what, timeoutMs, options.pollIntervalMs ?? 1000, sleep),
+    wait: (client, rpc, op, what, timeoutMs) => waitOperation(calls, client, rpc, op, what, timeoutMs, options.pollIntervalMs ?? 250, sleep),
   };
   return fn({ input, options, manifest, bodies, clients, calls, ctx, started: Date.now(), running, said: new Set() });
 }

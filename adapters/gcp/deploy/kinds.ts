@@ -311,6 +311,11 @@ export async function listVertex(ctx: KindContext, kind: VertexKind, parent: str
   return listPages(ctx, kind, parent, undefined);
 }
 
+/** List a Vertex collection under `parent` unfiltered: owned and foreign resources, page by page. */
+export function listAllVertex(ctx: KindContext, kind: VertexKind, parent: string): Promise<Live[]> {
+  return listPages(ctx, kind, parent, undefined);
+}
+
 async function listPages(ctx: KindContext, kind: VertexKind, parent: string, filter: string | undefined): Promise<Live[]> {
   const out: Live[] = [];
   let pageToken: string | undefined;

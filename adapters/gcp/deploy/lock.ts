@@ -85,6 +85,11 @@ export interface LockOptions {
   readonly onWait?: (holder: LockRecord) => void;
   /** Called when a gone holder's lock is taken over, with the reason. */
   readonly onTakeOver?: (holder: LockRecord, why: string) => void;
+  /**
+   * Intents journaled with the acquiring write itself (the plan read before the lock), so that the
+   * mutations they announce need no journal write of their own on the critical path.
+   */
+  readonly intents?: readonly Omit<Intent, 'at'>[];
 }
 
 const GC_GRACE_MS = 7 * 24 * 3600 * 1000;
@@ -97,6 +102,9 @@ export class EnvironmentLock {
   private queued: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private lost: DeployError | undefined;
+  private releasing = false;
+  /** Keys of the intents in the record as last written. */
+  private written = new Set<string>();
 
   private constructor(
     private readonly dataset: Dataset,
@@ -109,6 +117,8 @@ export class EnvironmentLock {
     public readonly inherited: readonly Intent[],
   ) {
     this.etag = etag;
+    for (const i of record.intents) this.pending.set(i.key, i);
+    this.written = new Set(record.intents.map((i) => i.key));
   }
 
   /**
@@ -124,8 +134,10 @@ export class EnvironmentLock {
     const table = dataset.table(LOCK_TABLE);
     const where = `${dataset.id}.${LOCK_TABLE}`;
     let tryInsert = true;
+    const at = new Date().toISOString();
+    const planned = (options.intents ?? []).map((i) => ({ ...i, at }));
     for (;;) {
-      const record = newRecord(operation, leaseMs, heartbeatMs);
+      const record = { ...newRecord(operation, leaseMs, heartbeatMs), intents: planned };
       if (tryInsert) {
         try {
           const [created] = await calls.run('write', `lock ${where}`, () =>
@@ -195,15 +207,35 @@ export class EnvironmentLock {
     return this.record;
   }
 
-  /** Record an intent before a mutation (and extend the lease). */
+  /**
+   * Make sure an intent is journaled before its mutation: one journaled with the lock (or by an
+   * earlier write) costs no request; any other is written now (writes in flight are coalesced).
+   *
+   * @throws DeployError once the lock is known to be lost (a journal write or heartbeat was refused).
+   */
   public async intend(intent: Omit<Intent, 'at'>): Promise<void> {
+    if (this.lost) throw this.lost;
+    const known = this.pending.get(intent.key);
+    if (known && known.action === intent.action && known.target === intent.target && this.written.has(intent.key)) return;
     this.pending.set(intent.key, { ...intent, at: new Date().toISOString() });
     await this.write();
   }
 
-  /** Mark an intent done; written with the next journal write. */
+  /**
+   * Mark an intent done. The journal is rewritten in the background (one write in flight, later
+   * marks coalesced into the next): a crash before it lands leaves the intent in the journal, which
+   * the next run settles by a read like any other. A refused write marks the lock lost, and no
+   * further intent passes `intend`.
+   */
   public done(key: string): void {
     this.pending.delete(key);
+    void this.write().catch(() => undefined);
+  }
+
+  /** Wait for the journal writes in flight (a durable journal before the lock is released or the run stops). */
+  public async flush(): Promise<void> {
+    await this.chain;
+    if (this.lost) throw this.lost;
   }
 
   /** Stop the heartbeat without releasing (a crash). */
@@ -214,11 +246,15 @@ export class EnvironmentLock {
   /** Release the lock (delete the table). */
   public async release(): Promise<void> {
     this.abandon();
-    await this.chain.catch(() => undefined);
+    // The journal goes with the table: a queued rewrite is dropped, one in flight is not waited for
+    // before the delete (it lands first, or finds the table gone), only before returning.
+    this.releasing = true;
+    const inFlight = this.chain.catch(() => undefined);
     if (this.lost) return;
-    await this.calls.run('write', `unlock ${this.dataset.id}.${LOCK_TABLE}`, () => this.dataset.table(LOCK_TABLE).delete(), { retryAmbiguous: true }).catch((e: unknown) => {
+    const removed = this.calls.run('write', `unlock ${this.dataset.id}.${LOCK_TABLE}`, () => this.dataset.table(LOCK_TABLE).delete(), { retryAmbiguous: true }).catch((e: unknown) => {
       if (cloudError(e).status !== 404) throw e;
     });
+    await Promise.all([removed, inFlight]);
   }
 
   /**
@@ -239,6 +275,7 @@ export class EnvironmentLock {
 
   private async writeNow(): Promise<void> {
     if (this.lost) throw this.lost;
+    if (this.releasing) return;
     this.record = { ...this.record, expiresAt: new Date(Date.now() + this.leaseMs).toISOString(), renewedAt: new Date().toISOString(), intents: [...this.pending.values()] };
     try {
       const [md] = await this.calls.run(
@@ -248,12 +285,14 @@ export class EnvironmentLock {
         { retryAmbiguous: false },
       );
       this.etag = String((md as { etag?: string }).etag);
+      this.written = new Set(this.record.intents.map((i) => i.key));
     } catch (e) {
       if (isAmbiguous(e)) {
         // The response was lost: read the record back; if it is what we wrote, carry on with its etag.
         const back = await readLock(this.dataset.table(LOCK_TABLE), this.calls, `${this.dataset.id}.${LOCK_TABLE}`).catch(() => undefined);
         if (back && back.description === JSON.stringify(this.record)) {
           this.etag = String(back.etag);
+          this.written = new Set(this.record.intents.map((i) => i.key));
           return;
         }
       }

@@ -6,7 +6,7 @@ import { DeployError, type DestroyOptions, type Plan } from '../../deploy';
 import type { ManifestEntry } from '../index';
 import { Calls, classifyGcp, cloudError, isAlreadyExists, isAmbiguous, isNotFound } from './clients';
 import { equal, nonAdditive, propertyChanges, summarize, topFields, trafficSummary } from './diff';
-import { deleteVertex, desiredJson, ENV_LABEL, getVertex, PATH_LABEL, listVertex, MONITOR_SCHEDULE_KIND, rpcOf, VERTEX_KINDS, type Live, type VertexKind } from './kinds';
+import { deleteVertex, desiredJson, ENV_LABEL, PATH_LABEL, listAllVertex, listVertex, MONITOR_SCHEDULE_KIND, rpcOf, VERTEX_KINDS, type Live, type VertexKind } from './kinds';
 import { LOCK_TABLE } from './lock';
 import { observePlatform } from './platform';
 import { jsonToObject, messageType, type Json } from './proto-json';
@@ -49,9 +49,17 @@ export async function observeLive(run: Run, mode: 'deploy' | 'destroy', destroyO
   const depsOf = (e: ManifestEntry) => e.dependsOn.filter((d) => managedKeys.has(d));
   const retainAll = mode === 'destroy' && !destroyOptions.destroyData;
 
+  // Every first-round read goes out at once: the Vertex collections (one list each), the dataset
+  // and its tables, the metadata stores; second-round reads (tables' metadata, policies) follow.
+  const project = input.settings.project;
+  const parent = `projects/${project}/locations/${input.settings.region}`;
+  const reads = liveReads(run);
+  const { list } = reads;
+  for (const kind of [MODEL_KIND, ...VERTEX_KINDS, MONITOR_SCHEDULE_KIND]) if (kind.collection !== 'featureViews') void quiet(list(kind, parent));
+  for (const e of managed.filter((x) => x.method === 'aiplatform.projects.locations.metadataStores.create')) void quiet(reads.metadataStore(`${e.parent}/metadataStores/${e.id}`));
+
   // ---- BigQuery: the environment dataset, its tables, their policies
   const dsEntry = managed.find((e) => e.method === 'bigquery.datasets.insert');
-  const project = input.settings.project;
   const datasetId = dsEntry?.id ?? `${manifest.environment}`;
   const dataset = run.clients.bigquery.dataset(datasetId);
   let datasetPresent = false;
@@ -59,6 +67,11 @@ export async function observeLive(run: Run, mode: 'deploy' | 'destroy', destroyO
   const liveTables = new Map<string, Json>();
   if (dsEntry) {
     const desired = bodies.get(dsEntry.key) as Json;
+    // The tables are listed together with the dataset's read (a missing dataset lists as not found).
+    const tableList = quiet(run.calls.run('read', `tables of ${datasetId}`, () => dataset.getTables({ autoPaginate: true })).catch((e: unknown) => {
+      if (isNotFound(e)) return undefined;
+      throw e;
+    }));
     let live: Json | undefined;
     try {
       const [md] = await run.calls.run('read', `dataset ${datasetId}`, () => dataset.getMetadata());
@@ -71,7 +84,7 @@ export async function observeLive(run: Run, mode: 'deploy' | 'destroy', destroyO
       foreign.push(foreignError(dsEntry.path, 'BigQuery dataset', `${project}:${datasetId}`, liveEnv, env, `bq update --set_label ${ENV_LABEL}:${env} ${project}:${datasetId}`));
     } else if (live) {
       datasetPresent = true;
-      const [tables] = await run.calls.run('read', `tables of ${datasetId}`, () => dataset.getTables({ autoPaginate: true }));
+      const [tables] = (await tableList) ?? [[]];
       for (const t of tables) liveTables.set(String(t.id), t.metadata as Json);
       lockPresent = liveTables.has(LOCK_TABLE);
     }
@@ -142,6 +155,11 @@ export async function observeLive(run: Run, mode: 'deploy' | 'destroy', destroyO
     tableEntries
       .filter((e) => liveTables.has(e.id as string))
       .map((e) => [e.id as string, quiet(run.calls.run('read', `table ${datasetId}.${e.id}`, () => dataset.table(e.id as string).getMetadata()))] as const),
+  );
+  const tablePolicies = new Map(
+    managed
+      .filter((e) => mode === 'deploy' && e.method === 'bigquery.tables.setIamPolicy' && liveTables.has(e.id as string))
+      .map((e) => [e.id as string, quiet(run.calls.run('read', `policy ${datasetId}.${e.id}`, () => dataset.table(e.id as string).getIamPolicy()).then(([p]) => p as LivePolicy))] as const),
   );
   const desiredTables = new Set(tableEntries.map((e) => e.id as string));
   for (const e of tableEntries) {
@@ -222,7 +240,7 @@ export async function observeLive(run: Run, mode: 'deploy' | 'destroy', destroyO
       const [policy] = await calls.run('read', `policy ${datasetId}.${id}`, () => dataset.table(id).getIamPolicy());
       return policy as LivePolicy;
     };
-    const live = liveTables.has(id) ? await read(run.calls) : undefined;
+    const live = liveTables.has(id) ? await (tablePolicies.get(id) ?? read(run.calls)) : undefined;
     steps.push(
       policyStep(e, desired, live, depsOf(e), async (rc) => {
         const current = await read(rc.calls);
@@ -233,20 +251,7 @@ export async function observeLive(run: Run, mode: 'deploy' | 'destroy', destroyO
   }
 
   // ---- Vertex AI
-  const parent = `projects/${project}/locations/${input.settings.region}`;
-  const listCache = new Map<string, Promise<Live[]>>();
-  const list = (kind: VertexKind, p: string) => {
-    const k = `${kind.method}|${p}`;
-    let v = listCache.get(k);
-    if (!v) {
-      v = listVertex(ctx, kind, p);
-      listCache.set(k, v);
-    }
-    return v;
-  };
   const claimed = new Set<string>();
-  // Start every list at once (each is awaited where it is used).
-  for (const kind of [MODEL_KIND, ...VERTEX_KINDS, MONITOR_SCHEDULE_KIND]) if (kind.collection !== 'featureViews') void quiet(list(kind, parent));
 
   // Models (upload with a caller-chosen id).
   const modelKind = MODEL_KIND;
@@ -258,7 +263,7 @@ export async function observeLive(run: Run, mode: 'deploy' | 'destroy', destroyO
     const desired = bodies.get(e.key) as Json;
     let live = ownedModels.find((m) => m.name === name);
     if (!live) {
-      const got = await getVertex(ctx, modelKind, name);
+      const got = await reads.byName(modelKind, e.parent, name);
       if (got && got.env !== env) {
         foreign.push(foreignError(e.path, 'Vertex AI model', name, got.env, env, `gcloud ai models update ${e.id} --region=${input.settings.region} --update-labels=${ENV_LABEL}=${env}`));
         continue;
@@ -297,6 +302,7 @@ export async function observeLive(run: Run, mode: 'deploy' | 'destroy', destroyO
       for (const s of (await list(storeKind, parent)).filter((x) => x.env === env)) parents.add(s.name);
     }
     const live: Live[] = [];
+    for (const p of parents) if (kind !== endpointKind) void list(kind, p);
     for (const p of parents) {
       if (kind.collection === 'featureViews' && !(await list(VERTEX_KINDS.find((k) => k.collection === 'featureOnlineStores') as VertexKind, parent)).some((s) => s.name === p && s.env === env)) continue;
       live.push(...(kind === endpointKind ? liveEndpoints : await list(kind, p)));
@@ -317,7 +323,7 @@ export async function observeLive(run: Run, mode: 'deploy' | 'destroy', destroyO
         const name = `${e.parent}/${kind.collection}/${e.id}`;
         current = owned.find((l) => l.name === name);
         if (!current) {
-          const got = await getVertex(ctx, kind, name);
+          const got = await reads.byName(kind, e.parent, name);
           if (got && kind.envOf(got.json) !== env && kind.collection !== 'modelMonitors') {
             foreign.push(foreignError(e.path, `Vertex AI ${kind.type}`, name, got.env, env, `add the labels with the console, gcloud or the REST API (${kind.collection}.patch)`));
             continue;
@@ -406,13 +412,7 @@ export async function observeLive(run: Run, mode: 'deploy' | 'destroy', destroyO
   for (const e of managed.filter((x) => x.method === 'aiplatform.projects.locations.metadataStores.create')) {
     if (mode === 'destroy') continue;
     const name = `${e.parent}/metadataStores/${e.id}`;
-    let exists = false;
-    try {
-      await run.calls.run('read', name, () => rpcOf(run.clients.metadata, 'getMetadataStore')({ name }));
-      exists = true;
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-    }
+    const exists = await reads.metadataStore(name);
     const desired = bodies.get(e.key) as Json;
     steps.push({
       item: item(e.key, 'MetadataStore', e.path, exists ? 'noop' : 'create', [], exists ? [] : [`create Vertex ML Metadata store ${e.id}`]),
@@ -431,9 +431,25 @@ export async function observeLive(run: Run, mode: 'deploy' | 'destroy', destroyO
     });
   }
 
-  // Feature view policies.
-  for (const e of managed.filter((x) => x.method === 'aiplatform.projects.locations.featureOnlineStores.featureViews.setIamPolicy')) {
-    if (mode === 'destroy') continue;
+  // Feature view policies (read all at once).
+  const viewPolicyEntries = managed.filter((x) => mode === 'deploy' && x.method === 'aiplatform.projects.locations.featureOnlineStores.featureViews.setIamPolicy');
+  const viewPolicies = new Map<string, Promise<LivePolicy | undefined>>();
+  for (const e of viewPolicyEntries) {
+    const resource = `${e.parent}/featureViews/${e.id}`;
+    viewPolicies.set(
+      resource,
+      quiet(
+        run.calls.run('read', `policy ${resource}`, () => rpcOf(run.clients.featureStores, 'getIamPolicy')({ resource })).then(
+          ([policy]) => policy as LivePolicy,
+          (err: unknown) => {
+            if (isNotFound(err)) return undefined;
+            throw err;
+          },
+        ),
+      ),
+    );
+  }
+  for (const e of viewPolicyEntries) {
     const resource = `${e.parent}/featureViews/${e.id}`;
     const desired = await agents.resolve(bodies.get(e.key) as Json);
     const read = async (calls: Calls): Promise<LivePolicy | undefined> => {
@@ -445,7 +461,7 @@ export async function observeLive(run: Run, mode: 'deploy' | 'destroy', destroyO
         throw err;
       }
     };
-    const live = await read(run.calls);
+    const live = await viewPolicies.get(resource);
     steps.push(
       policyStep(e, desired, live, depsOf(e), async (rc) => {
         const current = (await read(rc.calls)) ?? { bindings: [] };
@@ -460,6 +476,49 @@ export async function observeLive(run: Run, mode: 'deploy' | 'destroy', destroyO
 
   if (foreign.length > 0) throw new DeployError(`refusing to touch resources this environment does not own:\n  ${foreign.join('\n  ')}`, manifest.environment);
   return { manifest, steps: cascadeReplacements(order(steps, manifest)), lockPresent, datasetPresent };
+}
+
+/** The live-state reads of one observation, each sent once and shared. */
+interface LiveReads {
+  /** The owned resources of a collection (filtered by the ownership label where the API can). */
+  list(kind: VertexKind, parent: string): Promise<Live[]>;
+  /**
+   * The resource of a caller-chosen name, owned or not, found in one unfiltered list of its
+   * collection (shared by every entry of that collection) rather than one get per resource.
+   */
+  byName(kind: VertexKind, parent: string, name: string): Promise<Live | undefined>;
+  /** Whether a metadata store exists. */
+  metadataStore(name: string): Promise<boolean>;
+}
+
+function liveReads(run: Run): LiveReads {
+  const cache = new Map<string, Promise<unknown>>();
+  const once = <T>(key: string, read: () => Promise<T>): Promise<T> => {
+    let v = cache.get(key) as Promise<T> | undefined;
+    if (!v) {
+      v = quiet(read());
+      cache.set(key, v);
+    }
+    return v;
+  };
+  const list = (kind: VertexKind, p: string) => once(`owned|${kind.method}|${p}`, () => listVertex(run.ctx, kind, p));
+  return {
+    list,
+    byName: async (kind, p, name) => {
+      const all = kind.labelFilter ? await once(`all|${kind.method}|${p}`, () => listAllVertex(run.ctx, kind, p)) : await list(kind, p);
+      return all.find((l) => l.name === name);
+    },
+    metadataStore: (name) =>
+      once(`metadataStore|${name}`, async () => {
+        try {
+          await run.calls.run('read', name, () => rpcOf(run.clients.metadata, 'getMetadataStore')({ name }));
+          return true;
+        } catch (err) {
+          if (isNotFound(err)) return false;
+          throw err;
+        }
+      }),
+  };
 }
 
 /** The public plan of observed steps. */

@@ -21,7 +21,7 @@ export interface MutationPoint {
 export interface GcpEngineOptions {
   /** Retry tuning of every SDK call. */
   readonly retry?: RetryTuning;
-  /** First pause between long-running operation polls (grows ×1.5 up to 10 s). @default 1000 */
+  /** First pause between long-running operation polls: short, since most operations finish fast; it grows ×1.5 up to 10 s (Google's guidance for polling operations is a short first poll with exponential backoff). @default 250 */
   readonly pollIntervalMs?: number;
   /** Long-running operation timeout per type (`Endpoint`, `DeployedModel`, …), overriding the defaults. */
   readonly timeouts?: Readonly<Record<string, number>>;

@@ -1,0 +1,86 @@
+import { Construct } from 'constructs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Manifest } from '../../../adapters/gcp';
+import { UNMANAGED } from '../../../adapters/gcp/deploy/run';
+import type { GcpSimulator } from '../../../adapters/gcp/simulator';
+import { renderEnvironment } from '../../../lib';
+import { defineGenerated } from '../../../bench/generate';
+import { engineFor, inputFor, Recorder, startSimulator, writes } from './support';
+
+class Root extends Construct {
+  constructor() {
+    super(undefined as unknown as Construct, '');
+  }
+}
+
+/** A generated environment of 12 pipelines (two datasets, models, endpoints with two deployments each; 12 schedules): 35 resources. */
+const model = renderEnvironment(defineGenerated(new Root(), 12));
+const LOCK_PATH = '/tables/_mlplane_lock';
+
+let sim: GcpSimulator;
+beforeAll(async () => {
+  sim = await startSimulator();
+});
+afterAll(async () => {
+  await sim.close();
+});
+
+describe('deploying at the speed of the critical path', () => {
+  it('journals the plan with the lock, slows down an API that throttles, and reports calls, critical-path round trips and parallelism', { timeout: 120_000 }, async () => {
+    sim.faults.add({ rpc: 'CreateSchedule', count: 3, fault: { kind: 'throttle', retryAfterSeconds: 0 } });
+    const progress = new Recorder();
+    const input = inputFor(model, progress);
+    const summary = await engineFor(sim).deploy(input);
+    const manifest = input.documents['manifest.json'] as Manifest;
+    const resources = manifest.entries.filter((e) => !UNMANAGED.test(e.method)).length;
+    const changed = summary.created + summary.updated;
+    expect(changed).toBeGreaterThan(resources * 0.9);
+
+    // The plan's intents went out with the lock itself; the journal was rewritten in the background far fewer times than there were mutations.
+    const lockInsert = sim.requestLog.find((r) => r.rpc === 'bigquery.tables.insert' && JSON.stringify(r.body).includes('_mlplane_lock'));
+    const record = JSON.parse(String((lockInsert?.body as { description?: string }).description)) as { intents: { key: string }[] };
+    expect(record.intents.length).toBe(changed);
+    const journal = sim.requestLog.filter((r) => r.rpc === 'bigquery.tables.patch' && r.path.endsWith(LOCK_PATH)).length;
+    expect(journal).toBeLessThan(resources / 2);
+
+    // Throttled schedules halved the aiplatform limit; the deploy went on.
+    expect(summary.stats?.lowestConcurrency).toBeLessThan(32);
+    expect(progress.lines.some((l) => /throttled down to \d+ in flight/.test(l))).toBe(true);
+
+    const stats = summary.stats!;
+    expect(stats.calls).toBe(summary.reads + summary.writes);
+    expect(stats.criticalPathRoundTrips).toBeGreaterThan(4);
+    expect(stats.criticalPathRoundTrips).toBeLessThan(stats.calls / 4);
+    expect(stats.parallelism).toBeGreaterThan(2);
+    expect(progress.lines).toContain(`${stats.calls} calls, ${stats.criticalPathRoundTrips} round trips on the critical path, parallelism ${stats.parallelism}, throttled down to ${stats.lowestConcurrency} in flight`);
+  });
+
+  it('makes zero writes and fewer reads than resources on a no-op redeploy, counted at the simulator', { timeout: 120_000 }, async () => {
+    const input = inputFor(model);
+    const resources = (input.documents['manifest.json'] as Manifest).entries.filter((e) => !UNMANAGED.test(e.method)).length;
+    const before = sim.requestLog.length;
+    const summary = await engineFor(sim).deploy(input);
+    const sent = sim.requestLog.slice(before);
+    expect(writes({ ...sim, requestLog: sent })).toEqual([]);
+    expect(summary.writes).toBe(0);
+    expect(sent.length).toBeLessThanOrEqual(summary.reads);
+    expect(sent.length).toBeLessThan(resources);
+    // One list per collection, no get per resource.
+    const gets = sent.filter((r) => /\.Get(Endpoint|Model|Schedule|Dataset|Tensorboard|FeatureOnlineStore|ModelDeploymentMonitoringJob)$/.test(r.rpc));
+    expect(gets).toEqual([]);
+  });
+
+  it('sends the reads of a first plan together: one list per collection, no get per resource', { timeout: 120_000 }, async () => {
+    const fresh = await startSimulator();
+    try {
+      const input = inputFor(model);
+      const plan = await engineFor(fresh).diff(input);
+      expect(plan.items.filter((i) => i.action === 'create').length).toBeGreaterThan(25);
+      const gets = fresh.requestLog.filter((r) => /\.Get(Endpoint|Model|Schedule|Dataset|Tensorboard|FeatureOnlineStore|ModelDeploymentMonitoringJob)$/.test(r.rpc));
+      expect(gets).toEqual([]);
+      expect(fresh.requestLog.length).toBeLessThan(16);
+    } finally {
+      await fresh.close();
+    }
+  });
+});
