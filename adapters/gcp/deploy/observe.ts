@@ -48,6 +48,7 @@ export async function observeLive(run: Run, mode: 'deploy' | 'destroy', destroyO
   const managedKeys = new Set(managed.map((e) => e.key));
   const depsOf = (e: ManifestEntry) => e.dependsOn.filter((d) => managedKeys.has(d));
   const retainAll = mode === 'destroy' && !destroyOptions.destroyData;
+  const platform = quiet(observePlatform(run, mode, destroyOptions, foreign));
 
   // Every first-round read goes out at once: the Vertex collections (one list each), the dataset
   // and its tables, the metadata stores; second-round reads (tables' metadata, policies) follow.
@@ -471,8 +472,8 @@ export async function observeLive(run: Run, mode: 'deploy' | 'destroy', destroyO
     );
   }
 
-  // Service accounts, the staging bucket, KMS keys and IAM policies.
-  steps.push(...(await observePlatform(run, mode, destroyOptions, foreign)));
+  // Service accounts, the staging bucket, KMS keys and IAM policies (read alongside everything above).
+  steps.push(...(await platform));
 
   if (foreign.length > 0) throw new DeployError(`refusing to touch resources this environment does not own:\n  ${foreign.join('\n  ')}`, manifest.environment);
   return { manifest, steps: cascadeReplacements(order(steps, manifest)), lockPresent, datasetPresent };

@@ -16,7 +16,7 @@ import { cloudError, isNotFound } from './clients';
 import { equal } from './diff';
 import { ENV_LABEL } from './kinds';
 import type { Json } from './proto-json';
-import { item, lastSegment, type Run, type RunContext, type Step } from './run';
+import { item, lastSegment, quiet, type Run, type RunContext, type Step } from './run';
 import { foreignError, serviceAgents, type Binding } from './steps';
 
 /** Delete order of platform resources (lower first): our bindings go before the accounts they name; the bucket and keys last, before the environment dataset (the lock's home, rank 100). */
@@ -73,8 +73,29 @@ export async function observePlatform(run: Run, mode: 'deploy' | 'destroy', dest
   const of = (m: string) => entries.filter((e) => e.method === m);
   const body = (e: ManifestEntry) => run.bodies.get(e.key) as Json;
 
+  // Independent reads go out together (each is awaited where it is used).
+  const once = new Map<string, Promise<unknown>>();
+  const read = <T>(key: string, fn: () => Promise<T>): Promise<T> => {
+    let p = once.get(key) as Promise<T> | undefined;
+    if (!p) {
+      p = quiet(fn());
+      once.set(key, p);
+    }
+    return p;
+  };
+  const keyRingOf = (name: string) => read(name, () => readOrUndefined(run, name, async () => (await run.clients.kms.getKeyRing({ name }))[0]));
+  const keyOf = (name: string) => read(name, () => readOrUndefined(run, name, async () => (await run.clients.kms.getCryptoKey({ name }))[0] as unknown as Json));
+  const bucketOf = (bucketName: string) => read(`bucket ${bucketName}`, () => readOrUndefined(run, `bucket ${bucketName}`, async () => (await run.clients.storage.bucket(bucketName).getMetadata())[0] as unknown as Json));
+  const accounts = read('accounts', () => listServiceAccounts(run));
+  for (const e of of(METHOD.keyRing)) void keyRingOf(`${e.parent}/keyRings/${e.id as string}`);
+  for (const e of [...of(METHOD.key), ...of(METHOD.keyPolicy)]) void keyOf(`${e.parent}/cryptoKeys/${e.id as string}`);
+  for (const e of [...of(METHOD.bucket), ...of(METHOD.bucketPolicy)]) void bucketOf(e.id as string);
+  const projectPolicyOf = (resource: string) => read(`policy of ${resource}`, async () => (await run.calls.run('read', `policy of ${resource}`, () => run.clients.projects.getIamPolicy({ resource, options: { requestedPolicyVersion: 3 } })))[0] as unknown as Policy);
+  for (const e of of(METHOD.projectPolicy)) void projectPolicyOf(`projects/${e.id as string}`);
+
   // ---- Service accounts: the manifest's, and every one of this environment's (by the marker).
-  const [listed] = await Promise.all([listServiceAccounts(run)]);
+  // The list holds every account of the project: one not in it does not exist.
+  const listed = await accounts;
   const owned = listed.filter((sa) => String(sa.description ?? '').includes(ownershipMarker(env)));
   const ours = new Set(owned.map((sa) => String(sa.email)));
   const claimed = new Set<string>();
@@ -82,7 +103,7 @@ export async function observePlatform(run: Run, mode: 'deploy' | 'destroy', dest
     const email = `${e.id as string}@${project}.iam.gserviceaccount.com`;
     ours.add(email);
     const desired = (body(e).serviceAccount as Json | undefined) ?? {};
-    const live = listed.find((sa) => sa.email === email) ?? (await getServiceAccount(run, email));
+    const live = listed.find((sa) => sa.email === email);
     if (live && !String(live.description ?? '').includes(ownershipMarker(env))) {
       foreign.push(`[${e.path}] IAM service account ${email} already exists and is not owned by this environment (its description has no '${ownershipMarker(env)}'); mlplane never adopts or overwrites it. To import it, add '${ownershipMarker(env)}' to its description (gcloud iam service-accounts update ${email} --description=…); otherwise rename the construct or delete the account`);
       ours.delete(email);
@@ -136,7 +157,7 @@ export async function observePlatform(run: Run, mode: 'deploy' | 'destroy', dest
   // ---- KMS key rings and keys (before the bucket and datasets that use them).
   for (const e of of(METHOD.keyRing)) {
     const name = `${e.parent}/keyRings/${e.id as string}`;
-    const live = await readOrUndefined(run, name, async () => (await run.clients.kms.getKeyRing({ name }))[0]);
+    const live = await keyRingOf(name);
     if (mode === 'destroy') {
       if (live) steps.push(kept(e, 'KMS key ring', name, `kept: Cloud KMS key ring ${lastSegment(name)} cannot be deleted (Cloud KMS has no delete for key rings; an empty ring costs nothing)`));
       continue;
@@ -160,7 +181,7 @@ export async function observePlatform(run: Run, mode: 'deploy' | 'destroy', dest
   for (const e of of(METHOD.key)) {
     const name = `${e.parent}/cryptoKeys/${e.id as string}`;
     const desired = body(e);
-    const live = await readOrUndefined(run, name, async () => (await run.clients.kms.getCryptoKey({ name }))[0] as unknown as Json);
+    const live = await keyOf(name);
     const liveEnv = ((live?.labels as Record<string, string> | undefined) ?? {})[ENV_LABEL];
     if (live && liveEnv !== env) {
       foreign.push(foreignError(e.path, 'KMS key', name, liveEnv, env, `gcloud kms keys update ${e.id as string} --keyring=… --location=… --update-labels=${ENV_LABEL}=${env}`));
@@ -217,7 +238,7 @@ export async function observePlatform(run: Run, mode: 'deploy' | 'destroy', dest
     const resource = `${e.parent}/cryptoKeys/${e.id as string}`;
     const desired = await agents.resolve(body(e));
     const read = (rc: Pick<RunContext, 'calls' | 'clients'>) => rc.calls.run('read', `policy ${resource}`, () => rc.clients.kmsGetIamPolicy(resource)) as Promise<Policy>;
-    const keyLive = await readOrUndefined(run, resource, async () => (await run.clients.kms.getCryptoKey({ name: resource }))[0]);
+    const keyLive = await keyOf(resource);
     const live = keyLive ? await read(run) : undefined;
     steps.push(
       policyStep(e, 'KMS key IAM policy', `key ${lastSegment(resource)}`, resource, live, grantsOf(desired), [], async (rc, edit) => {
@@ -230,8 +251,7 @@ export async function observePlatform(run: Run, mode: 'deploy' | 'destroy', dest
   for (const e of of(METHOD.bucket)) {
     const bucketName = e.id as string;
     const desired = body(e);
-    const bucket = run.clients.storage.bucket(bucketName);
-    const live = await readOrUndefined(run, `bucket ${bucketName}`, async () => (await bucket.getMetadata())[0] as unknown as Json);
+    const live = await bucketOf(bucketName);
     const liveEnv = ((live?.labels as Record<string, string> | undefined) ?? {})[ENV_LABEL];
     if (live && liveEnv !== env) {
       foreign.push(foreignError(e.path, 'Cloud Storage bucket', `gs://${bucketName}`, liveEnv, env, `gcloud storage buckets update gs://${bucketName} --update-labels=${ENV_LABEL}=${env}`));
@@ -305,7 +325,7 @@ export async function observePlatform(run: Run, mode: 'deploy' | 'destroy', dest
     const bucketName = e.id as string;
     const bucket = () => run.clients.storage.bucket(bucketName);
     const read = (rc: Pick<RunContext, 'calls'>) => rc.calls.run('read', `policy of bucket ${bucketName}`, async () => (await bucket().iam.getPolicy({ requestedPolicyVersion: 3 }))[0] as unknown as Policy);
-    const exists = await readOrUndefined(run, `bucket ${bucketName}`, async () => (await bucket().getMetadata())[0]);
+    const exists = await bucketOf(bucketName);
     const live = exists ? await read(run) : undefined;
     if (mode === 'destroy' && !live) continue;
     const desired = mode === 'destroy' ? [] : grantsOf(await agents.resolve(body(e)));
@@ -320,7 +340,7 @@ export async function observePlatform(run: Run, mode: 'deploy' | 'destroy', dest
   for (const e of of(METHOD.projectPolicy)) {
     const resource = `projects/${e.id as string}`;
     const read = (rc: Pick<RunContext, 'calls' | 'clients'>) => rc.calls.run('read', `policy of ${resource}`, async () => (await rc.clients.projects.getIamPolicy({ resource, options: { requestedPolicyVersion: 3 } }))[0] as unknown as Policy);
-    const live = await read(run);
+    const live = await projectPolicyOf(resource);
     const desired = mode === 'destroy' ? [] : grantsOf(await agents.resolve(body(e)));
     steps.push(
       policyStep(e, 'Project IAM policy', `project ${e.id as string}`, resource, live, desired, revocations(live, desired, isOurs), async (rc, edit) => {
