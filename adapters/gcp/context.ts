@@ -87,7 +87,7 @@ export class SynthContext {
   public sharedNames(): NameClaim[] {
     const env = this.model.environment;
     const project = `project ${this.settings.project}`;
-    const notDerived = new Set([this.settings.project, this.settings.stagingBucket, 'default']);
+    const notDerived = new Set([this.settings.project, ...(this.settings.stagingBucket ? [this.settings.stagingBucket] : []), 'default']);
     return [
       { scope: project, what: `ownership label ${ENV_LABEL}`, name: this.envLabel, path: env.path },
       ...this.entries.filter((e) => e.id !== null && !notDerived.has(e.id)).map((e) => ({ scope: e.parent || project, what: e.collection, name: e.id as string, path: e.path })),
@@ -160,6 +160,13 @@ export class SynthContext {
   }
 
   /** Key ring id of the environment. */
+  /** The staging bucket: the setting, else `<project>-<environment label>` (at most 63 characters). */
+  public get stagingBucket(): string {
+    if (this.settings.stagingBucket) return this.settings.stagingBucket;
+    const name = `${this.settings.project}-${this.envLabel}`.replace(/_/g, '-');
+    return name.length <= 63 ? name : `${name.slice(0, 54).replace(/-+$/, '')}-${shortHash(name, 8)}`;
+  }
+
   public keyRingId(): string {
     return `mlplane-${this.envLabel}`;
   }
@@ -182,7 +189,7 @@ export class SynthContext {
 
   /** `gs://` root of the pipeline runs of a pipeline. */
   public pipelineRoot(pipelinePath: string): string {
-    return `gs://${this.settings.stagingBucket}/${this.envLabel}/pipeline-root/${labelValue(pipelinePath)}`;
+    return `gs://${this.stagingBucket}/${this.envLabel}/pipeline-root/${labelValue(pipelinePath)}`;
   }
 
   /** Vertex model resource name. */

@@ -300,7 +300,7 @@ export interface BucketBody {
  */
 export type BodySchema =
   | { readonly kind: 'proto'; readonly message: string }
-  | { readonly kind: 'discovery'; readonly api: 'bigquery.v2'; readonly schema: string }
+  | { readonly kind: 'discovery'; readonly api: 'bigquery.v2' | 'storage.v1' | 'cloudkms.v1' | 'iam.v1' | 'cloudresourcemanager.v3'; readonly schema: string }
   | { readonly kind: 'none'; readonly reason: string };
 
 /** One resource the deploy engine applies. */

@@ -21,11 +21,13 @@ export interface GcpSettings {
    */
   readonly bigqueryLocation: string;
   /**
-   * Cloud Storage bucket (name only) for pipeline roots and staging.
+   * Cloud Storage bucket (name only) for pipeline roots and staging, one per environment: its
+   * bucket-level IAM gives each environment's workloads access to their own artifacts only, and
+   * the engine owns it by the environment's label.
    *
-   * @default - `<project>-mlplane`
+   * @default - `<project>-<environment label>` (trimmed to 63 characters with a hash)
    */
-  readonly stagingBucket: string;
+  readonly stagingBucket?: string;
   /**
    * VPC network pipeline jobs peer with when the environment's network is private, as
    * `projects/<project-number>/global/networks/<name>`.
@@ -113,7 +115,7 @@ export function parseGcpSettings(raw: unknown): GcpSettings {
     project: p,
     region: r,
     bigqueryLocation: bigqueryLocation ?? r,
-    stagingBucket: (bucket as string | undefined) ?? `${p}-mlplane`,
+    ...(bucket !== undefined ? { stagingBucket: bucket as string } : {}),
     ...(network !== undefined ? { network: network as string } : {}),
   };
 }

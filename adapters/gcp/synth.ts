@@ -72,6 +72,8 @@ const KEYS = {
   bucket: 'storage.bucket',
   keyRing: 'kms.keyRing',
   key: (location: string) => `kms.cryptoKey/${location}`,
+  keyPolicy: (location: string) => `iam.policy/kms.cryptoKey/${location}`,
+  bucketPolicy: 'iam.policy/storage.bucket',
   bqDataset: 'bigquery.dataset',
   metadataStore: 'vertex.metadataStore',
   tensorboard: 'vertex.tensorboard',
@@ -159,8 +161,21 @@ function workloads(ctx: SynthContext): ResourceModel[] {
   return ctx.model.resources.filter((r) => r.kind === 'pipeline' || r.kind === 'onlineEndpoint' || r.kind === 'batchInference');
 }
 
+/** A resource encrypted with the environment's key needs the key and its service-agent grants first. */
 function keyDeps(ctx: SynthContext, location: string): string[] {
-  return ctx.model.environment.encryption.kind === 'customer-managed' ? [KEYS.key(location)] : [];
+  return ctx.model.environment.encryption.kind === 'customer-managed' ? [KEYS.key(location), KEYS.keyPolicy(location)] : [];
+}
+
+/**
+ * Service agents that encrypt with the key of a location: Vertex AI and Cloud Storage use the
+ * region's key, BigQuery (its encryption service account) the key of the BigQuery location.
+ * Members written `serviceAgent:<api>`; the engine resolves them from the project number.
+ */
+function keyUsers(ctx: SynthContext, location: string): string[] {
+  const out: string[] = [];
+  if (location === ctx.settings.region) out.push(VERTEX_SERVICE_AGENT, STORAGE_SERVICE_AGENT);
+  if (location === kmsLocationForBigQuery(ctx.settings.bigqueryLocation)) out.push(BIGQUERY_SERVICE_AGENT);
+  return out.sort();
 }
 
 function environmentResources(ctx: SynthContext): void {
@@ -183,7 +198,7 @@ function environmentResources(ctx: SynthContext): void {
         id: ctx.keyRingId(),
         document: `kms/keyRings/${location}.json`,
         body: {},
-        schema: { kind: 'none', reason: 'Cloud KMS has no spec in ../shared/conformance; the body is empty' },
+        schema: { kind: 'discovery', api: 'cloudkms.v1', schema: 'KeyRing' },
         dependsOn: [],
         retain: true,
       });
@@ -197,14 +212,29 @@ function environmentResources(ctx: SynthContext): void {
         id: enc.keyName,
         document: `kms/cryptoKeys/${location}-${enc.keyName}.json`,
         body: key,
-        schema: { kind: 'none', reason: 'Cloud KMS has no spec in ../shared/conformance' },
+        schema: { kind: 'discovery', api: 'cloudkms.v1', schema: 'CryptoKey' },
         dependsOn: [`${KEYS.keyRing}/${location}`],
         retain: true,
+      });
+      // The services' agents may use this key and nothing else: a key-level binding, never a project-level one.
+      const keyPolicy: IamPolicyBody = { bindings: [{ role: 'roles/cloudkms.cryptoKeyEncrypterDecrypter', members: keyUsers(ctx, location) }] };
+      ctx.emit({
+        key: KEYS.keyPolicy(location),
+        path: env.path,
+        method: 'cloudkms.projects.locations.keyRings.cryptoKeys.setIamPolicy',
+        collection: 'projects.locations.keyRings.cryptoKeys',
+        parent: ring,
+        id: enc.keyName,
+        document: `iam/policies/kms-${location}-${enc.keyName}.json`,
+        body: keyPolicy,
+        schema: { kind: 'discovery', api: 'cloudkms.v1', schema: 'Policy' },
+        requestField: 'policy',
+        dependsOn: [KEYS.key(location)],
       });
     }
   }
   const bucket: BucketBody = {
-    name: settings.stagingBucket,
+    name: ctx.stagingBucket,
     location: settings.region.toUpperCase(),
     labels: ctx.labels(env.path),
     iamConfiguration: { uniformBucketLevelAccess: { enabled: true } },
@@ -216,10 +246,10 @@ function environmentResources(ctx: SynthContext): void {
     method: 'storage.buckets.insert',
     collection: 'buckets',
     parent: project,
-    id: settings.stagingBucket,
-    document: `storage/buckets/${settings.stagingBucket}.json`,
+    id: ctx.stagingBucket,
+    document: `storage/buckets/${ctx.stagingBucket}.json`,
     body: bucket,
-    schema: { kind: 'none', reason: 'Cloud Storage has no spec in ../shared/conformance' },
+    schema: { kind: 'discovery', api: 'storage.v1', schema: 'Bucket' },
     dependsOn: keyDeps(ctx, settings.region),
     retain: true,
   });
@@ -227,7 +257,8 @@ function environmentResources(ctx: SynthContext): void {
     const id = ctx.serviceAccountId(w.path);
     const body: ServiceAccountBody = {
       accountId: id,
-      serviceAccount: { displayName: displayName(`mlplane ${w.path}`).slice(0, 100), description: `Runs ${w.kind} '${w.path}' of environment '${env.path}' (mlplane)` },
+      // Service accounts have no labels: the description carries the ownership label.
+      serviceAccount: { displayName: displayName(`mlplane ${w.path}`).slice(0, 100), description: `Runs ${w.kind} '${w.path}' of environment '${env.path}' (mlplane-env=${ctx.envLabel})` },
     };
     ctx.emit({
       key: KEYS.serviceAccount(w.path),
@@ -238,7 +269,7 @@ function environmentResources(ctx: SynthContext): void {
       id,
       document: `iam/serviceAccounts/${id}.json`,
       body,
-      schema: { kind: 'none', reason: 'IAM admin has no spec in ../shared/conformance' },
+      schema: { kind: 'discovery', api: 'iam.v1', schema: 'CreateServiceAccountRequest' },
       dependsOn: [],
     });
   }
@@ -1034,7 +1065,7 @@ function batchMonitor(ctx: SynthContext, d: DriftMonitorModel, batchPath: string
   };
   const tableInput = (ds: DatasetModel | undefined): MonitoringInputBody => ({ columnizedDataset: { bigquerySource: { tableUri: ds ? ctx.tableUri(ctx.tableId(ds)) : '' } } });
   const notification: MonitoringNotificationBody = { ...(emails.length > 0 ? { emailConfig: { userEmails: emails } } : {}), enableCloudLogging: true };
-  const output: MonitoringOutputBody = { gcsBaseDirectory: { outputUriPrefix: `gs://${ctx.settings.stagingBucket}/${ctx.envLabel}/model-monitoring/${monitorId}` } };
+  const output: MonitoringOutputBody = { gcsBaseDirectory: { outputUriPrefix: `gs://${ctx.stagingBucket}/${ctx.envLabel}/model-monitoring/${monitorId}` } };
   const monitorBody: ModelMonitorBody = {
     displayName: displayName(`${ctx.envLabel}-${d.id}`),
     modelMonitoringTarget: { vertexModel: { model: ref ? ref.name.replace(/@.*$/, '') : '' } },
@@ -1123,6 +1154,17 @@ export const BASELINE_ROLES = ['roles/aiplatform.user', 'roles/bigquery.jobUser'
 
 /** Member standing for the project's Vertex AI service agent; the engine resolves it to `service-<number>@gcp-sa-aiplatform.iam.gserviceaccount.com`. */
 export const VERTEX_SERVICE_AGENT = 'serviceAgent:aiplatform.googleapis.com';
+/** The project's Cloud Storage service agent (`service-<number>@gs-project-accounts.iam.gserviceaccount.com`). */
+export const STORAGE_SERVICE_AGENT = 'serviceAgent:storage.googleapis.com';
+/** BigQuery's encryption service account (`bq-<number>@bigquery-encryption.iam.gserviceaccount.com`). */
+export const BIGQUERY_SERVICE_AGENT = 'serviceAgent:bigquery.googleapis.com';
+
+/**
+ * The role of a workload on the staging bucket, which is its pipeline root: pipelines and batch
+ * inferences (which run as pipelines) write and read their artifacts there. `objectUser` reads,
+ * writes and deletes objects but cannot change the bucket or its IAM (unlike `objectAdmin`).
+ */
+export const PIPELINE_ROOT_ROLE = 'roles/storage.objectUser';
 
 /** The members a grant's principal acts as. */
 function members(ctx: SynthContext, g: GrantModel): string[] {
@@ -1226,6 +1268,23 @@ function grants(ctx: SynthContext): void {
       });
     }
   }
+  // The pipeline root: a bucket-level binding for each workload that runs as a pipeline.
+  const bucketRoles = new Map<string, Set<string>>();
+  for (const w of workloads(ctx)) if (w.kind !== 'onlineEndpoint') add(bucketRoles, PIPELINE_ROOT_ROLE, `serviceAccount:${ctx.serviceAccountEmail(w.path)}`);
+  if (bucketRoles.size > 0) {
+    ctx.emit({
+      key: KEYS.bucketPolicy,
+      path: ctx.model.environment.path,
+      method: 'storage.buckets.setIamPolicy',
+      collection: 'buckets',
+      parent: '',
+      id: ctx.stagingBucket,
+      document: 'iam/policies/staging-bucket.json',
+      body: policy(bucketRoles),
+      schema: { kind: 'discovery', api: 'storage.v1', schema: 'Policy' },
+      dependsOn: [KEYS.bucket, ...serviceAccountDeps(ctx, bucketRoles)],
+    });
+  }
   ctx.emit({
     key: KEYS.iam(ctx.model.environment.path),
     path: ctx.model.environment.path,
@@ -1235,7 +1294,7 @@ function grants(ctx: SynthContext): void {
     id: ctx.settings.project,
     document: 'iam/policies/project.json',
     body: policy(project),
-    schema: { kind: 'proto', message: 'google.iam.v1.Policy' },
+    schema: { kind: 'discovery', api: 'cloudresourcemanager.v3', schema: 'Policy' },
     requestField: 'policy',
     dependsOn: serviceAccountDeps(ctx, project),
   });

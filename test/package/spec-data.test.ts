@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { findConformanceDir } from '../../adapters/azure/simulator/schemas';
 import { conformanceDir, loadBigQueryDiscovery } from '../../adapters/gcp/simulator/discovery';
+import { PlatformDiscovery } from '../../adapters/gcp/simulator/platform-discovery';
 import { packageRoot, specDataPath } from '../../adapters/shared/spec-data';
 import { conformancePath } from '../support/conformance';
 
@@ -42,6 +43,10 @@ describe('spec-data', () => {
       'azure/arm-schemas/schemas/common/definitions.json',
       'azure/arm-schemas/schemas/common/manuallyAddedResources.json',
       'gcp/bigquery.v2.discovery.json',
+      'gcp/cloudkms.v1.discovery.json',
+      'gcp/cloudresourcemanager.v3.discovery.json',
+      'gcp/iam.v1.discovery.json',
+      'gcp/storage.v1.discovery.json',
       'kfp/pipeline_spec.proto',
     ]);
   });
@@ -67,6 +72,8 @@ describe('spec-data', () => {
     expect(conformanceDir()).toBe(specDataPath());
     expect(findConformanceDir()).toBe(path.join(SPEC, 'azure'));
     expect(Object.keys(loadBigQueryDiscovery().schemas)).toContain('Dataset');
+    // The platform APIs' documents load from spec-data/ too (no folder given).
+    expect(new PlatformDiscovery().match('POST', '/v1/projects/p/serviceAccounts')?.rpc).toBe('iam.projects.serviceAccounts.create');
   });
 
   it('fails if an explicit folder has no discovery document, naming the file', () => {

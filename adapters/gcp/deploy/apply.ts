@@ -36,7 +36,13 @@ export async function apply(run: Run, mode: 'deploy' | 'destroy', destroyOptions
     if (datasetStep && entry) {
       input.progress.event({ id: datasetStep.item.id, path: datasetStep.item.path, action: 'create', state: 'running' });
       // A concurrent run of ours may have created it first: then this run did not.
-      datasetCreated = (await createDataset({ ...ctx, dataset: run.clients.bigquery.dataset(datasetIdOf(run)) }, entry, run.bodies.get(entry.key) as Json)) ? 1 : 0;
+      // What depends on other entries (the customer-managed key and its grant, batch writers'
+      // access) is added by the dataset's update step under the lock, after those entries.
+      const body = run.bodies.get(entry.key) as Json;
+      const { defaultEncryptionConfiguration: _k, access: _a, ...bare } = body;
+      void _k;
+      void _a;
+      datasetCreated = (await createDataset({ ...ctx, dataset: run.clients.bigquery.dataset(datasetIdOf(run)) }, entry, entry.dependsOn.length > 0 ? bare : body)) ? 1 : 0;
       input.progress.event({ id: datasetStep.item.id, path: datasetStep.item.path, action: 'create', state: 'done' });
     }
   }
@@ -63,7 +69,9 @@ export async function apply(run: Run, mode: 'deploy' | 'destroy', destroyOptions
     settle(run, lock.inherited, observed);
     const r = await execute(run, observed, lock, mode);
     // The dataset created before the lock shows as unchanged in the re-read plan.
-    result = datasetCreated > 0 ? { ...r, created: r.created + 1, unchanged: r.unchanged - 1 } : r;
+    // (or as updated, when its key and access were added under the lock).
+    const reread = observed.steps.find((s) => s.item.id === datasetStep?.item.id)?.item.action;
+    result = datasetCreated > 0 ? { ...r, created: r.created + 1, ...(reread === 'update' ? { updated: r.updated - 1 } : { unchanged: r.unchanged - 1 }) } : r;
   } catch (e) {
     crashed = (e as { [SIMULATED_CRASH]?: boolean })[SIMULATED_CRASH] === true;
     throw e;

@@ -1,7 +1,10 @@
 /**
  * The only code in mlplane that talks to Google Cloud: `@google-cloud/aiplatform` (v1 and v1beta1
- * clients over REST) and `@google-cloud/bigquery`, with Application Default Credentials — or, when
- * `MLPLANE_GCP_ENDPOINT=http://127.0.0.1:N` is set, a local simulator with no credentials.
+ * clients over REST), `@google-cloud/bigquery`, `@google-cloud/storage`, `@google-cloud/kms`,
+ * `@google-cloud/resource-manager` (v3 `ProjectsClient`) and `@googleapis/iam` (IAM v1 service
+ * accounts: the GAPIC `@google-cloud/iam` has no service-account admin API), with Application
+ * Default Credentials — or, when `MLPLANE_GCP_ENDPOINT=http://127.0.0.1:N` is set, a local
+ * simulator with no credentials.
  *
  * Every call goes through `Calls.run`, which counts reads and writes and retries with the shared
  * mechanism (`adapters/shared/retry.ts`) using the GCP classification below.
@@ -9,7 +12,11 @@
 import { v1, v1beta1 } from '@google-cloud/aiplatform';
 import type { ClientOptions } from 'google-gax';
 import { BigQuery } from '@google-cloud/bigquery';
-import { PassThroughClient } from 'google-auth-library';
+import { KeyManagementServiceClient } from '@google-cloud/kms';
+import { ProjectsClient } from '@google-cloud/resource-manager';
+import { Storage } from '@google-cloud/storage';
+import { iam_v1 } from '@googleapis/iam';
+import { GoogleAuth, PassThroughClient } from 'google-auth-library';
 import type { Span } from './schedule';
 import { createSettled, parseRetryAfter, RETRYABLE_NETWORK_CODES, RETRYABLE_STATUS, withRetries, type RetryDecision } from '../../shared/retry';
 
@@ -133,6 +140,16 @@ export interface GcpClients {
   readonly schedulesBeta: v1beta1.ScheduleServiceClient;
   readonly monitorsBeta: v1beta1.ModelMonitoringServiceClient;
   readonly bigquery: BigQuery;
+  readonly storage: Storage;
+  readonly kms: KeyManagementServiceClient;
+  readonly projects: ProjectsClient;
+  readonly iam: iam_v1.Iam;
+  /**
+   * `cloudkms…cryptoKeys.getIamPolicy`, a GET: the KMS client's `getIamPolicy` over REST sends a
+   * POST the service does not serve (googleapis/gax-nodejs#1462), so this one call goes through the
+   * KMS client's own auth client to the method and path of the discovery document.
+   */
+  kmsGetIamPolicy(resource: string): Promise<{ bindings?: { role: string; members?: string[] }[]; etag?: string; version?: number }>;
 }
 
 /**
@@ -145,15 +162,27 @@ export function makeClients(project: string, region: string, env: NodeJS.Process
   const endpoint = env[ENDPOINT_ENV];
   let vertexOpts: ClientOptions;
   let bqOpts: ConstructorParameters<typeof BigQuery>[0];
+  let platformOpts: ClientOptions;
+  let storageOpts: ConstructorParameters<typeof Storage>[0];
+  let iamOpts: iam_v1.Options;
+  let kmsRoot: string;
   if (endpoint) {
     const m = /^http:\/\/(127\.0\.0\.1|localhost):(\d+)\/?$/.exec(endpoint);
     if (!m) throw new Error(`${ENDPOINT_ENV} must be http://127.0.0.1:<port> (a local simulator), got '${endpoint}'; unset it to deploy to Google Cloud`);
     const auth = new PassThroughClient();
     vertexOpts = { apiEndpoint: m[1], port: Number(m[2]), protocol: 'http', fallback: 'rest', authClient: auth as unknown as ClientOptions['authClient'] };
     bqOpts = { apiEndpoint: `http://${m[1]}:${m[2]}`, projectId: project, authClient: auth, autoRetry: false, maxRetries: 0 };
+    platformOpts = vertexOpts;
+    storageOpts = { apiEndpoint: `http://${m[1]}:${m[2]}`, projectId: project, authClient: auth as never, retryOptions: { autoRetry: false, maxRetries: 0 } };
+    iamOpts = { version: 'v1', rootUrl: `http://${m[1]}:${m[2]}/`, auth: auth as never };
+    kmsRoot = `http://${m[1]}:${m[2]}`;
   } else {
     vertexOpts = { apiEndpoint: `${region}-aiplatform.googleapis.com`, fallback: 'rest' };
     bqOpts = { projectId: project, autoRetry: false, maxRetries: 0 };
+    platformOpts = { fallback: 'rest' };
+    storageOpts = { projectId: project, retryOptions: { autoRetry: false, maxRetries: 0 } };
+    iamOpts = { version: 'v1', auth: new GoogleAuth({ scopes: ['https://www.googleapis.com/auth/cloud-platform'] }) as never };
+    kmsRoot = 'https://cloudkms.googleapis.com';
   }
   const key = JSON.stringify(endpoint ? { endpoint, project } : { project, region });
   const cached = CLIENT_CACHE.get(key);
@@ -200,6 +229,31 @@ export function makeClients(project: string, region: string, env: NodeJS.Process
     get bigquery() {
       return lazy('bigquery', () => new BigQuery(bqOpts));
     },
+    get storage() {
+      return lazy('storage', () => new Storage(storageOpts));
+    },
+    get kms() {
+      return lazy('kms', () => new KeyManagementServiceClient(platformOpts));
+    },
+    get projects() {
+      return lazy('projects', () => new ProjectsClient(platformOpts));
+    },
+    get iam() {
+      return lazy('iam', () => new iam_v1.Iam(iamOpts));
+    },
+    async kmsGetIamPolicy(resource) {
+      // `auth` is a GoogleAuth (ADC) or, against the simulator, the PassThroughClient itself.
+      type Requester = { request<T>(o: object): Promise<{ data: T }> };
+      const a = this.kms.auth as unknown as Requester & { getClient?: () => Promise<Requester> };
+      const auth = typeof a.getClient === 'function' ? await a.getClient() : a;
+      const res = await auth.request<{ bindings?: { role: string; members?: string[] }[]; etag?: string; version?: number }>({
+        url: `${kmsRoot}/v1/${resource}:getIamPolicy`,
+        method: 'GET',
+        params: { 'options.requestedPolicyVersion': 3 },
+        retry: false,
+      });
+      return res.data;
+    },
   };
   CLIENT_CACHE.set(key, clients);
   return clients;
@@ -244,7 +298,7 @@ export class Calls {
    * idempotent or its outcome was settled; otherwise an ambiguous failure propagates so the caller
    * can settle it by a read.
    */
-  public async run<T>(kind: 'read' | 'write', what: string, fn: () => Promise<T>, options: { retryAmbiguous?: boolean } = {}): Promise<T> {
+  public async run<T>(kind: 'read' | 'write', what: string, fn: () => Promise<T>, options: { retryAmbiguous?: boolean; noRetry?: (error: unknown) => boolean } = {}): Promise<T> {
     return withRetries(
       async () => {
         if (kind === 'read') this.reads += 1;
@@ -258,6 +312,7 @@ export class Calls {
       },
       {
         classify: (e) => {
+          if (options.noRetry?.(e)) return { retry: false };
           const d = classifyGcp(e);
           if (!d.retry) return d;
           if (isThrottle(e)) this.onThrottle?.(what);

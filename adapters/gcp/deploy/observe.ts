@@ -8,8 +8,9 @@ import { Calls, classifyGcp, cloudError, isAlreadyExists, isAmbiguous, isNotFoun
 import { equal, nonAdditive, propertyChanges, summarize, topFields, trafficSummary } from './diff';
 import { deleteVertex, desiredJson, ENV_LABEL, PATH_LABEL, listAllVertex, listVertex, MONITOR_SCHEDULE_KIND, rpcOf, VERTEX_KINDS, type Live, type VertexKind } from './kinds';
 import { LOCK_TABLE } from './lock';
+import { observePlatform } from './platform';
 import { jsonToObject, messageType, type Json } from './proto-json';
-import { type Step, type Observed, UNMANAGED, RANK, type Run, lastSegment, item, timeoutFor, quiet, ignoreNotFound, stripUndefined, pickTop } from './run';
+import { type Step, type Observed, RANK, type Run, lastSegment, item, timeoutFor, quiet, ignoreNotFound, stripUndefined, pickTop } from './run';
 import { foreignError, cascadeReplacements, order, deleteStep, type Binding, type LivePolicy, mergeBindings, policyStep, serviceAgents, MODEL_KIND, modelStep, vertexStep, deployedModelStep, undeploy, createDataset, createTable, deleteTable, normalizeBq } from './steps';
 
 /** The generic Vertex kind of a manifest entry, if it has one. */
@@ -43,17 +44,11 @@ export async function observeLive(run: Run, mode: 'deploy' | 'destroy', destroyO
   const env = ctx.envLabel;
   const steps: Step[] = [];
   const foreign: string[] = [];
-  const managed = manifest.entries.filter((e) => !UNMANAGED.test(e.method));
-  const unmanaged = manifest.entries.filter((e) => UNMANAGED.test(e.method));
-  if (unmanaged.length > 0 && mode === 'deploy' && !run.said.has('unmanaged')) {
-    run.said.add('unmanaged');
-    input.progress.log(
-      `not applied by the gcp engine (outside Vertex AI and BigQuery; create them with gcloud or Terraform before deploying): ${unmanaged.map((e) => `${e.key} (${e.method})`).join(', ')}`,
-    );
-  }
+  const managed = manifest.entries;
   const managedKeys = new Set(managed.map((e) => e.key));
   const depsOf = (e: ManifestEntry) => e.dependsOn.filter((d) => managedKeys.has(d));
   const retainAll = mode === 'destroy' && !destroyOptions.destroyData;
+  const platform = quiet(observePlatform(run, mode, destroyOptions, foreign));
 
   // Every first-round read goes out at once: the Vertex collections (one list each), the dataset
   // and its tables, the metadata stores; second-round reads (tables' metadata, policies) follow.
@@ -107,7 +102,7 @@ export async function observeLive(run: Run, mode: 'deploy' | 'destroy', destroyO
           },
         });
       } else if (liveEnv === env) {
-        const want = { friendlyName: desired.friendlyName, description: desired.description, labels: desired.labels };
+        const want = { friendlyName: desired.friendlyName, description: desired.description, labels: desired.labels, defaultEncryptionConfiguration: desired.defaultEncryptionConfiguration };
         const changes = propertyChanges(stripUndefined(want), live);
         // Access entries are added, never removed: BigQuery lists its default entries too.
         const liveAccess = (live.access as Json[] | undefined) ?? [];
@@ -476,6 +471,9 @@ export async function observeLive(run: Run, mode: 'deploy' | 'destroy', destroyO
       }),
     );
   }
+
+  // Service accounts, the staging bucket, KMS keys and IAM policies (read alongside everything above).
+  steps.push(...(await platform));
 
   if (foreign.length > 0) throw new DeployError(`refusing to touch resources this environment does not own:\n  ${foreign.join('\n  ')}`, manifest.environment);
   return { manifest, steps: cascadeReplacements(order(steps, manifest)), lockPresent, datasetPresent };

@@ -72,7 +72,7 @@ export interface RunContext extends KindContext {
 /** Marks an error thrown by a test hook: the run stops as if the process died (lock kept). */
 export const SIMULATED_CRASH = Symbol.for('mlplane.gcp.crash');
 
-/** Manifest methods the two SDKs cannot apply (KMS, Cloud Storage, IAM admin, project IAM). */
+/** Manifest methods of the platform APIs (KMS, Cloud Storage, IAM admin, project IAM), applied by `platform.ts`. */
 export const UNMANAGED = /^(cloudkms|storage|iam\.projects|cloudresourcemanager)\./;
 
 /** Delete order: lower ranks are deleted first (dependents before what they depend on). */

@@ -99,41 +99,51 @@ export function policyStep(e: ManifestEntry, desired: Json, live: LivePolicy | u
   };
 }
 
+/** Service agents by API: their e-mail from the project number. */
+const AGENTS: Readonly<Record<string, (projectNumber: string) => string>> = {
+  'aiplatform.googleapis.com': (n) => `service-${n}@gcp-sa-aiplatform.iam.gserviceaccount.com`,
+  'storage.googleapis.com': (n) => `service-${n}@gs-project-accounts.iam.gserviceaccount.com`,
+  // BigQuery encrypts with customer-managed keys as its encryption service account.
+  'bigquery.googleapis.com': (n) => `bq-${n}@bigquery-encryption.iam.gserviceaccount.com`,
+};
+
+const PROJECT_NUMBERS = new WeakMap<Run, Promise<string>>();
+
 /**
- * Members written `serviceAgent:<api>` stand for the project's service agent of that API, whose
- * e-mail holds the project number. The number comes from BigQuery's
- * `projects.getServiceAccount` (`bq-<number>@bigquery-encryption.iam.gserviceaccount.com`), read
- * once per run and only when a policy needs it.
+ * The project number (Resource Manager v3 `projects.get`: the project's `name` is
+ * `projects/<number>`), read once per engine call and only when something needs it.
  */
-export function serviceAgents(run: Run): { resolve(body: Json): Promise<Json> } {
-  const AGENTS: Readonly<Record<string, string>> = { 'aiplatform.googleapis.com': 'gcp-sa-aiplatform', 'bigquery.googleapis.com': 'gcp-sa-bigquery' };
-  let number: Promise<string> | undefined;
-  const projectNumber = () => {
-    number ??= run.calls
-      .run('read', `service account of ${run.manifest.project}`, () =>
-        new Promise<Json>((resolve, reject) => {
-          const bq = run.clients.bigquery as unknown as { request(opts: object, cb: (err: Error | null, body?: Json) => void): void };
-          bq.request({ uri: '/serviceAccount', method: 'GET' }, (err, body) => (err ? reject(err) : resolve(body ?? {})));
-        }),
-      )
-      .then((body) => {
-        const m = /^bq-(\d+)@/.exec(String(body.email ?? ''));
-        if (!m) throw new DeployError(`cannot learn the project number of ${run.manifest.project} (BigQuery service account '${String(body.email)}')`, run.manifest.environment);
+export function projectNumberOf(run: Run): Promise<string> {
+  let n = PROJECT_NUMBERS.get(run);
+  if (!n) {
+    n = run.calls
+      .run('read', `project ${run.manifest.project}`, () => run.clients.projects.getProject({ name: `projects/${run.manifest.project}` }))
+      .then(([project]) => {
+        const m = /^projects\/(\d+)$/.exec(String(project.name ?? ''));
+        if (!m) throw new DeployError(`cannot learn the project number of ${run.manifest.project} (Resource Manager answered name '${String(project.name)}')`, run.manifest.environment);
         return m[1] as string;
       });
-    return number;
-  };
+    PROJECT_NUMBERS.set(run, n);
+  }
+  return n;
+}
+
+/**
+ * Members written `serviceAgent:<api>` stand for the project's service agent of that API
+ * (`service-<number>@gcp-sa-aiplatform…`, `service-<number>@gs-project-accounts…`,
+ * `bq-<number>@bigquery-encryption…`), whose e-mail holds the project number.
+ */
+export function serviceAgents(run: Run): { resolve(body: Json): Promise<Json> } {
   return {
     async resolve(body: Json): Promise<Json> {
       const bindings = (body.bindings as Binding[] | undefined) ?? [];
       if (!bindings.some((b) => (b.members ?? []).some((m) => m.startsWith('serviceAgent:')))) return body;
-      const n = await projectNumber();
+      const n = await projectNumberOf(run);
       const member = (m: string) => {
         if (!m.startsWith('serviceAgent:')) return m;
-        const api = m.slice('serviceAgent:'.length);
-        const prefix = AGENTS[api];
-        if (!prefix) throw new DeployError(`unknown service agent '${m}'; known are ${Object.keys(AGENTS).map((a) => `serviceAgent:${a}`).join(', ')}`, run.manifest.environment);
-        return `serviceAccount:service-${n}@${prefix}.iam.gserviceaccount.com`;
+        const agent = AGENTS[m.slice('serviceAgent:'.length)];
+        if (!agent) throw new DeployError(`unknown service agent '${m}'; known are ${Object.keys(AGENTS).map((a) => `serviceAgent:${a}`).join(', ')}`, run.manifest.environment);
+        return `serviceAccount:${agent(n)}`;
       };
       return { ...body, bindings: bindings.map((b) => ({ ...b, members: (b.members ?? []).map(member) })) };
     },

@@ -19,6 +19,8 @@ import { ApiError } from './errors';
 import { Faults, type FaultKind } from './faults';
 import { SimulatorState, type Json } from './state';
 import { handleVertex, matchVertex, type SimRequest, type SimResponse } from './vertex';
+import { matchPlatform } from './platform';
+import { PlatformDiscovery } from './platform-discovery';
 
 export { Faults, type FaultKind, type FaultRule } from './faults';
 export { SimulatorState, type Json, type StoredResource } from './state';
@@ -71,6 +73,7 @@ export interface GcpSimulator {
  */
 export async function startGcpSimulator(options: GcpSimulatorOptions = {}): Promise<GcpSimulator> {
   const discovery = loadBigQueryDiscovery(options.conformanceDir);
+  const platforms = new PlatformDiscovery(options.conformanceDir);
   const state = new SimulatorState();
   const faults = new Faults();
   const requestLog: LoggedRequest[] = [];
@@ -87,7 +90,7 @@ export async function startGcpSimulator(options: GcpSimulatorOptions = {}): Prom
         const url = new URL(req.url ?? '/', 'http://127.0.0.1');
         const verb = (req.method ?? 'GET').toUpperCase();
         const raw = Buffer.concat(chunks).toString('utf8');
-        const isBq = url.pathname.startsWith('/bigquery/');
+        const isBq = url.pathname.startsWith('/bigquery/') || url.pathname.startsWith('/storage/');
         const send = (status: number, body: Json, headers: Record<string, string> = {}) => {
           res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
           res.end(status === 204 ? '' : JSON.stringify(body));
@@ -108,7 +111,10 @@ export async function startGcpSimulator(options: GcpSimulatorOptions = {}): Prom
         let status = 500;
         try {
           let run: () => SimResponse;
-          if (isBq) {
+          const platform = matchPlatform(platforms, state, request);
+          if (platform) {
+            ({ rpc, write, run } = platform);
+          } else if (isBq) {
             const m = matchBigQuery(verb, url.pathname);
             if (!m) throw new ApiError(404, `No BigQuery route for ${verb} ${url.pathname}`);
             rpc = m.rpc;

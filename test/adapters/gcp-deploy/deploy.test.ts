@@ -59,12 +59,14 @@ describe('deploying the examples through the real SDKs', () => {
     expect(again).toMatchObject({ writes: 0, created: 0, updated: 0, deleted: 0 });
   });
 
-  it('logs the entries it cannot apply with these SDKs (KMS, Cloud Storage, IAM admin) instead of dropping them silently', async () => {
+  it('plans every manifest entry, the platform ones (KMS, Cloud Storage, IAM) included, and logs none as left to other tools', async () => {
     const engine = engineFor(sim);
     const input = inputFor(example('Fraud'));
-    await engine.diff(input);
+    const plan = await engine.diff(input);
+    const manifest = input.documents['manifest.json'] as { entries: { key: string }[] };
+    const planned = new Set(plan.items.map((i) => i.id));
+    expect(manifest.entries.map((e) => e.key).filter((k) => !planned.has(k))).toEqual([]);
     const lines = (input.progress as unknown as { lines: string[] }).lines.join('\n');
-    expect(lines).toContain('storage.bucket (storage.buckets.insert)');
-    expect(lines).toContain('cloudkms.projects.locations.keyRings.create');
+    expect(lines).not.toContain('not applied by the gcp engine');
   });
 });

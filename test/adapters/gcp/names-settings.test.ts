@@ -126,12 +126,11 @@ function settingsProblems(raw: unknown): Problem[] {
 }
 
 describe('settings (mlplane:gcp)', () => {
-  it('defaults the BigQuery location to the region and the staging bucket to <project>-mlplane', () => {
+  it('defaults the BigQuery location to the region and leaves the staging bucket to the environment', () => {
     expect(gcpAdapter.parseSettings({ project: 'acme-ml', region: 'europe-west4' })).toEqual({
       project: 'acme-ml',
       region: 'europe-west4',
       bigqueryLocation: 'europe-west4',
-      stagingBucket: 'acme-ml-mlplane',
     });
   });
 

@@ -89,7 +89,7 @@ describe('fraud (private, CMEK, EU)', () => {
       createPipelineJobRequest: {
         parent: 'projects/acme-fraud-prod/locations/europe-west4',
         pipelineJob: {
-          runtimeConfig: { gcsOutputDirectory: 'gs://acme-fraud-prod-mlplane/fraud-prod/pipeline-root/fraud-train-b96795' },
+          runtimeConfig: { gcsOutputDirectory: 'gs://acme-fraud-prod-fraud-prod/fraud-prod/pipeline-root/fraud-train-b96795' },
           serviceAccount: 'mlp-train-186cd1@acme-fraud-prod.iam.gserviceaccount.com',
         },
       },

@@ -29,7 +29,7 @@ export interface DiscoveryDoc {
 }
 
 /** Load `../shared/conformance/gcp/<name>.discovery.json`. */
-export function loadDiscovery(name: 'bigquery.v2' | 'aiplatform.v1'): DiscoveryDoc {
+export function loadDiscovery(name: 'bigquery.v2' | 'aiplatform.v1' | 'storage.v1' | 'cloudkms.v1' | 'iam.v1' | 'cloudresourcemanager.v3'): DiscoveryDoc {
   return JSON.parse(readFileSync(join(CONFORMANCE, 'gcp', `${name}.discovery.json`), 'utf8')) as DiscoveryDoc;
 }
 

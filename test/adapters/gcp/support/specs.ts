@@ -48,6 +48,18 @@ export function bigqueryDiscovery(): DiscoveryDoc {
   return bigquery;
 }
 
+const platform = new Map<string, DiscoveryDoc>();
+
+/** The discovery document of a platform API (Cloud Storage, Cloud KMS, IAM, Resource Manager). */
+export function platformDiscovery(api: 'storage.v1' | 'cloudkms.v1' | 'iam.v1' | 'cloudresourcemanager.v3'): DiscoveryDoc {
+  let doc = platform.get(api);
+  if (!doc) {
+    doc = loadDiscovery(api);
+    platform.set(api, doc);
+  }
+  return doc;
+}
+
 /** Struct fields checked as a KFP message. */
 export const KFP_STRUCTS: Readonly<Record<string, string>> = {
   'ml_pipelines.PipelineSpec.deploymentSpec': 'ml_pipelines.PipelineDeploymentConfig',
@@ -66,7 +78,7 @@ export function checkBody(schema: BodySchema, body: unknown, options: ProtoCheck
     case 'proto':
       return checkProtoJson(protoRoot(), schema.message, body, { structAs: KFP_STRUCTS, ...options });
     case 'discovery':
-      return checkDiscoveryJson(bigqueryDiscovery(), schema.schema, body);
+      return checkDiscoveryJson(schema.api === 'bigquery.v2' ? bigqueryDiscovery() : platformDiscovery(schema.api), schema.schema, body);
     case 'none':
       return [];
     default: {
