@@ -92,5 +92,6 @@ export function resolveContext(args: Args, dir = process.cwd()): Record<string, 
   const context = { ...read('cdk.json'), ...read('cdk.context.json'), ...args.context };
   if (typeof args.flags.target === 'string') context['mlplane:target'] = args.flags.target;
   if (args.flags['all-targets'] === true) context['mlplane:target'] = 'all';
+  if (typeof args.flags.stage === 'string') context['mlplane:stage'] = args.flags.stage;
   return context;
 }
