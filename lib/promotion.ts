@@ -57,6 +57,8 @@ export interface PromotionSpec {
   readonly path: string;
   /** Registry construct path of the model (the same in every stage). */
   readonly registry: string;
+  /** Construct path of the registered model (`Fraud/Registry/Fraud`). */
+  readonly modelPath: string;
   /** Registered model name. */
   readonly model: string;
   readonly from: string;
@@ -120,6 +122,7 @@ export class ModelPromotion extends Construct {
     this.spec = {
       path: this.node.path,
       registry: props.model.registry.node.path,
+      modelPath: props.model.node.path,
       model: props.model.modelName,
       from: props.from,
       to: props.to,

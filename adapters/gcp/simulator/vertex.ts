@@ -6,6 +6,7 @@
 import type * as protobuf from 'protobufjs';
 import { ApiError, invalidBody } from './errors';
 import { checkMessage, httpRules, protoRoot, type HttpRule } from './protos';
+import { copyModel } from './model-copy';
 import type { Json, SimulatorState, StoredResource } from './state';
 
 /** A parsed request. */
@@ -96,6 +97,8 @@ export function handleVertex(state: SimulatorState, req: SimRequest, match: Vert
       return ctx.mergeVersionAliases();
     case 'ListModelVersions':
       return ctx.listModelVersions();
+    case 'CopyModel':
+      return copyModel(state, req, match, options.pollsBeforeDone());
     default:
       break;
   }
@@ -305,18 +308,29 @@ class Ctx {
   public update(): SimResponse {
     const type = this.resourceType();
     const body = this.body(false);
-    const name = (Object.values(this.vars)[0] as string).replace(/@.*$/, '');
+    const full = Object.values(this.vars)[0] as string;
+    const name = full.replace(/@.*$/, '');
     const r = this.state.get(name);
     if (!r) throw new ApiError(404, `${name} not found`);
     const mask = this.req.query.get('updateMask');
     if (!mask) throw new ApiError(400, 'update_mask is required', 'INVALID_ARGUMENT', [{ field: 'update_mask', message: 'required' }]);
-    const next = structuredClone(r.body);
+    // `models/x@v` updates version v (labels of a promoted version), not the default one.
+    const versioned = full.includes('@') && r.type.endsWith('.Model');
+    const next = structuredClone(versioned ? this.resolve(full).body : r.body);
     for (const p of mask.split(',').map((s) => s.trim()).filter((s) => s !== '')) {
       const camelPath = p.split('.').map((s) => s.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase()));
       setPath(next, camelPath, getPath(body, camelPath));
     }
     if (type.name === 'Endpoint' && mask.split(',').some((p) => p.trim() === 'traffic_split' || p.trim() === 'trafficSplit')) checkTraffic(next);
     this.checkReferences(type, next);
+    if (versioned) {
+      const versions = this.versions(name);
+      const i = versions.findIndex((v) => v.versionId === next.versionId);
+      const stamped = this.stamp(type, next, name, false);
+      if (i >= 0) versions[i] = stamped;
+      this.syncDefault(name);
+      return this.finish(name, stamped, type);
+    }
     const stored = this.state.put(name, r.type, this.stamp(type, next, name, false));
     if (r.type.endsWith('.Model')) {
       const versions = this.versions(name);
