@@ -8,8 +8,9 @@ import { EXIT, UsageError, resolveContext, type Args } from '../cli-args';
 
 /** Run the verb; returns the exit code. */
 export async function run(args: Args, out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
+  const usage = 'usage: mlplane promote [<Env> <model>@<alias|version>] --from <stage> --to <stage> [--target <t>] [--approved-by <who>]';
+  if (args.positional.length === 0) return runAll(args, out, err);
   const [envName, ref, ...extra] = args.positional;
-  const usage = 'usage: mlplane promote <Env> <model>@<alias|version> --from <stage> --to <stage> [--target <t>] [--approved-by <who>]';
   if (!envName || !ref || extra.length > 0) throw new UsageError(`${usage} (got ${JSON.stringify(args.positional)})`);
   const m = /^([a-z][a-z0-9_-]{0,62})@([A-Za-z0-9][A-Za-z0-9-]*)$/.exec(ref);
   if (!m) throw new UsageError(`'${ref}' is not <model>@<alias|version>, e.g. fraud@champion or fraud@3`);
@@ -67,5 +68,30 @@ export async function run(args: Args, out: NodeJS.WritableStream, err: NodeJS.Wr
   if (args.flags.json) out.write(`${JSON.stringify({ environment: envName, cloud: target, from, to, ...result }, null, 2)}\n`);
   else if (result.outcome === 'promoted') out.write(`${envName} (${target}): promoted ${result.source} from ${from} to ${to} as ${result.target} (${result.reason}); ${result.writes} writes\n`);
   else out.write(`${envName} (${target}): unchanged: ${result.source} is ${result.reason}; ${result.writes} writes\n`);
+  return EXIT.OK;
+}
+
+/**
+ * `mlplane promote --from <s> --to <t>` without a model: every `ModelPromotion` declared between
+ * those stages, each of the version holding its alias (what CI runs after deploying `<t>`). None
+ * declared is not an error: there is nothing to promote.
+ */
+async function runAll(args: Args, out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
+  const from = typeof args.flags.from === 'string' ? args.flags.from : undefined;
+  const to = typeof args.flags.to === 'string' ? args.flags.to : undefined;
+  if (!from || !to) throw new UsageError('--from and --to are required: mlplane promote --from <stage> --to <stage> (every declared promotion) or mlplane promote <Env> <model>@<alias|version> --from <stage> --to <stage>');
+  const { defineApp } = await import('../build');
+  const { ModelPromotion, STAGE_CONTEXT_KEY } = await import('../../lib');
+  const { envs } = await defineApp({ context: { ...resolveContext(args), [STAGE_CONTEXT_KEY]: from } });
+  const declared = envs.flatMap((e) => ModelPromotion.of(e).map((p) => ({ env: e.node.id, spec: p._render() }))).filter((p) => p.spec.from === from && p.spec.to === to);
+  if (declared.length === 0) {
+    out.write(`no ModelPromotion from ${from} to ${to} is declared; nothing to promote\n`);
+    return EXIT.OK;
+  }
+  for (const { env, spec } of declared) {
+    if (!spec.alias) throw new UsageError(`[${spec.path}] has no alias, so there is no version to pick without one: run mlplane promote ${env} ${spec.model}@<alias|version> --from ${from} --to ${to}, or give the ModelPromotion an alias`);
+    const code = await run({ ...args, positional: [env, `${spec.model}@${spec.alias}`] }, out, err);
+    if (code !== EXIT.OK) return code;
+  }
   return EXIT.OK;
 }
