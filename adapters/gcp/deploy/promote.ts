@@ -60,10 +60,11 @@ export async function promoteGcp(request: PromotionRequest): Promise<PromotionRe
   let reference: number | undefined;
   if (gate?.against.kind === 'alias') {
     const holder = existing.find((v) => (v.versionAliases ?? []).includes(gate.against.kind === 'alias' ? gate.against.alias : ''));
-    reference = holder ? metricsOf(holder.labels ?? {})[metricKey(gate.metric)] : undefined;
+    reference = holder ? metricsOf(holder.labels ?? {})[metricLabelName(gate.metric)] : undefined;
   }
   const recorded = metricsOf(labels);
-  const reason = checkGate(request, sourceLabel, gate ? { ...recorded, [gate.metric]: recorded[metricKey(gate.metric)] as number } : recorded, reference);
+  // Label keys are lower-cased and shortened: read the gate's metric under its label name.
+  const reason = checkGate(request, sourceLabel, gate && recorded[metricLabelName(gate.metric)] !== undefined ? { ...recorded, [gate.metric]: recorded[metricLabelName(gate.metric)] as number } : recorded, reference);
 
   const lineage: Record<string, string> = {
     ...labels,
@@ -121,18 +122,18 @@ function parentOf(modelName: string): string {
   return modelName.split('/models/')[0] as string;
 }
 
-/** Label key of a metric, as the register component writes it. */
-function metricKey(name: string): string {
-  return `${METRIC_PREFIX}${name.toLowerCase().replace(/[^a-z0-9_-]+/g, '-').slice(0, 40)}`;
+/** A metric's name in its label key (`mlplane-metric-<name>`), as the register component writes it. */
+function metricLabelName(name: string): string {
+  return name.toLowerCase().replace(/[^a-z0-9_-]+/g, '-').slice(0, 40);
 }
 
-/** The metrics recorded as labels (`mlplane-metric-auc: 0_93`), by label key. */
+/** The metrics recorded as labels (`mlplane-metric-auc: 0_93`), by the name in the label key. */
 function metricsOf(labels: Readonly<Record<string, string>>): Record<string, number> {
   const out: Record<string, number> = {};
   for (const [k, v] of Object.entries(labels)) {
     if (!k.startsWith(METRIC_PREFIX)) continue;
     const n = Number(v.replace(/_/g, '.').replace(/n/g, '-').replace(/p/g, '+'));
-    if (Number.isFinite(n)) out[k] = n;
+    if (Number.isFinite(n)) out[k.slice(METRIC_PREFIX.length)] = n;
   }
   return out;
 }
