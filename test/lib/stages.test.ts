@@ -112,4 +112,21 @@ describe('one definition, several stages', () => {
     expect(problems).toContainEqual({ path: 'Demo/P2', message: "from and to are both 'prod'; promote between two different stages, e.g. from 'staging' to 'prod'" });
     expect(problems).toContainEqual({ path: 'Demo/P2', message: "alias 'best' is not declared on model 'm' (aliases: 'champion'); declare it on the model or choose one of them" });
   });
+
+  it('fails if the artifact given to deploy --app was synthesized for another stage, before any cloud call', async () => {
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), 'mlplane-stage-app-'));
+    // Never the real cloud, even if the guard breaks: a closed local port.
+    const saved = process.env.MLPLANE_GCP_ENDPOINT;
+    process.env.MLPLANE_GCP_ENDPOINT = 'http://127.0.0.1:9';
+    try {
+      expect((await cli('synth', 'Fraud', '-t', 'gcp', '--stage', 'dev', '-o', out)).code).toBe(0);
+      const r = await cli('deploy', 'Fraud', '-t', 'gcp', '--stage', 'prod', '--app', out, '--require-approval', 'never');
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(`${out} holds Fraud synthesized for stage 'dev', but this run is for stage 'prod'; deploy it with --stage dev`);
+    } finally {
+      if (saved === undefined) delete process.env.MLPLANE_GCP_ENDPOINT;
+      else process.env.MLPLANE_GCP_ENDPOINT = saved;
+      fs.rmSync(out, { recursive: true, force: true });
+    }
+  }, 120_000);
 });

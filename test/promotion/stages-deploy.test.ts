@@ -42,7 +42,7 @@ describe('both examples deploy at three stages from one definition', () => {
         expect((JSON.parse(r.stdout) as { summaries: Array<{ environment: string }> }).summaries.map((s) => s.environment)).toEqual([env]);
         const models = [...gcp.state.resources.entries()].filter(([name, res]) => name.startsWith(`projects/${scope}/`) && res.type.endsWith('.Model'));
         expect(models.map(([, m]) => (m.body.labels as Record<string, string>)['mlplane-env'])).toEqual([`${env.toLowerCase()}-${stage}`]);
-      }, 90_000);
+      }, 180_000);
 
       it(`azure: deploys ${env} at ${stage} into resource group ${scope}, tagged with the stage`, async () => {
         const r = await cli('deploy', env, '-t', 'azure', '--stage', stage, '--require-approval', 'never', '--json');
@@ -50,7 +50,7 @@ describe('both examples deploy at three stages from one definition', () => {
         const workspaces = [...azure.state.resources.values()].filter((x) => x.type.toLowerCase() === 'microsoft.machinelearningservices/workspaces' && x.id.toLowerCase().includes(`/resourcegroups/${scope}/`));
         expect(workspaces.length).toBeGreaterThan(0);
         expect(workspaces.map((w) => (w.body.tags as Record<string, string>)['mlplane-stage'])).toEqual(workspaces.map(() => stage));
-      }, 90_000);
+      }, 180_000);
     }
   }
 });
