@@ -129,4 +129,14 @@ describe('one definition, several stages', () => {
       fs.rmSync(out, { recursive: true, force: true });
     }
   }, 120_000);
+
+  it('mlplane ls lists environment × stage × target', async () => {
+    const r = await cli('ls', '-t', 'gcp', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const listed = JSON.parse(r.stdout) as { stages: string[]; environments: Array<{ name: string; stage: string; artifacts: Array<{ target: string }> }> };
+    expect(listed.stages).toEqual(['dev', 'staging', 'prod']);
+    expect(listed.environments.map((e) => `${e.name}@${e.stage}:${e.artifacts.map((a) => a.target).join('+')}`).sort()).toEqual(
+      ['Churn@dev', 'Churn@prod', 'Churn@staging', 'Fraud@dev', 'Fraud@prod', 'Fraud@staging'].map((x) => `${x}:model+gcp`),
+    );
+  }, 120_000);
 });
