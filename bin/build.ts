@@ -18,7 +18,7 @@ import { loadAdapter, targetNames } from '../adapters/registry';
 import { nameCollisions } from '../adapters/shared/names';
 import { digestOf } from './artifact';
 import {
-  ValidationErrors, constructIdProblem, environmentsOf, renderEnvironment, runPolicy, stableStringify, unsupportedFeatures, validateTree,
+  STAGE_CONTEXT_KEY, ValidationErrors, constructIdProblem, environmentsOf, renderEnvironment, runPolicy, stableStringify, unsupportedFeatures, validateTree,
   type Adapter, type EnvironmentModel, type NameClaim, type MlopsEnvironment, type PolicyReport, type Problem, type SynthWarning,
 } from '../lib';
 
@@ -85,16 +85,35 @@ export function parseTargets(raw: unknown): { targets: string[]; problems: Probl
   return { targets: [...new Set(names.filter((t: string) => known.includes(t)))].sort(), problems };
 }
 
+/** Context key of per-stage target settings: `mlplane:stages.<stage>.<target>` (each may have its own `environments.<env>`). */
+export const STAGES_KEY = 'mlplane:stages';
+
 /**
- * Settings of `target` for environment `env`: context `mlplane:<target>`, with the entries of its
- * optional `environments.<env>` object laid over the shared ones.
+ * Settings of `target` for environment `env` at `stage`, later layers winning: context
+ * `mlplane:<target>`, its `environments.<env>`, then `mlplane:stages.<stage>.<target>` and its
+ * `environments.<env>`. A stage's own subscription, project or account is set in the third layer.
  */
-export function settingsFor(context: (key: string) => unknown, target: string, env: string): unknown {
+export function settingsFor(context: (key: string) => unknown, target: string, env: string, stage?: string): unknown {
   const raw = context(`mlplane:${target}`);
-  if (raw === undefined || raw === null || typeof raw !== 'object' || Array.isArray(raw)) return raw;
-  const { environments, ...shared } = raw as Record<string, unknown>;
-  const own = environments && typeof environments === 'object' ? (environments as Record<string, unknown>)[env] : undefined;
-  return own && typeof own === 'object' ? { ...shared, ...own } : shared;
+  const stages = context(STAGES_KEY);
+  const staged = stage !== undefined && isRecord(stages) && isRecord(stages[stage]) ? stages[stage][target] : undefined;
+  if (!isRecord(raw) && !isRecord(staged)) return raw;
+  const layer = (r: unknown): Record<string, unknown> => {
+    if (!isRecord(r)) return {};
+    const { environments, ...shared } = r;
+    const own = isRecord(environments) ? environments[env] : undefined;
+    return isRecord(own) ? { ...shared, ...own } : shared;
+  };
+  return { ...layer(raw), ...layer(staged) };
+}
+
+function isRecord(x: unknown): x is Record<string, unknown> {
+  return x !== undefined && x !== null && typeof x === 'object' && !Array.isArray(x);
+}
+
+/** `Fraud: dev, staging, prod; Churn: staging` — the stages each environment is defined for. */
+export function stagesOf(envs: readonly MlopsEnvironment[]): string {
+  return envs.map((e) => `${e.node.id}: ${e.stages.join(', ')}`).join('; ');
 }
 
 /** Everything an analysis found: a build's result plus the problems it did not throw. */
@@ -229,9 +248,15 @@ export async function defineApp(options: BuildOptions = {}): Promise<{ app: App;
   });
   define(app);
   const ctx = (key: string) => contextValue(app.node.tryGetContext(key));
-  const envs = environmentsOf(app);
+  const all = environmentsOf(app);
+  // `--stage <s>` (context mlplane:stage): only the environments defined for that stage take part.
+  const envs = all.filter((e) => e.selected);
   const problems: Problem[] = [];
-  if (envs.length === 0) problems.push({ path: '/', message: 'the app defines no MlopsEnvironment; define one in the function given to runApp (see README)' });
+  if (all.length === 0) problems.push({ path: '/', message: 'the app defines no MlopsEnvironment; define one in the function given to runApp (see README)' });
+  else if (envs.length === 0) {
+    const stage = ctx(STAGE_CONTEXT_KEY);
+    problems.push({ path: STAGE_CONTEXT_KEY, message: `stage ${JSON.stringify(stage)} selects no environment; stages available: ${stagesOf(all)}; select one of them (--stage <stage> or -c ${STAGE_CONTEXT_KEY}=<stage>), or add the stage to an environment's stages` });
+  }
   problems.push(...validateTree(app).filter((p) => envs.some((e) => p.path === e.node.path || p.path.startsWith(`${e.node.path}/`))));
   return { app, envs, ctx, problems };
 }
@@ -274,7 +299,7 @@ export function runAdapter(app: App, env: MlopsEnvironment, model: EnvironmentMo
   problems.push(...unsupportedFeatures(model, adapter.target, adapter.capabilities));
   let settings: unknown;
   try {
-    settings = adapter.parseSettings(settingsFor(ctx, adapter.target, env.node.id));
+    settings = adapter.parseSettings(settingsFor(ctx, adapter.target, env.node.id, env.stage));
   } catch (e) {
     if (!ValidationErrors.isValidationErrors(e)) throw e;
     problems.push(...e.problems);

@@ -28,7 +28,7 @@ export interface Args {
   readonly lists?: Record<string, string[]>;
 }
 
-const VALUE_FLAGS = new Set(['app', 'target', 'out', 'format', 'require-approval', 'provider', 'concurrency', 'lock-timeout', 'lock-lease', 'port', 'stages', 'stage', 'executor', 'resume', 'data', 'param']);
+const VALUE_FLAGS = new Set(['app', 'target', 'out', 'format', 'require-approval', 'provider', 'concurrency', 'lock-timeout', 'lock-lease', 'port', 'stages', 'stage', 'executor', 'resume', 'data', 'param', 'from', 'to', 'approved-by']);
 const LIST_FLAGS = new Set(['data', 'param']);
 const BOOL_FLAGS = new Set(['json', 'strict', 'all-targets', 'help', 'version', 'quiet', 'fail', 'destroy-data', 'purge', 'force', 'yes', 'parity', 'markdown', 'no-cache', 'refresh']);
 const SHORT: Record<string, string> = { h: 'help', t: 'target', o: 'out' };
@@ -125,5 +125,6 @@ export function resolveContext(args: Args, dir = process.cwd()): Record<string, 
   const context = { ...read('cdk.json'), ...read('cdk.context.json'), ...args.context };
   if (typeof args.flags.target === 'string') context['mlplane:target'] = checkedTargets(args.flags.target);
   if (args.flags['all-targets'] === true) context['mlplane:target'] = 'all';
+  if (typeof args.flags.stage === 'string') context['mlplane:stage'] = args.flags.stage;
   return context;
 }

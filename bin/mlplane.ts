@@ -26,6 +26,8 @@ Commands:
   unlock   remove the deploy lock a killed run left behind (shows the holder; asks, or --yes)
   run      run a pipeline on this machine: mlplane run <Env>/<Pipeline> (steps as processes or containers)
   init     scaffold a new project in an empty folder (package.json, cdk.json, bin/app.ts, tsconfig, .gitignore)
+  promote  promote a model version between stages: mlplane promote <Env> <model>@<alias|version> --from staging --to prod
+           (gated by the ModelPromotion's metric condition; --approved-by <who> when it requires approval)
   ci init  write a CI workflow (--provider github|azure-devops|gitlab) that checks, diffs and deploys stage by stage
 
 Options:
@@ -46,7 +48,10 @@ Options:
       --concurrency <n>     deploy: mutations in flight at once (default: gcp adapts per API up to 32, azure 8)
       --lock-timeout <t>    deploy/destroy: wait this long for another deploy's lock, with a unit (30s, 5m)
       --lock-lease <t>      deploy/destroy: lease of the lock a run holds (default 15m); a dead holder is taken over at once
-      --stage <name>        diff/deploy/destroy: only environments of this stage (dev, staging, prod)
+      --stage <name>        synth/ls/diff/deploy/destroy/cost: build the app for this stage (dev, staging, prod or a
+                            stage the environments name); a stage no environment has is an error listing them
+      --from, --to <stage>  promote: source and target stage
+      --approved-by <who>   promote: who approved (required by PromotionApproval.REQUIRED; recorded on the version)
       --destroy-data        destroy: also delete datasets, tables, registries and storage
       --purge               destroy/deploy (azure): purge soft-deleted resources that block a re-deploy
       --executor <kind>     run: process or container (default container when docker/podman answers)
@@ -96,6 +101,7 @@ export async function main(argv: readonly string[], out: NodeJS.WritableStream =
     run: () => import('./commands/run'),
     init: () => import('./commands/init'),
     cost: () => import('./commands/cost'),
+    promote: () => import('./commands/promote'),
   };
   const load = commands[args.verb];
   if (!load) {

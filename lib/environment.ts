@@ -5,7 +5,10 @@ import { Duration } from './core/duration';
 import type { EncryptionModel, GrantModel, RegionHintName, StageName } from './model/types';
 import { checkKnownProps, type KnownKeys } from './core/props';
 
-/** Deployment stage of an environment. */
+/**
+ * Deployment stage of an environment. Any lowercase name is a stage (`Stage` lists the usual
+ * three); prod-only policy rules apply to `prod` alone.
+ */
 export enum Stage {
   DEV = 'dev',
   STAGING = 'staging',
@@ -82,14 +85,58 @@ export class Encryption {
   }
 }
 
+/** Context key selecting the stage to synthesize (`mlplane synth|diff|deploy|destroy --stage <s>` sets it). */
+export const STAGE_CONTEXT_KEY = 'mlplane:stage';
+
+/**
+ * Settings of one stage of an environment, laid over the environment's own props.
+ *
+ * Target settings of a stage (subscription and resource group, project and region, account and
+ * region) live in `cdk.json` context `mlplane:stages.<stage>.<target>`; sizes, replicas and
+ * schedules are chosen in the definition with `env.byStage(...)`.
+ */
+export interface StageOptions {
+  /**
+   * Network exposure in this stage.
+   *
+   * @default - the environment's `network`
+   */
+  readonly network?: Network;
+  /**
+   * Encryption of data at rest in this stage.
+   *
+   * @default - the environment's `encryption`
+   */
+  readonly encryption?: Encryption;
+  /**
+   * Tags added in this stage (over the environment's tags).
+   *
+   * @default - no extra tags
+   */
+  readonly tags?: Record<string, string>;
+}
+
+/** @internal */
+const STAGE_OPTIONS_KEYS: KnownKeys<StageOptions> = { network: true, encryption: true, tags: true };
+
 /** Properties of an `MlopsEnvironment`. */
 export interface MlopsEnvironmentProps {
   /**
-   * Deployment stage; policies are stricter in prod.
+   * Deployment stage when no stage is selected (context `mlplane:stage`); policies are stricter in prod.
+   * With `stages`, it must be one of them.
    *
-   * @default Stage.DEV
+   * @default - `Stage.DEV`, or the first of `stages`
    */
-  readonly stage?: Stage;
+  readonly stage?: Stage | string;
+  /**
+   * The stages this one definition is deployed to, each with its own settings: the same
+   * environment is synthesized for the stage selected with `--stage <s>` (context
+   * `mlplane:stage`), and is not part of a build that selects another stage.
+   *
+   * @example { dev: { network: Network.PUBLIC }, staging: {}, prod: { encryption: Encryption.customerManagedKey() } }
+   * @default - one stage: `stage`
+   */
+  readonly stages?: Readonly<Record<string, StageOptions>>;
   /**
    * Geography every target must place the environment in.
    *
@@ -123,7 +170,7 @@ export interface MlopsEnvironmentProps {
 }
 
 /** @internal The keys of `MlopsEnvironmentProps`, for the run-time check of unknown keys (the type keeps it in sync). */
-const MLOPS_ENVIRONMENT_PROPS_KEYS: KnownKeys<MlopsEnvironmentProps> = { stage: true, region: true, tags: true, network: true, encryption: true, description: true };
+const MLOPS_ENVIRONMENT_PROPS_KEYS: KnownKeys<MlopsEnvironmentProps> = { stage: true, stages: true, region: true, tags: true, network: true, encryption: true, description: true };
 
 const ENV_BRAND = 'MlopsEnvironment';
 
@@ -154,7 +201,11 @@ export class MlopsEnvironment extends Construct {
     throw new ValidationError(`is not inside an MlopsEnvironment; define it with an environment (or one of its constructs) as scope`, construct.node.path || '/');
   }
 
-  public readonly stage: Stage;
+  /** The stage this instance is defined for (the selected one, or the default). */
+  public readonly stage: string;
+  /** Whether the selected stage (context `mlplane:stage`) includes this environment; always true when none is selected. */
+  public readonly selected: boolean;
+  private readonly declaredStages: readonly string[];
   public readonly region: RegionHint;
   public readonly network: Network;
   public readonly encryption: Encryption;
@@ -168,19 +219,42 @@ export class MlopsEnvironment extends Construct {
     super(scope, checkedId(scope, id, 'environment'));
     brand(this, ENV_BRAND);
     checkKnownProps(this, 'MlopsEnvironmentProps', props, MLOPS_ENVIRONMENT_PROPS_KEYS);
-    this.stage = props.stage ?? Stage.DEV;
+    const staged = resolveStage(this, props);
+    this.stage = staged.stage;
+    this.selected = staged.selected;
+    this.declaredStages = staged.declared;
+    const own: StageOptions = props.stages?.[this.stage] ?? {};
     this.region = props.region ?? RegionHint.ANY;
-    this.network = props.network ?? Network.PRIVATE;
-    this.encryption = props.encryption ?? Encryption.platformKey();
+    this.network = own.network ?? props.network ?? Network.PRIVATE;
+    this.encryption = own.encryption ?? props.encryption ?? Encryption.platformKey();
     this.description = props.description;
     this.encryptionModel = this.encryption._render(this);
     if (!/^[A-Za-z][A-Za-z0-9]{1,23}$/.test(id)) {
       addProblem(this, `environment id ${show(id)} must be 2-24 letters and digits starting with a letter (it becomes part of every resource name); rename it, e.g. 'Fraud'`);
     }
-    checkEnum(this, 'stage', this.stage, Object.values(Stage));
     checkEnum(this, 'region', this.region, Object.values(RegionHint));
     checkEnum(this, 'network', this.network, Object.values(Network));
-    for (const [key, value] of Object.entries(props.tags ?? {})) this.addTag(key, value);
+    for (const [key, value] of Object.entries({ ...props.tags, ...own.tags })) this.addTag(key, value);
+  }
+
+  /** The stages this definition is deployed to (a copy). */
+  public get stages(): string[] {
+    return [...this.declaredStages];
+  }
+
+  /**
+   * The value for this instance's stage: sizes, replica counts, schedules on or off.
+   *
+   * @param values a value per stage name
+   * @param fallback the value of a stage `values` does not name
+   * @example const replicas = env.byStage({ dev: 1, staging: 1, prod: 3 });
+   * @example if (env.byStage({ dev: false }, true)) train.addSchedule(...);
+   */
+  public byStage<T>(values: Readonly<Record<string, T>>, fallback?: T): T {
+    if (Object.prototype.hasOwnProperty.call(values, this.stage)) return values[this.stage] as T;
+    if (fallback !== undefined) return fallback;
+    addProblem(this, `byStage has no value for stage ${show(this.stage)} (given: ${Object.keys(values).map(show).join(', ') || 'none'}); add one for ${show(this.stage)} or pass a fallback`);
+    return Object.values(values)[0] as T;
   }
 
   /** Add a tag applied to every resource of the environment that supports tags. */
@@ -227,13 +301,38 @@ export class MlopsEnvironment extends Construct {
 
   /** @internal */
   public _stageName(): StageName {
-    return this.stage as StageName;
+    return this.stage;
   }
 
   /** @internal */
   public _regionName(): RegionHintName {
     return this.region as RegionHintName;
   }
+}
+
+const STAGE_NAME = /^[a-z][a-z0-9-]{1,15}$/;
+
+/** The stage of an environment instance, whether the selected stage includes it, and its declared stages. */
+function resolveStage(env: MlopsEnvironment, props: MlopsEnvironmentProps): { stage: string; selected: boolean; declared: string[] } {
+  const declared = props.stages ? Object.keys(props.stages) : [props.stage ?? Stage.DEV];
+  for (const name of declared) {
+    if (typeof name !== 'string' || !STAGE_NAME.test(name)) {
+      addProblem(env, `stage ${show(name)} is not a stage name; use 2-16 lowercase letters, digits and '-', starting with a letter (e.g. ${Object.values(Stage).map(show).join(', ')})`);
+    }
+  }
+  for (const [name, options] of Object.entries(props.stages ?? {})) checkKnownProps(env, 'StageOptions', options ?? {}, STAGE_OPTIONS_KEYS, `stages.${name}`);
+  if (props.stages && declared.length === 0) addProblem(env, `stages is empty; name at least one stage, e.g. { dev: {}, prod: {} }, or leave stages out`);
+  if (props.stages && props.stage !== undefined && !declared.includes(props.stage)) {
+    addProblem(env, `stage ${show(props.stage)} is not one of its stages (${declared.map(show).join(', ')}); add it to stages or choose one of them`);
+  }
+  const fallback = props.stage ?? declared[0] ?? Stage.DEV;
+  const selected: unknown = env.node.tryGetContext(STAGE_CONTEXT_KEY);
+  if (selected === undefined || selected === null || selected === '') return { stage: fallback, selected: true, declared };
+  if (typeof selected !== 'string') {
+    addProblem(env, `context ${STAGE_CONTEXT_KEY} ${show(selected)} is not a stage name; select one stage, e.g. --stage dev`);
+    return { stage: fallback, selected: false, declared };
+  }
+  return declared.includes(selected) ? { stage: selected, selected: true, declared } : { stage: fallback, selected: false, declared };
 }
 
 /** Record a problem when `value` is not one of `allowed` (for callers without a type checker). */

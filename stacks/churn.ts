@@ -1,17 +1,25 @@
 import type { Construct } from 'constructs';
 import {
-  Alert, BatchInference, ComputePool, Dataset, DriftMetric, DriftMonitor, Duration, Field, Input, Metric, MlopsEnvironment, ModelFramework,
-  ModelRegistry, MonitorKind, Network, Output, PartitionGranularity, Pipeline, RegionHint, Schedule, Schema, ServingContainer, Size, Stage,
+  Alert, BatchInference, ComputePool, Dataset, DriftMetric, DriftMonitor, Duration, Encryption, Field, Input, Metric, MlopsEnvironment, ModelFramework,
+  ModelPromotion, ModelRegistry, MonitorKind, Network, Output, PartitionGranularity, Pipeline, RegionHint, Schedule, Schema, ServingContainer, Size, Stage,
 } from '../lib';
 
 /**
  * Weekly churn batch scoring: a customer snapshot, a monthly training pipeline with a gated
  * register step, a weekly scheduled batch inference, and a skew monitor with an email alert.
+ *
+ * One definition, three stages (`--stage dev|staging|prod`, staging by default): dev scores on
+ * demand with one node; prod is private with a customer-managed key and scores with eight nodes.
  */
 export function defineChurnScoring(scope: Construct): MlopsEnvironment {
   const env = new MlopsEnvironment(scope, 'Churn', {
     description: 'Weekly churn propensity scoring',
     stage: Stage.STAGING,
+    stages: {
+      dev: {},
+      staging: {},
+      prod: { network: Network.PRIVATE, encryption: Encryption.customerManagedKey() },
+    },
     region: RegionHint.US,
     network: Network.PUBLIC,
     tags: { team: 'growth-analytics' },
@@ -46,7 +54,8 @@ export function defineChurnScoring(scope: Construct): MlopsEnvironment {
     retention: Duration.days(365),
   });
 
-  const cpu = new ComputePool(env, 'Cpu', { cpu: 4, memory: Size.gibibytes(16), maxNodes: 4, spot: true });
+  const cpu = new ComputePool(env, 'Cpu', { cpu: 4, memory: Size.gibibytes(16), maxNodes: env.byStage({ dev: 1, staging: 4, prod: 8 }), spot: true });
+  const scheduled = env.byStage({ dev: false }, true);
 
   const registry = new ModelRegistry(env, 'Registry');
   const churn = registry.addModel('Churn', {
@@ -94,7 +103,7 @@ export function defineChurnScoring(scope: Construct): MlopsEnvironment {
     promoteTo: 'production',
     when: Metric.greaterThanAlias('f1', 'production'),
   });
-  train.addSchedule(Schedule.cron({ day: 1, hour: 4, minute: 0, timeZone: 'America/New_York' }));
+  if (scheduled) train.addSchedule(Schedule.cron({ day: 1, hour: 4, minute: 0, timeZone: 'America/New_York' }));
 
   const scoring = new BatchInference(env, 'WeeklyScoring', {
     description: 'Score every active customer each Monday morning',
@@ -102,10 +111,10 @@ export function defineChurnScoring(scope: Construct): MlopsEnvironment {
     input: customers,
     output: scores,
     compute: cpu,
-    instanceCount: 4,
+    instanceCount: env.byStage({ dev: 1, staging: 4, prod: 8 }),
     miniBatchSize: 500,
     timeout: Duration.hours(3),
-    schedules: [Schedule.cron({ weekDay: 'MON', hour: 3, minute: 30, timeZone: 'America/New_York' })],
+    schedules: scheduled ? [Schedule.cron({ weekDay: 'MON', hour: 3, minute: 30, timeZone: 'America/New_York' })] : [],
   });
 
   new DriftMonitor(env, 'Skew', {
@@ -120,6 +129,8 @@ export function defineChurnScoring(scope: Construct): MlopsEnvironment {
     lookback: Duration.days(7),
     alerts: [Alert.email('growth-analytics@acme.example')],
   });
+
+  new ModelPromotion(env, 'PromoteChurn', { model: churn, from: Stage.STAGING, to: Stage.PROD, alias: 'production', when: Metric.greaterThan('f1', 0.6) });
 
   return env;
 }

@@ -1,7 +1,7 @@
 import type { Construct } from 'constructs';
 import {
   Accelerator, Alert, Autoscaling, ComputePool, Dataset, DriftMetric, DriftMonitor, Duration, Encryption, FeatureTable, Field,
-  Input, Metric, MlopsEnvironment, ModelFramework, ModelRegistry, Network, OnlineEndpoint, Output, ParameterType, Pipeline,
+  Input, Metric, MlopsEnvironment, ModelFramework, ModelPromotion, PromotionApproval, ModelRegistry, Network, OnlineEndpoint, Output, ParameterType, Pipeline,
   RegionHint, Schedule, Schema, ServingContainer, Size, Stage, retrain,
 } from '../lib';
 
@@ -9,11 +9,22 @@ import {
  * Real-time fraud detection: transactions land in a partitioned table, a nightly GPU pipeline
  * retrains and promotes only a better model, an endpoint serves champion and challenger 90/10,
  * and drift on six features retrains the model.
+ *
+ * One definition, three stages (`--stage dev|staging|prod`, prod by default): dev is public with
+ * platform keys, one small GPU node, single replicas and no nightly schedule; staging and prod are
+ * private with a customer-managed key; prod alone has redundant replicas. The champion is promoted
+ * from staging to prod by `mlplane promote Fraud fraud@champion --from staging --to prod` when its
+ * AUC is at least 0.9.
  */
 export function defineFraudDetection(scope: Construct): MlopsEnvironment {
   const env = new MlopsEnvironment(scope, 'Fraud', {
     description: 'Real-time card fraud scoring',
     stage: Stage.PROD,
+    stages: {
+      dev: { network: Network.PUBLIC, encryption: Encryption.platformKey() },
+      staging: {},
+      prod: {},
+    },
     region: RegionHint.EU,
     network: Network.PRIVATE,
     encryption: Encryption.customerManagedKey({ rotation: Duration.days(90) }),
@@ -63,7 +74,7 @@ export function defineFraudDetection(scope: Construct): MlopsEnvironment {
     accelerator: Accelerator.NVIDIA_T4,
     cpu: 8,
     memory: Size.gibibytes(32),
-    maxNodes: 4,
+    maxNodes: env.byStage({ dev: 1, staging: 2, prod: 4 }),
     spot: true,
     idleTimeout: Duration.minutes(15),
   });
@@ -131,12 +142,13 @@ export function defineFraudDetection(scope: Construct): MlopsEnvironment {
     promoteTo: 'champion',
     when: Metric.greaterThanAlias('auc', 'champion', { minDelta: 0.002 }),
   });
-  train.addSchedule(Schedule.cron({ hour: 2, minute: 0, timeZone: 'Europe/Amsterdam' }));
+  // Nightly retraining in staging and prod; dev trains on demand.
+  if (env.byStage({ dev: false }, true)) train.addSchedule(Schedule.cron({ hour: 2, minute: 0, timeZone: 'Europe/Amsterdam' }));
 
   const endpoint = new OnlineEndpoint(env, 'Scoring', {
     description: 'Card authorisation scoring',
     deployments: [
-      { name: 'blue', model: fraud.alias('champion'), cpu: 2, memory: Size.gibibytes(4), minReplicas: 2, maxReplicas: 6, autoscaling: Autoscaling.cpu(70) },
+      { name: 'blue', model: fraud.alias('champion'), cpu: 2, memory: Size.gibibytes(4), minReplicas: env.byStage({ prod: 2 }, 1), maxReplicas: env.byStage({ dev: 1, staging: 2, prod: 6 }), autoscaling: Autoscaling.cpu(70) },
       { name: 'green', model: fraud.alias('challenger'), cpu: 2, memory: Size.gibibytes(4), minReplicas: 1, maxReplicas: 2, autoscaling: Autoscaling.cpu(70) },
     ],
     traffic: { blue: 90, green: 10 },
@@ -154,6 +166,15 @@ export function defineFraudDetection(scope: Construct): MlopsEnvironment {
     lookback: Duration.days(1),
     alerts: [Alert.email('ml-oncall@acme.example')],
     onDrift: retrain(train, { cooldown: Duration.hours(24) }),
+  });
+
+  new ModelPromotion(env, 'PromoteFraud', {
+    model: fraud,
+    from: Stage.STAGING,
+    to: Stage.PROD,
+    alias: 'champion',
+    when: Metric.greaterThan('auc', 0.9),
+    approval: PromotionApproval.REQUIRED,
   });
 
   return env;

@@ -1,9 +1,13 @@
 /**
  * `mlplane ci init --provider github|azure-devops|gitlab --target <names>`: write a CI workflow
- * that installs, runs `mlplane check`, posts `mlplane diff` on pull requests (keeping the plan as
- * an artifact), and deploys on the main branch stage by stage (dev → staging → prod, prod behind
- * an approval), authenticating to every cloud with OIDC workload identity federation — no stored
- * cloud secrets.
+ * that installs, runs `mlplane check`, synthesizes every stage once (`cdk.out/<stage>`, kept as an
+ * artifact), posts `mlplane diff` on pull requests (keeping the plan as an artifact), and on the
+ * main branch deploys that artifact stage by stage (`--stage <s> --app cdk.out/<s>`: dev → staging
+ * → prod, prod behind the CI system's approval), promoting declared models from each stage to the
+ * next (`mlplane promote --from <s> --to <t>`) after the next stage's deploy. Clouds are reached
+ * with OIDC workload identity federation — no stored cloud secrets — and token and credential
+ * files are written under the runner's temp directory, never into a path that is published,
+ * uploaded or cached.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -57,6 +61,22 @@ export function renderWorkflow(o: WorkflowOptions): string {
 
 const targetFlag = (o: WorkflowOptions) => `--target ${o.targets.join(',')}`;
 
+/** Synthesize every stage once into `cdk.out/<stage>`: what the deploy jobs deploy. */
+const synthCommands = (o: WorkflowOptions) => o.stages.map((stage) => `npx mlplane synth ${targetFlag(o)} --stage ${stage} -o cdk.out/${stage}`);
+
+/** Deploy the synthesized artifact of one stage. */
+const deployCommand = (o: WorkflowOptions, stage: string, app: string) => `npx mlplane deploy ${targetFlag(o)} --stage ${stage} --require-approval never --app ${app}/${stage} --json > deploy-${stage}.json`;
+
+/**
+ * Promote every model the app declares from the previous stage into `stage` (none declared: a
+ * no-op), on each target that has a promotion (azure, gcp); `approvedBy` names the approval.
+ */
+const promoteCommands = (o: WorkflowOptions, stage: string, approvedBy: string): string[] => {
+  const i = o.stages.indexOf(stage);
+  if (i < 1) return [];
+  return o.targets.filter((t) => t !== 'aws').map((t) => `npx mlplane promote --from ${o.stages[i - 1]} --to ${stage} --target ${t} --approved-by "${approvedBy}"`);
+};
+
 // --- GitHub Actions -------------------------------------------------------------------------
 
 function githubAuth(o: WorkflowOptions, indent: string): string {
@@ -98,16 +118,20 @@ function github(o: WorkflowOptions): string {
     if: github.event_name == 'push' && github.ref == 'refs/heads/${o.branch}'
     needs: ${i === 0 ? 'check' : `deploy-${o.stages[i - 1]}`}
     runs-on: ubuntu-latest
-    # Approvals: give the '${stage}' environment required reviewers in the repository settings${stage === 'prod' ? ' (prod must have them)' : ''}.
+    # Approvals: give the '${stage}' environment required reviewers in the repository settings${stage === 'prod' ? ' (prod must have them: they approve its deploy and the promotion into it)' : ''}.
     environment: ${stage}
     concurrency:
       group: mlplane-deploy-${stage}
       cancel-in-progress: false
     steps:
 ${setup}
+      - uses: actions/download-artifact@v4
+        with:
+          name: mlplane-cdk-out
+          path: cdk.out
 ${githubAuth(o, '      ')}
-      - name: Deploy ${stage}
-        run: npx mlplane deploy ${targetFlag(o)} --stage ${stage} --require-approval never --json > deploy-${stage}.json
+      - name: Deploy ${stage} (the synthesized artifact)
+        run: ${deployCommand(o, stage, 'cdk.out')}${promoteCommands(o, stage, `github-environment:${stage}/run:\${{ github.run_id }}`).map((c) => `\n      - name: Promote ${o.stages[i - 1]} → ${stage}\n        run: ${c}`).join('')}
       - uses: actions/upload-artifact@v4
         if: always()
         with:
@@ -131,7 +155,13 @@ jobs:
     steps:
 ${setup}
       - run: npx mlplane check ${targetFlag(o)}
-      - run: npx mlplane synth ${targetFlag(o)}
+      - name: Synthesize every stage once
+        run: |
+${synthCommands(o).map((c) => `          ${c}`).join('\n')}
+      - uses: actions/upload-artifact@v4
+        with:
+          name: mlplane-cdk-out
+          path: cdk.out/
   plan:
     name: Plan
     if: github.event_name == 'pull_request'
@@ -176,16 +206,20 @@ type AuthOp = { readonly run: string } | { readonly set: string; readonly value:
  * AZURE_TENANT_ID, AZURE_FEDERATED_TOKEN_FILE); Google: an external-account ADC file;
  * AWS: AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE.
  */
-function tokenFileAuth(o: WorkflowOptions, tokenCommand: string): AuthOp[] {
-  const ops: AuthOp[] = [{ run: `${tokenCommand} > "$PWD/.oidc-token"` }];
-  if (o.targets.includes('azure')) ops.push({ set: 'AZURE_FEDERATED_TOKEN_FILE', value: '$PWD/.oidc-token' });
+function tokenFileAuth(o: WorkflowOptions, tokenCommand: string, dir: string): AuthOp[] {
+  // The credential files live under the runner's temp directory: nothing that publishes, uploads
+  // or caches a workspace path can pick them up.
+  const token = `${dir}/oidc-token`;
+  const adc = `${dir}/gcp-adc.json`;
+  const ops: AuthOp[] = [{ run: `umask 077 && ${tokenCommand} > "${token}"` }];
+  if (o.targets.includes('azure')) ops.push({ set: 'AZURE_FEDERATED_TOKEN_FILE', value: token });
   if (o.targets.includes('gcp')) {
     ops.push({
-      run: `printf '{"type":"external_account","audience":"//iam.googleapis.com/%s","subject_token_type":"urn:ietf:params:oauth:token-type:jwt","token_url":"https://sts.googleapis.com/v1/token","service_account_impersonation_url":"https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/%s:generateAccessToken","credential_source":{"file":"%s"}}' "$GCP_WORKLOAD_IDENTITY_PROVIDER" "$GCP_SERVICE_ACCOUNT" "$PWD/.oidc-token" > "$PWD/.gcp-adc.json"`,
+      run: `printf '{"type":"external_account","audience":"//iam.googleapis.com/%s","subject_token_type":"urn:ietf:params:oauth:token-type:jwt","token_url":"https://sts.googleapis.com/v1/token","service_account_impersonation_url":"https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/%s:generateAccessToken","credential_source":{"file":"%s"}}' "$GCP_WORKLOAD_IDENTITY_PROVIDER" "$GCP_SERVICE_ACCOUNT" "${token}" > "${adc}"`,
     });
-    ops.push({ set: 'GOOGLE_APPLICATION_CREDENTIALS', value: '$PWD/.gcp-adc.json' });
+    ops.push({ set: 'GOOGLE_APPLICATION_CREDENTIALS', value: adc });
   }
-  if (o.targets.includes('aws')) ops.push({ set: 'AWS_WEB_IDENTITY_TOKEN_FILE', value: '$PWD/.oidc-token' });
+  if (o.targets.includes('aws')) ops.push({ set: 'AWS_WEB_IDENTITY_TOKEN_FILE', value: token });
   return ops;
 }
 
@@ -194,7 +228,12 @@ const quote = (s: string) => `'${s.replace(/'/g, "''")}'`;
 
 function azureDevOps(o: WorkflowOptions): string {
   const oidc = `curl -sS -X POST -H "Authorization: Bearer $SYSTEM_ACCESSTOKEN" -H "Content-Type: application/json" "$SYSTEM_OIDCREQUESTURI?api-version=7.1&serviceConnectionId=$SERVICE_CONNECTION_ID" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>process.stdout.write(JSON.parse(s).oidcToken))'`;
-  const lines = ['set -euo pipefail', ...tokenFileAuth(o, oidc).map((op) => ('run' in op ? op.run : `echo "##vso[task.setvariable variable=${op.set}]${op.value.replace('$PWD', '$(pwd)')}"`))];
+  const lines = [
+    'set -euo pipefail',
+    'creds="$AGENT_TEMPDIRECTORY/mlplane-credentials"',
+    'mkdir -p "$creds"',
+    ...tokenFileAuth(o, oidc, '$creds').map((op) => ('run' in op ? op.run : `echo "##vso[task.setvariable variable=${op.set}]${op.value}"`)),
+  ];
   const auth = (indent: string) => `${indent}- bash: |
 ${lines.map((l) => `${indent}    ${l}`).join('\n')}
 ${indent}  displayName: OIDC workload identity federation
@@ -213,7 +252,7 @@ ${indent}  displayName: Install`;
   condition: and(succeeded(), eq(variables['Build.SourceBranch'], 'refs/heads/${o.branch}'))
   jobs:
   - deployment: deploy
-    # Approvals: add an approval check to the '${stage}' environment${stage === 'prod' ? ' (prod must have one)' : ''}.
+    # Approvals: add an approval check to the '${stage}' environment${stage === 'prod' ? ' (prod must have one: it gates the deploy and the promotion into prod)' : ''}.
     environment: ${stage}
     pool:
       vmImage: ubuntu-latest
@@ -222,9 +261,11 @@ ${indent}  displayName: Install`;
         deploy:
           steps:
 ${setup('          ')}
+          - download: current
+            artifact: mlplane-cdk-out
 ${auth('          ')}
-          - script: npx mlplane deploy ${targetFlag(o)} --stage ${stage} --require-approval never --json > deploy-${stage}.json
-            displayName: Deploy ${stage}
+          - script: ${deployCommand(o, stage, '$(Pipeline.Workspace)/mlplane-cdk-out')}
+            displayName: Deploy ${stage} (the synthesized artifact)${promoteCommands(o, stage, `azure-devops-environment:${stage}/build:$(Build.BuildId)`).map((c) => `\n          - script: ${c}\n            displayName: Promote ${o.stages[i - 1]} → ${stage}`).join('')}
           - publish: deploy-${stage}.json
             artifact: mlplane-deploy-${stage}
             condition: always()`);
@@ -248,6 +289,11 @@ stages:
 ${setup('    ')}
     - script: npx mlplane check ${targetFlag(o)}
       displayName: mlplane check
+    - script: |
+${synthCommands(o).map((c) => `        ${c}`).join('\n')}
+      displayName: Synthesize every stage once
+    - publish: cdk.out
+      artifact: mlplane-cdk-out
 - stage: plan
   displayName: Plan
   dependsOn: check
@@ -263,8 +309,10 @@ ${auth('    ')}
         npx mlplane diff ${targetFlag(o)} > plan.txt
         npx mlplane diff ${targetFlag(o)} --json > plan.json
         echo "##vso[task.uploadsummary]$(pwd)/plan.txt"
+        mkdir -p "$(Build.ArtifactStagingDirectory)/plan"
+        cp plan.txt plan.json "$(Build.ArtifactStagingDirectory)/plan/"
       displayName: mlplane diff (shown on the pull request run summary)
-    - publish: $(System.DefaultWorkingDirectory)
+    - publish: $(Build.ArtifactStagingDirectory)/plan
       artifact: mlplane-plan
 ${deployStages.join('\n')}
 `;
@@ -273,19 +321,23 @@ ${deployStages.join('\n')}
 // --- GitLab ---------------------------------------------------------------------------------
 
 function gitlab(o: WorkflowOptions): string {
-  const auth = tokenFileAuth(o, 'printf %s "$MLPLANE_OIDC_TOKEN"')
-    .map((op) => `    - ${quote('run' in op ? op.run : `export ${op.set}="${op.value}"`)}`)
-    .join('\n');
-  const deploys = o.stages.map((stage) => `deploy-${stage}:
+  const auth = [
+    `    - ${quote('export MLPLANE_CREDENTIALS_DIR="$(mktemp -d)"')}`,
+    ...tokenFileAuth(o, 'printf %s "$MLPLANE_OIDC_TOKEN"', '$MLPLANE_CREDENTIALS_DIR').map((op) => `    - ${quote('run' in op ? op.run : `export ${op.set}="${op.value}"`)}`),
+  ].join('\n');
+  const deploys = o.stages.map((stage, i) => `deploy-${stage}:
   stage: deploy-${stage}
   <<: *cloud
   rules:
+    # Protect the '${stage}' environment (Settings → Environments)${stage === 'prod' ? ': prod deploys and promotes only when an allowed user runs this manual job' : ''}.
     - if: $CI_COMMIT_BRANCH == "${o.branch}"${stage === 'prod' ? '\n      when: manual' : ''}
   ${stage === 'prod' ? 'allow_failure: false\n  ' : ''}environment:
     name: ${stage}
   resource_group: mlplane-${stage}
+  needs: [check${i > 0 ? `, deploy-${o.stages[i - 1]}` : ''}]
+  dependencies: [check]
   script:
-    - npx mlplane deploy ${targetFlag(o)} --stage ${stage} --require-approval never --json > deploy-${stage}.json
+    - ${deployCommand(o, stage, 'cdk.out')}${promoteCommands(o, stage, `gitlab-environment:${stage}/$GITLAB_USER_LOGIN`).map((c) => `\n    - ${quote(c)}`).join('')}
   artifacts:
     when: always
     paths: [deploy-${stage}.json]`);
@@ -312,6 +364,9 @@ check:
   stage: check
   script:
     - npx mlplane check ${targetFlag(o)}
+${synthCommands(o).map((c) => `    - ${c}`).join('\n')}
+  artifacts:
+    paths: [cdk.out/]
 plan:
   stage: plan
   <<: *cloud

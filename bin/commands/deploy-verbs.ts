@@ -53,9 +53,8 @@ export async function runDeployVerb(verb: DeployVerb, args: Args, out: NodeJS.Wr
   const assemblyGiven = appGiven !== undefined && fs.existsSync(appGiven) && fs.statSync(appGiven).isDirectory();
   const result = await buildApp({ context, outdir, strict: args.flags.strict === true, app: assemblyGiven ? undefined : sourceApp(args) });
   const only = new Set(args.positional);
-  const stage = typeof args.flags.stage === 'string' ? args.flags.stage : undefined;
-  if (stage !== undefined && !['dev', 'staging', 'prod'].includes(stage)) throw new UsageError(`--stage '${stage}' is not allowed; use dev, staging or prod`);
-  const environments = result.environments.filter((e) => (only.size === 0 || only.has(e.name)) && (stage === undefined || e.model.environment.stage === stage));
+  // `--stage` selected the environments while building (context mlplane:stage); a stage that selects none failed there.
+  const environments = result.environments.filter((e) => only.size === 0 || only.has(e.name));
   for (const name of only) if (!result.environments.some((e) => e.name === name)) throw new UsageError(`no environment named '${name}'; environments: ${result.environments.map((e) => e.name).join(', ')}`);
 
   // `--app cdk.out`: deploy the synthesized, digest-verified artifact instead of what the source builds now.
@@ -117,10 +116,13 @@ export async function runDeployVerb(verb: DeployVerb, args: Args, out: NodeJS.Wr
         if (!output?.documents) continue;
         const progress: ProgressSink & { stop?: () => void } = tty ? liveProgress(out as NodeJS.WriteStream) : lineProgress(err);
         const built = artifact && artifactDir ? (await import('../artifact')).fromArtifact(artifact, artifactDir, env.name, target) : { model: env.model, documents: output.documents };
+        if (built.model.environment.stage !== env.model.environment.stage) {
+          throw new UsageError(`${artifactDir} holds ${env.name} synthesized for stage '${built.model.environment.stage}', but this run is for stage '${env.model.environment.stage}'; deploy it with --stage ${built.model.environment.stage}, or synthesize this stage with \`mlplane synth --stage ${env.model.environment.stage} -o <dir>\``);
+        }
         const input: DeployInput = {
           model: built.model,
           documents: built.documents,
-          settings: adapter.parseSettings(settingsFor((k) => result.app.node.tryGetContext(k), target, env.name)),
+          settings: adapter.parseSettings(settingsFor((k) => result.app.node.tryGetContext(k), target, env.name, env.model.environment.stage)),
           progress,
           ...(concurrency !== undefined ? { concurrency } : {}),
           lockTimeoutMs,

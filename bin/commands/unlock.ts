@@ -29,7 +29,7 @@ export async function run(args: Args, out: NodeJS.WritableStream, err: NodeJS.Wr
       out.write(`${name} (${target}): this target keeps no mlplane lock (its cloud runs one deployment of an environment at a time); nothing to unlock\n`);
       continue;
     }
-    const input = { model: env.model, documents: output.documents, settings: adapter.parseSettings(settingsFor((k) => result.app.node.tryGetContext(k), target, name)), progress: lineProgress(err) };
+    const input = { model: env.model, documents: output.documents, settings: adapter.parseSettings(settingsFor((k) => result.app.node.tryGetContext(k), target, name, env.model.environment.stage)), progress: lineProgress(err) };
     const holder = await engine.lockHolder(input);
     if (!holder) {
       out.write(`${name} (${target}): not locked\n`);

@@ -11,8 +11,8 @@
 /** Version of the model format. Bump the major version on any breaking change. */
 export const MODEL_SCHEMA_VERSION = '1.1.0';
 
-/** Deployment stage of an environment. */
-export type StageName = 'dev' | 'staging' | 'prod';
+/** Deployment stage of an environment: `dev`, `staging`, `prod`, or a user-named stage (lowercase). Prod-only rules apply to `prod`. */
+export type StageName = string;
 
 /** Data-residency hint: every target must place the environment in a region of this geography. */
 export type RegionHintName = 'any' | 'eu' | 'us' | 'apac';

@@ -60,7 +60,7 @@ describe('mlplane ci init', () => {
   it('gitlab: id_tokens for OIDC, merge-request plan, manual prod deploy', () => {
     const wf = parse(renderWorkflow({ provider: 'gitlab', ...all }), { merge: true }) as Doc;
     expect(wf.stages).toEqual(['check', 'plan', 'deploy-dev', 'deploy-staging', 'deploy-prod']);
-    expect(wf.check.script).toEqual(['npx mlplane check --target azure,gcp,aws']);
+    expect(wf.check.script[0]).toBe('npx mlplane check --target azure,gcp,aws');
     expect(wf.plan.id_tokens.MLPLANE_OIDC_TOKEN).toBeDefined();
     expect(wf.plan.rules[0].if).toContain('merge_request_event');
     expect(wf.plan.artifacts.paths).toEqual(['plan.txt', 'plan.json']);
@@ -68,5 +68,59 @@ describe('mlplane ci init', () => {
     expect(wf['deploy-prod'].environment.name).toBe('prod');
     expect(wf['deploy-dev'].rules[0].when).toBeUndefined();
     expect(wf['deploy-prod'].before_script.join('\n')).toMatch(/GOOGLE_APPLICATION_CREDENTIALS[\s\S]*AWS_WEB_IDENTITY_TOKEN_FILE/);
+  });
+
+  describe('stages and promotion', () => {
+    const synths = ['dev', 'staging', 'prod'].map((s) => `npx mlplane synth --target azure,gcp,aws --stage ${s} -o cdk.out/${s}`);
+    const deploy = (s: string, app: string) => `npx mlplane deploy --target azure,gcp,aws --stage ${s} --require-approval never --app ${app}/${s} --json > deploy-${s}.json`;
+    const promote = (from: string, to: string, t: string) => `npx mlplane promote --from ${from} --to ${to} --target ${t} --approved-by`;
+
+    it('github: synthesizes every stage once, each deploy job deploys that artifact, and prod promotes after its deploy behind the prod environment', () => {
+      const wf = parse(renderWorkflow({ provider: 'github', ...all })) as Doc;
+      expect(scripts(wf.jobs.check.steps)).toContain(synths.join('\n'));
+      expect(wf.jobs.check.steps.find((s: Doc) => s.uses === 'actions/upload-artifact@v4').with).toEqual({ name: 'mlplane-cdk-out', path: 'cdk.out/' });
+      for (const stage of ['dev', 'staging', 'prod']) {
+        const steps = wf.jobs[`deploy-${stage}`].steps as Doc[];
+        const download = steps.findIndex((s) => s.uses === 'actions/download-artifact@v4');
+        const run = steps.findIndex((s) => s.run === deploy(stage, 'cdk.out'));
+        expect(download).toBeGreaterThan(-1);
+        expect(steps[download].with).toEqual({ name: 'mlplane-cdk-out', path: 'cdk.out' });
+        expect(run).toBeGreaterThan(download);
+        expect(scripts(steps)).not.toMatch(/mlplane synth/);
+      }
+      const prod = wf.jobs['deploy-prod'];
+      expect(prod.environment).toBe('prod');
+      const runs = (prod.steps as Doc[]).map((s) => s.run ?? '');
+      const promotions = runs.filter((r: string) => r.startsWith('npx mlplane promote'));
+      expect(promotions.map((r: string) => r.slice(0, r.indexOf('--approved-by') + 13))).toEqual([promote('staging', 'prod', 'azure'), promote('staging', 'prod', 'gcp')]);
+      expect(runs.indexOf(promotions[0])).toBeGreaterThan(runs.indexOf(deploy('prod', 'cdk.out')));
+      expect(scripts(wf.jobs['deploy-dev'].steps)).not.toContain('mlplane promote');
+    });
+
+    it('azure-devops: the check stage publishes cdk.out, deployments download and deploy it, prod promotes inside the prod environment', () => {
+      const wf = parse(renderWorkflow({ provider: 'azure-devops', ...all })) as Doc;
+      const check = wf.stages[0].jobs[0].steps as Doc[];
+      expect(scripts(check)).toContain(synths.join('\n'));
+      expect(check.find((s) => s.publish)).toEqual({ publish: 'cdk.out', artifact: 'mlplane-cdk-out' });
+      const prod = wf.stages[4].jobs[0];
+      expect(prod.environment).toBe('prod');
+      const steps = prod.strategy.runOnce.deploy.steps as Doc[];
+      expect(steps.some((s) => s.download === 'current' && s.artifact === 'mlplane-cdk-out')).toBe(true);
+      const all_ = scripts(steps);
+      expect(all_).toContain(deploy('prod', '$(Pipeline.Workspace)/mlplane-cdk-out'));
+      expect(all_.indexOf(promote('staging', 'prod', 'gcp'))).toBeGreaterThan(all_.indexOf('mlplane deploy'));
+    });
+
+    it('gitlab: the check job keeps cdk.out, deploy jobs take only it, and prod is a manual job in the protected prod environment that deploys then promotes', () => {
+      const wf = parse(renderWorkflow({ provider: 'gitlab', ...all }), { merge: true }) as Doc;
+      expect(wf.check.script.slice(1)).toEqual(synths);
+      expect(wf.check.artifacts.paths).toEqual(['cdk.out/']);
+      const prod = wf['deploy-prod'];
+      expect(prod.dependencies).toEqual(['check']);
+      expect(prod.needs).toEqual(['check', 'deploy-staging']);
+      expect(prod.script[0]).toBe(deploy('prod', 'cdk.out'));
+      expect(prod.script.slice(1).map((c: string) => c.slice(0, c.indexOf('--approved-by') + 13))).toEqual([promote('staging', 'prod', 'azure'), promote('staging', 'prod', 'gcp')]);
+      expect(prod.rules[0].when).toBe('manual');
+    });
   });
 });

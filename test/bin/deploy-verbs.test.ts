@@ -91,7 +91,7 @@ describe('diff / deploy / destroy verbs', () => {
   it('deploy applies the plan and prints a --json summary; progress goes to stderr', async () => {
     calls.length = 0;
     nextPlan = trafficShift;
-    const r = await cli('deploy', '--target', 'fake', '--json', '--stage', 'prod');
+    const r = await cli('deploy', 'Fraud', '--target', 'fake', '--json', '--stage', 'prod');
     expect(r.code).toBe(0);
     expect(calls).toEqual(['diff Fraud', 'deploy Fraud']);
     expect(JSON.parse(r.stdout).summaries).toEqual([{ target: 'fake', environment: 'Fraud', created: 0, updated: 1, replaced: 0, deleted: 0, unchanged: 3, writes: 1, reads: 4, durationMs: 5 }]);

@@ -116,11 +116,12 @@ describe('mlplane cost', () => {
     const bad = await cli('cost', '--target', 'gcp,oracle');
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain("--target 'oracle' is not allowed with cost; use azure, gcp, aws (comma-separated) or all");
+    // --stage builds the app for that stage (both examples have dev, staging and prod).
     const stage = await cli('cost', '--stage', 'qa');
-    expect(stage.code).toBe(2);
-    expect(stage.stderr).toContain("--stage 'qa' matches no environment");
+    expect(stage.code).toBe(1);
+    expect(stage.stderr).toContain('[mlplane:stage] stage "qa" selects no environment; stages available: Churn: dev, staging, prod; Fraud: dev, staging, prod');
     const one = await cli('cost', '--target', 'aws', '--stage', 'prod', '--json');
-    expect(JSON.parse(one.stdout).estimates.map((e: { environment: string; target: string }) => `${e.environment}/${e.target}`)).toEqual(['Fraud/aws']);
+    expect(JSON.parse(one.stdout).estimates.map((e: { environment: string; stage: string; target: string }) => `${e.environment}/${e.stage}/${e.target}`)).toEqual(['Churn/prod/aws', 'Fraud/prod/aws']);
   });
 });
 

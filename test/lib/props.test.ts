@@ -2,7 +2,7 @@ import { Construct } from 'constructs';
 import { describe, expect, it } from 'vitest';
 import * as lib from '../../lib';
 import {
-  Alert, BatchInference, ComputePool, Condition, Dataset, DriftMonitor, Encryption, FeatureTable, Field, Metric, MlopsEnvironment, ModelRegistry,
+  Alert, BatchInference, ComputePool, Condition, Dataset, DriftMonitor, Encryption, FeatureTable, Field, Metric, MlopsEnvironment, ModelPromotion, ModelRegistry,
   OnlineEndpoint, Output, ParameterType, Pipeline, Schedule, Schema, ServingContainer, retrain,
 } from '../../lib';
 import { editDistance, type KnownKeys } from '../../lib/core/props';
@@ -191,6 +191,12 @@ const defineWithExtra: Record<string, (extra: Record<string, unknown>) => { env:
     const { model } = smallRegistry(env);
     new BatchInference(env, 'B', { model: model.alias('champion'), input: smallDataset(env, 'In'), output: smallDataset(env, 'Out'), ...extra });
     return { env, path: 'Test/B', props: 'BatchInferenceProps' };
+  },
+  ModelPromotion: (extra) => {
+    const env = new MlopsEnvironment(new TestRoot(), 'Test', { stages: { staging: {}, prod: {} } });
+    const { model } = smallRegistry(env);
+    new ModelPromotion(env, 'Promote', { model, from: 'staging', to: 'prod', ...extra });
+    return { env, path: 'Test/Promote', props: 'ModelPromotionProps' };
   },
   DriftMonitor: (extra) => {
     const env = newEnv();

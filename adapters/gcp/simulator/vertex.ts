@@ -7,6 +7,7 @@ import type * as protobuf from 'protobufjs';
 import { ApiError, invalidBody } from './errors';
 import { checkMessage, httpRules, protoRoot, type HttpRule } from './protos';
 import { fieldComment, idProblem, proseProblems, updateMaskProblems } from './rules';
+import { copyModel } from './model-copy';
 import type { Json, SimulatorState, StoredResource } from './state';
 
 /** A parsed request. */
@@ -97,6 +98,8 @@ export function handleVertex(state: SimulatorState, req: SimRequest, match: Vert
       return ctx.mergeVersionAliases();
     case 'ListModelVersions':
       return ctx.listModelVersions();
+    case 'CopyModel':
+      return copyModel(state, req, match, options.pollsBeforeDone());
     default:
       break;
   }
@@ -307,7 +310,8 @@ class Ctx {
   public update(): SimResponse {
     const type = this.resourceType();
     const body = this.body(false);
-    const name = (Object.values(this.vars)[0] as string).replace(/@.*$/, '');
+    const full = Object.values(this.vars)[0] as string;
+    const name = full.replace(/@.*$/, '');
     const r = this.state.get(name);
     if (!r) throw new ApiError(404, `${name} not found`);
     const mask = this.req.query.get('updateMask');
@@ -315,13 +319,23 @@ class Ctx {
     const paths = mask.split(',').map((s) => s.trim()).filter((s) => s !== '');
     const maskProblems = updateMaskProblems(type, paths);
     if (maskProblems.length > 0) throw invalidBody(`update_mask of ${this.rule.service}.${this.rule.method}`, maskProblems);
-    const next = structuredClone(r.body);
+    // `models/x@v` updates version v (labels of a promoted version), not the default one.
+    const versioned = full.includes('@') && r.type.endsWith('.Model');
+    const next = structuredClone(versioned ? this.resolve(full).body : r.body);
     for (const p of paths) {
       const camelPath = p.split('.').map((s) => s.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase()));
       setPath(next, camelPath, getPath(body, camelPath));
     }
     if (type.name === 'Endpoint' && mask.split(',').some((p) => p.trim() === 'traffic_split' || p.trim() === 'trafficSplit')) checkTraffic(next);
     this.checkReferences(type, next);
+    if (versioned) {
+      const versions = this.versions(name);
+      const i = versions.findIndex((v) => v.versionId === next.versionId);
+      const stamped = this.stamp(type, next, name, false);
+      if (i >= 0) versions[i] = stamped;
+      this.syncDefault(name);
+      return this.finish(name, stamped, type);
+    }
     const stored = this.state.put(name, r.type, this.stamp(type, next, name, false));
     if (r.type.endsWith('.Model')) {
       const versions = this.versions(name);
