@@ -18,6 +18,7 @@ export * from './endpoint';
 export * from './batch';
 export * from './monitor';
 export * from './monitor-metrics';
+export { Secret, type SecretProps, type AzureSecretReference, type GcpSecretReference, type AwsSecretReference, type EnvValue } from './secret';
 export { MlResource, type IGrantable } from './resource';
 export * from './model/types';
 export * from './model/render';

@@ -37,6 +37,7 @@ const STACK_CONTEXT: Readonly<Record<string, unknown>> = {
  * references between sibling stacks only ever point backwards.
  */
 const BUILD_ORDER: Readonly<Record<ResourceModel['kind'], number>> = {
+  secret: 0,
   dataset: 0,
   featureTable: 1,
   computePool: 2,
@@ -64,6 +65,8 @@ function estimate(r: ResourceModel): number {
       return 20 + 4 * r.schedules.length;
     case 'onlineEndpoint':
       return 14 + 16 * r.deployments.length;
+    case 'secret':
+      return 0; // a reference: read by the task definitions that use it
     case 'driftMonitor':
       return 20 + r.alerts.length + r.signals.reduce((n, s) => n + s.thresholds.length, 0) + (r.onDrift ? 8 : 0);
     default: {
@@ -156,6 +159,9 @@ export function synthAws(scope: IConstruct, model: EnvironmentModel, settings: A
       case 'driftMonitor':
         buildDriftMonitor(current, ctx, r);
         break;
+      case 'secret':
+        break; // referenced by the task definitions that read it (ECS `secrets`), see tasks.ts
+
       default: {
         const never: never = r;
         throw new Error(`unhandled resource kind ${(never as ResourceModel).kind}`);

@@ -36,6 +36,7 @@ import {
 } from './contract';
 import type { DatasetBinding } from './data';
 import type { Grants } from './grants';
+import { importSecrets } from './secrets';
 import { constructId, keySlug, stateName } from './names';
 import { MLFLOW_IMAGE, type Platform } from './platform';
 import { awsSchedule, fargateSize } from './sizing';
@@ -436,7 +437,7 @@ function containerStep(
   const envReason = `step '${s.path}': environment holds run configuration (S3 URIs, tracking URL, user settings); no secrets`;
   const pool = s.compute === undefined ? undefined : ctx.computePools.get(s.compute);
   const name = stateName(s.name);
-  const scripts = { stageInScript: stageInScript(s), stageOutScript: stageOutScript(s) };
+  const scripts = { stageInScript: stageInScript(s), stageOutScript: stageOutScript(s), secrets: importSecrets(scope, ctx.model, s.secretEnv) };
   if (!pool) {
     const size = fargateSize(s.resources);
     if (!size.ok) throw new Error(size.error); // reported by validateForAws

@@ -11,6 +11,7 @@ import { constructId, keySlug } from './names';
 import type { WorkloadContext } from './pipelines';
 import { VPC_CIDR } from './platform';
 import { fargateSize } from './sizing';
+import { ecsSecrets, importSecrets } from './secrets';
 import { taskRole, workloadLogGroup } from './tasks';
 
 /** The registered model a reference points at. */
@@ -110,6 +111,7 @@ export function buildEndpoint(scope: Construct, ctx: WorkloadContext, e: OnlineE
 
     const environment: Record<string, string> = {
       ...served.serving.env,
+      ...(d.env ?? {}),
       MLFLOW_TRACKING_URI: platform.mlflowUrl,
       MLPLANE_MODEL_URI: mlflowModelUri(d.model),
       MLPLANE_PREDICT_ROUTE: served.serving.predictRoute,
@@ -130,7 +132,7 @@ export function buildEndpoint(scope: Construct, ctx: WorkloadContext, e: OnlineE
       image: ecs.ContainerImage.fromRegistry(served.serving.image),
       portMappings: [{ containerPort: served.serving.port }],
       environment,
-      secrets: { [authEnv]: ecs.Secret.fromSecretsManager(credential) },
+      secrets: { ...ecsSecrets(importSecrets(dScope, model, d.secretEnv)), [authEnv]: ecs.Secret.fromSecretsManager(credential) },
       logging: ecs.LogDrivers.awsLogs({ streamPrefix: d.name.toLowerCase().slice(0, 64), logGroup }),
     });
     acknowledge(taskDefinition, 'AwsSolutions-ECS2', `deployment '${d.name}': environment holds the model URI, routes and capture settings; the endpoint credential comes from Secrets Manager`);

@@ -5,6 +5,7 @@ import { ML, type SynthContext } from './context';
 import { dataRef } from './data';
 import { featureStoreNames } from './feature-store';
 import { assignRole, ROLES, type BuiltInRole } from './roles';
+import { keyVaultSecretOf } from './secrets';
 import { batchEndpointName, endpointName } from './serving';
 
 /** The construct whose identity a principal uses. */
@@ -66,6 +67,14 @@ function rolesFor(ctx: SynthContext, r: ResourceModel, access: GrantModel['acces
       return [{ scopeType: `${ML}/workspaces/batchEndpoints`, scopeNames: [ctx.core.workspace, batchEndpointName(ctx, r.path)], role: writes ? ROLES.azureMlDataScientist : ROLES.reader }];
     case 'driftMonitor':
       return [{ ...ws, role: ROLES.reader }];
+    case 'secret': {
+      // Read only, on that one secret (Key Vault RBAC scopes down to a secret).
+      const kv = keyVaultSecretOf(ctx, r);
+      if (r.azure.vaultName !== undefined) {
+        ctx.warn('secret-vault-outside', path, `reads secret ${kv.url} of vault '${kv.vault}': the role assignment is made on that vault in the deployment's resource group (${ctx.settings.resourceGroup}); the vault must be there, use Azure RBAC, and hold the secret before deploy`);
+      }
+      return [{ scopeType: 'Microsoft.KeyVault/vaults/secrets', scopeNames: [kv.vault, kv.name], role: ROLES.keyVaultSecretsUser }];
+    }
     default: {
       const never: never = r;
       throw new Error(`unhandled resource ${JSON.stringify(never)}`);

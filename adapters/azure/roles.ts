@@ -20,6 +20,7 @@ export const ROLES = {
   azureMlDataScientist: { name: 'AzureML Data Scientist', id: 'f6c7c914-8db3-469d-8ca1-694a8f32e121' },
   azureMlComputeOperator: { name: 'AzureML Compute Operator', id: 'e503ece1-11d0-4e8e-8e2c-7a6c3bf38815' },
   azureMlMetricsWriter: { name: 'AzureML Metrics Writer (preview)', id: '635dd51f-9968-44d3-b7fb-6d9a6bd613ae' },
+  keyVaultSecretsUser: { name: 'Key Vault Secrets User', id: '4633458b-17de-408a-b874-0445c86b69e6' },
   keyVaultCryptoServiceEncryptionUser: { name: 'Key Vault Crypto Service Encryption User', id: 'e147488a-f6f5-4113-8e2d-b22465e65bf6' },
   acrPull: { name: 'AcrPull', id: '7f951dda-4ed3-4680-a7ca-43fe172d538d' },
 } as const satisfies Record<string, BuiltInRole>;

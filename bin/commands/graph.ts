@@ -97,6 +97,7 @@ const CLOUD: Readonly<Record<Target, Readonly<Record<ResourceModel['kind'], stri
     onlineEndpoint: 'managed online endpoint',
     batchInference: 'batch endpoint',
     driftMonitor: 'monitor schedule',
+    secret: 'Key Vault secret (reference)',
   },
   gcp: {
     dataset: 'BigQuery table',
@@ -107,6 +108,7 @@ const CLOUD: Readonly<Record<Target, Readonly<Record<ResourceModel['kind'], stri
     onlineEndpoint: 'Vertex Endpoint',
     batchInference: 'BatchPredictionJob',
     driftMonitor: 'Vertex Model Monitor',
+    secret: 'Secret Manager secret (reference)',
   },
   aws: {
     dataset: 'S3 prefix + Glue table',
@@ -117,6 +119,7 @@ const CLOUD: Readonly<Record<Target, Readonly<Record<ResourceModel['kind'], stri
     onlineEndpoint: 'ALB + ECS Fargate services',
     batchInference: 'state machine (Fargate map)',
     driftMonitor: 'ECS task + CloudWatch alarms',
+    secret: 'Secrets Manager secret (reference)',
   },
 };
 
@@ -128,6 +131,7 @@ const SHAPE: Readonly<Record<ResourceModel['kind'], string>> = {
   modelRegistry: 'folder',
   onlineEndpoint: 'ellipse',
   batchInference: 'box',
+  secret: 'note',
   driftMonitor: 'hexagon',
 };
 
@@ -175,6 +179,8 @@ export function topologyDot(model: EnvironmentModel, target?: Target): string {
         edge(r.target.kind === 'endpoint' ? r.target.endpoint : r.target.batch, r.path, { label: q('watches') });
         edge(r.baseline, r.path, { label: q('baseline') });
         if (r.onDrift) edge(r.path, r.onDrift.pipeline, { label: q('drift → retrain'), color: 'firebrick', fontcolor: 'firebrick', penwidth: '2' });
+        break;
+      case 'secret':
         break;
       default: {
         const never: never = r;
