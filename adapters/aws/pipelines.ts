@@ -137,6 +137,17 @@ export function runsPrefix(envPath: string, pipelinePath: string): string {
   return `runs/${keySlug(envPath, pipelinePath)}/`;
 }
 
+/**
+ * Run prefixes holding the model files of `registry`: those of the pipelines with a register step
+ * into it (MLflow versions point at the run outputs). A server of the registry's models reads these
+ * prefixes and no other run data.
+ */
+export function modelRunPrefixes(model: EnvironmentModel, registry: string): string[] {
+  return model.resources
+    .filter((r): r is PipelineModel => r.kind === 'pipeline' && r.steps.some((s) => s.kind === 'register' && s.registry === registry))
+    .map((p) => runsPrefix(model.environment.path, p.path));
+}
+
 /** A JSONPath expression for the S3 URI of a step output in the current run (a prefix, with `suffix` appended). */
 function outputUri(envPath: string, pipelinePath: string, step: string, output: string, suffix = ''): string {
   return sfn.JsonPath.format(
