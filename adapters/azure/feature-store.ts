@@ -69,8 +69,8 @@ export function mapFeatureStore(ctx: SynthContext, tables: readonly FeatureTable
     properties: { publicAccess: 'None' },
   });
   assignRole(ctx, {
-    scopeType: 'Microsoft.Storage/storageAccounts',
-    scopeNames: [n.offlineAccount],
+    scopeType: 'Microsoft.Storage/storageAccounts/blobServices/containers',
+    scopeNames: [n.offlineAccount, 'default', 'offline'],
     role: ROLES.storageBlobDataContributor,
     principalId: reference(identity, API.identity, 'principalId'),
     principalKey: ctx.core.identity,

@@ -7,7 +7,7 @@ import { EVALUATOR_PYTHON, planGates, type ConditionGate } from './conditions';
 import { ML, type SynthContext } from './context';
 import { dataRef } from './data';
 import { RULES, shortHash } from './names';
-import { assignRole, ROLES } from './roles';
+import { assignRole, CUSTOM_ROLES } from './roles';
 import { keyVaultSecret } from './secrets';
 import { AZURE_KEY_VAULT_READER } from '../shared/secret-fetch';
 import { captureLines, parseWord, shellWord, type Placeholder } from './step-script';
@@ -130,7 +130,7 @@ export function mapPipeline(ctx: SynthContext, p: PipelineModel): MappedPipeline
     assignRole(ctx, {
       scopeType: `${ML}/workspaces`,
       scopeNames: [ctx.core.workspace],
-      role: ROLES.azureMlDataScientist,
+      role: CUSTOM_ROLES.runPublisher,
       principalId: identity.principalId,
       principalKey: identity.name,
       description: `condition evaluators of ${p.path} publish their control outputs`,
