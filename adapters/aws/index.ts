@@ -199,6 +199,14 @@ export function synthAws(scope: IConstruct, model: EnvironmentModel, settings: A
       message: `Step Functions has no step cache, so steps with caching (${cached.join(', ')}) run on every run: same results, more compute; set caching: false to acknowledge`,
     });
   }
+  if (model.environment.encryption.kind === 'customer-managed') {
+    // https://docs.aws.amazon.com/AmazonS3/latest/userguide/enable-server-access-logging.html
+    warnings.push({
+      id: 'mlplane:aws:cmk-not-supported',
+      path: env.path,
+      message: `the access-log bucket (AccessLogs: S3 server access logs and ALB access logs) cannot take the customer-managed key '${model.environment.encryption.keyName}': S3 server access logging and ALB access logs deliver only to buckets encrypted with S3-managed keys (SSE-S3); every other bucket, database, table, log group and secret uses the key`,
+    });
+  }
   return { warnings, names: names.filter((n) => n.path === env.path) };
 }
 
