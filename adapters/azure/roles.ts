@@ -83,7 +83,8 @@ function isCustom(role: Role): role is CustomRole {
 
 /** Define a custom role in the resource group (once); returns its definition GUID. */
 function defineRole(ctx: SynthContext, role: CustomRole): string {
-  const name = stableGuid([ctx.settings.subscriptionId, ctx.settings.resourceGroup, 'mlplane-role', role.key]);
+  // One definition per environment (its destroy removes it), named uniquely in the tenant.
+  const name = stableGuid([ctx.settings.subscriptionId, ctx.settings.resourceGroup, ctx.env.path, 'mlplane-role', role.key]);
   const type = 'Microsoft.Authorization/roleDefinitions';
   if (!ctx.has(resourceKey(type, name))) {
     ctx.add({
@@ -91,7 +92,7 @@ function defineRole(ctx: SynthContext, role: CustomRole): string {
       apiVersion: API.roleAssignments,
       name,
       properties: {
-        roleName: `${role.name} (${ctx.settings.resourceGroup})`,
+        roleName: `${role.name} (${ctx.settings.resourceGroup}/${ctx.env.name})`,
         description: role.description,
         type: 'CustomRole',
         permissions: [{ actions: [...role.actions], notActions: [] }],
