@@ -134,7 +134,7 @@ export async function runPipeline(o: RunOptions): Promise<RunRecord> {
       if (i.source.kind === 'dataset') return { name: i.name, dataset: i.source.dataset, version: datasets[i.source.dataset].version, digest: datasets[i.source.dataset].digest };
       return { name: i.name, digest: contentDigest(x.dir) };
     });
-    return hashOf({ v: CACHE_KEY_VERSION, kind: 'container', image: step.image, command: step.command, args: step.args, env: step.env, outputs: step.outputs, params, inputs });
+    return hashOf({ v: CACHE_KEY_VERSION, kind: 'container', image: step.image, command: step.command, args: step.args, env: step.env, secretEnv: step.secretEnv, outputs: step.outputs, params, inputs });
   };
 
   /** Read what a successful container step produced; a message when a parameter output is missing or malformed. */

@@ -1,9 +1,11 @@
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Construct } from 'constructs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, type BuildResult } from '../../bin/build';
+import { AZURE_KEY_VAULT_READER, GCP_SECRET_MANAGER_WRAPPER } from '../../adapters/shared/secret-fetch';
 import { Dataset, Field, MlopsEnvironment, ModelRegistry, OnlineEndpoint, Output, Pipeline, Schema, Secret, ServingContainer, ValidationErrors } from '../../lib';
 
 /**
@@ -182,5 +184,19 @@ describe('gcp', () => {
     await expect(buildApp({ define: define(true), context: { ...CONTEXT, 'mlplane:target': 'gcp' } })).rejects.toSatisfy((e: unknown) =>
       ValidationErrors.isValidationErrors(e) &&
       e.problems.some((p) => p.path === 'Sec/Scoring/blue' && /^deployment env OPENAI_API_KEY is a Secret, but Vertex AI serving containers \(ModelContainerSpec\.env\) take plain values only/.test(p.message)));
+  });
+});
+
+describe('in-container secret readers', () => {
+  it('are valid Python, and the Azure reader survives single-quoting in a shell', () => {
+    for (const src of [AZURE_KEY_VAULT_READER, GCP_SECRET_MANAGER_WRAPPER]) {
+      expect(execFileSync('python3', ['-c', 'import ast, sys; ast.parse(sys.argv[1]); print("ok")', src], { encoding: 'utf8' }).trim()).toBe('ok');
+    }
+    expect(AZURE_KEY_VAULT_READER).not.toMatch(/['`$]/);
+  });
+
+  it('the gcp wrapper execs the command with its arguments unchanged', () => {
+    const out = execFileSync('python3', ['-c', GCP_SECRET_MANAGER_WRAPPER, '--', 'sh', '-c', 'printf "%s|" "$@"', 'sh', 'a b', '{x}'], { encoding: 'utf8' });
+    expect(out).toBe('a b|{x}|');
   });
 });
