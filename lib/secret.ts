@@ -189,6 +189,12 @@ const SECRET_VALUES: ReadonlyArray<readonly [RegExp, string]> = [
   [/[?&]sig=[A-Za-z0-9%+/=]{20,}/, 'a SAS signature'],
 ];
 
+/**
+ * Last name words that make the value something *about* a credential, not the credential
+ * (`PASSWORD_FILE`, `TOKEN_URL`, `API_KEY_SECRET_NAME`, `TOKEN_TTL`); its value is still checked.
+ */
+const ABOUT_WORDS = new Set(['FILE', 'PATH', 'DIR', 'NAME', 'ID', 'ARN', 'URI', 'URL', 'ENDPOINT', 'HOST', 'VAR', 'ENV', 'REF', 'HEADER', 'LENGTH', 'LEN', 'LIMIT', 'COUNT', 'TTL', 'EXPIRY', 'TYPE', 'VERSION', 'REGION', 'FIELD']);
+
 /** Why a name reads as a credential's name, or undefined. */
 function secretName(name: string): string | undefined {
   const words = name
@@ -196,6 +202,7 @@ function secretName(name: string): string | undefined {
     .toUpperCase()
     .split(/[^A-Z0-9]+/)
     .filter(Boolean);
+  if (ABOUT_WORDS.has(words[words.length - 1] as string)) return undefined;
   for (let i = 0; i < words.length; i++) {
     if (SECRET_WORDS.has(words[i] as string)) return (words[i] as string).toLowerCase();
     if (i + 1 < words.length && SECRET_PAIRS.has(`${words[i]} ${words[i + 1]}`)) return `${words[i]} ${words[i + 1]}`.toLowerCase();

@@ -41,6 +41,7 @@ describe('secret literals', () => {
     ['STORE', FAKE.accountKey, 'a connection string with a key'],
     ['CERT', FAKE.pem, 'a PEM private key'],
     ['DATABASE_URL', FAKE.dbUrl, 'a URL with a password'],
+    ['DB_PASSWORD_FILE', FAKE.pem, 'a PEM private key'],
     ['AWS_KEY_ID', FAKE.awsKeyId, 'an AWS access key id'],
   ])('fails if step env %s holds a value shaped like a credential', (name, value, what) => {
     const env = newEnv();
@@ -72,7 +73,10 @@ describe('secret literals', () => {
 
   it('accepts configuration whose names merely mention tokens, and placeholders after a credential flag', () => {
     const env = newEnv();
-    const p = stepWith(env, { env: { MAX_TOKENS: '512', TOKENIZER: 'bert-base', USE_SAS: 'false', LOG_LEVEL: 'info' }, args: ['--max-tokens', '512', '--api-key={{params.key}}'] });
+    const p = stepWith(env, {
+      env: { MAX_TOKENS: '512', TOKENIZER: 'bert-base', USE_SAS: 'false', LOG_LEVEL: 'info', DB_PASSWORD_FILE: '/run/secrets/db', TOKEN_URL: 'https://login.example/oauth2/token', API_KEY_SECRET_NAME: 'openai' },
+      args: ['--max-tokens', '512', '--api-key={{params.key}}', '--password-file', '/run/secrets/db'],
+    });
     p.addParameter('key', ParameterType.STRING, { default: 'ref' });
     expect(problemsOf(env).filter((x) => x.path === 'Test/P/Step')).toEqual([]);
   });
