@@ -8,6 +8,7 @@ import type { AutoscalingModel, DeploymentModel, OnlineEndpointModel, PrincipalM
 import { ModelRef } from './registry';
 import { MlResource, markGrantable, sameEnvironment, type IGrantable } from './resource';
 import { checkKnownProps, type KnownKeys } from './core/props';
+import { secretLiteralProblems, splitEnv, type EnvValue, type Secret } from './secret';
 
 /**
  * How replicas scale.
@@ -72,10 +73,19 @@ export interface DeploymentOptions extends ResourceOptions {
    * @default Autoscaling.cpu(70)
    */
   readonly autoscaling?: Autoscaling;
+  /**
+   * Environment variables of this deployment's serving container, added to those of the model's
+   * `ServingContainer`: literal text, or a `Secret` resolved by the platform when a replica starts
+   * and readable by this deployment's identity only. A literal that looks like a credential fails
+   * synth.
+   *
+   * @default - the serving container's env only
+   */
+  readonly env?: Record<string, EnvValue>;
 }
 
 /** @internal The keys of `DeploymentOptions`, for the run-time check of unknown keys (the type keeps it in sync). */
-const DEPLOYMENT_OPTIONS_KEYS: KnownKeys<DeploymentOptions> = { ...RESOURCE_OPTIONS_KEYS, name: true, model: true, minReplicas: true, maxReplicas: true, autoscaling: true };
+const DEPLOYMENT_OPTIONS_KEYS: KnownKeys<DeploymentOptions> = { ...RESOURCE_OPTIONS_KEYS, name: true, model: true, minReplicas: true, maxReplicas: true, autoscaling: true, env: true };
 
 /** Request/response capture settings. */
 export interface CaptureOptions {
@@ -175,7 +185,7 @@ export class OnlineEndpoint extends MlResource implements IGrantable {
   }
 
   private readonly props: OnlineEndpointProps;
-  private readonly deployments: Array<{ options: DeploymentOptions; resources: ResourcesModel }> = [];
+  private readonly deployments: Array<{ options: DeploymentOptions; resources: ResourcesModel; env: Record<string, string>; secrets: Record<string, Secret> }> = [];
 
   constructor(scope: Construct, id: string, props: OnlineEndpointProps = {}) {
     super(scope, id);
@@ -217,7 +227,11 @@ export class OnlineEndpoint extends MlResource implements IGrantable {
     if (min > max) addProblem(this, `${where}minReplicas ${min} is greater than maxReplicas ${max}; lower minReplicas or raise maxReplicas`);
     if (options.autoscaling) for (const p of options.autoscaling._problems()) addProblem(this, where + p);
     const resources = renderResources(this, where, options, { cpu: 2, memoryGiB: 4 });
-    this.deployments.push({ options, resources });
+    const { literals, secrets } = splitEnv(this, options.env, where);
+    for (const p of secretLiteralProblems(literals, [], where)) addProblem(this, p);
+    const principal: PrincipalModel = { kind: 'deployment', endpoint: this.node.path, deployment: options.name };
+    for (const secret of Object.values(secrets)) if (sameEnvironment(this, `${where}env secret`, secret)) secret._readBy([principal]);
+    this.deployments.push({ options, resources, env: literals, secrets });
   }
 
   /** Names of the deployments (a copy). */
@@ -246,7 +260,7 @@ export class OnlineEndpoint extends MlResource implements IGrantable {
       id: this.node.id,
       description: this.props.description,
       auth: this.props.auth ?? EndpointAuth.TOKEN,
-      deployments: this.deployments.map(({ options, resources }): DeploymentModel => {
+      deployments: this.deployments.map(({ options, resources, env, secrets }): DeploymentModel => {
         const min = options.minReplicas ?? 1;
         return {
           name: options.name,
@@ -257,6 +271,8 @@ export class OnlineEndpoint extends MlResource implements IGrantable {
           autoscaling: (options.autoscaling ?? Autoscaling.cpu(70))._render(),
           traffic: this.trafficFor(options.name),
           mirror: this.props.mirrorTraffic?.[options.name] ?? 0,
+          env: Object.keys(env).length > 0 ? env : undefined,
+          secretEnv: Object.keys(secrets).length > 0 ? Object.fromEntries(Object.entries(secrets).map(([k, s]) => [k, s.node.path])) : undefined,
         };
       }),
       capture: {

@@ -19,6 +19,7 @@ export * from './batch';
 export * from './monitor';
 export * from './monitor-metrics';
 export * from './promotion';
+export { Secret, type SecretProps, type AzureSecretReference, type GcpSecretReference, type AwsSecretReference, type EnvValue } from './secret';
 export { MlResource, type IGrantable } from './resource';
 export * from './model/types';
 export * from './model/render';

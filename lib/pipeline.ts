@@ -26,6 +26,7 @@ import { type Metric, RegisteredModel, imageProblems } from './registry';
 import { MlResource, markGrantable, sameEnvironment, type IGrantable } from './resource';
 import type { Schedule } from './schedule';
 import { checkKnownProps, type KnownKeys } from './core/props';
+import { secretLiteralProblems, splitEnv, type EnvValue, type Secret } from './secret';
 
 /** Type of a parameter (a small JSON value passed by value). */
 export enum ParameterType {
@@ -418,12 +419,14 @@ export interface ContainerStepProps extends StepOptions, ResourceOptions {
    */
   readonly args?: string[];
   /**
-   * Environment variables (never secrets: they land in pipeline definitions); values may use the
-   * same placeholders as `command`.
+   * Environment variables: literal text (which may use the same placeholders as `command`), or a
+   * `Secret`, resolved by the platform when the step starts and readable by this step's identity
+   * only. A literal that looks like a credential (by its name or its value) fails synth: literals
+   * land in pipeline definitions.
    *
    * @default - none
    */
-  readonly env?: Record<string, string>;
+  readonly env?: Record<string, EnvValue>;
   /**
    * Inputs by name.
    *
@@ -606,6 +609,8 @@ export class ContainerStep extends StepBase {
   private readonly props: ContainerStepProps;
   private readonly inputEntries: Array<{ name: string; value: InputValue }>;
   private readonly resources: ResourcesModel;
+  private readonly envLiterals: Record<string, string>;
+  private readonly envSecrets: Record<string, Secret>;
 
   constructor(pipeline: Pipeline, id: string, props: ContainerStepProps) {
     super(pipeline, id, props);
@@ -638,10 +643,11 @@ export class ContainerStep extends StepBase {
       const source = value instanceof Input ? value._source : value;
       if (Dataset.isDataset(source) && sameEnvironment(this, `input '${name}' dataset`, source)) source._grantImplied(this, 'read');
     }
-    for (const [k, v] of Object.entries(props.env ?? {})) {
-      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) addProblem(this, `env name ${show(k)} must be letters, digits and '_' not starting with a digit`);
-      if (typeof v !== 'string') addProblem(this, `env '${k}' must be a string, got ${show(v)}`);
-    }
+    const { literals, secrets } = splitEnv(this, props.env);
+    this.envLiterals = literals;
+    this.envSecrets = secrets;
+    for (const p of secretLiteralProblems(literals, [...(props.command ?? []), ...(props.args ?? [])])) addProblem(this, p);
+    for (const secret of Object.values(secrets)) if (sameEnvironment(this, 'env secret', secret)) secret._readBy(this._principals());
     this.node.addValidation({ validate: () => [...this.wiringProblems(), ...this.placeholderProblems()] });
   }
 
@@ -684,7 +690,8 @@ export class ContainerStep extends StepBase {
       image: this.props.image,
       command: (this.props.command ?? []).map(canonicalPlaceholders),
       args: (this.props.args ?? []).map(canonicalPlaceholders),
-      env: Object.fromEntries(Object.entries(this.props.env ?? {}).map(([k, v]) => [k, canonicalPlaceholders(v)])),
+      env: Object.fromEntries(Object.entries(this.envLiterals).map(([k, v]) => [k, canonicalPlaceholders(v)])),
+      secretEnv: Object.keys(this.envSecrets).length > 0 ? Object.fromEntries(Object.entries(this.envSecrets).map(([k, s]) => [k, s.node.path])) : undefined,
       inputs: this.inputEntries.map(({ name, value }) => this.renderInput(name, value)),
       outputs: Object.entries(this.props.outputs ?? {}).map(([name, o]) => ({ name, type: o.type })),
       resources: this.resources,
@@ -752,7 +759,7 @@ export class ContainerStep extends StepBase {
     };
     const words: Array<{ text: unknown; where: string }> = [
       ...[...(this.props.command ?? []), ...(this.props.args ?? [])].map((text) => ({ text, where: '' })),
-      ...Object.entries(this.props.env ?? {}).map(([k, text]) => ({ text, where: ` in env '${k}'` })),
+      ...Object.entries(this.envLiterals).map(([k, text]) => ({ text, where: ` in env '${k}'` })),
     ];
     for (const { text, where } of words) {
       for (const m of String(text).matchAll(PLACEHOLDER)) {

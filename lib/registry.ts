@@ -6,6 +6,7 @@ import { checkEnum } from './environment';
 import type { ModelRefModel, ModelRegistryModel, PromotionGateModel, RegisteredModelModel, ServingContainerModel } from './model/types';
 import { MlResource, type IGrantable } from './resource';
 import { checkKnownProps, unknownPropsProblems, type KnownKeys } from './core/props';
+import { secretLiteralProblems } from './secret';
 
 /** Options of a serving container. */
 export interface ServingContainerOptions {
@@ -28,7 +29,9 @@ export interface ServingContainerOptions {
    */
   readonly healthRoute?: string;
   /**
-   * Environment variables (never secrets: they land in templates).
+   * Environment variables (literal configuration: they land in templates; a literal that looks
+   * like a credential fails synth). Pass secrets per deployment with `DeploymentOptions.env` and a
+   * `Secret`.
    *
    * @default - none
    */
@@ -57,6 +60,7 @@ export class ServingContainer {
   /** @internal */
   public _problems(): string[] {
     const problems = [...imageProblems('serving image', this.imageRef), ...unknownPropsProblems('ServingContainerOptions', this.options, SERVING_CONTAINER_OPTIONS_KEYS, 'serving')];
+    problems.push(...secretLiteralProblems(this.options.env ?? {}, [], 'serving ').map((p) => p.replace('use it as the env value (env: { NAME: secret })', 'use it in the env of each deployment that serves this model (deployments: [{ ..., env: { NAME: secret } }])')));
     const port = this.options.port ?? 8080;
     if (!Number.isInteger(port) || port < 1 || port > 65535 || [8083, 8888].includes(port)) {
       problems.push(`serving port ${show(port)} must be a whole number 1-65535 and not 8083/8888 (reserved by serving platforms); use e.g. 8080`);

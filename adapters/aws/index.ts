@@ -44,6 +44,7 @@ const STACK_CONTEXT: Readonly<Record<string, unknown>> = {
  * references between sibling stacks only ever point backwards.
  */
 const BUILD_ORDER: Readonly<Record<ResourceModel['kind'], number>> = {
+  secret: 0,
   dataset: 0,
   featureTable: 1,
   computePool: 2,
@@ -71,6 +72,8 @@ function estimate(r: ResourceModel): number {
       return 20 + 4 * r.schedules.length;
     case 'onlineEndpoint':
       return 14 + 16 * r.deployments.length;
+    case 'secret':
+      return 0; // a reference: read by the task definitions that use it
     case 'driftMonitor':
       return 20 + r.alerts.length + r.signals.reduce((n, s) => n + s.thresholds.length, 0) + (r.onDrift ? 8 : 0);
     default: {
@@ -164,6 +167,9 @@ export function synthAws(scope: IConstruct, model: EnvironmentModel, settings: A
       case 'driftMonitor':
         buildDriftMonitor(current, ctx, r);
         break;
+      case 'secret':
+        break; // referenced by the task definitions that read it (ECS `secrets`), see tasks.ts
+
       default: {
         const never: never = r;
         throw new Error(`unhandled resource kind ${(never as ResourceModel).kind}`);
@@ -199,6 +205,14 @@ export function synthAws(scope: IConstruct, model: EnvironmentModel, settings: A
       id: 'mlplane:aws:caching-not-supported',
       path: r.path,
       message: `Step Functions has no step cache, so steps with caching (${cached.join(', ')}) run on every run: same results, more compute; set caching: false to acknowledge`,
+    });
+  }
+  if (model.environment.encryption.kind === 'customer-managed') {
+    // https://docs.aws.amazon.com/AmazonS3/latest/userguide/enable-server-access-logging.html
+    warnings.push({
+      id: 'mlplane:aws:cmk-not-supported',
+      path: env.path,
+      message: `the access-log bucket (AccessLogs: S3 server access logs and ALB access logs) cannot take the customer-managed key '${model.environment.encryption.keyName}': S3 server access logging and ALB access logs deliver only to buckets encrypted with S3-managed keys (SSE-S3); every other bucket, database, table, log group and secret uses the key`,
     });
   }
   return { warnings, names: names.filter((n) => n.path === env.path) };

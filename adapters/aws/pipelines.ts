@@ -36,6 +36,7 @@ import {
 } from './contract';
 import type { DatasetBinding } from './data';
 import type { Grants } from './grants';
+import { importSecrets } from './secrets';
 import { constructId, keySlug, stateName } from './names';
 import { MLFLOW_IMAGE, type Platform } from './platform';
 import { awsSchedule, fargateSize } from './sizing';
@@ -134,6 +135,17 @@ export function levels(steps: readonly StepModel[]): StepModel[][] {
 /** S3 key prefix of a pipeline's runs (with trailing slash). */
 export function runsPrefix(envPath: string, pipelinePath: string): string {
   return `runs/${keySlug(envPath, pipelinePath)}/`;
+}
+
+/**
+ * Run prefixes holding the model files of `registry`: those of the pipelines with a register step
+ * into it (MLflow versions point at the run outputs). A server of the registry's models reads these
+ * prefixes and no other run data.
+ */
+export function modelRunPrefixes(model: EnvironmentModel, registry: string): string[] {
+  return model.resources
+    .filter((r): r is PipelineModel => r.kind === 'pipeline' && r.steps.some((s) => s.kind === 'register' && s.registry === registry))
+    .map((p) => runsPrefix(model.environment.path, p.path));
 }
 
 /** A JSONPath expression for the S3 URI of a step output in the current run (a prefix, with `suffix` appended). */
@@ -436,7 +448,7 @@ function containerStep(
   const envReason = `step '${s.path}': environment holds run configuration (S3 URIs, tracking URL, user settings); no secrets`;
   const pool = s.compute === undefined ? undefined : ctx.computePools.get(s.compute);
   const name = stateName(s.name);
-  const scripts = { stageInScript: stageInScript(s), stageOutScript: stageOutScript(s) };
+  const scripts = { stageInScript: stageInScript(s), stageOutScript: stageOutScript(s), secrets: importSecrets(scope, ctx.model, s.secretEnv) };
   if (!pool) {
     const size = fargateSize(s.resources);
     if (!size.ok) throw new Error(size.error); // reported by validateForAws

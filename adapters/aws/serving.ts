@@ -8,9 +8,10 @@ import type { SynthWarning } from '../../lib/adapter';
 import type { EnvironmentModel, ModelRefModel, OnlineEndpointModel, RegisteredModelModel } from '../../lib/model/types';
 import { acknowledge } from './nag';
 import { constructId, keySlug } from './names';
-import type { WorkloadContext } from './pipelines';
+import { modelRunPrefixes, type WorkloadContext } from './pipelines';
 import { VPC_CIDR } from './platform';
 import { fargateSize } from './sizing';
+import { ecsSecrets, importSecrets } from './secrets';
 import { taskRole, workloadLogGroup } from './tasks';
 
 /** The registered model a reference points at. */
@@ -105,11 +106,13 @@ export function buildEndpoint(scope: Construct, ctx: WorkloadContext, e: OnlineE
     const dScope = new Construct(root, d.name);
     const role = taskRole(dScope, 'Role', `mlplane deployment ${e.path}/${d.name}`);
     ctx.grants.register({ kind: 'deployment', endpoint: e.path, deployment: d.name }, role);
-    // Model versions are registered from pipeline run outputs; the server downloads them from there.
-    ctx.grants.grantPrefix(role, 'runs/', true, false);
+    // Model versions are registered from pipeline run outputs; the server downloads them from the
+    // runs of the pipelines that register into this registry, and reads no other run data.
+    for (const prefix of modelRunPrefixes(model, d.model.registry)) ctx.grants.grantPrefix(role, prefix, true, false);
 
     const environment: Record<string, string> = {
       ...served.serving.env,
+      ...(d.env ?? {}),
       MLFLOW_TRACKING_URI: platform.mlflowUrl,
       MLPLANE_MODEL_URI: mlflowModelUri(d.model),
       MLPLANE_PREDICT_ROUTE: served.serving.predictRoute,
@@ -130,7 +133,7 @@ export function buildEndpoint(scope: Construct, ctx: WorkloadContext, e: OnlineE
       image: ecs.ContainerImage.fromRegistry(served.serving.image),
       portMappings: [{ containerPort: served.serving.port }],
       environment,
-      secrets: { [authEnv]: ecs.Secret.fromSecretsManager(credential) },
+      secrets: { ...ecsSecrets(importSecrets(dScope, model, d.secretEnv)), [authEnv]: ecs.Secret.fromSecretsManager(credential) },
       logging: ecs.LogDrivers.awsLogs({ streamPrefix: d.name.toLowerCase().slice(0, 64), logGroup }),
     });
     acknowledge(taskDefinition, 'AwsSolutions-ECS2', `deployment '${d.name}': environment holds the model URI, routes and capture settings; the endpoint credential comes from Secrets Manager`);

@@ -11,6 +11,8 @@ import type { ResourcesModel } from '../../lib/model/types';
 import { MOUNT, VOLUME } from './contract';
 import { acknowledge } from './nag';
 import type { Platform } from './platform';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { ecsSecrets } from './secrets';
 import type { FargateSize } from './sizing';
 
 /** Environment variable values a state computes at run time (JSONPath expressions). */
@@ -155,6 +157,13 @@ export interface StagedContainerProps {
   /** Command words known at synth; absent when the state supplies the command (container overrides). */
   readonly command?: readonly string[];
   readonly environment: Readonly<Record<string, string>>;
+  /**
+   * Env of the step's container read from Secrets Manager when the task starts (by the task's
+   * execution role, granted read on these secrets only).
+   *
+   * @default - none
+   */
+  readonly secrets?: Readonly<Record<string, secretsmanager.ISecret>>;
   readonly stageInScript: string;
   readonly stageOutScript: string;
   /** Why the containers' environment variables hold no secret (AwsSolutions-ECS2). */
@@ -197,6 +206,7 @@ export function stagedFargateTask(scope: Construct, id: string, size: FargateSiz
     entryPoint: props.entryPoint && props.entryPoint.length > 0 ? [...props.entryPoint] : undefined,
     command: props.command && props.command.length > 0 ? [...props.command] : undefined,
     environment: { ...props.environment },
+    secrets: ecsSecrets(props.secrets ?? {}),
     logging: logging(MAIN),
   });
   const stageOut = taskDefinition.addContainer(STAGE_OUT, {
@@ -275,6 +285,9 @@ export function stagedJobDefinition(
     description: 'mlplane: pulls the images of one pipeline step and writes its logs',
   });
   props.logGroup.grantWrite(executionRole);
+  // Batch resolves `secrets` with the execution role: read on these secrets only.
+  const secretsOf = Object.entries(props.secrets ?? {});
+  for (const [, s] of secretsOf) s.grantRead(executionRole);
   const staging = fargate ? STAGING_RESOURCES.fargate : STAGING_RESOURCES.ec2;
   const resources = (vcpu: number, memoryMiB: number, gpus?: number): batch.CfnJobDefinition.ResourceRequirementProperty[] => [
     { type: 'VCPU', value: String(vcpu) },
@@ -302,6 +315,7 @@ export function stagedJobDefinition(
       essential: false,
       command: props.command && props.command.length > 0 ? [...(props.entryPoint ?? []), ...props.command] : undefined,
       environment: Object.entries(props.environment).map(([n, value]) => ({ name: n, value })),
+      secrets: secretsOf.length > 0 ? secretsOf.map(([n, s]) => ({ name: n, valueFrom: s.secretArn })) : undefined,
       dependsOn: [{ containerName: STAGE_IN, condition: 'SUCCESS' }],
       resourceRequirements: resources(size.mainVcpu, size.mainMemoryMiB, size.gpus),
       logConfiguration: logConfiguration(MAIN),

@@ -220,6 +220,8 @@ export function validateForAws(model: EnvironmentModel, settings: AwsSettings): 
         }
         break;
       }
+      case 'secret':
+        break;
       default: {
         const never: never = r;
         throw new Error(`unhandled resource kind ${(never as ResourceModel).kind}`);

@@ -129,6 +129,14 @@ export function mapEnvironment(ctx: SynthContext, imageHosts: readonly string[],
     tags,
     properties: { sku: { name: 'PerGB2018' }, retentionInDays: env.stage === 'prod' ? 90 : 30 },
   });
+  if (enc.kind === 'customer-managed') {
+    // https://learn.microsoft.com/en-us/azure/azure-monitor/logs/customer-managed-keys
+    ctx.warn(
+      'cmk-not-supported',
+      path,
+      `the Log Analytics workspace ${core.logAnalytics} (and the Application Insights component ${core.appInsights} that stores into it) cannot take the customer-managed key '${enc.keyName}': Azure Monitor takes customer-managed keys only on a dedicated cluster (a commitment tier of at least 100 GB/day), which mlplane does not create; logs and metrics are encrypted at rest with a platform-managed key; link the workspace to such a cluster yourself if logs must be under your key`,
+    );
+  }
   ctx.add({
     type: 'Microsoft.Insights/components',
     apiVersion: API.appInsights,

@@ -5,6 +5,7 @@ import { isoDuration } from './common';
 import { API, ML, ML_API, type SynthContext } from './context';
 import { dataRef } from './data';
 import { RULES, shortHash } from './names';
+import { cmkKeyId } from './environment';
 import { assignRole, ROLES } from './roles';
 
 /** Names of the feature store's resources. */
@@ -43,6 +44,7 @@ export function mapFeatureStore(ctx: SynthContext, tables: readonly FeatureTable
   const online = tables.some((t) => t.online);
   const identity = ctx.identityId();
   const location = ctx.settings.location;
+  const cmk = featureStoreCmk(ctx);
 
   ctx.add({
     type: 'Microsoft.Storage/storageAccounts',
@@ -52,7 +54,9 @@ export function mapFeatureStore(ctx: SynthContext, tables: readonly FeatureTable
     kind: 'StorageV2',
     sku: { name: 'Standard_LRS' },
     tags: { ...ctx.tags(`${path}/FeatureStore`), 'mlplane-retain': 'true' },
+    identity: cmk ? { type: 'UserAssigned', userAssignedIdentities: { [`[${identity.text}]`]: {} } } : undefined,
     properties: {
+      encryption: cmk?.storage,
       isHnsEnabled: true,
       allowBlobPublicAccess: false,
       allowSharedKeyAccess: false,
@@ -61,6 +65,7 @@ export function mapFeatureStore(ctx: SynthContext, tables: readonly FeatureTable
       publicNetworkAccess: isPrivate ? 'Disabled' : 'Enabled',
       networkAcls: isPrivate ? { defaultAction: 'Deny', bypass: 'AzureServices' } : undefined,
     },
+    extraDependsOn: cmk ? [cmk.keyRole] : undefined,
   });
   ctx.add({
     type: 'Microsoft.Storage/storageAccounts/blobServices/containers',
@@ -69,8 +74,8 @@ export function mapFeatureStore(ctx: SynthContext, tables: readonly FeatureTable
     properties: { publicAccess: 'None' },
   });
   assignRole(ctx, {
-    scopeType: 'Microsoft.Storage/storageAccounts',
-    scopeNames: [n.offlineAccount],
+    scopeType: 'Microsoft.Storage/storageAccounts/blobServices/containers',
+    scopeNames: [n.offlineAccount, 'default', 'offline'],
     role: ROLES.storageBlobDataContributor,
     principalId: reference(identity, API.identity, 'principalId'),
     principalKey: ctx.core.identity,
@@ -97,6 +102,14 @@ export function mapFeatureStore(ctx: SynthContext, tables: readonly FeatureTable
         redisConfiguration: { 'aad-enabled': 'true' },
       },
     });
+    if (cmk) {
+      // https://learn.microsoft.com/en-us/azure/azure-cache-for-redis/cache-how-to-encryption
+      ctx.warn(
+        'cmk-not-supported',
+        `${path}/FeatureStore`,
+        `the online feature store ${n.redis} (Azure Cache for Redis) cannot take the customer-managed key '${ctx.env.encryption.kind === 'customer-managed' ? ctx.env.encryption.keyName : ''}': only the Enterprise tiers encrypt with a customer-managed key, and feature stores connect to Basic, Standard or Premium caches; its data is encrypted at rest with a platform-managed key`,
+      );
+    }
     ctx.add({
       type: 'Microsoft.Cache/redis/accessPolicyAssignments',
       apiVersion: API.redis,
@@ -123,13 +136,15 @@ export function mapFeatureStore(ctx: SynthContext, tables: readonly FeatureTable
       containerRegistry: resourceId('Microsoft.ContainerRegistry/registries', ctx.core.registry),
       publicNetworkAccess: isPrivate ? 'Disabled' : 'Enabled',
       managedNetwork: isPrivate ? { isolationMode: 'AllowOnlyApprovedOutbound', outboundRules } : undefined,
+      hbiWorkspace: cmk ? true : undefined,
+      encryption: cmk?.workspace,
       featureStoreSettings: {
         computeRuntime: { sparkRuntimeVersion: '3.4' },
         offlineStoreConnectionName: 'offline_store',
         onlineStoreConnectionName: online ? 'online_store' : undefined,
       },
     },
-    extraDependsOn: [resourceKey('Microsoft.ManagedIdentity/userAssignedIdentities', ctx.core.identity)],
+    extraDependsOn: [resourceKey('Microsoft.ManagedIdentity/userAssignedIdentities', ctx.core.identity), ...(cmk ? [cmk.keyRole] : [])],
   });
   const fsChild = (child: string, names: string[], properties: ArmObject, deps: string[] = []): string => {
     const type = `${ML}/workspaces/${child}`;
@@ -250,4 +265,40 @@ export function mapFeatureStore(ctx: SynthContext, tables: readonly FeatureTable
       tags: { ...ctx.tags(t.path), 'mlplane-refresh': t.refreshSeconds !== undefined ? isoDuration(t.refreshSeconds) : 'none' },
     }, entity ? [resourceKey(`${ML}/workspaces/featurestoreEntities/versions`, `${n.workspace}/${entity.name}/${entity.version}`)] : connDeps);
   }
+}
+
+/**
+ * The feature store's share of the environment's customer-managed key, when it asks for one: the
+ * same key as the workspace and its storage (environment.ts), for the feature-store workspace
+ * (`encryption`, as the workspace) and its ADLS account, unwrapped by the environment identity.
+ */
+function featureStoreCmk(ctx: SynthContext): { storage: ArmObject; workspace: ArmObject; keyRole: string } | undefined {
+  const enc = ctx.env.encryption;
+  const keyId = cmkKeyId(ctx);
+  if (enc.kind !== 'customer-managed' || keyId === undefined) return undefined;
+  const identity = ctx.identityId();
+  const vault = resourceId('Microsoft.KeyVault/vaults', ctx.core.keyVault);
+  // The environment already assigns this role (environment.ts); the same spec names the same assignment.
+  const keyRole = assignRole(ctx, {
+    scopeType: 'Microsoft.KeyVault/vaults/keys',
+    scopeNames: [ctx.core.keyVault, enc.keyName],
+    role: ROLES.keyVaultCryptoServiceEncryptionUser,
+    principalId: reference(identity, API.identity, 'principalId'),
+    principalKey: ctx.core.identity,
+    description: `${ctx.env.path}: environment identity unwraps the customer-managed key`,
+  });
+  return {
+    keyRole,
+    storage: {
+      keySource: 'Microsoft.Keyvault',
+      identity: { userAssignedIdentity: identity },
+      keyvaultproperties: { keyname: enc.keyName, keyvaulturi: reference(vault, API.keyVault, 'vaultUri') },
+      services: { blob: { enabled: true, keyType: 'Account' }, file: { enabled: true, keyType: 'Account' } },
+    },
+    workspace: {
+      status: 'Enabled',
+      identity: { userAssignedIdentity: identity },
+      keyVaultProperties: { keyVaultArmId: vault, keyIdentifier: reference(keyId, API.keyVault, 'keyUriWithVersion') },
+    },
+  };
 }

@@ -4,7 +4,8 @@ import { computeName } from './compute';
 import { ML, type SynthContext } from './context';
 import { dataRef } from './data';
 import { featureStoreNames } from './feature-store';
-import { assignRole, ROLES, type BuiltInRole } from './roles';
+import { assignRole, AZUREML_CONTAINERS_ONLY, CUSTOM_ROLES, ROLES, type Role } from './roles';
+import { keyVaultSecretOf } from './secrets';
 import { batchEndpointName, endpointName } from './serving';
 
 /** The construct whose identity a principal uses. */
@@ -28,10 +29,18 @@ function principalOwner(p: PrincipalModel): string {
 interface Scoped {
   readonly scopeType: string;
   readonly scopeNames: readonly string[];
-  readonly role: BuiltInRole;
+  readonly role: Role;
+  readonly condition?: string;
 }
 
-/** Least-privilege built-in roles for an access on a resource, each scoped to that resource. */
+/**
+ * The narrowest role for an access on a resource, scoped to that resource: container-level blob
+ * data roles, compute- and endpoint-level ML roles, and custom roles (roles.ts) where the only
+ * built-in role is AzureML Data Scientist. Two documented exceptions reach a whole storage account,
+ * each limited by an ABAC condition to the Azure ML default containers: reading registered model
+ * files (they live in the workspace's `azureml-blobstore-<id>` container, named at workspace
+ * creation) — the README's permission table lists both.
+ */
 function rolesFor(ctx: SynthContext, r: ResourceModel, access: GrantModel['access'], path: string): Scoped[] {
   const writes = access !== 'read';
   const ws = { scopeType: `${ML}/workspaces`, scopeNames: [ctx.core.workspace] };
@@ -48,24 +57,35 @@ function rolesFor(ctx: SynthContext, r: ResourceModel, access: GrantModel['acces
     case 'featureTable': {
       const fs = featureStoreNames(ctx);
       return [
-        { scopeType: `${ML}/workspaces`, scopeNames: [fs.workspace], role: writes ? ROLES.azureMlDataScientist : ROLES.reader },
-        { scopeType: 'Microsoft.Storage/storageAccounts', scopeNames: [fs.offlineAccount], role: writes ? ROLES.storageBlobDataContributor : ROLES.storageBlobDataReader },
+        { scopeType: `${ML}/workspaces`, scopeNames: [fs.workspace], role: writes ? CUSTOM_ROLES.jobSubmitter : ROLES.reader },
+        { scopeType: 'Microsoft.Storage/storageAccounts/blobServices/containers', scopeNames: [fs.offlineAccount, 'default', 'offline'], role: writes ? ROLES.storageBlobDataContributor : ROLES.storageBlobDataReader },
       ];
     }
     case 'computePool':
       return [{ scopeType: `${ML}/workspaces/computes`, scopeNames: [ctx.core.workspace, computeName(ctx, r)], role: ROLES.azureMlComputeOperator }];
     case 'pipeline':
-      return [{ ...ws, role: writes ? ROLES.azureMlDataScientist : ROLES.reader }];
+      return [{ ...ws, role: writes ? CUSTOM_ROLES.jobSubmitter : ROLES.reader }];
     case 'modelRegistry':
+      // Register steps register job outputs in place (no blob write); servers read model files
+      // from the workspace's default container only.
       return writes
-        ? [{ ...ws, role: ROLES.azureMlDataScientist }, { ...storage, role: ROLES.storageBlobDataContributor }]
-        : [{ ...ws, role: ROLES.reader }, { ...storage, role: ROLES.storageBlobDataReader }];
+        ? [{ ...ws, role: CUSTOM_ROLES.modelRegistrar }]
+        : [{ ...ws, role: ROLES.reader }, { ...storage, role: ROLES.storageBlobDataReader, condition: AZUREML_CONTAINERS_ONLY }];
     case 'onlineEndpoint':
       return [{ scopeType: `${ML}/workspaces/onlineEndpoints`, scopeNames: [ctx.core.workspace, endpointName(ctx, r.path)], role: writes ? ROLES.azureMlDataScientist : ROLES.reader }];
     case 'batchInference':
       return [{ scopeType: `${ML}/workspaces/batchEndpoints`, scopeNames: [ctx.core.workspace, batchEndpointName(ctx, r.path)], role: writes ? ROLES.azureMlDataScientist : ROLES.reader }];
+
     case 'driftMonitor':
       return [{ ...ws, role: ROLES.reader }];
+    case 'secret': {
+      // Read only, on that one secret (Key Vault RBAC scopes down to a secret).
+      const kv = keyVaultSecretOf(ctx, r);
+      if (r.azure.vaultName !== undefined) {
+        ctx.warn('secret-vault-outside', path, `reads secret ${kv.url} of vault '${kv.vault}': the role assignment is made on that vault in the deployment's resource group (${ctx.settings.resourceGroup}); the vault must be there, use Azure RBAC, and hold the secret before deploy`);
+      }
+      return [{ scopeType: 'Microsoft.KeyVault/vaults/secrets', scopeNames: [kv.vault, kv.name], role: ROLES.keyVaultSecretsUser }];
+    }
     default: {
       const never: never = r;
       throw new Error(`unhandled resource ${JSON.stringify(never)}`);

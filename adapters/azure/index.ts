@@ -85,6 +85,8 @@ function groupByKind(model: EnvironmentModel): ByKind {
       case 'driftMonitor':
         g.monitors.push(r);
         break;
+      case 'secret':
+        break; // a reference, read by steps and deployments (secrets.ts) and granted in grants.ts
       default: {
         const never: never = r;
         throw new Error(`unhandled resource kind ${(never as { kind: string }).kind}`);

@@ -7,7 +7,7 @@ import { API, ML_API, type SynthContext } from './context';
 import { dataRef } from './data';
 import { RULES } from './names';
 import type { MappedPipeline } from './pipeline';
-import { assignRole, ROLES } from './roles';
+import { assignRole, AZUREML_CONTAINERS_ONLY, CUSTOM_ROLES, ROLES } from './roles';
 import { endpointName } from './serving';
 
 /** Marker Azure ML model monitoring puts on a run whose metrics breached a threshold (Event Grid filter). */
@@ -144,7 +144,9 @@ export function mapDriftMonitor(ctx: SynthContext, m: DriftMonitorModel, pipelin
   });
 
   // The monitor reads its data.
-  assignRole(ctx, { scopeType: 'Microsoft.Storage/storageAccounts', scopeNames: [ctx.core.storage], role: ROLES.storageBlobDataReader, principalId: identity.principalId, principalKey: identity.name, description: `${m.path} reads production and baseline data` });
+  // Production data (collected inputs) lands in the workspace's default container, named by Azure ML;
+  // the baseline dataset's container is granted by the model's read grant.
+  assignRole(ctx, { scopeType: 'Microsoft.Storage/storageAccounts', scopeNames: [ctx.core.storage], role: ROLES.storageBlobDataReader, condition: AZUREML_CONTAINERS_ONLY, principalId: identity.principalId, principalKey: identity.name, description: `${m.path} reads production data` });
 
   const webhooks = m.alerts.flatMap((a) => (a.kind === 'webhook' ? [a.url] : []));
   if (webhooks.length > 0 || m.onDrift) mapDriftEvents(ctx, m, identity, webhooks, pipelines, name);
@@ -358,5 +360,5 @@ function mapDriftEvents(ctx: SynthContext, m: DriftMonitorModel, identity: Owned
     },
   });
   // Submitting jobs needs AzureML Data Scientist on the workspace (the narrowest built-in role with jobs/write).
-  assignRole(ctx, { scopeType: 'Microsoft.MachineLearningServices/workspaces', scopeNames: [ctx.core.workspace], role: ROLES.azureMlDataScientist, principalId: identity.principalId, principalKey: identity.name, description: `${m.path} submits retraining of ${retrain.pipeline}` });
+  assignRole(ctx, { scopeType: 'Microsoft.MachineLearningServices/workspaces', scopeNames: [ctx.core.workspace], role: CUSTOM_ROLES.jobSubmitter, principalId: identity.principalId, principalKey: identity.name, description: `${m.path} submits retraining of ${retrain.pipeline}` });
 }

@@ -7,7 +7,9 @@ import { EVALUATOR_PYTHON, planGates, type ConditionGate } from './conditions';
 import { ML, type SynthContext } from './context';
 import { dataRef } from './data';
 import { RULES, shortHash } from './names';
-import { assignRole, ROLES } from './roles';
+import { assignRole, CUSTOM_ROLES } from './roles';
+import { keyVaultSecret } from './secrets';
+import { AZURE_KEY_VAULT_READER } from '../shared/secret-fetch';
 import { captureLines, parseWord, shellWord, type Placeholder } from './step-script';
 import { valueText } from '../../lib/model/placeholders';
 
@@ -128,7 +130,7 @@ export function mapPipeline(ctx: SynthContext, p: PipelineModel): MappedPipeline
     assignRole(ctx, {
       scopeType: `${ML}/workspaces`,
       scopeNames: [ctx.core.workspace],
-      role: ROLES.azureMlDataScientist,
+      role: CUSTOM_ROLES.runPublisher,
       principalId: identity.principalId,
       principalKey: identity.name,
       description: `condition evaluators of ${p.path} publish their control outputs`,
@@ -386,6 +388,22 @@ function containerScript(
     }
     exported.push(key);
     exports.push(`export ${key}=${shellWord(parts, resolve)}`);
+  }
+  // Azure ML command jobs have no Key Vault reference for environment variables: the job reads each
+  // secret as its own identity (warning secret-read-in-step) and exports it for the command only.
+  const secretNames = Object.keys(step.secretEnv ?? {}).sort();
+  for (const name of secretNames) {
+    const ref = keyVaultSecret(ctx, step.secretEnv?.[name] as string, step.path);
+    if (!ref) continue;
+    exported.push(name);
+    exports.push(`${name}="$(python3 -c '${AZURE_KEY_VAULT_READER}' '${ref.url}')" || exit 1`, `export ${name}`);
+  }
+  if (secretNames.length > 0) {
+    ctx.warn(
+      'secret-read-in-step',
+      step.path,
+      `Azure ML command jobs take no Key Vault reference in environment variables, so the job reads secret env ${secretNames.join(', ')} from Key Vault as the pipeline identity before the command starts (the image needs python3 and a route to the vault); only that identity gets Key Vault Secrets User, on each secret it reads`,
+    );
   }
   const paramOutputs = step.outputs.filter((o) => o.type.kind === 'parameter');
   const checks = paramOutputs.map(

@@ -20,9 +20,98 @@ export const ROLES = {
   azureMlDataScientist: { name: 'AzureML Data Scientist', id: 'f6c7c914-8db3-469d-8ca1-694a8f32e121' },
   azureMlComputeOperator: { name: 'AzureML Compute Operator', id: 'e503ece1-11d0-4e8e-8e2c-7a6c3bf38815' },
   azureMlMetricsWriter: { name: 'AzureML Metrics Writer (preview)', id: '635dd51f-9968-44d3-b7fb-6d9a6bd613ae' },
+  keyVaultSecretsUser: { name: 'Key Vault Secrets User', id: '4633458b-17de-408a-b874-0445c86b69e6' },
   keyVaultCryptoServiceEncryptionUser: { name: 'Key Vault Crypto Service Encryption User', id: 'e147488a-f6f5-4113-8e2d-b22465e65bf6' },
   acrPull: { name: 'AcrPull', id: '7f951dda-4ed3-4680-a7ca-43fe172d538d' },
 } as const satisfies Record<string, BuiltInRole>;
+
+const MLS = 'Microsoft.MachineLearningServices/workspaces';
+
+/**
+ * A custom role: only the actions one purpose needs, where every built-in role is broader
+ * (AzureML Data Scientist may create computes, deploy endpoints, and read and write every asset of
+ * the workspace). Defined once per resource group (`Microsoft.Authorization/roleDefinitions`,
+ * assignable there only) and assigned at the narrowest scope, like a built-in role.
+ *
+ * @see https://learn.microsoft.com/en-us/azure/machine-learning/how-to-assign-roles#create-custom-role
+ * @see https://learn.microsoft.com/en-us/azure/role-based-access-control/permissions/ai-machine-learning
+ */
+export interface CustomRole {
+  /** Stable key (the definition's GUID is derived from it). */
+  readonly key: string;
+  /** Role name shown in Azure (the resource group is appended: role names are unique per tenant). */
+  readonly name: string;
+  readonly description: string;
+  readonly actions: readonly string[];
+}
+
+/** The custom roles the adapter may define. */
+export const CUSTOM_ROLES = {
+  /** Register model versions from job outputs and move alias tags (register steps). */
+  modelRegistrar: {
+    key: 'model-registrar',
+    name: 'mlplane Model Registrar',
+    description: 'Registers model versions from pipeline job outputs and updates their tags (aliases); nothing else in the workspace',
+    actions: [`${MLS}/read`, `${MLS}/models/read`, `${MLS}/models/write`, `${MLS}/models/versions/read`, `${MLS}/models/versions/write`, `${MLS}/jobs/read`, `${MLS}/datastores/read`],
+  },
+  /** Submit a pipeline job from registered components (retraining, running a pipeline). */
+  jobSubmitter: {
+    key: 'job-submitter',
+    name: 'mlplane Job Submitter',
+    description: 'Submits pipeline jobs from the registered components and reads their state; cannot change assets, computes or endpoints',
+    actions: [
+      `${MLS}/read`, `${MLS}/jobs/read`, `${MLS}/jobs/write`, `${MLS}/experiments/runs/submit/action`, `${MLS}/experiments/runs/read`,
+      `${MLS}/components/read`, `${MLS}/components/versions/read`, `${MLS}/environments/read`, `${MLS}/environments/versions/read`,
+      `${MLS}/data/read`, `${MLS}/data/versions/read`, `${MLS}/datastores/read`, `${MLS}/computes/read`,
+    ],
+  },
+  /** Write the properties of its own run (condition evaluators publish a control output). */
+  runPublisher: {
+    key: 'run-publisher',
+    name: 'mlplane Run Publisher',
+    description: 'Reads and updates pipeline runs (condition evaluators publish their control output as a run property)',
+    actions: [`${MLS}/read`, `${MLS}/jobs/read`, `${MLS}/experiments/runs/read`, `${MLS}/experiments/runs/write`],
+  },
+} as const satisfies Record<string, CustomRole>;
+
+/** A role to assign: built-in, or defined by the adapter. */
+export type Role = BuiltInRole | CustomRole;
+
+function isCustom(role: Role): role is CustomRole {
+  return 'actions' in role;
+}
+
+/** Define a custom role in the resource group (once); returns its definition GUID. */
+function defineRole(ctx: SynthContext, role: CustomRole): string {
+  // One definition per environment (its destroy removes it), named uniquely in the tenant.
+  const name = stableGuid([ctx.settings.subscriptionId, ctx.settings.resourceGroup, ctx.env.path, 'mlplane-role', role.key]);
+  const type = 'Microsoft.Authorization/roleDefinitions';
+  if (!ctx.has(resourceKey(type, name))) {
+    ctx.add({
+      type,
+      apiVersion: API.roleAssignments,
+      name,
+      properties: {
+        roleName: `${role.name} (${ctx.settings.resourceGroup}/${ctx.env.name})`,
+        description: role.description,
+        type: 'CustomRole',
+        permissions: [{ actions: [...role.actions], notActions: [] }],
+        assignableScopes: [new ArmExpr('resourceGroup().id')],
+      },
+    });
+  }
+  return name;
+}
+
+/**
+ * An ABAC condition (on a Storage Blob Data role assigned on an account) that limits blob reads to
+ * the containers Azure ML creates for the workspace's default datastores (`azureml-blobstore-<id>`,
+ * whose id is known only after the workspace exists), so the dataset containers of the same account
+ * stay out of reach.
+ *
+ * @see https://learn.microsoft.com/en-us/azure/storage/blobs/storage-auth-abac-examples
+ */
+export const AZUREML_CONTAINERS_ONLY = "((!(ActionMatches{'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read'})) OR (@Resource[Microsoft.Storage/storageAccounts/blobServices/containers:name] StringStartsWith 'azureml-blobstore-'))";
 
 /** Roles that must never be assigned by mlplane. */
 export const FORBIDDEN_ROLE_IDS: readonly string[] = [
@@ -37,7 +126,13 @@ export interface RoleAssignmentSpec {
   readonly scopeType: string;
   /** Name segments of that resource. */
   readonly scopeNames: readonly string[];
-  readonly role: BuiltInRole;
+  readonly role: Role;
+  /**
+   * ABAC condition narrowing the assignment (storage data roles).
+   *
+   * @default - none
+   */
+  readonly condition?: string;
   /** Principal (object) id, usually `reference(identity).principalId`. */
   readonly principalId: ArmExpr;
   /** Stable key of the principal (identity name), for the assignment's GUID name. */
@@ -59,7 +154,8 @@ export function stableGuid(parts: readonly string[]): string {
  * The same assignment requested twice is added once.
  */
 export function assignRole(ctx: SynthContext, spec: RoleAssignmentSpec): string {
-  const name = stableGuid([ctx.settings.subscriptionId, ctx.settings.resourceGroup, spec.scopeType, ...spec.scopeNames, spec.principalKey, spec.role.id]);
+  const roleId = isCustom(spec.role) ? defineRole(ctx, spec.role) : spec.role.id;
+  const name = stableGuid([ctx.settings.subscriptionId, ctx.settings.resourceGroup, spec.scopeType, ...spec.scopeNames, spec.principalKey, roleId]);
   const type = 'Microsoft.Authorization/roleAssignments';
   const key = resourceKey(type, name);
   if (ctx.has(key)) return key;
@@ -70,10 +166,16 @@ export function assignRole(ctx: SynthContext, spec: RoleAssignmentSpec): string 
     name,
     scope,
     properties: {
-      roleDefinitionId: new ArmExpr(`subscriptionResourceId('Microsoft.Authorization/roleDefinitions', ${armLiteral(spec.role.id)})`),
+      // Role definition ids are subscription-level, custom ones too; a custom one is defined in this template first.
+      roleDefinitionId: new ArmExpr(
+        `subscriptionResourceId('Microsoft.Authorization/roleDefinitions', ${armLiteral(roleId)})`,
+        isCustom(spec.role) ? [resourceKey('Microsoft.Authorization/roleDefinitions', roleId)] : [],
+      ),
       principalId: spec.principalId,
       principalType: 'ServicePrincipal',
       description: `${spec.role.name} — ${spec.description}`,
+      condition: spec.condition,
+      conditionVersion: spec.condition !== undefined ? '2.0' : undefined,
     },
   });
   return key;

@@ -15,6 +15,7 @@ import { dataRef } from './data';
 import { RULES, fitName, NameError, shortHash } from './names';
 import { aliasTag, AZURE_CLI_IMAGE, shellQuote } from './pipeline';
 import { assignRole, ROLES } from './roles';
+import { keyVaultSecret } from './secrets';
 
 const SCHEMA = 'https://azuremlschemas.azureedge.net/latest';
 
@@ -215,7 +216,7 @@ export function mapOnlineEndpoint(ctx: SynthContext, e: OnlineEndpointModel, mon
           description: `Deployment ${d.name} of ${e.path}`,
           model: modelVersionId(ctx, d.model, dPath),
           environmentId: env?.id,
-          environmentVariables: model && Object.keys(model.serving.env).length > 0 ? { ...model.serving.env } : undefined,
+          environmentVariables: deploymentEnv(ctx, model?.serving.env ?? {}, d, dPath),
           instanceType: vmSize(ctx, d.resources, dPath, 'online'),
           scaleSettings: { scaleType: 'Default' },
           appInsightsEnabled: true,
@@ -526,4 +527,25 @@ export function mapBatchInference(ctx: SynthContext, b: BatchInferenceModel): Ow
     });
   }
   return identity;
+}
+
+/**
+ * A deployment's environment variables: the serving container's, the deployment's, and each secret
+ * as a Key Vault reference that Azure ML resolves with the endpoint identity when a replica starts
+ * (secret injection, a preview: warning secret-injection-preview). The identity's only right on the
+ * vault is Key Vault Secrets User on that secret (grants.ts).
+ *
+ * @see https://learn.microsoft.com/en-us/azure/machine-learning/how-to-deploy-online-endpoint-with-secret-injection
+ */
+function deploymentEnv(ctx: SynthContext, serving: Readonly<Record<string, string>>, d: DeploymentModel, dPath: string): Record<string, string> | undefined {
+  const env: Record<string, string> = { ...serving, ...(d.env ?? {}) };
+  const secrets = Object.keys(d.secretEnv ?? {}).sort();
+  for (const name of secrets) {
+    const ref = keyVaultSecret(ctx, d.secretEnv?.[name] as string, dPath);
+    if (ref) env[name] = `\${{keyvault:${ref.url}}}`;
+  }
+  if (secrets.length > 0) {
+    ctx.warn('secret-injection-preview', dPath, `secret env ${secrets.join(', ')} ${secrets.length === 1 ? 'is' : 'are'} resolved by Azure ML secret injection (a preview feature) from Key Vault with the endpoint identity when a replica starts; the template holds only the references`);
+  }
+  return Object.keys(env).length > 0 ? env : undefined;
 }

@@ -39,6 +39,7 @@ import { machineSpec, vertexAccelerator } from './machines';
 import { dnsName, labelValue } from './names';
 import { splitPlaceholders } from '../../lib/model/placeholders';
 import { CHECK_DRIFT_SOURCE, EXPORT_DATASET_SOURCE, READ_METRIC_SOURCE, REGISTER_SOURCE } from './python-components';
+import { GCP_SECRET_MANAGER_WRAPPER } from '../shared/secret-fetch';
 
 /** The KFP SDK release whose compiler output mlplane reproduces (the golden corpus version). */
 export const KFP_SDK_VERSION = '2.14.3';
@@ -884,7 +885,8 @@ class StepCompiler {
       }
       outputDefs.parameters.gcp_resources = { parameterType: 'STRING' };
       const env = [...io.env, ...io.dynamicEnv.map((e) => ({ name: e.name, value: e.escaped }))].sort((a, b) => (a.name < b.name ? -1 : 1));
-      executor = { container: customJobContainer(this.ctx, this.pipeline, task, step, { command: io.command, args: io.args, env }, 'problem' in fit ? undefined : fit, spot) };
+      const command = this.withSecrets(step, io.command);
+      executor = { container: customJobContainer(this.ctx, this.pipeline, task, step, { command, args: io.args, env }, 'problem' in fit ? undefined : fit, spot) };
     } else {
       const res = containerResources(this.ctx, resources, step.path);
       let command = io.command;
@@ -908,6 +910,7 @@ class StepCompiler {
           );
         }
       }
+      command = this.withSecrets(step, command);
       if (step.caching && io.env.length > 0) {
         // The KFP cache key covers image, command, args and input values, not env
         // (api/v2alpha1/cache_key.proto); the env rides along as an input so a change misses the cache.
@@ -938,6 +941,39 @@ class StepCompiler {
       ...(step.retries > 0 ? { retryPolicy: retryPolicy(step.retries) } : {}),
       taskInfo: { name: task },
     };
+  }
+
+  /**
+   * The command run through the Secret Manager wrapper when the step reads secrets. Neither KFP
+   * container tasks nor Vertex CustomJob `ContainerSpec.env` take a Secret Manager reference (the
+   * v1 protos use `SecretEnvVar` only for reasoning engines), so the task reads each secret version
+   * as its own service account, which alone is granted secretAccessor on it, and execs the command
+   * with the values in its environment (warning secret-read-in-step).
+   *
+   * @see https://cloud.google.com/vertex-ai/docs/reference/rest/v1/CustomJobSpec#ContainerSpec
+   */
+  private withSecrets(step: ContainerStepModel, command: string[]): string[] {
+    const names = Object.keys(step.secretEnv ?? {}).sort();
+    if (names.length === 0) return command;
+    const specs: string[] = [];
+    for (const name of names) {
+      const r = this.ctx.model.resources.find((x) => x.path === step.secretEnv?.[name]);
+      if (r === undefined || r.kind !== 'secret') {
+        this.ctx.problem(step.path, `env ${name} reads secret '${step.secretEnv?.[name]}', which is not a Secret of this environment; define it with new Secret(env, ...)`);
+        continue;
+      }
+      specs.push(`${name}=projects/${r.gcp.project ?? this.ctx.settings.project}/secrets/${r.gcp.secretName}/versions/${r.gcp.version}`);
+    }
+    if (command.length === 0) {
+      this.ctx.problem(step.path, `env ${names.join(', ')} ${names.length === 1 ? 'is a secret' : 'are secrets'}, which on gcp the step reads before its command starts, and this step has no command (it relies on the image's entrypoint); give the step a command`);
+      return command;
+    }
+    this.warn(
+      'secret-read-in-step',
+      step.path,
+      `Vertex AI pipeline tasks take no Secret Manager reference in env, so the task reads secret env ${names.join(', ')} from Secret Manager as the pipeline's service account and then runs the command (the image needs python3 on its PATH and a route to secretmanager.googleapis.com); only that service account gets secretAccessor, on each secret it reads`,
+    );
+    return ['python3', '-c', GCP_SECRET_MANAGER_WRAPPER, ...specs, '--', ...command];
   }
 
   /** Warnings where KFP delivers the contract approximately. */

@@ -391,6 +391,8 @@ function resource(ctx: SynthContext, r: ResourceModel): void {
       return batch(ctx, r);
     case 'driftMonitor':
       return monitor(ctx, r);
+    case 'secret':
+      return; // a reference: steps read it (kfp.ts), its accessor binding is a grant (below)
     default: {
       const never: never = r;
       throw new Error(`unhandled resource kind ${(never as ResourceModel).kind}`);
@@ -774,6 +776,19 @@ function endpoint(ctx: SynthContext, e: OnlineEndpointModel): void {
   const name = `${ctx.parent}/endpoints/${id}`;
   const kms = ctx.vertexKey();
   const deps = [...keyDeps(ctx, ctx.settings.region), KEYS.bqDataset];
+  for (const d of e.deployments) {
+    // A Vertex DeployedModel has no env: the container env is the Model's (ModelContainerSpec.env,
+    // plain name/value pairs, no Secret Manager reference).
+    // https://cloud.google.com/vertex-ai/docs/reference/rest/v1/ModelContainerSpec
+    const secrets = Object.keys(d.secretEnv ?? {});
+    if (secrets.length > 0) {
+      ctx.problem(`${e.path}/${d.name}`, `deployment env ${secrets.sort().join(', ')} ${secrets.length === 1 ? 'is a Secret' : 'are Secrets'}, but Vertex AI serving containers (ModelContainerSpec.env) take plain values only and a deployed model has no env of its own; on gcp read the secret in the serving code with the Secret Manager client as the endpoint's service account, or serve this endpoint on azure or aws`);
+    }
+    const literals = Object.keys(d.env ?? {});
+    if (literals.length > 0) {
+      ctx.problem(`${e.path}/${d.name}`, `deployment env ${literals.sort().join(', ')} is set per deployment, but a Vertex AI deployed model has no env of its own (env is the model's ModelContainerSpec.env); move it to the model's ServingContainer env`);
+    }
+  }
   let logging: EndpointBody['predictRequestResponseLoggingConfig'];
   if (e.capture.requests || e.capture.responses) {
     if (e.capture.requests !== e.capture.responses) {
@@ -1147,6 +1162,8 @@ export const GRANT_ROLES: Readonly<Record<ResourceModel['kind'], { readonly read
   onlineEndpoint: { read: 'roles/aiplatform.user', write: 'roles/aiplatform.user', scope: 'project' },
   batchInference: { read: 'roles/aiplatform.viewer', write: 'roles/aiplatform.user', scope: 'project' },
   driftMonitor: { read: 'roles/aiplatform.viewer', write: 'roles/aiplatform.user', scope: 'project' },
+  // Secrets are only ever read (env): accessor on that one secret.
+  secret: { read: 'roles/secretmanager.secretAccessor', write: 'roles/secretmanager.secretAccessor', scope: 'resource' },
 };
 
 /** Roles every pipeline / batch service account needs to run at all. */
@@ -1265,6 +1282,23 @@ function grants(ctx: SynthContext): void {
         schema: { kind: 'proto', message: 'google.iam.v1.Policy' },
         requestField: 'policy',
         dependsOn: [KEYS.featureView(target.path), ...serviceAccountDeps(ctx, roles)],
+      });
+    } else if (target.kind === 'secret') {
+      // Secret-level IAM: the readers' service accounts get secretAccessor on that secret only.
+      // https://cloud.google.com/secret-manager/docs/manage-access-to-secrets
+      const project = target.gcp.project ?? ctx.settings.project;
+      ctx.emit({
+        key: KEYS.iam(key),
+        path: target.path,
+        method: 'secretmanager.projects.secrets.setIamPolicy',
+        collection: 'projects.secrets',
+        parent: `projects/${project}`,
+        id: target.gcp.secretName,
+        document: `iam/policies/secret-${target.gcp.secretName}.json`,
+        body: policy(roles),
+        schema: { kind: 'proto', message: 'google.iam.v1.Policy' },
+        requestField: 'policy',
+        dependsOn: serviceAccountDeps(ctx, roles),
       });
     }
   }

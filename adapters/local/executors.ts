@@ -39,6 +39,13 @@ export interface Launch {
   readonly signal: AbortSignal;
   /** A name unique to this attempt (container name). */
   readonly name: string;
+  /**
+   * Values of the step's secret env (resolved by the runner). They reach the step through the
+   * process environment only, never argv or logs.
+   *
+   * @default - none
+   */
+  readonly secrets?: Readonly<Record<string, string>>;
 }
 
 /** How an attempt ended. */
@@ -127,6 +134,8 @@ export function containerArgv(step: ContainerStepModel, io: StepIo, options: Con
   if (options.user) argv.push('--user', options.user);
   for (const m of mounts) argv.push('--mount', `type=bind,source=${m.host},target=${m.container}${m.readOnly ? ',readonly' : ''}`);
   for (const [k, v] of Object.entries(r.env).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) argv.push('--env', `${k}=${v}`);
+  // A secret is named without a value: the engine copies it from the client's environment.
+  for (const k of Object.keys(step.secretEnv ?? {}).sort()) argv.push('--env', k);
   if (r.command.length > 0) argv.push('--entrypoint', r.command[0]);
   argv.push(step.image, ...r.command.slice(1), ...r.args);
   return { argv, problems: r.problems };
@@ -146,7 +155,7 @@ export function processExecutor(): Executor {
           error: `step has no command (it relies on the entrypoint of ${l.step.image}); the process executor needs one: set command, or run with --executor container`,
         });
       }
-      return runGroup(argv, { cwd: l.appDir, env: { ...process.env, ...r.env }, logFile: l.logFile, timeoutMs: l.timeoutMs, signal: l.signal });
+      return runGroup(argv, { cwd: l.appDir, env: { ...process.env, ...r.env, ...(l.secrets ?? {}) }, logFile: l.logFile, timeoutMs: l.timeoutMs, signal: l.signal });
     },
   };
 }
@@ -173,7 +182,7 @@ export function containerExecutor(engine: ContainerEngine): Executor {
       if (problems.length > 0) return Promise.resolve({ exitCode: null, signal: null, timedOut: false, interrupted: false, error: problems.join('; ') });
       // Killing the client does not always stop the container: kill it by name as well.
       const onKill = () => void spawn(engine, ['kill', l.name], { stdio: 'ignore' }).on('error', () => undefined);
-      return runGroup([engine, ...argv], { cwd: l.appDir, env: process.env, logFile: l.logFile, timeoutMs: l.timeoutMs, signal: l.signal, onKill });
+      return runGroup([engine, ...argv], { cwd: l.appDir, env: { ...process.env, ...(l.secrets ?? {}) }, logFile: l.logFile, timeoutMs: l.timeoutMs, signal: l.signal, onKill });
     },
   };
 }

@@ -5,6 +5,7 @@
  */
 import type { DatasetModel, EnvironmentModel, PipelineModel } from '../../lib/model/types';
 import type { Problem } from '../../lib/core/errors';
+import { resolveLocalSecrets, type SecretSource } from './secrets';
 import { parseValueText, resolveStep, valueText } from './contract';
 
 /** What a run needs, settled. */
@@ -29,6 +30,12 @@ export interface PlanInput {
   readonly configured?: Readonly<Record<string, string>>;
   /** Whether a local path exists. */
   readonly exists: (p: string) => boolean;
+  /**
+   * Where secret values come from; each Secret a step reads must have one.
+   *
+   * @default - the process environment and `.mlplane/secrets/` of the working directory
+   */
+  readonly secrets?: SecretSource;
 }
 
 /** Settle a run, or return every problem that prevents it. */
@@ -89,6 +96,11 @@ export function planRun(input: PlanInput): { plan?: RunPlan; problems: Problem[]
     }
   }
 
+  const secrets = input.secrets ?? { env: process.env, appDir: process.cwd() };
+  for (const step of pipeline.steps) {
+    if (step.kind !== 'container') continue;
+    for (const message of resolveLocalSecrets(env, step, secrets).problems) problems.push({ path: step.path, message });
+  }
   problems.push(...stepProblems(pipeline, parameters));
   return problems.length > 0 ? { problems } : { plan: { pipeline, parameters, datasets }, problems };
 }

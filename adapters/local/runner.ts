@@ -17,6 +17,7 @@ import type { RunPlan } from './plan';
 import type { AttemptRecord, DatasetRecord, RunRecord, StepEvent, StepRecord } from './record';
 import { RUN_RECORD_FORMAT } from './record';
 import { LocalRegistry } from './registry-store';
+import { resolveLocalSecrets } from './secrets';
 import { RunLayout, StepCache, contentDigest, emptyDir, hashOf, newRunId, stateRoot, writeAtomic } from './store';
 
 /** Version of the cache key recipe; bump when it changes meaning. */
@@ -133,7 +134,7 @@ export async function runPipeline(o: RunOptions): Promise<RunRecord> {
       if (i.source.kind === 'dataset') return { name: i.name, dataset: i.source.dataset, version: datasets[i.source.dataset].version, digest: datasets[i.source.dataset].digest };
       return { name: i.name, digest: contentDigest(x.dir) };
     });
-    return hashOf({ v: CACHE_KEY_VERSION, kind: 'container', image: step.image, command: step.command, args: step.args, env: step.env, outputs: step.outputs, params, inputs });
+    return hashOf({ v: CACHE_KEY_VERSION, kind: 'container', image: step.image, command: step.command, args: step.args, env: step.env, secretEnv: step.secretEnv, outputs: step.outputs, params, inputs });
   };
 
   /** Read what a successful container step produced; a message when a parameter output is missing or malformed. */
@@ -248,8 +249,9 @@ export async function runPipeline(o: RunOptions): Promise<RunRecord> {
       let failure: string | undefined;
       if (step.kind === 'container') {
         freshOutputs(step);
-        outcome = await o.executor.launch({
-          step, io: ioOf(step), appDir: o.appDir, logFile: log, signal,
+        const secrets = resolveLocalSecrets(o.environment, step, { env: process.env, appDir: o.appDir });
+        outcome = secrets.problems.length > 0 ? { exitCode: null, signal: null, timedOut: false, interrupted: false, error: secrets.problems.join('; ') } : await o.executor.launch({
+          step, io: ioOf(step), appDir: o.appDir, logFile: log, signal, secrets: secrets.values,
           timeoutMs: step.timeoutSeconds !== undefined ? step.timeoutSeconds * 1000 : undefined,
           name: `mlplane-${runId}-${step.name}-${n}`.toLowerCase().replace(/[^a-z0-9_.-]/g, '-'),
         });

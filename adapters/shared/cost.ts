@@ -232,6 +232,8 @@ export function estimateCost(model: EnvironmentModel, target: CostTarget, snapsh
         charge(r.path, 'batch runs', nodeRate(target, onPoolNode ? pool.node : r.resources, pool?.spot ?? false, 'batch', r.path), nodeHours * assumptions.stepHours, nodeHours * hi, `${fmtQty(runs)} runs × ${r.instanceCount} instances × ${hoursText(assumptions.stepHours, hi)} h${pool?.spot ? ', spot' : ''}`);
         break;
       }
+      case 'secret':
+        break; // a reference to a secret the user keeps; reads are not priced
       case 'driftMonitor':
         unpriced.push({ resource: r.path, component: 'monitor runs', sku: MONITOR[target], reason: `${fmtQty(runsPerMonth(r.schedule))} runs/month; run size is set by the service, not the model` });
         break;

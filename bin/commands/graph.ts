@@ -98,6 +98,7 @@ const CLOUD: Readonly<Record<Target, Readonly<Record<ResourceModel['kind'], stri
     onlineEndpoint: 'managed online endpoint',
     batchInference: 'batch endpoint',
     driftMonitor: 'monitor schedule',
+    secret: 'Key Vault secret (reference)',
   },
   gcp: {
     dataset: 'BigQuery table',
@@ -108,6 +109,7 @@ const CLOUD: Readonly<Record<Target, Readonly<Record<ResourceModel['kind'], stri
     onlineEndpoint: 'Vertex Endpoint',
     batchInference: 'BatchPredictionJob',
     driftMonitor: 'Vertex Model Monitor',
+    secret: 'Secret Manager secret (reference)',
   },
   aws: {
     dataset: 'S3 prefix + Glue table',
@@ -118,6 +120,7 @@ const CLOUD: Readonly<Record<Target, Readonly<Record<ResourceModel['kind'], stri
     onlineEndpoint: 'ALB + ECS Fargate services',
     batchInference: 'state machine (Fargate map)',
     driftMonitor: 'ECS task + CloudWatch alarms',
+    secret: 'Secrets Manager secret (reference)',
   },
 };
 
@@ -129,6 +132,7 @@ const SHAPE: Readonly<Record<ResourceModel['kind'], string>> = {
   modelRegistry: 'folder',
   onlineEndpoint: 'ellipse',
   batchInference: 'box',
+  secret: 'note',
   driftMonitor: 'hexagon',
 };
 
@@ -176,6 +180,8 @@ export function topologyDot(model: EnvironmentModel, target?: Target): string {
         edge(r.target.kind === 'endpoint' ? r.target.endpoint : r.target.batch, r.path, { label: q('watches') });
         edge(r.baseline, r.path, { label: q('baseline') });
         if (r.onDrift) edge(r.path, r.onDrift.pipeline, { label: q('drift → retrain'), color: 'firebrick', fontcolor: 'firebrick', penwidth: '2' });
+        break;
+      case 'secret':
         break;
       default: {
         const never: never = r;

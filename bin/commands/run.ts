@@ -51,7 +51,7 @@ export async function run(args: Args, out: NodeJS.WritableStream, err: NodeJS.Wr
 
   const configured = resume ? {} : runSettings(context).data;
   const data = resume ? Object.fromEntries(Object.entries(resume.datasets).map(([p, d]) => [p, d.source])) : pairs('data', args.lists?.data ?? []);
-  const { plan, problems: planProblems } = local.planRun({ environment: model, target, parameters, data, configured, exists: (p) => fs.existsSync(path.resolve(appDir, p)) });
+  const { plan, problems: planProblems } = local.planRun({ environment: model, target, parameters, data, configured, exists: (p) => fs.existsSync(path.resolve(appDir, p)), secrets: { env: process.env, appDir } });
   if (!plan) throw new ValidationErrors(planProblems, 'mlplane run cannot start');
 
   const executor = chooseExecutor(local, typeof args.flags.executor === 'string' ? args.flags.executor : resume?.executor, err);

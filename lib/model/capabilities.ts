@@ -195,6 +195,8 @@ function resourceFeatures(r: ResourceModel, use: (f: Feature, path: string) => v
       if (r.onDrift) use('monitor.onDrift.retrain', r.path);
       use(r.schedule.kind === 'cron' ? 'schedule.cron' : 'schedule.rate', r.path);
       return;
+    case 'secret':
+      return;
     default: {
       const never: never = r;
       throw new Error(`unhandled resource kind ${(never as ResourceModel).kind}`);

@@ -72,6 +72,8 @@ export function environmentGraph(model: EnvironmentModel): Graph {
         add(r.baseline, r.path, 'baseline');
         if (r.onDrift) add(r.path, r.onDrift.pipeline, 'retrains');
         break;
+      case 'secret':
+        break; // read by steps and deployments: the grants draw those edges
       default: {
         const never: never = r;
         throw new Error(`unhandled kind ${(never as ResourceModel).kind}`);

@@ -64,7 +64,8 @@ export type ResourceModel =
   | ModelRegistryModel
   | OnlineEndpointModel
   | BatchInferenceModel
-  | DriftMonitorModel;
+  | DriftMonitorModel
+  | SecretModel;
 
 export type ResourceKind = ResourceModel['kind'];
 
@@ -263,6 +264,8 @@ export interface ContainerStepModel extends StepBase {
   readonly args: readonly string[];
   /** Environment variables; values may contain the same placeholders as `args`. */
   readonly env: Readonly<Record<string, string>>;
+  /** Environment variables resolved from secrets at run time: name → path of a `secret` resource; absent = none. */
+  readonly secretEnv?: Readonly<Record<string, string>>;
   readonly inputs: readonly StepInputModel[];
   readonly outputs: readonly StepOutputModel[];
   readonly resources: ResourcesModel;
@@ -365,6 +368,10 @@ export interface DeploymentModel {
   readonly traffic: number;
   /** Share of live traffic copied (shadowed) to this deployment, 0–50. */
   readonly mirror: number;
+  /** Environment variables of this deployment, added to (and overriding) the serving container's; absent = none. */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Environment variables resolved from secrets at run time: name → path of a `secret` resource; absent = none. */
+  readonly secretEnv?: Readonly<Record<string, string>>;
 }
 
 export interface OnlineEndpointModel extends ResourceBase {
@@ -448,6 +455,26 @@ export interface RetrainActionModel {
   readonly gateStep?: string;
   /** Minimum seconds between two retraining runs. */
   readonly cooldownSeconds: number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Secrets
+
+/**
+ * A reference to a secret in each platform's secret store. The model never holds a value: each
+ * target resolves the reference when the reader starts and grants read on that one secret to the
+ * identity of each reader (the grants on this resource's path).
+ */
+export interface SecretModel extends ResourceBase {
+  readonly kind: 'secret';
+  /** Neutral name (`db-password`). */
+  readonly secretName: string;
+  /** Key Vault secret; `vaultName` absent = the environment's Key Vault. */
+  readonly azure: { readonly vaultName?: string; readonly secretName: string };
+  /** Secret Manager secret version; `project` absent = the environment's project. */
+  readonly gcp: { readonly project?: string; readonly secretName: string; readonly version: string };
+  /** Secrets Manager secret: by full ARN, or by name in the stack's account and region. */
+  readonly aws: { readonly secretArn?: string; readonly secretName?: string };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import * as lib from '../../lib';
 import {
   Alert, BatchInference, ComputePool, Condition, Dataset, DriftMonitor, Encryption, FeatureTable, Field, Metric, MlopsEnvironment, ModelPromotion, ModelRegistry,
-  OnlineEndpoint, Output, ParameterType, Pipeline, Schedule, Schema, ServingContainer, retrain,
+  OnlineEndpoint, Output, ParameterType, Pipeline, Schedule, Schema, Secret, ServingContainer, retrain,
 } from '../../lib';
 import { editDistance, type KnownKeys } from '../../lib/core/props';
 import { TestRoot } from '../support/examples';
@@ -56,7 +56,7 @@ describe('unknown props keys', () => {
     const env = newEnv();
     const { model } = smallRegistry(env);
     new OnlineEndpoint(env, 'Endpoint', { deployments: [withExtra({ name: 'blue', model: model.alias('champion') }, 'maxReplica', 3)] });
-    expectProblem(env, 'Test/Endpoint', /^unknown property 'maxReplica' in DeploymentOptions at deployment 'blue' \(known: accelerator, acceleratorCount, autoscaling, cpu, maxReplicas, memory, minReplicas, model, name\); did you mean 'maxReplicas'\?$/);
+    expectProblem(env, 'Test/Endpoint', /^unknown property 'maxReplica' in DeploymentOptions at deployment 'blue' \(known: accelerator, acceleratorCount, autoscaling, cpu, env, maxReplicas, memory, minReplicas, model, name\); did you mean 'maxReplicas'\?$/);
   });
 
   it('fails if capture options have an unknown key', () => {
@@ -204,6 +204,11 @@ const defineWithExtra: Record<string, (extra: Record<string, unknown>) => { env:
     const batch = new BatchInference(env, 'B', { model: model.alias('champion'), input: smallDataset(env, 'In'), output: smallDataset(env, 'Out') });
     new DriftMonitor(env, 'Mon', { batch, baseline: smallDataset(env), features: ['amount'], alerts: [Alert.email('a@b.example')], ...extra });
     return { env, path: 'Test/Mon', props: 'DriftMonitorProps' };
+  },
+  Secret: (extra) => {
+    const env = newEnv();
+    new Secret(env, 'Key', { ...extra });
+    return { env, path: 'Test/Key', props: 'SecretProps' };
   },
 };
 

@@ -454,6 +454,9 @@ export function createAzureDeployEngine(options: AzureDeployEngineOptions = {}):
         const scope = key.slice(0, key.lastIndexOf('/providers/microsoft.authorization/'));
         const principals = e.dependsOn.map((d) => d.toLowerCase()).filter((d) => /\/microsoft\.managedidentity\/userassignedidentities\//.test(d));
         keep = retained.has(scope) && principals.length > 0 && principals.every((d) => owned.has(d) && !retained.has(d));
+      } else if (e.type.toLowerCase() === 'microsoft.authorization/roledefinitions') {
+        // The environment's custom roles (untagged; their GUID names derive from the environment's path).
+        keep = true;
       } else {
         const parent = key.slice(0, key.lastIndexOf('/', key.lastIndexOf('/') - 1));
         keep = retained.has(parent);

@@ -204,7 +204,7 @@ const PROVIDERS: Readonly<Record<string, Readonly<Record<string, readonly string
   'Microsoft.Cache': { redis: ['2024-03-01'] },
   'Microsoft.Logic': { workflows: ['2019-05-01'] },
   'Microsoft.EventGrid': { systemTopics: ['2022-06-15'] },
-  'Microsoft.Authorization': { roleAssignments: ['2022-04-01'] },
+  'Microsoft.Authorization': { roleAssignments: ['2022-04-01'], roleDefinitions: ['2022-04-01'] },
   'Microsoft.Network': { privateEndpoints: ['2023-09-01'] },
 };
 

@@ -117,7 +117,7 @@ describe.each(cases)('$label', ({ result, template }) => {
 
   it('tags every owned resource with the environment and construct path', () => {
     const untagged = resources.filter((r) => {
-      if (r.type === 'Microsoft.Authorization/roleAssignments') return false;
+      if (r.type === 'Microsoft.Authorization/roleAssignments' || r.type === 'Microsoft.Authorization/roleDefinitions') return false; // no tags on authorization resources
       const tags = r.tags ?? (r.properties?.tags as Record<string, string> | undefined) ?? (r.properties?.metadata as Record<string, string> | undefined);
       const childOnly = ['blobServices', 'managementPolicies', 'accessPolicyAssignments', 'eventSubscriptions', 'workspaces/connections', 'vaults/keys'].some((t) => r.type.includes(t));
       if (childOnly) return false;

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { azureAdapter } from '../../../adapters/azure';
 import type { ArmTemplate } from '../../../adapters/azure/arm';
+import { CUSTOM_ROLES } from '../../../adapters/azure/roles';
 import { decideGate } from '../../../adapters/shared/gate';
 import { ValidationErrors } from '../../../lib/core/errors';
 import type {
@@ -452,10 +453,13 @@ describe('the template of the contract pipeline', () => {
     expect((evaluator?.properties as { componentSpec: { outputs: unknown } }).componentSpec.outputs).toEqual({ result: { type: 'boolean', is_control: true } });
   });
 
-  it('lets the pipeline identity write the run property of the control outputs (AzureML Data Scientist on the workspace)', () => {
+  it('lets the pipeline identity write the run property of the control outputs (a custom role with run read/write only, on the workspace)', () => {
     const assignments = template.resources.filter((r) => r.type === 'Microsoft.Authorization/roleAssignments' && String(r.properties?.description).includes('condition evaluators of Fraud/Contract'));
     expect(assignments).toHaveLength(1);
-    expect(String(assignments[0]?.properties?.roleDefinitionId)).toContain('f6c7c914-8db3-469d-8ca1-694a8f32e121');
+    const roleId = String(assignments[0]?.properties?.roleDefinitionId).match(/'([0-9a-f-]{36})'/)?.[1];
+    const definition = template.resources.find((r) => r.type === 'Microsoft.Authorization/roleDefinitions' && r.name === roleId);
+    expect((definition?.properties as { permissions: unknown }).permissions).toEqual([{ actions: [...CUSTOM_ROLES.runPublisher.actions], notActions: [] }]);
+    expect(String(assignments[0]?.properties?.description)).toMatch(/^mlplane Run Publisher — /);
     expect(assignments[0]?.scope).toBe("[resourceId('Microsoft.MachineLearningServices/workspaces', 'fraud')]");
   });
 

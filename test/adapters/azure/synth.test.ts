@@ -390,8 +390,10 @@ describe('drift monitors and retraining', () => {
     expect(submit.method).toBe('PUT');
     expect(submit.uri).toContain("'/jobs/retrain-drift-@{div(div(sub(ticks(utcNow()), ticks(''2020-01-01T00:00:00Z'')), 10000000), 86400)}?api-version=2026-05-01'");
     expect(submit.body.properties.inputs.learningRate).toEqual({ jobInputType: 'literal', value: '0.03' });
-    const ds = ofType(t, 'Microsoft.Authorization/roleAssignments').filter((r) => String(r.properties?.roleDefinitionId).includes(ROLES.azureMlDataScientist.id) && String(r.properties?.principalId).includes("'id-drift'"));
-    expect(ds.map((r) => r.scope)).toEqual(["[resourceId('Microsoft.MachineLearningServices/workspaces', 'fraud')]"]);
+    // Submitting the retraining job takes the Job Submitter custom role on the workspace, never AzureML Data Scientist.
+    const drift = ofType(t, 'Microsoft.Authorization/roleAssignments').filter((r) => String(r.properties?.principalId).includes("'id-drift'"));
+    expect(drift.filter((r) => String(r.properties?.roleDefinitionId).includes(ROLES.azureMlDataScientist.id))).toEqual([]);
+    expect(drift.filter((r) => String(r.properties?.description).startsWith('mlplane Job Submitter — ')).map((r) => r.scope)).toEqual(["[resourceId('Microsoft.MachineLearningServices/workspaces', 'fraud')]"]);
   });
 
   it('sends webhook alerts through an Event Grid subscription', () => {
@@ -461,9 +463,12 @@ describe('grants', () => {
     expect(read?.properties?.description).toContain('Fraud/Train read Fraud/Transactions (wiring)');
   });
 
-  it('grants registry writes as AzureML Data Scientist on the workspace plus blob write on its storage', () => {
-    const roles = assignments.filter((r) => String(r.properties?.description).includes('Fraud/Train write Fraud/Registry')).map((r) => String(r.properties?.roleDefinitionId).match(/'([0-9a-f-]{36})'/)?.[1]);
-    expect(roles.sort()).toEqual([ROLES.azureMlDataScientist.id, ROLES.storageBlobDataContributor.id].sort());
+  it('grants registry writes as the Model Registrar custom role on the workspace, with no blob write (versions register job outputs in place)', () => {
+    const granted = assignments.filter((r) => String(r.properties?.description).includes('Fraud/Train write Fraud/Registry'));
+    expect(granted.map((r) => String(r.properties?.description))).toEqual([expect.stringMatching(/^mlplane Model Registrar — /)]);
+    expect(granted.map((r) => r.scope)).toEqual(["[resourceId('Microsoft.MachineLearningServices/workspaces', 'fraud')]"]);
+    expect(JSON.stringify(granted)).not.toContain(ROLES.azureMlDataScientist.id);
+    expect(JSON.stringify(granted)).not.toContain(ROLES.storageBlobDataContributor.id);
   });
 });
 

@@ -32,6 +32,7 @@ const IMPLIED: Readonly<Record<ResourceModel['kind'], { readonly read: readonly 
   onlineEndpoint: { read: ['roles/aiplatform.user'], write: ['roles/aiplatform.user'], at: 'project' },
   batchInference: { read: ['roles/aiplatform.viewer'], write: ['roles/aiplatform.user'], at: 'project' },
   driftMonitor: { read: ['roles/aiplatform.viewer'], write: ['roles/aiplatform.user'], at: 'project' },
+  secret: { read: ['roles/secretmanager.secretAccessor'], write: ['roles/secretmanager.secretAccessor'], at: 'resource' },
 };
 
 /** What a workload that runs as a Vertex pipeline needs whatever it does (no model grant names it). */
