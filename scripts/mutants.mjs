@@ -17,7 +17,10 @@ import { join, resolve } from 'node:path';
 
 const ROOT = resolve(import.meta.dirname, '..');
 
-/** @type {{ id: string; file: string; from: string; to: string; test: string; name?: string }[]} */
+/**
+ * Each mutant: replace `from` by `to` in `file` (and each further edit in `also`, same file), then run `test`.
+ * @type {{ id: string; file: string; from: string; to: string; also?: { from: string; to: string }[]; test: string; name?: string }[]}
+ */
 export const MUTANTS = [
   {
     id: 'traffic-sum-below-100-only',
@@ -45,7 +48,7 @@ export const MUTANTS = [
     file: 'adapters/gcp/deploy/apply.ts',
     from: "const state = !step ? 'gone from the plan' : step.item.action === 'noop' ? 'completed (found live, adopted)' : `still to do (${step.item.action})`;",
     to: "const state = 'completed (found live, adopted)';",
-    test: 'test/adapters/gcp-deploy/lock.test.ts',
+    test: 'test/adapters/gcp-deploy/crash-before-even.test.ts',
   },
   {
     id: 'kfp-loses-explicit-dependsOn',
@@ -59,7 +62,7 @@ export const MUTANTS = [
     file: 'adapters/aws/nag.ts',
     from: 'const rule = WILDCARD_RESOURCES.find((w) => w.pattern.test(r));',
     to: 'const rule = WILDCARD_RESOURCES[0];',
-    test: 'test/adapters/aws/conformance.test.ts',
+    test: 'test/adapters/aws/nag.test.ts',
   },
   {
     id: 'azure-ignores-retry-after',
@@ -71,8 +74,10 @@ export const MUTANTS = [
   {
     id: 'azure-destroy-owns-any-env-tag',
     file: 'adapters/azure/deploy/index.ts',
-    from: "if (r.tags?.['mlplane-env'] !== p.environment) continue;",
-    to: "if (r.tags?.['mlplane-env'] === undefined) continue;",
+    // Both guards: ARM's filter on the tag value and the engine's own check of it.
+    from: "{ filter: `tagName eq 'mlplane-env' and tagValue eq '${p.environment.replace(/'/g, \"''\")}'` })) {",
+    to: "{ filter: `tagName eq 'mlplane-env'` })) {",
+    also: [{ from: "if (r.tags?.['mlplane-env'] !== p.environment) continue;", to: "if (r.tags?.['mlplane-env'] === undefined) continue;" }],
     test: 'test/adapters/azure-deploy/destroy.test.ts',
   },
 ];
@@ -86,12 +91,15 @@ function copyRepo() {
 }
 
 function runMutant(m) {
-  const source = readFileSync(join(ROOT, m.file), 'utf8');
-  const count = source.split(m.from).length - 1;
-  if (count !== 1) return { verdict: 'STALE', detail: `'from' found ${count} times in ${m.file}` };
+  let source = readFileSync(join(ROOT, m.file), 'utf8');
+  for (const edit of [{ from: m.from, to: m.to }, ...(m.also ?? [])]) {
+    const count = source.split(edit.from).length - 1;
+    if (count !== 1) return { verdict: 'STALE', detail: `'${edit.from}' found ${count} times in ${m.file}` };
+    source = source.replace(edit.from, () => edit.to);
+  }
   const dir = copyRepo();
   try {
-    writeFileSync(join(dir, m.file), source.replace(m.from, m.to));
+    writeFileSync(join(dir, m.file), source);
     const report = join(dir, 'mutant-report.json');
     const args = ['vitest', 'run', m.test, '--reporter=json', `--outputFile=${report}`, ...(m.name ? ['-t', m.name] : [])];
     const started = Date.now();

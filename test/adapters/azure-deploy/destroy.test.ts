@@ -52,6 +52,8 @@ describe('azure destroy', () => {
     const foreign = [
       sim.state.seed({ id: `${rgId('rg-destroy')}/providers/Microsoft.Storage/storageAccounts/someoneelse`, location: 'westeurope', tags: { 'mlplane-env': 'Other' } }),
       sim.state.seed({ id: `${rgId('rg-destroy')}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/handmade`, location: 'westeurope' }),
+      // a resource of another mlplane environment, of a type destroy deletes (not data)
+      sim.state.seed({ id: `${rgId('rg-destroy')}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-other-env`, location: 'westeurope', tags: { 'mlplane-env': 'Other' } }),
     ];
     await engine.deploy(inputFor(model, settings));
     const input = { ...inputFor(model, settings), concurrency: 1 };
@@ -69,7 +71,8 @@ describe('azure destroy', () => {
     expect(planned.length).toBeGreaterThan(5);
     // AND foreign resources are untouched
     for (const f of foreign) expect(sim.state.get(f.id)).toBeDefined();
-    expect(sent.some((p) => p.includes('someoneelse') || p.includes('handmade'))).toBe(false);
+    expect(sent.filter((p) => /someoneelse|handmade|id-other-env/.test(p))).toEqual([]);
+    expect(plan.items.filter((i) => /someoneelse|handmade|id-other-env/.test(i.id))).toEqual([]);
     // AND data-bearing resources (storage, the workspace holding models and data assets) are retained
     const left = [...sim.state.resources.values()].filter((r) => r.id.includes('/resourceGroups/rg-destroy/'));
     expect(left.filter((r) => r.type === 'Microsoft.Storage/storageAccounts').length).toBe(3);
