@@ -42,6 +42,15 @@ export const MUTANTS = [
     from: 'this.record = { ...this.record, expiresAt: new Date(Date.now() + this.leaseMs).toISOString(), renewedAt: new Date().toISOString(), intents: [...this.pending.values()] };',
     to: 'this.record = { ...this.record, intents: [...this.pending.values()] };',
     test: 'test/adapters/gcp-deploy/lock.test.ts',
+    name: 'extends the lease',
+  },
+  {
+    id: 'lock-expiry-not-extended-by-journal',
+    file: 'adapters/gcp/deploy/lock.ts',
+    from: 'this.record = { ...this.record, expiresAt: new Date(Date.now() + this.leaseMs).toISOString(),',
+    to: 'this.record = { ...this.record,',
+    test: 'test/adapters/gcp-deploy/lock.test.ts',
+    name: 'extends the lease',
   },
   {
     id: 'settle-always-completed',
@@ -79,6 +88,57 @@ export const MUTANTS = [
     to: "{ filter: `tagName eq 'mlplane-env'` })) {",
     also: [{ from: "if (r.tags?.['mlplane-env'] !== p.environment) continue;", to: "if (r.tags?.['mlplane-env'] === undefined) continue;" }],
     test: 'test/adapters/azure-deploy/destroy.test.ts',
+  },
+  // Further guards picked from lib/ and adapters/*/deploy.
+  {
+    id: 'mirror-share-limit-raised',
+    file: 'lib/endpoint.ts',
+    from: 'share < 0 || share > 50) problems.push(`mirrorTraffic for',
+    to: 'share < 0 || share > 60) problems.push(`mirrorTraffic for',
+    test: 'test/lib/validation.test.ts',
+  },
+  {
+    id: 'mirror-total-unchecked',
+    file: 'lib/endpoint.ts',
+    from: 'if (mirrored > 50 && mirroredTo > 1)',
+    to: 'if (mirrored > 500 && mirroredTo > 1)',
+    test: 'test/lib/validation.test.ts',
+  },
+  {
+    id: 'image-latest-tag-allowed',
+    file: 'lib/registry.ts',
+    from: 'if (/:latest$/.test(image)) {',
+    to: 'if (/:latest-never$/.test(image)) {',
+    test: 'test/lib/validation.test.ts',
+  },
+  {
+    id: 'gcp-schema-column-removal-allowed',
+    file: 'adapters/gcp/deploy/diff.ts',
+    from: "if (!n) return `column '${prefix}${f.name}' would be removed`;",
+    to: 'if (!n) continue;',
+    test: 'test/adapters/gcp-deploy/changes.test.ts',
+  },
+  {
+    id: 'gcp-traffic-split-compared-key-by-key',
+    file: 'adapters/gcp/deploy/diff.ts',
+    from: "const EXACT_MAPS = new Set(['labels', 'trafficSplit',",
+    to: "const EXACT_MAPS = new Set(['labels',",
+    test: 'test/adapters/gcp-deploy/changes.test.ts',
+  },
+  {
+    id: 'azure-synth-traffic-over-100',
+    file: 'adapters/azure/serving.ts',
+    from: 'if (e.deployments.length > 0 && total !== 100) {',
+    to: 'if (e.deployments.length > 0 && total < 100) {',
+    test: 'test/adapters/azure/synth.test.ts',
+  },
+  {
+    id: 'lock-silent-holder-never-gone',
+    file: 'adapters/gcp/deploy/lock.ts',
+    from: 'now - renewed > 3 * holder.heartbeatMs + 1000',
+    to: 'now - renewed > 300 * holder.heartbeatMs + 1000',
+    test: 'test/adapters/gcp-deploy/lock.test.ts',
+    name: 'is gone when',
   },
 ];
 
