@@ -9,6 +9,9 @@
  *
  * A mutant whose `from` text is not found exactly once in its file is reported as STALE (the code
  * moved on; update the mutant), so the list cannot silently stop mutating anything.
+ *
+ * Left out as equivalent: comparing the Vertex `trafficSplit` key by key instead of whole (an extra
+ * live key can only hold 0 %, which Vertex treats like an absent key).
  */
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -116,13 +119,6 @@ export const MUTANTS = [
     file: 'adapters/gcp/deploy/diff.ts',
     from: "if (!n) return `column '${prefix}${f.name}' would be removed`;",
     to: 'if (!n) continue;',
-    test: 'test/adapters/gcp-deploy/changes.test.ts',
-  },
-  {
-    id: 'gcp-traffic-split-compared-key-by-key',
-    file: 'adapters/gcp/deploy/diff.ts',
-    from: "const EXACT_MAPS = new Set(['labels', 'trafficSplit',",
-    to: "const EXACT_MAPS = new Set(['labels',",
     test: 'test/adapters/gcp-deploy/changes.test.ts',
   },
   {
