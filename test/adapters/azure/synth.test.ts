@@ -87,7 +87,7 @@ describe('environment', () => {
 
   it('fails if the region hint does not match the location, naming the environment path', () => {
     const problems = problemsOf(fraudModel(), { ...SETTINGS, location: 'eastus' });
-    expect(problems).toContainEqual({ path: 'Fraud', message: expect.stringContaining("region 'eu' requires an Azure region in that geography, but mlplane:azure.location is 'eastus'") });
+    expect(problems).toEqual([{ path: 'Fraud', message: expect.stringContaining("region 'eu' requires an Azure region in that geography, but mlplane:azure.location is 'eastus'") }]);
     expect(problems[0]?.message).toContain('westeurope');
   });
 });
@@ -417,7 +417,7 @@ describe('drift monitors and retraining', () => {
   it('fails if a webhook URL carries credentials, without writing them into the message', () => {
     const model = withResource<DriftMonitorModel>(churnModel(), 'Churn/Drift', (m) => ({ ...m, alerts: [{ kind: 'webhook', url: 'https://hooks.acme.example/x?token=s3cr3t' }] }));
     const problems = problemsOf(model);
-    expect(problems).toContainEqual({ path: 'Churn/Drift', message: expect.stringContaining('carries credentials') });
+    expect(problems).toEqual([{ path: 'Churn/Drift', message: expect.stringContaining('carries credentials') }]);
     expect(JSON.stringify(problems)).not.toContain('s3cr3t');
   });
 });
@@ -522,7 +522,7 @@ describe('pipeline node names', () => {
     } catch (e) {
       if (ValidationErrors.isValidationErrors(e)) problems = e.problems;
     }
-    expect(problems).toContainEqual({ path: 'Fraud/Train/validate', message: expect.stringContaining("step 'validate' and step 'Validate' both become Azure ML node 'validate'") });
+    expect(problems).toEqual([{ path: 'Fraud/Train/validate', message: expect.stringContaining("step 'validate' and step 'Validate' both become Azure ML node 'validate'") }]);
   });
 });
 
