@@ -1,5 +1,10 @@
 import { defineConfig } from 'vitest/config';
 
+// Goldens never write themselves: a missing golden fails like a changed one, in every run, not only
+// when CI=true. `vitest -u` (or UPDATE_SNAPSHOT=all) rewrites them; test/support/golden.ts also
+// fails on left-over golden files.
+process.env.UPDATE_SNAPSHOT ??= 'none';
+
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],

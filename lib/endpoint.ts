@@ -316,7 +316,9 @@ export class OnlineEndpoint extends MlResource implements IGrantable {
       if (share > 0 && this.trafficFor(name) > 0) problems.push(`deployment '${name}' receives ${this.trafficFor(name)}% live traffic and ${share}% mirrored traffic; mirror only to a deployment with 0 live traffic`);
       mirrored += Number(share) || 0;
     }
-    if (mirrored > 50) problems.push(`mirrorTraffic totals ${mirrored}%; at most 50% of traffic can be mirrored`);
+    // With one mirrored deployment its own limit above already says it; the total is news only for several.
+    const mirroredTo = Object.values(mirror).filter((share) => Number(share) > 0).length;
+    if (mirrored > 50 && mirroredTo > 1) problems.push(`mirrorTraffic totals ${mirrored}%; at most 50% of traffic can be mirrored`);
     return problems;
   }
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Condition, Output, ParameterType, Pipeline, renderEnvironment, type ContainerStep, type PipelineModel } from '../../lib';
-import { expectProblem, newEnv, problemsOf, smallRegistry } from '../support/fixtures';
+import { expectProblem, expectProblems, newEnv, problemsOf, smallRegistry } from '../support/fixtures';
 
 /** A pipeline with a check step (`ok` bool, `count` int, `label` string, `score` float, `metrics`, `model`). */
 function checkPipeline() {
@@ -91,6 +91,7 @@ describe('step conditions: validation', () => {
     const { env } = checkPipeline();
     const other = new Pipeline(env, 'Other');
     const mode = other.addParameter('mode', ParameterType.STRING);
+    other.addStep('X', { image: 'ghcr.io/acme/x:1' });
     const p = new Pipeline(env, 'Third');
     p.addStep('A', { image: 'ghcr.io/acme/a:1', condition: Condition.parameter(mode).equals('x') });
     expectProblem(env, 'Test/Third/A', /^condition reads parameter 'mode' of pipeline 'Test\/Other'; use a parameter of 'Test\/Third'$/);
@@ -139,8 +140,10 @@ describe('step conditions: validation', () => {
     const { env, p, check } = checkPipeline();
     p.addStep('A', { image: 'ghcr.io/acme/a:1', condition: Condition.output(check.output('label')).greaterThan(1) });
     p.addStep('B', { image: 'ghcr.io/acme/b:1', condition: Condition.output(check.output('ok')).lessThan(1) });
-    expectProblem(env, 'Test/Train/A', /^condition ''Check\.label' > 1' orders a string operand; strings compare with equals or notEquals only$/);
-    expectProblem(env, 'Test/Train/B', /orders a bool operand; bools compare with equals or notEquals only$/);
+    expectProblems(env, [
+      ['Test/Train/A', /^condition ''Check\.label' > 1' orders a string operand; strings compare with equals or notEquals only$/],
+      ['Test/Train/B', /orders a bool operand; bools compare with equals or notEquals only$/],
+    ]);
   });
 
   it('fails if the value does not match the operand type', () => {
@@ -150,18 +153,22 @@ describe('step conditions: validation', () => {
     p.addStep('B', { image: 'ghcr.io/acme/b:1', condition: Condition.output(check.output('count')).equals(1.5) });
     p.addStep('C', { image: 'ghcr.io/acme/c:1', condition: Condition.metric(check.output('metrics'), 'auc').equals('high') });
     p.addStep('D', { image: 'ghcr.io/acme/d:1', condition: Condition.output(check.output('label')).equals(3) });
-    expectProblem(env, 'Test/Train/A', /^condition compares parameter 'flag' with 'true' \(string\); it needs a bool$/);
-    expectProblem(env, 'Test/Train/B', /^condition compares 'Check\.count' with 1\.5 \(number\); it needs a whole number \(int\)$/);
-    expectProblem(env, 'Test/Train/C', /^condition compares metric 'auc' of 'Check\.metrics' with 'high' \(string\); it needs a number \(metric\)$/);
-    expectProblem(env, 'Test/Train/D', /^condition compares 'Check\.label' with 3 \(number\); it needs a string$/);
+    expectProblems(env, [
+      ['Test/Train/A', /^condition compares parameter 'flag' with 'true' \(string\); it needs a bool$/],
+      ['Test/Train/B', /^condition compares 'Check\.count' with 1\.5 \(number\); it needs a whole number \(int\)$/],
+      ['Test/Train/C', /^condition compares metric 'auc' of 'Check\.metrics' with 'high' \(string\); it needs a number \(metric\)$/],
+      ['Test/Train/D', /^condition compares 'Check\.label' with 3 \(number\); it needs a string$/],
+    ]);
   });
 
   it('fails if the value is NaN or infinite', () => {
     const { env, p, check } = checkPipeline();
     p.addStep('A', { image: 'ghcr.io/acme/a:1', condition: Condition.output(check.output('score')).greaterThan(Number.NaN) });
     p.addStep('B', { image: 'ghcr.io/acme/b:1', condition: Condition.metric(check.output('metrics'), 'auc').lessThan(Number.POSITIVE_INFINITY) });
-    expectProblem(env, 'Test/Train/A', /^condition value NaN must be a finite number$/);
-    expectProblem(env, 'Test/Train/B', /^condition value Infinity must be a finite number$/);
+    expectProblems(env, [
+      ['Test/Train/A', /^condition value NaN must be a finite number$/],
+      ['Test/Train/B', /^condition value Infinity must be a finite number$/],
+    ]);
   });
 
   it('fails if condition is not a Condition', () => {
@@ -192,8 +199,10 @@ describe('placeholders', () => {
     const env = newEnv();
     const p = new Pipeline(env, 'Train');
     p.addStep('A', { image: 'ghcr.io/acme/a:1', outputs: { out: Output.artifact() }, env: { OUT: '{{outputs.ouy}}', BAD: '{{secrets.key}}' } });
-    expectProblem(env, 'Test/Train/A', /^placeholder '\{\{outputs\.ouy\}\}' in env 'OUT' names no output of this step \(outputs: out\); declare it or fix the name$/);
-    expectProblem(env, 'Test/Train/A', /^placeholder '\{\{secrets\.key\}\}' in env 'BAD' is not understood; use \{\{inputs\.<name>\}\}, \{\{outputs\.<name>\}\} or \{\{params\.<name>\}\}$/);
+    expectProblems(env, [
+      ['Test/Train/A', /^placeholder '\{\{outputs\.ouy\}\}' in env 'OUT' names no output of this step \(outputs: out\); declare it or fix the name$/],
+      ['Test/Train/A', /^placeholder '\{\{secrets\.key\}\}' in env 'BAD' is not understood; use \{\{inputs\.<name>\}\}, \{\{outputs\.<name>\}\} or \{\{params\.<name>\}\}$/],
+    ]);
   });
 
   it('accepts {{params.x}}, {{inputs.x}} and {{outputs.x}} in command, args and env', () => {

@@ -1,6 +1,8 @@
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { splitPlaceholders, stableStringify, type PipelineModel } from '../../lib';
 import { contractModel } from '../support/contract-pipeline';
+import { expectGoldenFolder } from '../support/golden';
 
 function pipeline(): PipelineModel {
   const p = contractModel().resources.find((r) => r.kind === 'pipeline');
@@ -56,6 +58,6 @@ describe('the contract fixture model', () => {
 
   it('matches its golden model', async () => {
     const m = contractModel();
-    await expect(stableStringify(m)).toMatchFileSnapshot(`./__golden__/${m.environment.name}.model.json`);
+    await expectGoldenFolder(fileURLToPath(new URL('./__golden__/contract', import.meta.url)), { [`${m.environment.name}.model.json`]: stableStringify(m) });
   });
 });

@@ -3,7 +3,9 @@ import {
   Accelerator, ComputePool, Dataset, Duration, Field, MODEL_SCHEMA_VERSION, Output, Pipeline, Schedule, Schema, Size, featuresUsed,
   renderEnvironment, stableStringify,
 } from '../../lib';
+import { fileURLToPath } from 'node:url';
 import { exampleModels } from '../support/examples';
+import { expectGoldenFolder } from '../support/golden';
 import { newEnv, smallDataset, smallRegistry } from '../support/fixtures';
 
 describe('construct → model', () => {
@@ -173,8 +175,7 @@ describe('construct → model', () => {
   });
 
   it('matches the golden models of the examples', async () => {
-    for (const m of exampleModels()) {
-      await expect(stableStringify(m)).toMatchFileSnapshot(`./__golden__/${m.environment.name}.model.json`);
-    }
+    const files = Object.fromEntries(exampleModels().map((m) => [`${m.environment.name}.model.json`, stableStringify(m)]));
+    await expectGoldenFolder(fileURLToPath(new URL('./__golden__/examples', import.meta.url)), files);
   });
 });

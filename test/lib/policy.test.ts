@@ -40,7 +40,7 @@ describe('policy pack', () => {
   it('fails if a suppression reason is shorter than 10 characters', () => {
     const env = newEnv('Prod', { stage: Stage.PROD });
     suppressPolicy(env, 'mlplane-prod-private-network', 'because');
-    expect(problemsOf(env)).toContainEqual({ path: 'Prod', message: "suppressing mlplane-prod-private-network needs a reason of at least 10 characters, got 'because'; say why the rule does not apply here" });
+    expect(problemsOf(env)).toEqual([{ path: 'Prod', message: "suppressing mlplane-prod-private-network needs a reason of at least 10 characters, got 'because'; say why the rule does not apply here" }]);
   });
 
   it('fails if a suppression names an unknown rule', () => {

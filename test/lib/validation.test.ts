@@ -4,7 +4,7 @@ import {
   ModelRegistry, OnlineEndpoint, Output, ParameterType, Pipeline, Schedule, Schema, ServingContainer, renderEnvironment, retrain,
 } from '../../lib';
 import { TestRoot } from '../support/examples';
-import { expectProblem, newEnv, problemsOf, smallDataset, smallPipeline, smallRegistry } from '../support/fixtures';
+import { expectProblem, expectProblems, newEnv, problemsOf, smallDataset, smallPipeline, smallRegistry } from '../support/fixtures';
 
 describe('pipelines', () => {
   it('fails if steps form a cycle, and prints the cycle', () => {
@@ -51,8 +51,10 @@ describe('pipelines', () => {
     const p = new Pipeline(env, 'Train');
     p.addStep('A', { image: 'ghcr.io/acme/train' });
     p.addStep('B', { image: 'ghcr.io/acme/train:latest' });
-    expectProblem(env, 'Test/Train/A', /image 'ghcr\.io\/acme\/train' has no tag or digest.*pin a tag or digest/);
-    expectProblem(env, 'Test/Train/B', /uses the 'latest' tag/);
+    expectProblems(env, [
+      ['Test/Train/A', /image 'ghcr\.io\/acme\/train' has no tag or digest.*pin a tag or digest/],
+      ['Test/Train/B', /uses the 'latest' tag/],
+    ]);
   });
 
   it('fails if a placeholder names no input of the step', () => {
@@ -157,12 +159,25 @@ describe('online endpoints', () => {
     expectProblem(endpoint({ traffic: { blue: 60, green: 30 } }), 'Test/Scoring', /^traffic must sum to 100, got 90 \(blue=60, green=30\); adjust one deployment$/);
   });
 
+  it('fails if traffic sums to more than 100', () => {
+    expectProblem(endpoint({ traffic: { blue: 60, green: 50 } }), 'Test/Scoring', /^traffic must sum to 100, got 110 \(blue=60, green=50\); adjust one deployment$/);
+  });
+
   it('fails if traffic names an unknown deployment', () => {
     expectProblem(endpoint({ traffic: { blue: 90, red: 10 } }), 'Test/Scoring', /traffic names deployment 'red', which does not exist \(deployments: blue, green\)/);
   });
 
   it('fails if more than 50% of traffic is mirrored', () => {
     expectProblem(endpoint({ traffic: { blue: 100 }, mirrorTraffic: { green: 60 } }), 'Test/Scoring', /mirrorTraffic for 'green' is 60; mirror at most 50 percent of traffic/);
+  });
+
+  it('fails if the mirrored shares of several deployments total more than 50%, once', () => {
+    const env = endpoint({
+      deploymentsFor: (m) => ['blue', 'green', 'red'].map((name) => ({ name, model: m.alias('champion') })),
+      traffic: { blue: 100, green: 0, red: 0 },
+      mirrorTraffic: { green: 30, red: 30 },
+    });
+    expectProblem(env, 'Test/Scoring', /^mirrorTraffic totals 60%; at most 50% of traffic can be mirrored$/);
   });
 
   it('fails if traffic is mirrored to a deployment that already serves live traffic', () => {

@@ -120,17 +120,17 @@ describe('azure', () => {
     new ComputePool(env, 'Gpu_A');
     new ComputePool(env, 'Gpu-A');
     const problems = thrownProblems(() => synthAzure(renderEnvironment(env), CONTEXT['mlplane:azure']));
-    expect(problems).toContainEqual({
+    expect(problems).toEqual([{
       path: 'Env/Gpu-A',
       message: expect.stringMatching(/^'Env\/Gpu-A' and 'Env\/Gpu_A' both become azure Microsoft\.MachineLearningServices\/workspaces\/computes 'env\/gpu-a'/),
-    });
+    }]);
   });
 });
 
 describe('gcp', () => {
   it('fails if environments Myenv and MYENV carry the same ownership label in one project', async () => {
     const problems = await buildProblems('gcp', twoEnvironments);
-    expect(problems).toContainEqual({ path: 'MYENV', message: expect.stringMatching(/^'MYENV' and 'Myenv' both become gcp ownership label mlplane-env 'myenv-dev' \(in project proj-ml\)/) });
+    expect(problems).toEqual([{ path: 'MYENV', message: expect.stringMatching(/^'MYENV' and 'Myenv' both become gcp ownership label mlplane-env 'myenv-dev' \(in project proj-ml\)/) }]);
   });
 
   it('warns mlplane:gcp:label-value-changed when a tag value is lowercased', () => {
@@ -153,11 +153,15 @@ describe('aws', () => {
       new OnlineEndpoint(env, id, { deployments: [{ name: 'blue', model: model.alias('champion') }] });
     }
     const problems = thrownProblems(() => awsAdapter.synth(new App(), renderEnvironment(env), awsAdapter.parseSettings(CONTEXT['mlplane:aws'])));
-    expect(problems).toContainEqual({ path: 'Env/Score-A', message: expect.stringMatching(/^'Env\/Score-A' and 'Env\/Score_A' both become aws S3 prefix 'alb\/score-a' \(in the log bucket\)/) });
+    // Two names collide: the capture prefix in the artifact bucket and the load-balancer log prefix.
+    expect(problems).toEqual([
+      { path: 'Env/Score-A', message: expect.stringMatching(/^'Env\/Score-A' and 'Env\/Score_A' both become aws S3 prefix 'capture\/score-a\/' \(in the artifact bucket of Env\)/) },
+      { path: 'Env/Score-A', message: expect.stringMatching(/^'Env\/Score-A' and 'Env\/Score_A' both become aws S3 prefix 'alb\/score-a' \(in the log bucket\)/) },
+    ]);
   });
 
   it('fails if environments Myenv and MYENV share a Glue database in one account and region', async () => {
     const problems = await buildProblems('aws', twoEnvironments);
-    expect(problems).toContainEqual({ path: 'MYENV', message: expect.stringMatching(/^'MYENV' and 'Myenv' both become aws Glue database 'myenv_mlops'/) });
+    expect(problems).toEqual([{ path: 'MYENV', message: expect.stringMatching(/^'MYENV' and 'Myenv' both become aws Glue database 'myenv_mlops'/) }]);
   });
 });

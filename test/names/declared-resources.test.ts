@@ -20,7 +20,7 @@ describe('gcp compute pools', () => {
       thrown = e;
     }
     expect(ValidationErrors.isValidationErrors(thrown)).toBe(true);
-    expect((thrown as ValidationErrors).problems).toContainEqual({ path: 'Env/Gpu', message: expect.stringMatching(/^accelerator 'nvidia-a10g' is not offered by Vertex AI; use one of nvidia-t4/) });
+    expect((thrown as ValidationErrors).problems).toEqual([{ path: 'Env/Gpu', message: expect.stringMatching(/^accelerator 'nvidia-a10g' is not offered by Vertex AI; use one of nvidia-t4/) }]);
   });
 
   it('warns mlplane:gcp:unused-compute-pool for a pool nothing runs on', () => {

@@ -37,13 +37,23 @@ export function problemsOf(env: MlopsEnvironment): Problem[] {
 }
 
 /**
- * Assert that validating `env` reports a problem at exactly `path` whose message matches
- * `message`, and that rendering the environment throws.
+ * Assert that validating `env` reports exactly one problem, at `path`, whose message matches
+ * `message`, and that rendering the environment throws naming that path. An extra problem, anywhere
+ * in the tree, fails the assertion: use `expectProblems` when a definition has several.
  */
 export function expectProblem(env: MlopsEnvironment, path: string, message: RegExp): void {
+  expectProblems(env, [[path, message]]);
+}
+
+/**
+ * Assert that validating `env` reports exactly these problems (path and message pattern), in this
+ * order, and that rendering the environment throws naming every path.
+ */
+export function expectProblems(env: MlopsEnvironment, expected: readonly (readonly [path: string, message: RegExp])[]): void {
   const problems = problemsOf(env);
-  const atPath = problems.filter((p) => p.path === path);
-  expect(atPath.map((p) => p.message), `problems: ${JSON.stringify(problems, null, 2)}`).toEqual(expect.arrayContaining([expect.stringMatching(message)]));
+  expect(problems.map((p) => ({ path: p.path, message: p.message })), `problems: ${JSON.stringify(problems, null, 2)}`).toEqual(
+    expected.map(([path, message]) => ({ path, message: expect.stringMatching(message) })),
+  );
   let thrown: unknown;
   try {
     renderEnvironment(env);
@@ -51,5 +61,5 @@ export function expectProblem(env: MlopsEnvironment, path: string, message: RegE
     thrown = e;
   }
   expect(ValidationErrors.isValidationErrors(thrown)).toBe(true);
-  expect((thrown as Error).message).toContain(`[${path}]`);
+  for (const [path] of expected) expect((thrown as Error).message).toContain(`[${path}]`);
 }

@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { deploymentNameOf } from '../../../adapters/azure/deploy';
+import { createAzureDeployEngine, deploymentNameOf } from '../../../adapters/azure/deploy';
 import type { AzureSimulator } from '../../../adapters/azure/simulator';
 import { engineFor, example, inputFor, settingsFor, simulator, since } from './support';
 
@@ -13,22 +13,38 @@ afterAll(() => sim.close());
 
 const DEPLOYMENT_PUT = /\/providers\/Microsoft\.Resources\/deployments\/[^/]+$/i;
 
+/** Record when the simulator logs each request from now on; returns the time of a logged request. */
+function timestamped(s: AzureSimulator): (r: AzureSimulator['requestLog'][number]) => number {
+  const when = new Map<object, number>();
+  const push = s.requestLog.push.bind(s.requestLog);
+  s.requestLog.push = (...records) => {
+    for (const r of records) when.set(r, Date.now());
+    return push(...records);
+  };
+  return (r) => when.get(r) ?? Number.NaN;
+}
+
 describe('azure deploy under faults', () => {
-  it('retries throttled calls after Retry-After and still sends one deployment', async () => {
+  it('retries throttled calls after waiting the Retry-After the server gave, and still sends one deployment', async () => {
     const model = example('Churn');
     const settings = settingsFor(model, 'rg-throttle');
-    sim.faults.throttle(2, { method: 'POST', path: /\/whatIf$/i, retryAfterSeconds: 0 });
-    sim.faults.throttle(2, { method: 'PUT', path: DEPLOYMENT_PUT, retryAfterSeconds: 0 });
+    sim.faults.throttle(1, { method: 'POST', path: /\/whatIf$/i, retryAfterSeconds: 1 });
+    sim.faults.throttle(1, { method: 'PUT', path: DEPLOYMENT_PUT, retryAfterSeconds: 1 });
     const mark = sim.requestLog.length;
     const input = inputFor(model, settings);
+    const at = timestamped(sim);
+    // Backoff alone would wait a few ms (base 1 ms); only the header makes the engine wait a second.
+    const engine = createAzureDeployEngine({ endpoint: sim.url, pollIntervalMs: 2, retry: { baseMs: 1, capMs: 1000 } });
 
-    const summary = await engineFor(sim).deploy(input);
+    const summary = await engine.deploy(input);
 
     const puts = since(sim, mark).filter((r) => r.method === 'PUT' && DEPLOYMENT_PUT.test(r.path));
-    expect(puts.map((r) => r.status)).toEqual([429, 429, 201]);
-    expect(since(sim, mark).filter((r) => r.path.endsWith('/whatIf')).map((r) => r.status)).toEqual([429, 429, 202]);
+    const whatIfs = since(sim, mark).filter((r) => r.path.endsWith('/whatIf'));
+    expect(puts.map((r) => r.status)).toEqual([429, 201]);
+    expect(whatIfs.map((r) => r.status)).toEqual([429, 202]);
+    for (const [first, retry] of [whatIfs, puts]) expect(at(retry) - at(first)).toBeGreaterThanOrEqual(990);
     expect(summary.created).toBeGreaterThan(0);
-    expect(input.progress.events.filter((e) => e.state === 'retrying').length).toBe(4);
+    expect(input.progress.events.filter((e) => e.state === 'retrying').map((e) => e.message?.replace(/^.*; /, ''))).toEqual(['retry 1 in 1000 ms', 'retry 1 in 1000 ms']);
   });
 
   it('retries 503 on reads until they succeed', async () => {

@@ -388,30 +388,30 @@ function changeStep(name: string, change: (s: ContainerStepModel) => ContainerSt
 describe('refusals of the azure step contract', () => {
   it('fails if a placeholder names no input of the step, naming the step and the inputs', () => {
     const model = changeStep('Evaluate', (s) => ({ ...s, args: [...s.args, '{{inputs.modle}}'] }));
-    expect(problemsOf(model)).toContainEqual({ path: 'Fraud/Contract/Evaluate', message: '{{inputs.modle}} names no input of the step; inputs: model, n' });
+    expect(problemsOf(model)).toEqual([{ path: 'Fraud/Contract/Evaluate', message: '{{inputs.modle}} names no input of the step; inputs: model, n' }]);
   });
 
   it('fails if a word holds a {{…}} that is no placeholder of the contract', () => {
     const model = changeStep('Cleanup', (s) => ({ ...s, args: ['--x={{input.rate}}'] }));
-    expect(problemsOf(model)).toContainEqual({
+    expect(problemsOf(model)).toEqual([{
       path: 'Fraud/Contract/Cleanup',
       message: "{{input.rate}} in '--x={{input.rate}}' is not a placeholder of the step contract; use {{inputs.<name>}}, {{outputs.<name>}} or {{params.<name>}}",
-    });
+    }]);
   });
 
   it('fails if a placeholder names no output of the step', () => {
     const model = changeStep('Check', (s) => ({ ...s, env: { ...s.env, OUT: '{{outputs.nope}}' } }));
-    expect(problemsOf(model)).toContainEqual({ path: 'Fraud/Contract/Check', message: '{{outputs.nope}} names no output of the step; outputs: ok, report' });
+    expect(problemsOf(model)).toEqual([{ path: 'Fraud/Contract/Check', message: '{{outputs.nope}} names no output of the step; outputs: ok, report' }]);
   });
 
   it('fails if {{params.x}} names no pipeline parameter', () => {
     const model = changeStep('Cleanup', (s) => ({ ...s, args: ['{{params.rat}}'] }));
-    expect(problemsOf(model)).toContainEqual({ path: 'Fraud/Contract/Cleanup', message: '{{params.rat}} names no parameter of pipeline Fraud/Contract; parameters: mode, seed, epochs, rate, label' });
+    expect(problemsOf(model)).toEqual([{ path: 'Fraud/Contract/Cleanup', message: '{{params.rat}} names no parameter of pipeline Fraud/Contract; parameters: mode, seed, epochs, rate, label' }]);
   });
 
   it('fails if an env variable with a placeholder is not a shell variable name (it is exported by the command)', () => {
     const model = changeStep('Check', (s) => ({ ...s, env: { ...s.env, 'REPORT-DIR': '{{outputs.report}}' } }));
-    expect(problemsOf(model)).toContainEqual({ path: 'Fraud/Contract/Check', message: expect.stringContaining("env 'REPORT-DIR' holds a placeholder but is not a shell variable name") });
+    expect(problemsOf(model)).toEqual([{ path: 'Fraud/Contract/Check', message: expect.stringContaining("env 'REPORT-DIR' holds a placeholder but is not a shell variable name") }]);
   });
 
   it('fails if an input takes the name reserved for a {{params.x}} input', () => {
@@ -419,22 +419,22 @@ describe('refusals of the azure step contract', () => {
       ...s,
       inputs: [{ name: 'mlplane_params_rate', type: { kind: 'parameter', type: 'float' }, source: { kind: 'value', value: 2 } }],
     }));
-    expect(problemsOf(model)).toContainEqual({ path: 'Fraud/Contract/Cleanup', message: "input 'mlplane_params_rate' is reserved for {{params.rate}}; rename the input" });
+    expect(problemsOf(model)).toEqual([{ path: 'Fraud/Contract/Cleanup', message: "input 'mlplane_params_rate' is reserved for {{params.rate}}; rename the input" }]);
   });
 
   it('fails if a condition reads an output that is not a metrics output, naming the step and the outputs', () => {
     const bad: StepConditionModel = { operand: { kind: 'metric', step: 'Train', output: 'model', metric: 'auc' }, op: '>', value: 1, declaredOn: 'Notify' };
     const model = changeStep('Notify', (s) => ({ ...s, conditions: [...s.conditions, bad] }));
-    expect(problemsOf(model)).toContainEqual({
+    expect(problemsOf(model)).toEqual([{
       path: 'Fraud/Contract/Notify',
       message: "condition reads output 'model' of step 'Train', which is not a metrics output of that step; outputs: model, count; wire the condition to a metrics output",
-    });
+    }]);
   });
 
   it('fails if a condition reads a pipeline parameter that does not exist', () => {
     const bad: StepConditionModel = { operand: { kind: 'parameter', parameter: 'mood', type: 'string' }, op: '==', value: 'x', declaredOn: 'Notify' };
     const model = changeStep('Notify', (s) => ({ ...s, conditions: [bad] }));
-    expect(problemsOf(model)).toContainEqual({ path: 'Fraud/Contract/Notify', message: 'condition reads pipeline parameter \'mood\', which pipeline Fraud/Contract does not declare; declared: mode, seed, epochs, rate, label' });
+    expect(problemsOf(model)).toEqual([{ path: 'Fraud/Contract/Notify', message: 'condition reads pipeline parameter \'mood\', which pipeline Fraud/Contract does not declare; declared: mode, seed, epochs, rate, label' }]);
   });
 });
 

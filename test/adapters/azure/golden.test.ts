@@ -1,16 +1,16 @@
-import { describe, expect, it } from 'vitest';
+import { fileURLToPath } from 'node:url';
+import { describe, it } from 'vitest';
 import { stableStringify } from '../../../lib/model/stable-json';
 import type { EnvironmentModel } from '../../../lib/model/types';
+import { expectGoldenFolder } from '../../support/golden';
 import { examples, synth } from './models';
 
-/** Write every document of a synth as a readable golden file under golden/<name>/. */
+/** Every document of a synth, and its warnings, match the readable golden files under golden/<name>/. */
 async function matchGolden(name: string, model: EnvironmentModel): Promise<void> {
   const { documents, warnings } = synth(model);
-  for (const [file, content] of Object.entries(documents)) {
-    const text = typeof content === 'string' ? content : stableStringify(content);
-    await expect(text).toMatchFileSnapshot(`golden/${name}/${file}`);
-  }
-  await expect(stableStringify(warnings)).toMatchFileSnapshot(`golden/${name}/warnings.json`);
+  const files: Record<string, string> = { 'warnings.json': stableStringify(warnings) };
+  for (const [file, content] of Object.entries(documents)) files[file] = typeof content === 'string' ? content : stableStringify(content);
+  await expectGoldenFolder(fileURLToPath(new URL(`./golden/${name}`, import.meta.url)), files);
 }
 
 const [fraud, churn] = examples() as [EnvironmentModel, EnvironmentModel];

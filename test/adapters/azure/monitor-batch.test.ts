@@ -68,10 +68,10 @@ describe('azure drift monitors', () => {
   it('fails if L-infinity is asked for categorical features, naming the monitor and the alternative', () => {
     const app = parityApp();
     new DriftMonitor(app.env, 'Drift', { endpoint: app.endpoint, baseline: app.training, features: ['channel'], categoricalMetric: DriftMetric.L_INFINITY });
-    expect(problems(app)).toContainEqual({
+    expect(problems(app)).toEqual([{
       path: 'Par/Drift',
       message: expect.stringMatching(/^target 'azure' cannot honour L-infinity distance threshold on categorical features \(monitor\.metric\.lInfinity\.categorical\); .*set categoricalMetric: DriftMetric\.JENSEN_SHANNON or DriftMetric\.PSI$/),
-    });
+    }]);
   });
 });
 
@@ -115,9 +115,9 @@ describe('azure batch inference', () => {
     const app = parityApp();
     const external = new Dataset(app.env, 'External', { schema: Schema.of({ score: Field.float() }), source: DataSource.external('https://acme.blob.core.windows.net/preds/'), format: DataFormat.CSV });
     new BatchInference(app.env, 'Scores', { model: app.model.alias('champion'), input: app.requests, output: external, compute: app.pool });
-    expect(problems(app)).toContainEqual({
+    expect(problems(app)).toEqual([{
       path: 'Par/Scores',
       message: "output 'Par/External' is external data at 'https://acme.blob.core.windows.net/preds/', where Azure ML batch jobs cannot write (they write to a datastore path); use a managed output dataset or an azureml://datastores/<datastore>/paths/<path> URI",
-    });
+    }]);
   });
 });

@@ -56,7 +56,7 @@ describe('names', () => {
     } catch (e) {
       if (ValidationErrors.isValidationErrors(e)) problems = e.problems;
     }
-    expect(problems).toContainEqual({ path: 'Fraud/___', message: expect.stringContaining("cannot derive a compute name from '___'") });
+    expect(problems).toEqual([{ path: 'Fraud/___', message: expect.stringContaining("cannot derive a compute name from '___'") }]);
   });
 });
 

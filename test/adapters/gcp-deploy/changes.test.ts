@@ -90,6 +90,24 @@ describe('changing one thing updates only that', () => {
     await engine.deploy(base);
   });
 
+  it('removes a label the definition no longer sets (labels are compared whole)', async () => {
+    // GIVEN a live endpoint carrying one label more than the definition (a label removed from it)
+    const endpoint = sim.state.get('projects/acme-ml/locations/europe-west4/endpoints/fraud-prod-scoring');
+    const labels = endpoint?.body.labels as Record<string, string>;
+    if (!endpoint) throw new Error('the fraud endpoint was not deployed');
+    endpoint.body.labels = { ...labels, 'removed-label': 'x' };
+    try {
+      // WHEN diffing the unchanged definition
+      const plan = await engineFor(sim).diff(inputFor(example('Fraud')));
+      // THEN the endpoint is updated, dropping that label
+      const changed = plan.items.filter((i) => i.action !== 'noop');
+      expect(changed.map((i) => [i.id, i.action])).toEqual([['vertex.endpoint/Fraud/Scoring', 'update']]);
+      expect(changed[0]?.changes.map((c) => [c.property, c.before, c.after])).toEqual([['labels', { ...labels, 'removed-label': 'x' }, labels]]);
+    } finally {
+      endpoint.body.labels = labels;
+    }
+  });
+
   it('adds a column to a table in place (additive schema change)', async () => {
     const model = editResource(example('Fraud'), 'Fraud/Transactions', (r) => {
       (r.schema as unknown[]).push({ name: 'region', type: 'string', nullable: true });

@@ -1,3 +1,3 @@
 import { crashSuite } from './crash-suite';
 
-crashSuite('after', 0);
+await crashSuite('after', 0);

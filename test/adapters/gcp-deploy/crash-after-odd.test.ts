@@ -1,3 +1,3 @@
 import { crashSuite } from './crash-suite';
 
-crashSuite('after', 1);
+await crashSuite('after', 1);

@@ -1,3 +1,3 @@
 import { crashSuite } from './crash-suite';
 
-crashSuite('before', 0);
+await crashSuite('before', 0);

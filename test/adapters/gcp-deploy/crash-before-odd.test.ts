@@ -1,3 +1,3 @@
 import { crashSuite } from './crash-suite';
 
-crashSuite('before', 1);
+await crashSuite('before', 1);

@@ -86,6 +86,18 @@ describe('one deploy per environment at a time', () => {
     expect(resourceWrites).toHaveLength(4);
   });
 
+  it('extends the lease with every journal write', async () => {
+    const seen: LockRecord[] = [];
+    const look = () => void seen.push(parseRecord(String(sim.state.get(LOCK)?.body.description)) as LockRecord);
+    await engineFor(sim, { hooks: { afterMutation: look } }).deploy(inputFor(example('Fraud')));
+    expect(seen.length).toBeGreaterThan(10);
+    // Each mutation's intent was journalled first, moving the lease to a full lease after that write.
+    for (const r of seen) expect(Date.parse(r.expiresAt) - Date.parse(r.renewedAt ?? '')).toBe(900_000);
+    const expiries = seen.map((r) => Date.parse(r.expiresAt));
+    expect(expiries).toEqual([...expiries].sort((a, b) => a - b));
+    expect(expiries.at(-1)).toBeGreaterThan(expiries[0] as number);
+  });
+
   it('carries on when a journal write loses its response but was applied', async () => {
     sim.faults.add({ rpc: 'bigquery.tables.patch', path: LOCK_TABLE, count: 1, fault: { kind: 'drop' } });
     const summary = await engineFor(sim).deploy(inputFor(example('Fraud')));

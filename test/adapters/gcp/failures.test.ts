@@ -229,7 +229,7 @@ describe('fails if', () => {
       const infer = find(w, 'pipeline', 'Lab/Score').steps[1];
       if (infer) infer.name = 'extract';
     });
-    expect(problems(m)).toContainEqual({ path: 'Lab/Score/Infer', message: "step 'extract' and step 'Extract' both become KFP task 'extract'; rename one of them" });
+    expect(problems(m)).toEqual([{ path: 'Lab/Score/Infer', message: "step 'extract' and step 'Extract' both become KFP task 'extract'; rename one of them" }]);
   });
 
   it('fails if two constructs become the same GCP resource', () => {
@@ -375,10 +375,10 @@ describe('fails if a step cannot get what the step contract promises on gcp', ()
     const m = variant(contract(), (w) => {
       stepOf(w, 'Report').name = 'Condition-7';
     });
-    expect(problems(m)).toContainEqual({
+    expect(problems(m)).toEqual([{
       path: 'Contract/Train/Report',
       message: "step 'Condition-7' would become KFP task 'condition-7', a name gcp keeps for condition groups (dsl.If sub-DAGs); rename the step",
-    });
+    }]);
   });
 
   it('fails if a step joins branches that run under different conditions (KFP nests dsl.If groups)', () => {

@@ -2,11 +2,13 @@
  * gcp synth of the example environments: golden files, determinism and targeted assertions on
  * the mapping (schedules, traffic split, machines, monitoring, BigQuery, feature store, IAM).
  */
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { gcpAdapter } from '../../../adapters/gcp';
 import type { Manifest } from '../../../adapters/gcp/documents';
 import { stableStringify } from '../../../lib/model/stable-json';
 import type { EnvironmentModel } from '../../../lib/model/types';
+import { expectGoldenFolder } from '../../support/golden';
 import { examples, LAB_SETTINGS, labModel, settingsFor } from './fixtures';
 
 type Json = Record<string, unknown>;
@@ -38,8 +40,8 @@ describe('golden files', () => {
     it(`${name}: every document matches its golden file`, async () => {
       const { documents } = gcpAdapter.synth(model, settingsFor(model));
       const paths = Object.keys(documents).sort();
-      await expect(`${paths.join('\n')}\n`).toMatchFileSnapshot(`./__golden__/${name}/_documents.txt`);
-      for (const path of paths) await expect(stableStringify(documents[path])).toMatchFileSnapshot(`./__golden__/${name}/${path}`);
+      const files = Object.fromEntries(paths.map((path) => [path, stableStringify(documents[path])]));
+      await expectGoldenFolder(fileURLToPath(new URL(`./__golden__/${name}`, import.meta.url)), { ...files, '_documents.txt': `${paths.join('\n')}\n` });
     });
   }
 });
