@@ -209,14 +209,21 @@ export class EnvironmentLock {
 
   /**
    * Make sure an intent is journaled before its mutation: one journaled with the lock (or by an
-   * earlier write) costs no request; any other is written now (writes in flight are coalesced).
+   * earlier write) costs no request, but waits for a journal write in flight; any other is written
+   * now (writes in flight are coalesced).
    *
    * @throws DeployError once the lock is known to be lost (a journal write or heartbeat was refused).
    */
   public async intend(intent: Omit<Intent, 'at'>): Promise<void> {
     if (this.lost) throw this.lost;
     const known = this.pending.get(intent.key);
-    if (known && known.action === intent.action && known.target === intent.target && this.written.has(intent.key)) return;
+    if (known && known.action === intent.action && known.target === intent.target && this.written.has(intent.key)) {
+      // Fencing: a journal write in flight (a done mark) may be the one that finds the lock taken
+      // over; no mutation starts before it has landed (at most one write's latency, shared by all).
+      await this.chain.catch(() => undefined);
+      if (this.lost) throw this.lost;
+      return;
+    }
     this.pending.set(intent.key, { ...intent, at: new Date().toISOString() });
     await this.write();
   }
