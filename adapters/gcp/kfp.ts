@@ -38,6 +38,7 @@ import type { MachineSpecBody } from './documents';
 import { machineSpec, vertexAccelerator } from './machines';
 import { dnsName, labelValue } from './names';
 import { splitPlaceholders } from '../../lib/model/placeholders';
+import { rolloutTargets } from './alias';
 import { CHECK_DRIFT_SOURCE, EXPORT_DATASET_SOURCE, READ_METRIC_SOURCE, REGISTER_SOURCE } from './python-components';
 
 /** The KFP SDK release whose compiler output mlplane reproduces (the golden corpus version). */
@@ -1015,6 +1016,7 @@ function registerConfig(ctx: SynthContext, step: RegisterStepModel, servingImage
     model_id: dnsName(`${ctx.envLabel}-${step.model}`, 63),
     display_name: step.model,
     promote_to: step.promoteTo ?? '',
+    rollout: rolloutTargets(ctx, step),
     gate: step.gate ?? null,
     serving: model
       ? {

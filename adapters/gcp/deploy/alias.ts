@@ -16,23 +16,20 @@
  * and the plan says so.
  *
  * Deployed-model ids are fixed per deployment (1-10 digits); a rollout alternates between the
- * deployment's id and its twin ({@link twinId}) because both versions are deployed for a moment.
+ * deployment's id and its twin (`twinId`) because both versions are deployed for a moment.
  *
  * @see https://cloud.google.com/vertex-ai/docs/model-registry/model-alias
  * @see https://cloud.google.com/vertex-ai/docs/reference/rest/v1/projects.locations.endpoints/deployModel (trafficSplit "0" = the model being deployed)
  * @see https://cloud.google.com/vertex-ai/docs/reference/rest/v1/projects.locations.endpoints#DeployedModel (modelVersionId, output only)
  */
 import type { ManifestEntry } from '../index';
-import { numericId } from '../names';
+import { twinId } from '../alias';
 import { isNotFound } from './clients';
 import { getVertex, rpcOf, VERTEX_KINDS, type VertexKind } from './kinds';
+export { twinId };
 import { jsonToObject, messageType, type Json } from './proto-json';
 import { item, lastSegment, RANK, type Run, type RunContext, type Step } from './run';
 
-/** The other deployed-model id a deployment uses while it rolls to a new version. */
-export function twinId(id: string): string {
-  return numericId(`${id}#alias-rollout`);
-}
 
 /** The live deployed model of a manifest deployment (under its own id or its twin). */
 export function liveDeployment(endpoint: Json | undefined, id: string): Json | undefined {
