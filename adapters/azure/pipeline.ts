@@ -1,3 +1,4 @@
+import { ROLLOUT_PYTHON, rolloutTargets } from './alias';
 import type { ContainerStepModel, DatasetModel, IoTypeModel, ParameterTypeName, PipelineModel, RegisterStepModel, StepModel } from '../../lib/model/types';
 import { GATE_PYTHON } from '../shared/gate';
 import { renderArm, type ArmObject, type ArmValue } from './arm';
@@ -506,7 +507,8 @@ function inputBinding(
 /**
  * Python of the register step: registers the model folder as a new version recording every metric
  * of `metrics.json` as a tag, and moves the alias when the contract's gate (`decide_gate` of
- * adapters/shared/gate.ts, embedded verbatim) passes. A missing metric fails the step before anything is registered.
+ * adapters/shared/gate.ts, embedded verbatim) passes, then rolls the deployments bound to the alias.
+ * A missing metric fails the step before anything is registered.
  */
 function registerPython(ctx: SynthContext, step: RegisterStepModel): string {
   const s = ctx.settings;
@@ -519,6 +521,7 @@ function registerPython(ctx: SynthContext, step: RegisterStepModel): string {
     `MODEL = ${literal(step.model)}`,
     `PROMOTE_TO = ${literal(step.promoteTo ?? null)}`,
     `WHERE = ${literal(where)}`,
+    `ROLLOUT = ${literal(rolloutTargets(ctx, step))}`,
     String.raw`
 def fail(message):
     print('mlplane: ' + message, file=sys.stderr)
@@ -565,6 +568,8 @@ elif outcome == 'promote':
         az('ml', 'model', 'update', '--name', MODEL, '--version', str(holder['version']), '--remove', 'tags.%s' % tag)
     az('ml', 'model', 'update', '--name', MODEL, '--version', version, '--set', 'tags.%s=true' % tag)
     print('mlplane: %s version %s promoted to %s (%s)' % (MODEL, version, PROMOTE_TO, reason))
+    # Deployments following the alias serve the new version now (adapters/azure/alias.ts).
+${ROLLOUT_PYTHON.replace(/^/gm, '    ')}
 else:
     print('mlplane: %s version %s registered, gate not passed (%s); %s unchanged' % (MODEL, version, reason, PROMOTE_TO))
 `.trim(),
