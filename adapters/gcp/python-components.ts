@@ -25,9 +25,11 @@ function indent(text: string, n: number): string {
  */
 export const ROLLOUT_PYTHON = `def roll_out(cfg, version_name, version_id):
     """Roll every deployment following the promoted alias to version_id, keeping its traffic share."""
+    if not cfg.get('rollout'):
+        return
     from google.cloud import aiplatform_v1
     client = aiplatform_v1.EndpointServiceClient(client_options={'api_endpoint': '{}-aiplatform.googleapis.com'.format(cfg['location'])})
-    for target in cfg.get('rollout') or []:
+    for target in cfg['rollout']:
         endpoint = client.get_endpoint(name=target['endpoint'])
         ids = (target['deployed_model_id'], target['twin_id'])
         live = [d for d in endpoint.deployed_models if d.id in ids]
@@ -165,11 +167,12 @@ export const READ_METRIC_SOURCE = `def read_metric(metrics: Input[Metrics], name
  * `export_dataset`: export a BigQuery table as files in the dataset's format into the output
  * artifact's directory, so a step reading a dataset gets a directory of files (step contract,
  * "Datasets"). Uses the GoogleSQL `EXPORT DATA` statement (CSV with a header row, newline-delimited
- * JSON, Parquet).
+ * JSON, Parquet). `mlplane_data_table` is the table's data fingerprint, unused: it is there for the
+ * cache key (adapters/gcp/fingerprint.ts).
  *
  * @see https://cloud.google.com/bigquery/docs/reference/standard-sql/other-statements#export_data_statement
  */
-export const EXPORT_DATASET_SOURCE = `def export_dataset(project: str, location: str, table: str, file_format: str, dataset: Output[Dataset]):
+export const EXPORT_DATASET_SOURCE = `def export_dataset(project: str, location: str, table: str, file_format: str, dataset: Output[Dataset], mlplane_data_table: str = ''):
     """Export a BigQuery table to files in the dataset's format under the output directory."""
     import os
     from google.cloud import bigquery
