@@ -1,3 +1,4 @@
+import { deterministic } from './caching';
 import { ROLLOUT_PYTHON, rolloutTargets } from './alias';
 import type { ContainerStepModel, DatasetModel, IoTypeModel, ParameterTypeName, PipelineModel, RegisterStepModel, StepModel } from '../../lib/model/types';
 import { GATE_PYTHON } from '../shared/gate';
@@ -463,7 +464,8 @@ function containerPlan(
       type: 'command',
       display_name: step.name,
       description: `Step ${step.path}`,
-      is_deterministic: step.caching,
+      // Never reused on a constant dataset reference (./caching.ts).
+      is_deterministic: deterministic(ctx, step),
       tags: { 'mlplane-path': step.path },
       inputs,
       outputs: specOutputs,
