@@ -120,7 +120,9 @@ describe('in-place updates', () => {
     await engine.deploy(input);
     const doc = Object.keys(input.documents).find((k) => k.startsWith('vertex/deployedModels/') && k.endsWith('-blue.json')) as string;
     const body = input.documents[doc] as { model: string };
-    const changed = { ...input, documents: { ...input.documents, [doc]: { ...body, model: body.model.replace(/@.*$/, '@challenger') } } };
+    // Pinning an alias-bound deployment to a version is a model change (switching the alias it
+    // follows is a rollout to that alias' holder instead: ./alias.test.ts).
+    const changed = { ...input, documents: { ...input.documents, [doc]: { ...body, model: body.model.replace(/@.*$/, '@1') } } };
     const before = writes(sim).length;
     await expect(engine.deploy(changed)).rejects.toThrow(/\[Fraud\/Scoring\/blue\] model of deployment 'blue' cannot change on a live deployed model without downtime; add a deployment with a new name/);
     expect(writes(sim).length).toBe(before);
