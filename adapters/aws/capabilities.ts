@@ -42,11 +42,23 @@ export const AWS_CAPABILITIES: Capabilities = {
     how: 'no cache: Step Functions runs every step on every run (same results, more compute)',
     warnings: ['mlplane:aws:caching-not-supported'],
   },
+  'pipeline.caching.dataset': {
+    level: 'emulated',
+    how: 'no cache: every step runs on every run, so a step reading a dataset always sees the current data',
+    warnings: ['mlplane:aws:caching-not-supported'],
+  },
+  'pipeline.condition': { level: 'native', note: 'Choice states on values read back into the state' },
+  'pipeline.orderOnly': { level: 'emulated', how: "the state machine's level order (every step of a level runs after every step of the level before)" },
   'pipeline.registerStep': { level: 'emulated', how: 'ECS task running the MLflow client (public MLflow image) that registers the model version' },
   'pipeline.promotionGate': { level: 'emulated', how: 'the register task compares the metric with the alias holder before moving the alias' },
   'schedule.cron': { level: 'native', note: 'EventBridge Scheduler cron with time zone' },
   'schedule.rate': { level: 'native', note: 'EventBridge Scheduler rate (whole minutes)' },
   'registry.aliases': { level: 'native', note: 'MLflow registered-model aliases' },
+  'endpoint.aliasRollout': {
+    level: 'emulated',
+    how: 'the register task forces a new ECS deployment of each service serving the promoted alias (models:/<model>@<alias>); the new tasks load the new version. CloudFormation does not see MLflow aliases, so cdk diff cannot report an alias moved outside mlplane: it reaches serving when the tasks restart',
+    warnings: ['mlplane:aws:alias-drift-invisible'],
+  },
   'endpoint.trafficSplit': { level: 'native', note: 'ALB listener forwarding to weighted target groups' },
   'endpoint.mirrorTraffic': {
     level: 'unsupported',

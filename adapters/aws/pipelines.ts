@@ -1,3 +1,4 @@
+import { rolloutEnvironment, ROLLOUT_PYTHON } from './alias';
 import { Duration, TimeZone } from 'aws-cdk-lib';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
@@ -72,7 +73,7 @@ export interface WorkloadContext {
  * The Python the register step runs with the MLflow client (see README, "Register step"). The gate
  * decision is `decide_gate` of adapters/shared/gate.ts, embedded verbatim, so every target decides
  * the same way on the same metrics.json and registry state; a missing metric fails the task before
- * anything is registered.
+ * anything is registered. After a promotion it rolls the ECS services serving the alias (./alias.ts).
  */
 export const REGISTER_SCRIPT = `
 import json, os, sys
@@ -115,6 +116,7 @@ if outcome != 'promote':
     sys.exit(0)
 c.set_registered_model_alias(name, alias, v.version)
 print(name + ' version ' + str(v.version) + ' is now ' + alias + ' (' + reason + ')')
+${ROLLOUT_PYTHON}
 `.trim();
 
 /** Pip packages the register and drift tasks install into the MLflow image at start (pinned). */
@@ -531,6 +533,8 @@ function registerStep(
   };
   if (s.promoteTo) staticEnv.MLPLANE_PROMOTE_TO = s.promoteTo;
   if (s.gate) staticEnv.MLPLANE_GATE = JSON.stringify(s.gate);
+  // Deployments following the promoted alias roll right after the promotion (./alias.ts).
+  Object.assign(staticEnv, rolloutEnvironment(ctx.model, s, ctx.platform, role));
   const dynamicEnv: Record<string, string> = {
     MLPLANE_RUN_ID: sfn.JsonPath.stringAt('$.run'),
     MLPLANE_MODEL_URI: outputUri(envPath, p.path, s.artifact.step, s.artifact.output),

@@ -1,3 +1,4 @@
+import { aliasWarnings } from './alias';
 import { CfnOutput, Duration } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
@@ -66,6 +67,7 @@ export function buildEndpoint(scope: Construct, ctx: WorkloadContext, e: OnlineE
   } else {
     albSecurityGroup.addIngressRule(ec2.Peer.ipv4(VPC_CIDR), ec2.Port.tcp(80), 'callers inside the VPC');
   }
+  warnings.push(...aliasWarnings(e));
   const loadBalancer = new elbv2.ApplicationLoadBalancer(root, 'LoadBalancer', {
     vpc: platform.vpc,
     internetFacing: publicEndpoint,

@@ -1,3 +1,5 @@
+import { deterministic } from './caching';
+import { ROLLOUT_PYTHON, rolloutTargets } from './alias';
 import type { ContainerStepModel, DatasetModel, IoTypeModel, ParameterTypeName, PipelineModel, RegisterStepModel, StepModel } from '../../lib/model/types';
 import { GATE_PYTHON } from '../shared/gate';
 import { renderArm, type ArmObject, type ArmValue } from './arm';
@@ -480,7 +482,8 @@ function containerPlan(
       type: 'command',
       display_name: step.name,
       description: `Step ${step.path}`,
-      is_deterministic: step.caching,
+      // Never reused on a constant dataset reference (./caching.ts).
+      is_deterministic: deterministic(ctx, step),
       tags: { 'mlplane-path': step.path },
       inputs,
       outputs: specOutputs,
@@ -524,9 +527,10 @@ function inputBinding(
 /**
  * Python of the register step: registers the model folder as a new version recording every metric
  * of `metrics.json` as a tag, and moves the alias when the contract's gate (`decide_gate` of
- * adapters/shared/gate.ts, embedded verbatim) passes. A missing metric fails the step before anything is registered.
+ * adapters/shared/gate.ts, embedded verbatim) passes, then rolls the deployments bound to the alias.
+ * A missing metric fails the step before anything is registered.
  */
-function registerPython(step: RegisterStepModel): string {
+function registerPython(ctx: SynthContext, step: RegisterStepModel): string {
   const literal = (v: unknown) => `json.loads(${JSON.stringify(JSON.stringify(v))})`;
   return [
     'import json, math, os, subprocess, sys',
@@ -536,6 +540,7 @@ function registerPython(step: RegisterStepModel): string {
     `PROMOTE_TO = ${literal(step.promoteTo ?? null)}`,
     // The workspace the job runs in, from the variables Azure ML sets in every job: nothing baked.
     "WHERE = ['--workspace-name', os.environ['AZUREML_ARM_WORKSPACE_NAME'], '--resource-group', os.environ['AZUREML_ARM_RESOURCEGROUP'], '--subscription', os.environ['AZUREML_ARM_SUBSCRIPTION']]",
+    `ROLLOUT = ${literal(rolloutTargets(ctx, step))}`,
     String.raw`
 def fail(message):
     print('mlplane: ' + message, file=sys.stderr)
@@ -582,6 +587,8 @@ elif outcome == 'promote':
         az('ml', 'model', 'update', '--name', MODEL, '--version', str(holder['version']), '--remove', 'tags.%s' % tag)
     az('ml', 'model', 'update', '--name', MODEL, '--version', version, '--set', 'tags.%s=true' % tag)
     print('mlplane: %s version %s promoted to %s (%s)' % (MODEL, version, PROMOTE_TO, reason))
+    # Deployments following the alias serve the new version now (adapters/azure/alias.ts).
+${ROLLOUT_PYTHON.replace(/^/gm, '    ')}
 else:
     print('mlplane: %s version %s registered, gate not passed (%s); %s unchanged' % (MODEL, version, reason, PROMOTE_TO))
 `.trim(),
@@ -597,7 +604,7 @@ function registerPlan(ctx: SynthContext, step: RegisterStepModel, nodeOf: (s: st
     ctx.problem(step.path, `model '${step.model}' is not declared in registry ${step.registry} (declared: ${registry.models.map((m) => m.name).join(', ') || 'none'}); declare it with registry.addModel`);
   }
   if (step.gate && !step.metrics) ctx.problem(step.path, `has a promotion gate on '${step.gate.metric}' but no metrics artifact; wire the metrics output of the training step`);
-  const program = registerPython(step);
+  const program = registerPython(ctx, step);
   const lines = [
     'set -eu',
     ...captureLines('MLPLANE_I_model', '${{inputs.model}}'),

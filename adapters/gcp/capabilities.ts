@@ -67,11 +67,21 @@ export const GCP_CAPABILITIES: Capabilities = {
   'pipeline.retries': { level: 'native', note: 'KFP retryPolicy' },
   'pipeline.timeout': { level: 'emulated', how: 'the step runs as a Vertex custom job with scheduling.timeout (GCPC custom job launcher)' },
   'pipeline.caching': { level: 'native', note: 'KFP cachingOptions' },
+  'pipeline.caching.dataset': {
+    level: 'emulated',
+    how: "an uncached fingerprint-<dataset> task reads the table's lastModifiedTime, rows and bytes (the newest object for an external table) and passes it as input mlplane_data_<input> to the step and to its now-cached export, so the KFP cache key changes exactly when the data does",
+  },
+  'pipeline.condition': { level: 'native', note: 'condition-<n> sub-DAGs with triggerPolicy.condition, as the KFP compiler emits dsl.If (a metric operand is read by a read-metric task first)' },
+  'pipeline.orderOnly': { level: 'native', note: 'task dependentTasks' },
   'pipeline.registerStep': { level: 'native', note: 'lightweight component uploading a Vertex Model Registry version' },
   'pipeline.promotionGate': { level: 'emulated', how: 'the register component compares the metric with the alias holder (kept in version labels) before moving the alias' },
   'schedule.cron': { level: 'native', note: 'Vertex Schedule with cron "TZ=Europe/Amsterdam 0 2 * * *" (time zone prefix)' },
   'schedule.rate': { level: 'emulated', how: 'converted to the equivalent cron (rates dividing an hour or a day, 1 day, 7 days)' },
   'registry.aliases': { level: 'native', note: 'Vertex model version aliases' },
+  'endpoint.aliasRollout': {
+    level: 'emulated',
+    how: 'the register component rolls each deployment following the promoted alias (deployModel of the new version with the same traffic share, then undeployModel of the old); diff and deploy resolve the alias (models.get of <model>@<alias>) and roll a deployment whose alias moved outside mlplane, shown as alias champion: v3 → v4',
+  },
   'endpoint.trafficSplit': { level: 'native', note: 'Endpoint.trafficSplit over deployed-model ids, patched after the deployments' },
   'endpoint.mirrorTraffic': {
     level: 'unsupported',

@@ -38,6 +38,8 @@ import type { MachineSpecBody } from './documents';
 import { machineSpec, vertexAccelerator } from './machines';
 import { dnsName, labelValue } from './names';
 import { splitPlaceholders } from '../../lib/model/placeholders';
+import { rolloutTargets } from './alias';
+import { dataInputName, FINGERPRINT_SOURCE } from './fingerprint';
 import { CHECK_DRIFT_SOURCE, EXPORT_DATASET_SOURCE, READ_METRIC_SOURCE, REGISTER_SOURCE } from './python-components';
 import { GCP_SECRET_MANAGER_WRAPPER } from '../shared/secret-fetch';
 
@@ -415,6 +417,9 @@ function celCondition(c: StepConditionModel, input: string, type: ParameterTypeN
 /** Pinned BigQuery client the dataset export component installs. */
 export const BIGQUERY_PACKAGE = 'google-cloud-bigquery==3.25.0';
 
+/** Cloud Storage client of the fingerprint component (external tables over gs:// files). */
+export const STORAGE_PACKAGE = 'google-cloud-storage==2.18.2';
+
 /** BigQuery `EXPORT DATA` formats of the dataset formats a step can receive. */
 const EXPORT_FORMATS: ReadonlySet<string> = new Set(['parquet', 'csv', 'jsonl']);
 
@@ -424,6 +429,7 @@ class StepCompiler {
   private readonly usedNames = new Set<string>();
   private readonly groupOfTask = new Map<string, Group>();
   private readonly exports = new Map<string, ArtifactSource>();
+  private readonly fingerprints = new Map<string, ParamSource>();
   private readonly readers = new Map<string, ParamSource>();
   private readonly conditionOrder = new Map<string, number>();
   private readonly groups: Group[] = [];
@@ -708,12 +714,57 @@ class StepCompiler {
   }
 
   /**
-   * A task exporting a dataset's BigQuery table as files in the dataset's format (step contract,
-   * "Datasets"), in the consumer's group so it is skipped with it. It never uses the cache: the
-   * table may have changed since the last run.
+   * For a cached step reading a dataset: the fingerprint of its data as input
+   * `mlplane_data_<input>`, so the step's cache key changes when the data does (docs/caching.md).
    */
-  private exportTask(datasetPath: string, g: Group, from: string): ArtifactSource | undefined {
-    const id = `${datasetPath}@${g.n}`;
+  private dataFingerprint(step: ContainerStepModel, input: string, datasetPath: string, g: Group, defs: Record<string, KfpInputParameterSpec>, params: Record<string, KfpTaskParameterInput>, deps: Set<string>): void {
+    if (!step.caching) return;
+    const dataset = this.ctx.resource(datasetPath, 'dataset', step.path);
+    if (!dataset) return;
+    defs[dataInputName(input)] = { parameterType: 'STRING' };
+    params[dataInputName(input)] = this.paramIn(g, this.fingerprintTask(dataset), deps);
+  }
+
+  /**
+   * The uncached task computing the data fingerprint of a dataset's table, at the pipeline root
+   * (one per dataset), for the cache keys of the tasks reading it (./fingerprint.ts).
+   */
+  private fingerprintTask(dataset: { readonly path: string; readonly id: string } & Parameters<SynthContext['tableId']>[0]): ParamSource {
+    const existing = this.fingerprints.get(dataset.path);
+    if (existing) return existing;
+    const task = this.helperName(`fingerprint-${dataset.id}`);
+    this.build.components[`comp-${task}`] = {
+      executorLabel: `exec-${task}`,
+      inputDefinitions: { parameters: { location: { parameterType: 'STRING' }, project: { parameterType: 'STRING' }, table: { parameterType: 'STRING' } } },
+      outputDefinitions: { parameters: { Output: { parameterType: 'STRING' } } },
+    };
+    this.build.executors[`exec-${task}`] = { container: pythonContainer('fingerprint_dataset', FINGERPRINT_SOURCE, [BIGQUERY_PACKAGE, STORAGE_PACKAGE]) };
+    this.root.tasks[task] = {
+      cachingOptions: caching(false),
+      componentRef: { name: `comp-${task}` },
+      inputs: {
+        parameters: {
+          location: { runtimeValue: { constant: this.ctx.settings.bigqueryLocation } },
+          project: { runtimeValue: { constant: this.ctx.settings.project } },
+          table: { runtimeValue: { constant: `${this.ctx.settings.project}.${this.ctx.bqDatasetId}.${this.ctx.tableId(dataset)}` } },
+        },
+      },
+      taskInfo: { name: task },
+    };
+    this.groupOfTask.set(task, this.root);
+    const src: ParamSource = { kind: 'task', task, key: 'Output', type: 'STRING', group: this.root };
+    this.fingerprints.set(dataset.path, src);
+    return src;
+  }
+
+  /**
+   * A task exporting a dataset's BigQuery table as files in the dataset's format (step contract,
+   * "Datasets"), in the consumer's group so it is skipped with it. For a cached consumer it is
+   * cached too, keyed on the table's data fingerprint, so the export is reused exactly while the
+   * data is unchanged; otherwise it never uses the cache.
+   */
+  private exportTask(datasetPath: string, g: Group, from: string, cached = false): ArtifactSource | undefined {
+    const id = `${datasetPath}@${g.n}${cached ? '#cached' : ''}`;
     const existing = this.exports.get(id);
     if (existing) return existing;
     const dataset = this.ctx.resource(datasetPath, 'dataset', from);
@@ -738,21 +789,26 @@ class StepCompiler {
           location: { parameterType: 'STRING' },
           project: { parameterType: 'STRING' },
           table: { parameterType: 'STRING' },
+          ...(cached ? { [dataInputName('table')]: { parameterType: 'STRING' as const } } : {}),
         },
       },
       outputDefinitions: { artifacts: { dataset: { artifactType: artifactType('dataset') } } },
     };
     this.build.executors[`exec-${task}`] = { container: pythonContainer('export_dataset', EXPORT_DATASET_SOURCE, [BIGQUERY_PACKAGE]) };
     const table = `${this.ctx.settings.project}.${this.ctx.bqDatasetId}.${this.ctx.tableId(dataset)}`;
+    const exportDeps = new Set<string>();
+    const fingerprint = cached ? this.paramIn(g, this.fingerprintTask(dataset), exportDeps) : undefined;
     g.tasks[task] = {
-      cachingOptions: caching(false),
+      cachingOptions: caching(cached),
       componentRef: { name: `comp-${task}` },
+      ...(exportDeps.size > 0 ? { dependentTasks: [...exportDeps].sort() } : {}),
       inputs: {
         parameters: {
           file_format: { runtimeValue: { constant: dataset.format } },
           location: { runtimeValue: { constant: this.ctx.settings.bigqueryLocation } },
           project: { runtimeValue: { constant: this.ctx.settings.project } },
           table: { runtimeValue: { constant: table } },
+          ...(fingerprint ? { [dataInputName('table')]: fingerprint } : {}),
         },
       },
       taskInfo: { name: task },
@@ -792,7 +848,6 @@ class StepCompiler {
     const arts: Record<string, KfpTaskArtifactInput> = {};
     const deps = new Set<string>();
     this.orderOnly(step, g, deps);
-    let readsDataset = false;
     for (const input of step.inputs) {
       const src = input.source;
       if (isArtifact(input.type)) {
@@ -805,9 +860,9 @@ class StepCompiler {
           const pg = this.upstream(step, g, src.step);
           if (pg) arts[input.name] = this.artifactIn(g, { task: this.task(src.step), key: src.output, type: artifactType(input.type.type), group: pg }, deps);
         } else if (src.kind === 'dataset') {
-          const exported = this.exportTask(src.dataset, g, step.path);
+          const exported = this.exportTask(src.dataset, g, step.path, step.caching);
           if (exported) arts[input.name] = this.artifactIn(g, exported, deps);
-          readsDataset = true;
+          this.dataFingerprint(step, input.name, src.dataset, g, inputDefs.parameters, params, deps);
         } else {
           this.ctx.problem(step.path, `input '${input.name}' is an artifact but is fed from a ${src.kind}; feed artifacts from a step output or a dataset`);
         }
@@ -829,6 +884,7 @@ class StepCompiler {
           case 'dataset': {
             const ds = this.ctx.resource(src.dataset, 'dataset', step.path);
             if (ds) params[input.name] = { runtimeValue: { constant: this.ctx.datasetUri(ds) } };
+            this.dataFingerprint(step, input.name, src.dataset, g, inputDefs.parameters, params, deps);
             break;
           }
           default: {
@@ -853,7 +909,7 @@ class StepCompiler {
       inputDefs.parameters[paramInputName(name)] = { parameterType: parameterType(p.type) };
       params[paramInputName(name)] = this.paramIn(g, { kind: 'pipeline', name, type: parameterType(p.type) }, deps);
     }
-    this.warnings(step, outputDefs.parameters, readsDataset);
+    this.warnings(step, outputDefs.parameters);
     let resources = step.resources;
     const pool = step.compute ? this.ctx.resource(step.compute, 'computePool', step.path) : undefined;
     if (pool && !resources.accelerator && pool.node.accelerator) resources = { ...resources, accelerator: pool.node.accelerator };
@@ -977,20 +1033,13 @@ class StepCompiler {
   }
 
   /** Warnings where KFP delivers the contract approximately. */
-  private warnings(step: ContainerStepModel, outputParams: Record<string, { parameterType: KfpParameterType }>, readsDataset: boolean): void {
+  private warnings(step: ContainerStepModel, outputParams: Record<string, { parameterType: KfpParameterType }>): void {
     const strings = Object.entries(outputParams).filter(([, p]) => p.parameterType === 'STRING').map(([n]) => n);
     if (strings.length > 0) {
       this.warn(
         'string-output-trailing-newline',
         step.path,
         `string output${strings.length === 1 ? '' : 's'} ${strings.join(', ')}: KFP keeps the file's text as written, including a trailing newline, where the contract ignores it; write the value without a trailing newline`,
-      );
-    }
-    if (readsDataset && step.caching) {
-      this.warn(
-        'dataset-input-not-cached',
-        step.path,
-        `the step reads a dataset, which is exported from BigQuery afresh on every run (the table may have changed), so the step never reuses a cached result on gcp`,
       );
     }
   }
@@ -1051,6 +1100,7 @@ function registerConfig(ctx: SynthContext, step: RegisterStepModel, servingImage
     model_id: dnsName(`${ctx.envLabel}-${step.model}`, 63),
     display_name: step.model,
     promote_to: step.promoteTo ?? '',
+    rollout: rolloutTargets(ctx, step),
     gate: step.gate ?? null,
     serving: model
       ? {

@@ -16,12 +16,52 @@ function indent(text: string, n: number): string {
 }
 
 /**
+ * Python run by the register component after it moved the alias: roll each target
+ * (`rolloutTargets` of adapters/gcp/alias.ts) to the new version. Each deployment keeps its traffic share: the new version is deployed with it (the
+ * `"0"` key of `traffic_split` names the model being deployed), then the old one is undeployed.
+ *
+ * @see https://cloud.google.com/vertex-ai/docs/reference/rest/v1/projects.locations.endpoints/deployModel
+ * @see https://cloud.google.com/vertex-ai/docs/reference/rest/v1/projects.locations.endpoints/undeployModel
+ */
+export const ROLLOUT_PYTHON = `def roll_out(cfg, version_name, version_id):
+    """Roll every deployment following the promoted alias to version_id, keeping its traffic share."""
+    if not cfg.get('rollout'):
+        return
+    from google.cloud import aiplatform_v1
+    client = aiplatform_v1.EndpointServiceClient(client_options={'api_endpoint': '{}-aiplatform.googleapis.com'.format(cfg['location'])})
+    for target in cfg['rollout']:
+        endpoint = client.get_endpoint(name=target['endpoint'])
+        ids = (target['deployed_model_id'], target['twin_id'])
+        live = [d for d in endpoint.deployed_models if d.id in ids]
+        if not live:
+            print('{}: not deployed yet; mlplane deploy deploys version {}'.format(target['deployment'], version_id))
+            continue
+        old = live[0]
+        if old.model_version_id == version_id:
+            continue
+        new_id = ids[1] if old.id == ids[0] else ids[0]
+        split = dict(endpoint.traffic_split)
+        share = split.pop(old.id, 0)
+        split[old.id] = 0
+        split['0'] = share
+        deployed = aiplatform_v1.DeployedModel(old)
+        deployed.id = new_id
+        deployed.model = version_name
+        client.deploy_model(endpoint=target['endpoint'], deployed_model=deployed, traffic_split=split).result()
+        split = dict(client.get_endpoint(name=target['endpoint']).traffic_split)
+        split.pop(old.id, None)
+        client.undeploy_model(endpoint=target['endpoint'], deployed_model_id=old.id, traffic_split=split).result()
+        print('{}: rolled from version {} to {} ({}% of the traffic)'.format(target['deployment'], old.model_version_id, version_id, share))
+`;
+
+/**
  * `register`: upload the trained model as a new version of the Vertex model, record every metric
  * of the metrics output's `metrics.json` on it, and move the alias when the promotion gate passes.
  * The decision is `decide_gate` of `adapters/shared/gate.ts` (the same function on every target);
  * a missing or non-numeric gate metric fails the step before anything is uploaded. Metrics are
  * kept on each version as labels `mlplane-metric-<name>` holding the exact `repr` of the float
  * (`.` spelled `_`, `-` spelled `n`, `+` spelled `p`), so the next run compares with the same value.
+ * After a promotion it rolls every endpoint deployment bound to the alias (`rollout` in its config).
  *
  * @see docs/step-contract.md "Register steps and promotion gates"
  */
@@ -35,6 +75,8 @@ export const REGISTER_SOURCE = `def register(model: Input[Model], config: str, m
     from google.cloud import aiplatform
 
 ${indent(GATE_PYTHON, 4)}
+
+${indent(ROLLOUT_PYTHON, 4)}
 
     cfg = json.loads(config)
     values = {}
@@ -94,6 +136,8 @@ ${indent(GATE_PYTHON, 4)}
     if passed and cfg['promote_to']:
         registry = aiplatform.models.ModelRegistry(parent)
         registry.add_version_aliases([cfg['promote_to']], version=uploaded.version_id)
+        # Deployments following the alias serve the new version now (adapters/gcp/alias.ts).
+        roll_out(cfg, uploaded.versioned_resource_name, uploaded.version_id)
     print('registered {} version {}: {} ({})'.format(parent, uploaded.version_id, outcome, reason))
     return uploaded.versioned_resource_name
 `;
@@ -123,11 +167,12 @@ export const READ_METRIC_SOURCE = `def read_metric(metrics: Input[Metrics], name
  * `export_dataset`: export a BigQuery table as files in the dataset's format into the output
  * artifact's directory, so a step reading a dataset gets a directory of files (step contract,
  * "Datasets"). Uses the GoogleSQL `EXPORT DATA` statement (CSV with a header row, newline-delimited
- * JSON, Parquet).
+ * JSON, Parquet). `mlplane_data_table` is the table's data fingerprint, unused: it is there for the
+ * cache key (adapters/gcp/fingerprint.ts).
  *
  * @see https://cloud.google.com/bigquery/docs/reference/standard-sql/other-statements#export_data_statement
  */
-export const EXPORT_DATASET_SOURCE = `def export_dataset(project: str, location: str, table: str, file_format: str, dataset: Output[Dataset]):
+export const EXPORT_DATASET_SOURCE = `def export_dataset(project: str, location: str, table: str, file_format: str, dataset: Output[Dataset], mlplane_data_table: str = ''):
     """Export a BigQuery table to files in the dataset's format under the output directory."""
     import os
     from google.cloud import bigquery

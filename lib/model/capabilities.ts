@@ -26,11 +26,15 @@ export const FEATURES = {
   'pipeline.retries': 'step retries',
   'pipeline.timeout': 'step timeout',
   'pipeline.caching': 'step result caching',
+  'pipeline.caching.dataset': 'caching of a step that reads a dataset, keyed on the data (docs/caching.md)',
+  'pipeline.condition': 'step condition (run only when a comparison holds; skipped downstream)',
+  'pipeline.orderOnly': 'order-only dependency between steps (dependsOn without data)',
   'pipeline.registerStep': 'model registration step',
   'pipeline.promotionGate': 'metric-gated promotion',
   'schedule.cron': 'cron schedule with time zone',
   'schedule.rate': 'fixed-rate schedule',
   'registry.aliases': 'model version aliases',
+  'endpoint.aliasRollout': 'deployment bound to an alias rolls to the version a promotion moves it to; diff reports an alias moved outside mlplane',
   'endpoint.trafficSplit': 'traffic split across deployments',
   'endpoint.mirrorTraffic': 'mirrored (shadow) traffic',
   'endpoint.autoscaling.cpu': 'autoscaling on CPU',
@@ -150,6 +154,9 @@ function resourceFeatures(r: ResourceModel, use: (f: Feature, path: string) => v
         if (s.retries > 0) use('pipeline.retries', s.path);
         if (s.timeoutSeconds !== undefined) use('pipeline.timeout', s.path);
         if (s.caching) use('pipeline.caching', s.path);
+        if (s.kind === 'container' && s.caching && s.inputs.some((i) => i.source.kind === 'dataset')) use('pipeline.caching.dataset', s.path);
+        if (s.conditions.some((c) => c.declaredOn === s.name)) use('pipeline.condition', s.path);
+        if (s.orderOnly.length > 0) use('pipeline.orderOnly', s.path);
       }
       for (const s of r.schedules) use(s.kind === 'cron' ? 'schedule.cron' : 'schedule.rate', r.path);
       return;
@@ -165,6 +172,7 @@ function resourceFeatures(r: ResourceModel, use: (f: Feature, path: string) => v
         if (d.resources.accelerator?.kind === 'custom') use('compute.customAccelerator', `${r.path}/${d.name}`);
       }
       if (r.capture.requests || r.capture.responses) use('endpoint.capture', r.path);
+      for (const d of r.deployments) if ('alias' in d.model && promotes(model, d.model)) use('endpoint.aliasRollout', `${r.path}/${d.name}`);
       return;
     case 'batchInference':
       use('batchInference', r.path);
@@ -202,6 +210,11 @@ function resourceFeatures(r: ResourceModel, use: (f: Feature, path: string) => v
       throw new Error(`unhandled resource kind ${(never as ResourceModel).kind}`);
     }
   }
+}
+
+/** Whether a register step of the environment promotes to the alias `ref` follows. */
+function promotes(model: EnvironmentModel, ref: { readonly registry: string; readonly model: string; readonly alias: string }): boolean {
+  return model.resources.some((p) => p.kind === 'pipeline' && p.steps.some((s) => s.kind === 'register' && s.registry === ref.registry && s.model === ref.model && s.promoteTo === ref.alias));
 }
 
 /**

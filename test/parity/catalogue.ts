@@ -10,7 +10,7 @@ import { awsAdapter } from '../../adapters/aws';
 import { azureAdapter } from '../../adapters/azure';
 import { gcpAdapter } from '../../adapters/gcp';
 import {
-  Alert, BatchInference, ComputePool, Dataset, DataFormat, DriftMetric, DriftMonitor, Duration, Field, MlopsEnvironment, ModelRegistry, MonitorKind,
+  Alert, BatchInference, ComputePool, Condition, Metric, Output, Pipeline, Dataset, DataFormat, DriftMetric, DriftMonitor, Duration, Field, MlopsEnvironment, ModelRegistry, MonitorKind,
   OnlineEndpoint, Schedule, Schema, ServingContainer, ValidationErrors, featuresUsed, renderEnvironment, type Adapter, type DriftMonitorProps,
   type EnvironmentModel, type Feature, type BatchInferenceProps,
 } from '../../lib';
@@ -59,6 +59,26 @@ function batch(app: ParityApp, props: Partial<BatchInferenceProps> = {}): BatchI
   return new BatchInference(app.env, 'Scores', { model: app.model.alias('champion'), input: app.requests, output: app.predictions, compute: app.pool, retries: 0, ...props });
 }
 
+/**
+ * A nightly training pipeline on the app: Check (a boolean output) and Train (reads the training
+ * data, writes a model and its metrics) and Register; `options` add what the entry exercises.
+ */
+function training(app: ParityApp, options: { trainCaches?: boolean; condition?: boolean; orderOnly?: boolean; promote?: boolean } = {}): void {
+  const p = new Pipeline(app.env, 'Train');
+  const check = p.addStep('Check', { image: 'ghcr.io/acme/check:1', command: ['check', '--ok', '{{outputs.ok}}'], outputs: { ok: Output.bool() }, caching: false });
+  const train = p.addStep('Train', {
+    image: 'ghcr.io/acme/train:1',
+    command: ['train', '--data', '{{inputs.data}}', '--model', '{{outputs.model}}', '--metrics', '{{outputs.metrics}}'],
+    inputs: { data: app.training },
+    outputs: { model: Output.model(), metrics: Output.metrics() },
+    caching: options.trainCaches ?? false,
+    ...(options.condition ? { condition: Condition.output(check.output('ok')).equals(true) } : {}),
+    ...(options.orderOnly ? { dependsOn: [check] } : {}),
+  });
+  const promotion = options.promote ? { promoteTo: 'champion', when: Metric.greaterThanAlias('auc', 'champion') } : {};
+  p.addRegisterStep('Register', { artifact: train.output('model'), metrics: train.output('metrics'), model: app.model, ...promotion });
+}
+
 /** One feature, exercised by the difference between two apps. */
 export interface ParityEntry {
   readonly feature: Feature;
@@ -93,6 +113,10 @@ export const CATALOGUE: readonly ParityEntry[] = [
       if (on) new DriftMonitor(app.env, 'BatchDrift', { batch: b, baseline: app.training, features: ['amount'], schedule: Schedule.cron({ hour: 6, minute: 0, timeZone: 'Europe/Amsterdam' }) });
     },
   },
+  { feature: 'pipeline.caching.dataset', build: (app, on) => training(app, { trainCaches: on }) },
+  { feature: 'pipeline.condition', build: (app, on) => training(app, { condition: on }) },
+  { feature: 'pipeline.orderOnly', build: (app, on) => training(app, { orderOnly: on }) },
+  { feature: 'endpoint.aliasRollout', build: (app, on) => training(app, { promote: on }) },
   { feature: 'batchInference', build: (app, on) => (on ? void batch(app) : undefined) },
   {
     feature: 'batchInference.schedule',

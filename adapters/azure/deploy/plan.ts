@@ -105,7 +105,8 @@ export function summarize(change: WhatIfChange, index: TemplateIndex): string[] 
       if (b && a) {
         lines.push(`model ${a[1] as string} version ${b[2] as string} → ${a[2] as string}`);
         const alias = index.aliasOf(change.resourceId);
-        if (alias) lines.push(`alias ${alias} → version ${a[2] as string}`);
+        // The register step rolls its own promotions: a move seen here happened outside mlplane (adapters/azure/alias.ts).
+        if (alias) lines.push(`alias ${alias}: v${b[2] as string} → v${a[2] as string}`, `rolls to version ${a[2] as string} (the alias moved outside mlplane's register step)`);
         continue;
       }
     }

@@ -11,6 +11,7 @@ import { LOCK_TABLE } from './lock';
 import { observePlatform } from './platform';
 import { jsonToObject, messageType, type Json } from './proto-json';
 import { type Step, type Observed, RANK, type Run, lastSegment, item, timeoutFor, quiet, ignoreNotFound, stripUndefined, pickTop } from './run';
+import { AliasRollouts, asDesired, liveDeployment } from './alias';
 import { foreignError, cascadeReplacements, order, deleteStep, type Binding, type LivePolicy, mergeBindings, policyStep, serviceAgents, MODEL_KIND, modelStep, vertexStep, deployedModelStep, undeploy, createDataset, createTable, deleteTable, normalizeBq } from './steps';
 
 /** The generic Vertex kind of a manifest entry, if it has one. */
@@ -368,22 +369,26 @@ export async function observeLive(run: Run, mode: 'deploy' | 'destroy', destroyO
   for (const e of dmEntries) dmNames.set(e.id as string, String((bodies.get(e.key) as Json).displayName));
   for (const ep of ownedEndpoints) for (const dm of (ep.json.deployedModels as Json[] | undefined) ?? []) if (!dmNames.has(String(dm.id))) dmNames.set(String(dm.id), String(dm.displayName ?? dm.id));
   const desiredDms = new Set<string>();
+  const rollouts = new AliasRollouts();
   for (const e of dmEntries) {
     const endpointName = e.parent;
     const ep = ownedEndpoints.find((x) => x.name === endpointName);
-    const liveDm = ((ep?.json.deployedModels as Json[] | undefined) ?? []).find((d) => String(d.id) === e.id);
+    const liveDm = liveDeployment(ep?.json, e.id as string);
     desiredDms.add(`${endpointName}|${e.id}`);
+    if (liveDm) desiredDms.add(`${endpointName}|${String(liveDm.id)}`);
     if (mode === 'destroy') continue;
     const desired = bodies.get(e.key) as Json;
-    steps.push(deployedModelStep(e, desired, liveDm, timeoutFor(run, 'DeployedModel', 30 * 60_000), depsOf(e)));
+    // A deployment following an alias that moved rolls to the alias holder (./alias.ts).
+    const rollout = await rollouts.step(run, e, desired, liveDm, depsOf(e), timeoutFor(run, 'DeployedModel', 30 * 60_000));
+    steps.push(rollout ?? deployedModelStep({ ...e, id: rollouts.idOf(e.id as string) }, desired, liveDm && asDesired(liveDm, desired), timeoutFor(run, 'DeployedModel', 30 * 60_000), depsOf(e)));
   }
   for (const e of trafficEntries) {
     if (mode === 'destroy') continue;
     const name = `${e.parent}/endpoints/${e.id}`;
     const ep = ownedEndpoints.find((x) => x.name === name);
     const desired = bodies.get(e.key) as Json;
-    const want = (desired.trafficSplit as Record<string, number> | undefined) ?? {};
-    const have = (ep?.json.trafficSplit as Record<string, number> | undefined) ?? {};
+    const want = rollouts.desiredSplit((desired.trafficSplit as Record<string, number> | undefined) ?? {});
+    const have = rollouts.liveSplit((ep?.json.trafficSplit as Record<string, number> | undefined) ?? {});
     const same = equal(want, have);
     steps.push({
       item: item(e.key, 'Endpoint traffic', e.path, same ? 'noop' : 'update', same ? [] : [{ property: 'trafficSplit', before: have, after: want }], same ? [] : [trafficSummary(have, want, dmNames)]),

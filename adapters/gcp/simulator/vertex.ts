@@ -429,11 +429,12 @@ class Ctx {
     const body = this.body(true);
     const [name, ep] = this.endpoint();
     const dm = body.deployedModel as Json;
-    this.resolve(String(dm.model));
+    // Vertex resolves a version alias once, at deploy time, into the output-only modelVersionId.
+    const version = this.resolve(String(dm.model)).body.versionId;
     const id = (dm.id as string | undefined) || this.state.nextId();
     const models = (ep.body.deployedModels as Json[] | undefined) ?? [];
     if (models.some((m) => m.id === id)) throw new ApiError(409, `DeployedModel ${id} already exists on ${name}`);
-    const stored: Json = { ...dm, id, createTime: this.state.now() };
+    const stored: Json = { ...dm, id, ...(version !== undefined ? { modelVersionId: String(version) } : {}), createTime: this.state.now() };
     models.push(stored);
     ep.body.deployedModels = models;
     const split = body.trafficSplit as Record<string, number> | undefined;

@@ -100,9 +100,17 @@ import io, os
 class _S3:
     def get_object(self, Bucket, Key):
         return {'Body': io.BytesIO(open(os.path.join(os.environ['FAKE_S3'], Bucket, Key), 'rb').read())}
+class _Pages:
+    def paginate(self, **kw):
+        return [{'serviceArns': []}]
+class _Ecs:
+    # The register task's alias rollout (adapters/aws/alias.ts): no serving services in the contract cluster.
+    def get_paginator(self, op):
+        assert op == 'list_services'
+        return _Pages()
 def client(name):
-    assert name == 's3'
-    return _S3()
+    assert name in ('s3', 'ecs')
+    return _S3() if name == 's3' else _Ecs()
 `;
 
 /** Scratch folders of the runs of this test process, removed when it exits. */

@@ -160,7 +160,7 @@ describe('azure deploy through the real SDKs against the ARM simulator', () => {
 
     const byPath = Object.fromEntries(plan.items.filter((i) => i.action !== 'noop').map((i) => [i.path, i.summary]));
     expect(byPath).toEqual({
-      'Fraud/Scoring/blue': ['model fraud version 1 → 2', 'alias champion → version 2'],
+      'Fraud/Scoring/blue': ['model fraud version 1 → 2', 'alias champion: v1 → v2', "rolls to version 2 (the alias moved outside mlplane's register step)"],
       'Fraud/Drift': [`threshold amount JensenShannonDistance ${was} → 0.12`],
       'Fraud/Gpu': [`max nodes ${maxBefore} → ${maxBefore + 2}`],
     });

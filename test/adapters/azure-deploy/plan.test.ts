@@ -49,7 +49,7 @@ describe('what-if rendered in ML terms (ARM response shapes)', () => {
         delta: [{ path: 'properties.model', propertyChangeType: 'Modify', before: `${RG}/models/fraud/versions/3`, after: `${RG}/models/fraud/versions/4` }],
       },
     ]);
-    expect(p.items[0]?.summary).toEqual(['model fraud version 3 → 4', 'alias champion → version 4']);
+    expect(p.items[0]?.summary).toEqual(['model fraud version 3 → 4', 'alias champion: v3 → v4', "rolls to version 4 (the alias moved outside mlplane's register step)"]);
     expect(p.items[0]?.path).toBe('Fraud/Scoring/blue');
   });
 

@@ -166,6 +166,10 @@ if args[:2] == ['ml', 'model']:
         save(state)
         print(json.dumps(version))
     sys.exit(0)
+if args[:3] == ['ml', 'online-deployment', 'update']:
+    # The register step's alias rollout (adapters/azure/alias.ts); the call is in the az log.
+    print(json.dumps({'name': opt('--name'), 'endpoint': opt('--endpoint-name')}))
+    sys.exit(0)
 sys.exit('fake az: unsupported ' + ' '.join(args))
 `;
 

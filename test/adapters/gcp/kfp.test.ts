@@ -244,23 +244,24 @@ describe('structure matches the KFP golden files', () => {
     expect(at(train.components, 'comp-validate-data', 'outputDefinitions', 'artifacts', 'report', 'artifactType')).toEqual({ schemaTitle: 'system.Artifact', schemaVersion: '0.0.1' });
   });
 
-  it('dataset inputs: an uncached export task writes the BigQuery table as files into a system.Dataset artifact the step reads', () => {
+  it('dataset inputs: an export task (cached for a cached step, keyed on the data fingerprint) writes the BigQuery table as files into a system.Dataset artifact the step reads', () => {
     const { fraud } = examples();
     const train = pipelines(fraud)['fraud-prod-train'];
     if (!train) throw new Error('no fraud train pipeline');
     expect(train.components['comp-export-transactions']?.outputDefinitions).toEqual({ artifacts: { dataset: { artifactType: { schemaTitle: 'system.Dataset', schemaVersion: '0.0.1' } } } });
     const t = task(train, 'export-transactions');
-    expect(t.cachingOptions).toEqual({});
+    expect(t.cachingOptions).toEqual({ enableCache: true });
     expect(t.inputs?.parameters).toEqual({
       file_format: { runtimeValue: { constant: 'parquet' } },
       location: { runtimeValue: { constant: 'EU' } },
       project: { runtimeValue: { constant: 'acme-fraud-prod' } },
       table: { runtimeValue: { constant: 'acme-fraud-prod.Fraud_prod.Transactions' } },
+      mlplane_data_table: { taskOutputParameter: { outputParameterKey: 'Output', producerTask: 'fingerprint-transactions' } },
     });
     const c = container(train, 'export-transactions');
     expect(c.args).toEqual(['--executor_input', '{{$}}', '--function_to_execute', 'export_dataset']);
     expect(c.command?.[6]).toContain("EXPORT DATA OPTIONS(uri='{}', {}, overwrite=true) AS SELECT * FROM `{}`");
-    expect(task(train, 'validate-data').dependentTasks).toEqual(['export-transactions']);
+    expect(task(train, 'validate-data').dependentTasks).toEqual(['export-transactions', 'fingerprint-transactions']);
     expect(task(train, 'validate-data').inputs?.artifacts?.transactions).toEqual({ taskOutputArtifact: { outputArtifactKey: 'dataset', producerTask: 'export-transactions' } });
   });
 
@@ -340,7 +341,7 @@ describe('structure matches the KFP golden files', () => {
     expect(cond.triggerPolicy).toEqual({ condition: "inputs.parameter_values['pipelinechannel--check-drift-Output'] == 'true'" });
     expect(cond.inputs?.parameters?.['pipelinechannel--learningRate']).toEqual({ componentInputParameter: 'learningRate' });
     const sub = gate.components['comp-condition-1'];
-    expect(sub && 'dag' in sub ? Object.keys(sub.dag.tasks).sort() : []).toEqual(['build-features', 'evaluate', 'export-transactions', 'register', 'train-model', 'validate-data']);
+    expect(sub && 'dag' in sub ? Object.keys(sub.dag.tasks).sort() : []).toEqual(['build-features', 'evaluate', 'export-transactions', 'fingerprint-transactions', 'register', 'train-model', 'validate-data']);
     expect(keysOf(sub)).toEqual(keysOf(at(g, 'components', 'comp-condition-1')));
     const inner = sub && 'dag' in sub ? sub.dag.tasks['train-model'] : undefined;
     expect(inner?.inputs?.parameters?.learning_rate).toEqual({ componentInputParameter: 'pipelinechannel--learningRate' });
@@ -449,7 +450,6 @@ describe('warnings where KFP delivers the contract approximately', () => {
   it('the contract pipeline: re-spelled task names, an uncached dataset export, env set through env', () => {
     expect(ids(contractModel())).toEqual([
       'mlplane:gcp:task-names-respelled Contract/Train',
-      'mlplane:gcp:dataset-input-not-cached Contract/Train/Prep',
       'mlplane:gcp:env-placeholders-via-env-command Contract/Train/Prep',
       'mlplane:gcp:env-placeholders-via-env-command Contract/Train/Fit',
     ]);

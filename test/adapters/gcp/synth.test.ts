@@ -64,12 +64,10 @@ describe('determinism and purity', () => {
       'mlplane:gcp:js-distance-as-divergence Fraud/Drift',
       'mlplane:gcp:categorical-js-as-linf Fraud/Drift',
       'mlplane:gcp:task-names-respelled Fraud/Train',
-      'mlplane:gcp:dataset-input-not-cached Fraud/Train/ValidateData',
     ]);
     expect(synth(churn).warnings.map((w) => `${w.id} ${w.path}`)).toEqual([
       'mlplane:gcp:js-distance-as-divergence Churn/Skew',
       'mlplane:gcp:task-names-respelled Churn/Train',
-      'mlplane:gcp:dataset-input-not-cached Churn/Train/Prepare',
       'mlplane:gcp:batch-spot-on-demand Churn/WeeklyScoring',
       'mlplane:gcp:batch-timeout Churn/WeeklyScoring',
       'mlplane:gcp:batch-output-table Churn/WeeklyScoring',

@@ -100,6 +100,15 @@ class Registry:
     def add_version_aliases(self, aliases, version):
         calls.append(['alias', aliases, version])
 aip.models = types.SimpleNamespace(ModelRegistry=Registry)
+aip_v1 = mod('google.cloud.aiplatform_v1')
+cloud.aiplatform_v1 = aip_v1
+class EndpointServiceClient:
+    def __init__(self, client_options=None):
+        pass
+    def get_endpoint(self, name):
+        calls.append(['get_endpoint', name])
+        return types.SimpleNamespace(deployed_models=[], traffic_split={})
+aip_v1.EndpointServiceClient = EndpointServiceClient
 bq = mod('google.cloud.bigquery')
 cloud.bigquery = bq
 class Client:
@@ -113,6 +122,10 @@ class Client:
         os.makedirs(os.path.dirname(target), exist_ok=True)
         open(target, 'w').write('rows')
         return types.SimpleNamespace(result=lambda: None)
+    def get_table(self, table):
+        calls.append(['get_table', table])
+        import datetime
+        return types.SimpleNamespace(external_data_configuration=None, num_rows=1, num_bytes=4, modified=datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc))
 bq.Client = Client
 exec(req['source'], globals())
 kwargs = {}
