@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { OnlineEndpoint, ParameterType, Pipeline, Secret, ServingContainer, ModelRegistry, renderEnvironment } from '../../lib';
-import { expectProblem, newEnv, problemsOf } from '../support/fixtures';
+import { expectProblem, expectProblems, newEnv, problemsOf } from '../support/fixtures';
 
 /** Fake credentials built at run time, so no literal in this file looks like a credential. */
 const FAKE = {
@@ -53,9 +53,11 @@ describe('secret literals', () => {
   it('fails if an argument holds a credential, naming its position and never its value', () => {
     const env = newEnv();
     stepWith(env, { command: ['python', '-m', 'label'], args: ['--model', 'gpt', '--api-key', FAKE.password, `--password=${FAKE.password}`, FAKE.openAi] });
-    expectProblem(env, 'Test/P/Step', /^argument 7 of command\/args \(after '--api-key'\) passes a credential \('api key'\) as a literal; arguments allowed here are non-secret; pass a Secret instead/);
-    expectProblem(env, 'Test/P/Step', /^argument 8 of command\/args \('--password=…'\) passes a credential \('password'\) as a literal/);
-    expectProblem(env, 'Test/P/Step', /^argument 9 of command\/args holds an API key \(sk-…\) as a literal/);
+    expectProblems(env, [
+      ['Test/P/Step', /^argument 7 of command\/args \(after '--api-key'\) passes a credential \('api key'\) as a literal; arguments allowed here are non-secret; pass a Secret instead/],
+      ['Test/P/Step', /^argument 8 of command\/args \('--password=…'\) passes a credential \('password'\) as a literal/],
+      ['Test/P/Step', /^argument 9 of command\/args holds an API key \(sk-…\) as a literal/],
+    ]);
     expect(messages(env)).not.toContain(FAKE.password);
     expect(messages(env)).not.toContain(FAKE.openAi);
   });
@@ -65,8 +67,10 @@ describe('secret literals', () => {
     const registry = new ModelRegistry(env, 'Registry');
     const model = registry.addModel('M', { serving: ServingContainer.image('ghcr.io/acme/serve:1.0', { env: { OPENAI_API_KEY: FAKE.openAi } }), aliases: ['champion'] });
     new OnlineEndpoint(env, 'Scoring', { deployments: [{ name: 'blue', model: model.alias('champion'), env: { DB_PASSWORD: FAKE.password } }] });
-    expectProblem(env, 'Test/Scoring', /^deployment 'blue': env 'DB_PASSWORD' is named like a credential \('password'\) and holds a literal/);
-    expectProblem(env, 'Test/Registry/M', /^serving env 'OPENAI_API_KEY' holds an API key \(sk-…\) as a literal; .*use it in the env of each deployment that serves this model/);
+    expectProblems(env, [
+      ['Test/Registry/M', /^serving env 'OPENAI_API_KEY' holds an API key \(sk-…\) as a literal; .*use it in the env of each deployment that serves this model/],
+      ['Test/Scoring', /^deployment 'blue': env 'DB_PASSWORD' is named like a credential \('password'\) and holds a literal/],
+    ]);
     expect(messages(env)).not.toContain(FAKE.password);
     expect(messages(env)).not.toContain(FAKE.openAi);
   });
@@ -110,18 +114,20 @@ describe('Secret', () => {
   });
 
   it('fails if a Secret of another environment is used', () => {
-    const env = newEnv('A');
-    const other = newEnv('B');
+    const env = newEnv('Alpha');
+    const other = newEnv('Beta');
     const secret = new Secret(other, 'Key');
     stepWith(env, { env: { KEY: secret } });
-    expectProblem(env, 'A/P/Step', /^env secret 'B\/Key' belongs to environment 'B', not 'A'/);
+    expectProblem(env, 'Alpha/P/Step', /^env secret 'Beta\/Key' belongs to environment 'Beta', not 'Alpha'/);
   });
 
   it('fails if a reference is malformed', () => {
     const env = newEnv();
     new Secret(env, 'Key', { secretName: '9bad', gcp: { version: 'newest' }, aws: { secretArn: 'arn:aws:s3:::bucket' } });
-    expectProblem(env, 'Test/Key', /^secretName '9bad' must be 1-64 letters, digits and '-' starting with a letter/);
-    expectProblem(env, 'Test/Key', /^gcp version 'newest' must be 'latest' or a version number/);
-    expectProblem(env, 'Test/Key', /^aws secretArn 'arn:aws:s3:::bucket' must be a Secrets Manager ARN/);
+    expectProblems(env, [
+      ['Test/Key', /^secretName '9bad' must be 1-64 letters, digits and '-' starting with a letter/],
+      ['Test/Key', /^gcp version 'newest' must be 'latest' or a version number/],
+      ['Test/Key', /^aws secretArn 'arn:aws:s3:::bucket' must be a Secrets Manager ARN/],
+    ]);
   });
 });

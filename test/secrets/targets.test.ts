@@ -74,7 +74,7 @@ describe('secrets never reach an artifact', () => {
     // The references are there (so the scan looked at the right files).
     const joined = text.map(([, b]) => b).join('\n');
     expect(joined).toContain('/secrets/db-password');
-    expect(joined).toContain('projects/mlplane-examples/secrets/db-password/versions/latest');
+    expect(joined).toContain('projects/mlplane-examples-dev/secrets/db-password/versions/latest');
     expect(joined).toContain(':secret:prod/openai');
     const warnings = [...builds.azureAws.warnings, ...builds.gcp.warnings].map((w) => `${w.id} ${w.path}`);
     expect(warnings).toEqual(expect.arrayContaining([
@@ -167,7 +167,7 @@ describe('gcp', () => {
 
   it('binds secretAccessor on the secret to the pipeline service account only', () => {
     const policy = documents()['iam/policies/secret-db-password.json'] as { bindings: Array<{ role: string; members: string[] }> };
-    expect(policy.bindings).toEqual([{ role: 'roles/secretmanager.secretAccessor', members: [expect.stringMatching(/^serviceAccount:mlp-train-[0-9a-f]+@mlplane-examples\.iam\.gserviceaccount\.com$/)] }]);
+    expect(policy.bindings).toEqual([{ role: 'roles/secretmanager.secretAccessor', members: [expect.stringMatching(/^serviceAccount:mlp-train-[0-9a-f]+@mlplane-examples-dev\.iam\.gserviceaccount\.com$/)] }]);
     const project = JSON.stringify(documents()['iam/policies/project.json']);
     expect(project).not.toContain('secretmanager');
   });
@@ -176,7 +176,7 @@ describe('gcp', () => {
     const spec = Object.entries(documents()).find(([k]) => k.startsWith('pipelines/') && k.endsWith('.json'))?.[1] as { deploymentSpec: { executors: Record<string, { container: { command?: string[]; env?: unknown[] } }> } };
     const prep = Object.values(spec.deploymentSpec.executors).find((e) => e.container.command?.includes('prep'));
     expect(prep?.container.command?.slice(0, 2)).toEqual(['python3', '-c']);
-    expect(prep?.container.command?.slice(3)).toEqual(['DB_PASSWORD=projects/mlplane-examples/secrets/db-password/versions/latest', '--', 'python', '-m', 'prep']);
+    expect(prep?.container.command?.slice(3)).toEqual(['DB_PASSWORD=projects/mlplane-examples-dev/secrets/db-password/versions/latest', '--', 'python', '-m', 'prep']);
     expect(JSON.stringify(prep?.container.env ?? [])).not.toContain('DB_PASSWORD');
   });
 

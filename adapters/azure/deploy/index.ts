@@ -469,6 +469,16 @@ export function createAzureDeployEngine(options: AzureDeployEngineOptions = {}):
         if (statusOf(err) !== 404) throw err;
       }
     }
+    // A custom role still assigned by a grant kept on retained data cannot go: Azure refuses to delete a
+    // role definition with assignments (RoleDefinitionHasAssignments). It is retained with that grant.
+    for (const e of index.entries.values()) {
+      const key = e.id.toLowerCase();
+      if (e.type.toLowerCase() !== 'microsoft.authorization/roleassignments' || owned.has(key)) continue;
+      if (!retained.has(key.slice(0, key.lastIndexOf('/providers/microsoft.authorization/')))) continue;
+      for (const d of e.dependsOn.map((x) => x.toLowerCase())) {
+        if (/\/providers\/microsoft\.authorization\/roledefinitions\//.test(d) && owned.has(d)) retained.set(d, `assigned by a grant kept on retained data ('${e.id.split('/').pop() ?? ''}')`);
+      }
+    }
     const doomed = [...owned.values()].filter((r) => !retained.has(r.id.toLowerCase()));
     const doomedKeys = new Set(doomed.map((r) => r.id.toLowerCase()));
     // A parent's delete takes its children with it.

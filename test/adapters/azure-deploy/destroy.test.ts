@@ -86,7 +86,7 @@ describe('azure destroy', () => {
     // AND every dependsOn edge of the template holds: the dependent is deleted before its dependency,
     // or the dependency is retained, or the dependent went with its deleted parent
     const verdicts = deleteOrder(input.documents, sent, left.map((r) => r.id.toLowerCase()));
-    expect(verdicts.filter((v) => !OK.has(v.verdict))).toEqual([]);
+    expect(verdicts.filter((v) => !OK.has(v.verdict)), JSON.stringify(verdicts.filter((v) => !OK.has(v.verdict)))).toEqual([]);
     expect(verdicts.length).toBe(dependsOnCount(input.documents));
     expect(verdicts.filter((v) => v.verdict === 'deleted before its dependency').length).toBeGreaterThan(5);
   });
