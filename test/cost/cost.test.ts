@@ -115,7 +115,7 @@ describe('mlplane cost', () => {
   it('fails if --target names no target, or --stage matches no environment', async () => {
     const bad = await cli('cost', '--target', 'gcp,oracle');
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toContain("--target 'oracle' is not allowed with cost; use azure, gcp, aws (comma-separated) or all");
+    expect(bad.stderr).toContain(`--target "gcp,oracle": unknown target 'oracle'; use 'aws', 'azure', 'gcp', a comma-separated list, or 'all'`);
     // --stage builds the app for that stage (both examples have dev, staging and prod).
     const stage = await cli('cost', '--stage', 'qa');
     expect(stage.code).toBe(1);

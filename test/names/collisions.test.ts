@@ -130,7 +130,11 @@ describe('azure', () => {
 describe('gcp', () => {
   it('fails if environments Myenv and MYENV carry the same ownership label in one project', async () => {
     const problems = await buildProblems('gcp', twoEnvironments);
-    expect(problems).toEqual([{ path: 'MYENV', message: expect.stringMatching(/^'MYENV' and 'Myenv' both become gcp ownership label mlplane-env 'myenv-dev' \(in project proj-ml\)/) }]);
+    expect(problems).toEqual([
+      { path: 'MYENV', message: expect.stringMatching(/^'MYENV' and 'Myenv' both become gcp ownership label mlplane-env 'myenv-dev' \(in project proj-ml\)/) },
+      // Each environment has its own staging bucket, named after the same label.
+      { path: 'MYENV', message: expect.stringMatching(/^'MYENV' and 'Myenv' both become gcp buckets 'proj-ml-myenv-dev' \(in projects\/proj-ml\)/) },
+    ]);
   });
 
   it('warns mlplane:gcp:label-value-changed when a tag value is lowercased', () => {
