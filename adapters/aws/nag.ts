@@ -100,7 +100,8 @@ export function acknowledgeKnownWildcards(root: IConstruct): void {
   const all = root.node.findAll();
   const families = new Set(all.filter((c): c is ecs.CfnTaskDefinition => c instanceof ecs.CfnTaskDefinition).map((c) => String(Stack.of(c).resolve(c.logicalId))));
   for (const c of all) {
-    if (!(c instanceof iam.CfnPolicy)) continue;
+    // Inline policies, and the managed overflow policies aws-cdk-lib splits a large one into.
+    if (!(c instanceof iam.CfnPolicy) && !(c instanceof iam.CfnManagedPolicy)) continue;
     const doc = Stack.of(c).resolve(c.policyDocument) as { Statement?: PolicyStatementJson[] };
     const seen = new Set<string>();
     for (const st of doc.Statement ?? []) {

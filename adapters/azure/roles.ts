@@ -92,7 +92,8 @@ function defineRole(ctx: SynthContext, role: CustomRole): string {
       apiVersion: API.roleAssignments,
       name,
       properties: {
-        roleName: `${role.name} (${ctx.settings.resourceGroup}/${ctx.env.name})`,
+        // Role names are unique in the tenant: the resource group's name (from where it is deployed) tells them apart.
+        roleName: new ArmExpr(`format('${role.name} ({0}/${ctx.env.name})', resourceGroup().name)`),
         description: role.description,
         type: 'CustomRole',
         permissions: [{ actions: [...role.actions], notActions: [] }],

@@ -57,6 +57,9 @@ const RESOURCELESS = new Set([
   'xray:PutTraceSegments', 'xray:PutTelemetryRecords', 'xray:GetSamplingRules', 'xray:GetSamplingTargets',
   'logs:CreateLogDelivery', 'logs:DeleteLogDelivery', 'logs:DescribeLogGroups', 'logs:DescribeResourcePolicies', 'logs:GetLogDelivery', 'logs:ListLogDeliveries', 'logs:PutResourcePolicy', 'logs:UpdateLogDelivery',
   'ecs:DescribeTasks', 'ecs:StopTask',
+  // The register step rolls the services that follow a moved alias (adapters/aws/alias.ts): ECS has
+  // no resource-level permission for DescribeTaskDefinition (service authorization reference for ECS).
+  'ecs:DescribeTaskDefinition',
 ]);
 /** Roles of aws-cdk-lib's own helpers (custom resources), not of the model. */
 const CDK_HELPERS = /CustomS3AutoDeleteObjects|BucketNotificationsHandler|LogRetention|AWS679f53fac002430cb0da5b7982bd2287|CustomVpcRestrictDefaultSG|CustomCDKBucketDeployment/;
