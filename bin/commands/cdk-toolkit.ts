@@ -13,13 +13,15 @@ export interface CdkVerbOptions {
   readonly approval: string;
   readonly json: boolean;
   readonly fail: boolean;
+  /** A synthesized cloud assembly to deploy as it is (`--app cdk.out`), as `cdk deploy --app cdk.out` does. @default - synthesize `app` */
+  readonly assemblyDir?: string;
 }
 
 /** Run `verb` on `stacks` of the synthesized `app`; returns the exit code. */
 export async function runCdkVerb(verb: DeployVerb, app: App, stacks: readonly string[], options: CdkVerbOptions, out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
   const { Toolkit, StackSelectionStrategy } = await import('@aws-cdk/toolkit-lib');
   const { ResourceImpact } = await import('@aws-cdk/cloudformation-diff');
-  const assembly = app.synth();
+  const directory = options.assemblyDir ?? app.synth().directory;
   const started = Date.now();
   const toolkit = new Toolkit({
     ioHost: {
@@ -36,7 +38,7 @@ export async function runCdkVerb(verb: DeployVerb, app: App, stacks: readonly st
       },
     },
   });
-  const cx = await toolkit.fromAssemblyDirectory(assembly.directory);
+  const cx = await toolkit.fromAssemblyDirectory(directory);
   const selector = { strategy: StackSelectionStrategy.PATTERN_MUST_MATCH, patterns: [...stacks] };
   if (verb === 'destroy') {
     const result = await toolkit.destroy(cx, { stacks: selector });

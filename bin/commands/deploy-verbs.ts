@@ -104,7 +104,7 @@ export async function runDeployVerb(verb: DeployVerb, args: Args, out: NodeJS.Wr
       const adapter = await loadAdapter(target);
       if (adapter.kind === 'constructs') {
         const { runCdkVerb } = await import('./cdk-toolkit');
-        const code = await runCdkVerb(verb, result.app, environments.flatMap((e) => e.outputs.filter((o) => o.target === target).flatMap((o) => o.files)), { approval, json, fail: args.flags.fail === true }, out, err);
+        const code = await runCdkVerb(verb, result.app, environments.flatMap((e) => e.outputs.filter((o) => o.target === target).flatMap((o) => o.files)), { approval, json, fail: args.flags.fail === true, ...(artifactDir ? { assemblyDir: artifactDir } : {}) }, out, err);
         if (code === EXIT.CHANGES) changes = true;
         else if (code !== EXIT.OK) return code;
         continue;

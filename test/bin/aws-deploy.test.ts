@@ -59,4 +59,21 @@ describe('mlplane deploy --target aws', () => {
     expect(stderr).toMatch(/^mlplane: .*no credentials/m);
     expect(stderr).not.toMatch(/\n\s+at /);
   });
+
+  it('deploys the synthesized assembly itself with --app <dir>, synthesizing nothing again', { timeout: 180_000 }, async () => {
+    const sink = () => {
+      const s = new PassThrough();
+      s.resume();
+      return s;
+    };
+    const synthesized = fs.mkdtempSync(path.join(os.tmpdir(), 'mlplane-aws-artifact-'));
+    expect(await main(['synth', '--target', 'aws', '--out', synthesized], sink(), sink())).toBe(0);
+    const elsewhere = fs.mkdtempSync(path.join(os.tmpdir(), 'mlplane-aws-elsewhere-'));
+    const before = requests.length;
+    const code = await main(['deploy', '--target', 'aws', '--require-approval', 'never', '--app', synthesized, '--out', elsewhere, 'Churn'], sink(), sink());
+    expect(code).toBe(1);
+    // The toolkit read the given assembly: nothing was synthesized into --out, and calls went out for it.
+    expect(fs.readdirSync(elsewhere).filter((f) => f.endsWith('.template.json'))).toEqual([]);
+    expect(requests.length).toBeGreaterThan(before);
+  });
 });
