@@ -166,6 +166,8 @@ export interface ProgressEvent {
   readonly id: string;
   readonly path: string;
   readonly action: PlanAction;
+  /** The cloud resource, in the cloud's words (`vertex Endpoint fraud-prod-scoring`). */
+  readonly resource?: string;
   readonly state: 'pending' | 'running' | 'retrying' | 'done' | 'failed';
   readonly message?: string;
   readonly elapsedMs?: number;

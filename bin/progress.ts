@@ -13,7 +13,7 @@ export function lineProgress(stream: NodeJS.WritableStream, now: () => number = 
     event(e) {
       if (e.state === 'pending') return;
       const elapsed = e.elapsedMs !== undefined ? ` (${(e.elapsedMs / 1000).toFixed(1)} s)` : '';
-      stream.write(`${stamp()} ${ICON[e.state]} ${e.action.padEnd(7)} ${e.path} ${e.state}${elapsed}${e.message ? `: ${e.message}` : ''}\n`);
+      stream.write(`${stamp()} ${ICON[e.state]} ${e.action.padEnd(7)} ${e.resource ?? e.path}${e.resource ? ` [${e.path}]` : ''} ${e.state}${elapsed}${e.message ? `: ${e.message}` : ''}\n`);
     },
     log(message) {
       stream.write(`${stamp()} ${message}\n`);

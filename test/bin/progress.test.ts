@@ -76,3 +76,19 @@ describe('live deploy view', () => {
     view.stop();
   });
 });
+
+describe('progress lines', () => {
+  it('name the cloud resource, with the construct path after it', async () => {
+    const { lineProgress } = await import('../../bin/progress');
+    const { cloudResource } = await import('../../adapters/gcp/deploy/apply');
+    const resource = cloudResource({
+      item: { id: 'endpoints/scoring.json', type: 'Endpoint', path: 'Fraud/Scoring', action: 'create', changes: [], summary: [] },
+      deps: [], phase: 'apply', rank: 0, target: 'projects/acme/locations/europe-west4/endpoints:fraud-prod-scoring',
+    });
+    expect(resource).toBe('gcp Endpoint fraud-prod-scoring');
+    let out = '';
+    const sink = lineProgress({ write: (s: string) => ((out += s), true) } as unknown as NodeJS.WritableStream, () => 0);
+    sink.event({ id: 'x', path: 'Fraud/Scoring', action: 'create', resource, state: 'done', elapsedMs: 1500 });
+    expect(out).toBe('+   0.0s ✔ create  gcp Endpoint fraud-prod-scoring [Fraud/Scoring] done (1.5 s)\n');
+  });
+});

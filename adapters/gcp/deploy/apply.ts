@@ -89,6 +89,12 @@ export function datasetIdOf(run: Run): string {
   return (run.manifest.entries.find((e) => e.method === 'bigquery.datasets.insert')?.id as string | undefined) ?? run.manifest.environment;
 }
 
+/** The cloud resource a step writes, as progress lines name it: `gcp Endpoint fraud-prod-scoring`. */
+export function cloudResource(s: Step): string {
+  const name = s.target.split(/[/:]/).filter((x) => x !== '').pop() ?? s.target;
+  return `gcp ${s.item.type} ${name}`;
+}
+
 /** Log how each intent a crashed run left behind was settled by the re-read. */
 export function settle(run: Run, intents: readonly Intent[], observed: Observed): void {
   for (const i of intents) {
@@ -128,7 +134,8 @@ export async function execute(run: Run, observed: Observed, lock: EnvironmentLoc
       done.add(id);
       return;
     }
-    input.progress.event({ id, path, action, state: 'running' });
+    const resource = cloudResource(s);
+    input.progress.event({ id, path, action, resource, state: 'running' });
     run.running.set(id, { path, action, started });
     const point: MutationPoint = { index: mutationIndex++, key: id, action };
     try {
@@ -139,9 +146,9 @@ export async function execute(run: Run, observed: Observed, lock: EnvironmentLoc
       lock?.done(id);
       applied.add(id);
       done.add(id);
-      input.progress.event({ id, path, action, state: 'done', elapsedMs: Date.now() - started });
+      input.progress.event({ id, path, action, resource, state: 'done', elapsedMs: Date.now() - started });
     } catch (e) {
-      input.progress.event({ id, path, action, state: 'failed', message: cloudError(e).message, elapsedMs: Date.now() - started });
+      input.progress.event({ id, path, action, resource, state: 'failed', message: cloudError(e).message, elapsedMs: Date.now() - started });
       if ((e as { [SIMULATED_CRASH]?: boolean })[SIMULATED_CRASH] || e instanceof DeployError) throw e;
       const c = cloudError(e);
       throw new DeployError(`${action} of ${s.item.type} ${s.target} failed: ${c.status ? `HTTP ${c.status}${c.rpcStatus ? ` ${c.rpcStatus}` : ''}: ` : ''}${c.message}`, path, classifyGcp(e).retry);
