@@ -17,12 +17,15 @@ export async function run(args: Args, out: NodeJS.WritableStream, err: NodeJS.Wr
 
   // Synthesis also runs validation plugins (cdk-nag, CloudFormation validation of the aws target):
   // check synthesizes into a scratch directory that it removes, so nothing of the user's changes.
+  const context = resolveContext(args);
+  const app = sourceApp(args);
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'mlplane-check-'));
-  const analysis = await analyzeApp({ context: resolveContext(args), strict: args.flags.strict === true ? true : undefined, outdir: scratch, app: sourceApp(args) });
-  const { environments, adapters, warnings } = analysis;
-  const problems = [...analysis.problems];
+  let analysis: Awaited<ReturnType<typeof analyzeApp>>;
+  const problems: import('../../lib').Problem[] = [];
   try {
-    if (problems.length === 0 && adapters.some((a) => a.kind === 'constructs')) {
+    analysis = await analyzeApp({ context, strict: args.flags.strict === true ? true : undefined, outdir: scratch, app });
+    problems.push(...analysis.problems);
+    if (problems.length === 0 && analysis.adapters.some((a) => a.kind === 'constructs')) {
       await prepareSynthesis(analysis);
       try {
         analysis.app.synth();
@@ -33,6 +36,7 @@ export async function run(args: Args, out: NodeJS.WritableStream, err: NodeJS.Wr
   } finally {
     fs.rmSync(scratch, { recursive: true, force: true });
   }
+  const { environments, adapters, warnings } = analysis;
   const envCount = environments.length;
   const uses = new Map<string, Set<string>>();
   const policies: Array<{ environment: string } & PolicyReport> = [];

@@ -52,7 +52,7 @@ export function planCostLine(plan: Plan, model: EnvironmentModel, verb: 'diff' |
   const before = deployedModel(model.environment.name, plan.target, dir);
   const now = after ? estimateCost(after, plan.target, snapshot) : undefined;
   const total = now ? ` (now ${range(now.total.low, now.total.high, c)}/month)` : '';
-  const dated = `; prices of ${snapshot.date}, mlplane cost for the lines`;
+  const dated = ` — prices of ${snapshot.date} (mlplane cost lists the lines)`;
   const changes = plan.items.filter((i) => i.action !== 'noop');
   const everything = changes.length === plan.items.length;
   if (changes.length === 0) return `cost: no change${total}\n`;
