@@ -22,15 +22,13 @@
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { SynthWarning } from '../../lib/adapter';
 import type { EnvironmentModel, OnlineEndpointModel, RegisterStepModel } from '../../lib/model/types';
+import { aliasFollowers } from '../../lib/model/aliases';
 import { acknowledge } from './nag';
 import type { Platform } from './platform';
 
 /** Whether some endpoint deployment of the environment follows the alias `step` promotes to. */
 export function hasAliasFollowers(model: EnvironmentModel, step: RegisterStepModel): boolean {
-  if (!step.promoteTo) return false;
-  return model.resources.some(
-    (r) => r.kind === 'onlineEndpoint' && r.deployments.some((d) => 'alias' in d.model && d.model.registry === step.registry && d.model.model === step.model && d.model.alias === step.promoteTo),
-  );
+  return aliasFollowers(model, step).length > 0;
 }
 
 /**

@@ -17,6 +17,7 @@
  */
 import type { RegisterStepModel } from '../../lib/model/types';
 import type { SynthContext } from './context';
+import { aliasFollowers } from '../../lib/model/aliases';
 import { deriveName, fitName, RULES } from './names';
 
 /** One deployment a promotion rolls: `[endpoint name, deployment name]`. */
@@ -24,20 +25,14 @@ export type RolloutTarget = readonly [endpoint: string, deployment: string];
 
 /** The deployments bound to the alias `step` promotes to, in a stable order (none without `promoteTo`). */
 export function rolloutTargets(ctx: SynthContext, step: RegisterStepModel): RolloutTarget[] {
-  if (!step.promoteTo) return [];
   const out: RolloutTarget[] = [];
-  for (const e of ctx.model.resources) {
-    if (e.kind !== 'onlineEndpoint') continue;
-    for (const d of e.deployments) {
-      const ref = d.model;
-      if (!('alias' in ref) || ref.registry !== step.registry || ref.model !== step.model || ref.alias !== step.promoteTo) continue;
-      // The same names serving.ts gives them (derived again here without recording them twice).
-      const endpoint = deriveName(RULES.endpoint, ctx.localSegments(e.path), [ctx.settings.subscriptionId, ctx.settings.resourceGroup]).name;
-      try {
-        out.push([endpoint, fitName(RULES.deployment, d.name)]);
-      } catch {
-        // An invalid deployment name is reported by serving.ts.
-      }
+  for (const { endpoint: e, deployment: d } of aliasFollowers(ctx.model, step)) {
+    // The same names serving.ts gives them (derived again here without recording them twice).
+    const endpoint = deriveName(RULES.endpoint, ctx.localSegments(e.path), [ctx.settings.subscriptionId, ctx.settings.resourceGroup]).name;
+    try {
+      out.push([endpoint, fitName(RULES.deployment, d.name)]);
+    } catch {
+      // An invalid deployment name is reported by serving.ts.
     }
   }
   return out;

@@ -5,6 +5,7 @@
  * the same for an alias moved outside mlplane (adapters/gcp/deploy/alias.ts).
  */
 import type { RegisterStepModel } from '../../lib/model/types';
+import { aliasFollowers } from '../../lib/model/aliases';
 import type { SynthContext } from './context';
 import { endpointId, numericId } from './names';
 import { deployedModelId } from './synth';
@@ -27,16 +28,8 @@ export function twinId(id: string): string {
 
 /** The deployments bound to the alias `step` promotes to, in a stable order (none without `promoteTo`). */
 export function rolloutTargets(ctx: SynthContext, step: RegisterStepModel): RolloutTarget[] {
-  if (!step.promoteTo) return [];
-  const out: RolloutTarget[] = [];
-  for (const e of ctx.model.resources) {
-    if (e.kind !== 'onlineEndpoint') continue;
-    for (const d of e.deployments) {
-      const ref = d.model;
-      if (!('alias' in ref) || ref.registry !== step.registry || ref.model !== step.model || ref.alias !== step.promoteTo) continue;
-      const id = deployedModelId(ctx, e.path, d.name);
-      out.push({ endpoint: `${ctx.parent}/endpoints/${endpointId(`${ctx.envLabel}-${e.id}`)}`, deployed_model_id: id, twin_id: twinId(id), deployment: d.name });
-    }
-  }
-  return out;
+  return aliasFollowers(ctx.model, step).map(({ endpoint: e, deployment: d }) => {
+    const id = deployedModelId(ctx, e.path, d.name);
+    return { endpoint: `${ctx.parent}/endpoints/${endpointId(`${ctx.envLabel}-${e.id}`)}`, deployed_model_id: id, twin_id: twinId(id), deployment: d.name };
+  });
 }

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { EnvironmentModel, PipelineModel, ResourceModel, StepConditionModel, StepModel } from '../../lib/model/types';
+import { topologyEdges } from '../../lib/model/graph';
 import { UsageError, checkedTargets, resolveContext, sourceApp, type Args } from '../cli-args';
 
 const FORMATS = ['mermaid', 'dot', 'both', 'svg', 'png'] as const;
@@ -145,49 +146,8 @@ export function topologyDot(model: EnvironmentModel, target?: Target): string {
     lines.push(`  ${q(r.path)}${attrs({ label: label(r.id, r.kind, target ? `→ ${CLOUD[target][r.kind]}` : ''), shape: SHAPE[r.kind] })};`);
   }
   const edge = (from: string, to: string, a: Record<string, string | undefined>) => lines.push(`  ${q(from)} -> ${q(to)}${attrs(a)};`);
-  for (const r of model.resources) {
-    switch (r.kind) {
-      case 'dataset':
-      case 'computePool':
-      case 'modelRegistry':
-        break;
-      case 'featureTable':
-        edge(r.source, r.path, { label: q('features') });
-        break;
-      case 'pipeline': {
-        const reads = new Set<string>();
-        for (const s of r.steps) {
-          if (s.kind === 'container') {
-            for (const i of s.inputs) if (i.source.kind === 'dataset') reads.add(i.source.dataset);
-            if (s.compute) edge(s.compute, r.path, { label: q(`runs ${s.name}`) });
-          } else edge(r.path, s.registry, { label: q(`registers ${s.model}${s.promoteTo ? ` → ${s.promoteTo}` : ''}`) });
-        }
-        for (const d of [...reads].sort()) edge(d, r.path, { label: q('reads') });
-        break;
-      }
-      case 'onlineEndpoint':
-        for (const d of r.deployments) {
-          const ref = 'alias' in d.model ? `@${d.model.alias}` : `v${d.model.version}`;
-          edge(d.model.registry, r.path, { label: q(`${d.name}: ${d.model.model}${ref} ${d.traffic}%${d.mirror > 0 ? ` (+${d.mirror}% mirror)` : ''}`) });
-        }
-        break;
-      case 'batchInference':
-        edge(r.model.registry, r.path, { label: q('model') });
-        edge(r.input, r.path, { label: q('scores') });
-        edge(r.path, r.output, { label: q('writes') });
-        break;
-      case 'driftMonitor':
-        edge(r.target.kind === 'endpoint' ? r.target.endpoint : r.target.batch, r.path, { label: q('watches') });
-        edge(r.baseline, r.path, { label: q('baseline') });
-        if (r.onDrift) edge(r.path, r.onDrift.pipeline, { label: q('drift → retrain'), color: 'firebrick', fontcolor: 'firebrick', penwidth: '2' });
-        break;
-      case 'secret':
-        break;
-      default: {
-        const never: never = r;
-        throw new Error(`unhandled kind ${(never as ResourceModel).kind}`);
-      }
-    }
+  for (const e of topologyEdges(model, true)) {
+    edge(e.from, e.to, e.retrain ? { label: q(e.label), color: 'firebrick', fontcolor: 'firebrick', penwidth: '2' } : { label: q(e.label) });
   }
   for (const g of model.grants) {
     const p = g.principal;

@@ -37,8 +37,26 @@ export function pipelineGraph(pipeline: PipelineModel): Graph {
 /** The environment topology: resources and the references between them. */
 export function environmentGraph(model: EnvironmentModel): Graph {
   const nodes = model.resources.map((r) => ({ id: r.path, label: `${r.id}\\n${r.kind}`, shape: shapeOf(r) }));
-  const edges: Array<Graph['edges'][number]> = [];
-  const add = (from: string, to: string, label: string) => edges.push({ from, to, label });
+  const edges = topologyEdges(model, false).map(({ from, to, label }) => ({ from, to, label }));
+  return { name: model.environment.name, nodes, edges };
+}
+
+/** A reference between two resources of the topology; `retrain` marks the drift → retrain loop. */
+export interface TopologyEdge {
+  readonly from: string;
+  readonly to: string;
+  readonly label: string;
+  readonly retrain?: boolean;
+}
+
+/**
+ * The references between the resources of an environment, in model order: one walk for every
+ * picture of the topology. `detail` adds what the short labels leave out (the alias a register
+ * step moves, the model and mirror share of a deployment) and sorts the datasets a pipeline reads.
+ */
+export function topologyEdges(model: EnvironmentModel, detail: boolean): TopologyEdge[] {
+  const edges: TopologyEdge[] = [];
+  const add = (from: string, to: string, label: string, retrain?: boolean) => edges.push({ from, to, label, ...(retrain ? { retrain } : {}) });
   for (const r of model.resources) {
     switch (r.kind) {
       case 'dataset':
@@ -54,13 +72,16 @@ export function environmentGraph(model: EnvironmentModel): Graph {
           if (s.kind === 'container') {
             for (const i of s.inputs) if (i.source.kind === 'dataset') reads.add(i.source.dataset);
             if (s.compute) add(s.compute, r.path, `runs ${s.name}`);
-          } else add(r.path, s.registry, `registers ${s.model}`);
+          } else add(r.path, s.registry, `registers ${s.model}${detail && s.promoteTo ? ` → ${s.promoteTo}` : ''}`);
         }
-        for (const d of reads) add(d, r.path, 'reads');
+        for (const d of detail ? [...reads].sort() : reads) add(d, r.path, 'reads');
         break;
       }
       case 'onlineEndpoint':
-        for (const d of r.deployments) add(d.model.registry, r.path, `${d.name} ${d.traffic}%`);
+        for (const d of r.deployments) {
+          const ref = 'alias' in d.model ? `@${d.model.alias}` : `v${d.model.version}`;
+          add(d.model.registry, r.path, detail ? `${d.name}: ${d.model.model}${ref} ${d.traffic}%${d.mirror > 0 ? ` (+${d.mirror}% mirror)` : ''}` : `${d.name} ${d.traffic}%`);
+        }
         break;
       case 'batchInference':
         add(r.model.registry, r.path, 'model');
@@ -70,7 +91,7 @@ export function environmentGraph(model: EnvironmentModel): Graph {
       case 'driftMonitor':
         add(r.target.kind === 'endpoint' ? r.target.endpoint : r.target.batch, r.path, 'watches');
         add(r.baseline, r.path, 'baseline');
-        if (r.onDrift) add(r.path, r.onDrift.pipeline, 'retrains');
+        if (r.onDrift) add(r.path, r.onDrift.pipeline, detail ? 'drift → retrain' : 'retrains', true);
         break;
       case 'secret':
         break; // read by steps and deployments: the grants draw those edges
@@ -80,7 +101,7 @@ export function environmentGraph(model: EnvironmentModel): Graph {
       }
     }
   }
-  return { name: model.environment.name, nodes, edges };
+  return edges;
 }
 
 function shapeOf(r: ResourceModel): Graph['nodes'][number]['shape'] {
