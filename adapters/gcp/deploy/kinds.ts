@@ -336,13 +336,20 @@ export async function createVertex(ctx: KindContext, kind: VertexKind, entry: Ma
   const client = kind.client(ctx.clients);
   const request: Json = { parent: entry.parent, [kind.field]: jsonToObject(messageType(kind.message), body) };
   if (kind.idField && entry.id) request[kind.idField] = entry.id;
-  const [res] = await ctx.calls.run('write', entry.key, () => rpcOf(client, kind.rpc.create)(request));
+  // A create answered with the resource itself is asked for its name only (a partial response:
+  // the system parameter `X-Goog-FieldMask`); the SDK would otherwise decode the whole resource,
+  // a pipeline schedule's spec included, only for the name to be kept.
+  const options = kind.lro.create ? undefined : nameOnly();
+  const [res] = await ctx.calls.run('write', entry.key, () => rpcOf(client, kind.rpc.create)(request, options));
   if (kind.lro.create) {
     const result = await ctx.wait(client, kind.rpc.create, res, entry.key, kind.timeoutMs);
     return String(result?.name ?? `${entry.parent}/${kind.collection}/${entry.id}`);
   }
   return String((res as Json).name);
 }
+
+/** Call options asking for a partial response holding the resource's `name` only (new per call: the client adds its routing header to them). */
+const nameOnly = () => ({ otherArgs: { headers: { 'X-Goog-FieldMask': 'name' } } });
 
 /** Update the given top-level fields of a Vertex resource. */
 export async function updateVertex(ctx: KindContext, kind: VertexKind, name: string, body: Json, fields: readonly string[], what: string): Promise<void> {

@@ -153,7 +153,18 @@ function structToJson(s: Json): Json {
   return Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, valueToJson(v)]));
 }
 
-/** Canonical proto3 JSON of a document (defaults dropped), for comparisons. */
+/**
+ * Canonical proto3 JSON of a document (defaults dropped), for comparisons. The result is computed
+ * once per document object and message type (a deploy reads the live state twice, before the lock
+ * and under it, and compares the same desired documents each time); callers must not modify it.
+ */
 export function canonical(type: protobuf.Type, json: unknown): Json {
-  return objectToJson(type, jsonToObject(type, json)) as Json;
+  if (typeof json !== 'object' || json === null) return objectToJson(type, jsonToObject(type, json)) as Json;
+  let byType = CANONICAL.get(json);
+  if (!byType) CANONICAL.set(json, (byType = new Map()));
+  let out = byType.get(type);
+  if (!out) byType.set(type, (out = objectToJson(type, jsonToObject(type, json)) as Json));
+  return out;
 }
+
+const CANONICAL = new WeakMap<object, Map<protobuf.Type, Json>>();

@@ -52,6 +52,8 @@ export interface LoggedRequest {
   readonly body: unknown;
   /** Whether the request changes state (anything but GET and Get/List RPCs). */
   readonly write: boolean;
+  /** The partial-response selector sent (`fields` / `X-Goog-FieldMask`), if any. */
+  readonly fieldMask?: string;
 }
 
 /** A running simulator. */
@@ -143,12 +145,14 @@ export async function startGcpSimulator(options: GcpSimulatorOptions = {}): Prom
             pendingSlowPolls = undefined;
           }
           status = out.status;
-          requestLog.push({ verb, path: url.pathname, rpc, status, body: parsed, write });
+          const mask = url.searchParams.get('fields') ?? url.searchParams.get('$fields') ?? req.headers['x-goog-fieldmask'];
+          requestLog.push({ verb, path: url.pathname, rpc, status, body: parsed, write, ...(typeof mask === 'string' ? { fieldMask: mask } : {}) });
           if (fault?.kind === 'drop') {
             req.socket.destroy();
             return;
           }
-          send(out.status, out.body);
+          // Partial response (the `fields` system parameter, or its header form `X-Goog-FieldMask`).
+          send(out.status, typeof mask === 'string' && out.status < 300 ? partialResponse(out.body, mask) : out.body);
         } catch (e) {
           const err = e instanceof ApiError ? e : new ApiError(500, `simulator error: ${e instanceof Error ? e.message : String(e)}`);
           status = err.status;
@@ -185,3 +189,37 @@ export async function startGcpSimulator(options: GcpSimulatorOptions = {}): Prom
 
 /** The discovery document type, for callers that validate bodies themselves. */
 export type { DiscoveryDocument };
+
+/**
+ * The fields of `body` a partial-response selector names: comma-separated paths of dotted field
+ * names (`name`, `pipelineJob.name`, `schedules.name,nextPageToken`), a path through a list
+ * applying to each element; `*` keeps everything. Google APIs' system parameter `fields` / header
+ * `X-Goog-FieldMask` ("Selector specifying which fields to include in a partial response", the
+ * discovery documents' `parameters.fields`).
+ */
+export function partialResponse(body: Json, mask: string): Json {
+  const paths = mask.split(',').map((p) => p.trim()).filter((p) => p !== '');
+  if (paths.length === 0 || paths.includes('*')) return body;
+  const pick = (value: unknown, path: readonly string[]): unknown => {
+    if (path.length === 0) return value;
+    if (Array.isArray(value)) return value.map((v) => pick(v, path));
+    if (typeof value !== 'object' || value === null) return undefined;
+    const [head, ...rest] = path as [string, ...string[]];
+    const v = (value as Json)[head];
+    return v === undefined ? undefined : { [head]: pick(v, rest) };
+  };
+  const merge = (a: unknown, b: unknown): unknown => {
+    if (a === undefined) return b;
+    if (b === undefined) return a;
+    if (Array.isArray(a) && Array.isArray(b)) return a.map((x, i) => merge(x, b[i]));
+    if (typeof a === 'object' && a !== null && typeof b === 'object' && b !== null) {
+      const out: Json = { ...(a as Json) };
+      for (const [k, v] of Object.entries(b as Json)) out[k] = merge(out[k], v);
+      return out;
+    }
+    return b;
+  };
+  let out: unknown = {};
+  for (const p of paths) out = merge(out, pick(body, p.split('.')));
+  return out as Json;
+}

@@ -38,6 +38,17 @@ describe('the Vertex AI + BigQuery simulator', () => {
     expect(ok.status).toBe(200);
   });
 
+  it('answers with the fields a partial-response selector names (fields / X-Goog-FieldMask), whole otherwise', async () => {
+    const created = await post(`/v1/${PARENT}/endpoints?endpointId=e1&fields=name`, { displayName: 'e', labels: { a: 'b', c: 'd' } });
+    expect(created.status).toBe(200);
+    expect(Object.keys(created.body)).toEqual(['name']);
+    const get = (headers: Record<string, string>) => fetch(`${sim.url}/v1/${PARENT}/endpoints/e1`, { headers }).then((r) => r.json());
+    expect(await get({ 'X-Goog-FieldMask': 'displayName,labels.a' })).toEqual({ displayName: 'e', labels: { a: 'b' } });
+    expect(await get({})).toMatchObject({ name: `${PARENT}/endpoints/e1`, displayName: 'e', labels: { a: 'b', c: 'd' } });
+    const list = await fetch(`${sim.url}/v1/${PARENT}/endpoints`, { headers: { 'X-Goog-FieldMask': 'endpoints.name' } }).then((r) => r.json());
+    expect(list).toEqual({ endpoints: [{ name: `${PARENT}/endpoints/e1` }] });
+  });
+
   it('rejects an output-only field and a missing required field', async () => {
     const out = await post(`/v1/${PARENT}/endpoints`, { displayName: 'e', createTime: '2026-01-01T00:00:00Z' });
     expect(out.status).toBe(400);

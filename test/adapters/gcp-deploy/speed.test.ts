@@ -5,7 +5,7 @@ import { UNMANAGED } from '../../../adapters/gcp/deploy/run';
 import type { GcpSimulator } from '../../../adapters/gcp/simulator';
 import { renderEnvironment } from '../../../lib';
 import { defineGenerated } from '../../../bench/generate';
-import { engineFor, inputFor, Recorder, startSimulator, writes } from './support';
+import { engineFor, inputFor, Recorder, resetSimulator, startSimulator, writes } from './support';
 
 class Root extends Construct {
   constructor() {
@@ -85,5 +85,17 @@ describe('deploying at the speed of the critical path', () => {
     } finally {
       await fresh.close();
     }
+  });
+
+  it('asks a create answered by the resource itself (schedules, monitoring jobs) for its name only', { timeout: 120_000 }, async () => {
+    resetSimulator(sim);
+    await engineFor(sim).deploy(inputFor(renderEnvironment(defineGenerated(new Root(), 2))));
+    const creates = sim.requestLog.filter((r) => r.rpc === 'ScheduleService.CreateSchedule' || r.rpc === 'JobService.CreateModelDeploymentMonitoringJob');
+    expect(creates.length).toBeGreaterThan(2);
+    for (const r of creates) expect(r.fieldMask, r.rpc).toBe('name');
+    // A long-running create's operation is read whole (its result is decoded from it).
+    const lro = sim.requestLog.filter((r) => r.rpc === 'EndpointService.CreateEndpoint');
+    expect(lro.length).toBeGreaterThan(0);
+    for (const r of lro) expect(r.fieldMask).toBeUndefined();
   });
 });
