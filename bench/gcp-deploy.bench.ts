@@ -94,7 +94,7 @@ interface Measured {
   readonly simCpuMs: number;
   /** Requests of the measured deploy by rpc, as the simulator counted them. */
   readonly byRpc: Readonly<Record<string, number>>;
-  readonly noop?: { readonly reads: number; readonly writes: number; readonly wallMs: number };
+  readonly noop?: { readonly reads: number; readonly writes: number; readonly byRpc: Readonly<Record<string, number>>; readonly wallMs: number };
 }
 
 async function deploy(pipelines: number, c: number, withNoop: boolean): Promise<Measured & { manifest: Manifest }> {
@@ -123,8 +123,8 @@ async function deploy(pipelines: number, c: number, withNoop: boolean): Promise<
       await sim.reset();
       const t0 = performance.now();
       await engine.deploy({ model, documents, settings, progress, concurrency: c });
-      const { reads, writes } = await sim.stats();
-      noop = { reads, writes, wallMs: Math.round(performance.now() - t0) };
+      const { reads, writes, byRpc } = await sim.stats();
+      noop = { reads, writes, byRpc, wallMs: Math.round(performance.now() - t0) };
     }
     return { summary, wallMs, cpuMs: Math.round((cpu.user + cpu.system) / 1000), simCpuMs, byRpc: after.byRpc, manifest: documents['manifest.json'] as Manifest, ...(noop ? { noop } : {}) };
   } finally {
@@ -187,6 +187,9 @@ async function row(pipelines: number): Promise<void> {
     for (const [rpc, n] of Object.entries(parallel.byRpc).sort((a, b) => b[1] - a[1])) console.log(`    ${String(n).padStart(5)} ${rpc}`);
   }
   if (parallel.noop) console.log(`  no-op redeploy: ${parallel.noop.writes} writes, ${parallel.noop.reads} reads (counted at the simulator; ${resources} resources), ${parallel.noop.wallMs} ms`);
+  if (parallel.noop && args.includes('--calls')) {
+    for (const [rpc, n] of Object.entries(parallel.noop.byRpc).sort((a, b) => b[1] - a[1])) console.log(`    ${String(n).padStart(5)} ${rpc}`);
+  }
 }
 
 /** `--profile`: a CPU profile of the measured deploy only (written to the temp folder). */

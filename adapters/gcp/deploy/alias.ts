@@ -4,8 +4,8 @@
  * A deployment bound to an alias (`model.alias('champion')`) is synthesized as a DeployedModel of
  * `models/<id>@champion`. Vertex resolves the alias once, when the model is deployed, and records
  * the version it deployed in `DeployedModel.modelVersionId`; moving the alias later does not touch
- * the endpoint. So the engine resolves the alias again at every diff and deploy (`models.get` of
- * `models/<id>@<alias>`) and, when the alias now names another version than the one served, plans a
+ * the endpoint. So the engine resolves the alias again at every diff and deploy (one
+ * `models.listVersions` per model, read together for all models; each version lists its aliases) and, when the alias now names another version than the one served, plans a
  * rollout on that deployment — `alias champion: v3 → v4` — that deploys the new version into the
  * endpoint with the old one's traffic share and then undeploys the old one (a DeployedModel's
  * model cannot be changed in place). A deployment pinned to a version never moves.
@@ -28,7 +28,7 @@ import { isNotFound } from './clients';
 import { getVertex, rpcOf, VERTEX_KINDS, type VertexKind } from './kinds';
 export { twinId };
 import { jsonToObject, messageType, type Json } from './proto-json';
-import { item, lastSegment, RANK, type Run, type RunContext, type Step } from './run';
+import { item, lastSegment, quiet, RANK, type Run, type RunContext, type Step } from './run';
 
 
 /** The live deployed model of a manifest deployment (under its own id or its twin). */
@@ -63,6 +63,28 @@ export async function resolveAlias(run: Pick<Run, 'calls' | 'clients'>, model: s
   }
 }
 
+/**
+ * Every alias of a model and the version holding it, from one `models.listVersions` (page by
+ * page): one read per model, however many deployments follow its aliases. Empty when the model
+ * does not exist yet.
+ */
+export async function modelAliases(run: Pick<Run, 'calls' | 'clients'>, model: string): Promise<ReadonlyMap<string, string>> {
+  const out = new Map<string, string>();
+  let pageToken: string | undefined;
+  try {
+    do {
+      const request = { name: model, pageSize: 100, ...(pageToken ? { pageToken } : {}) };
+      const [versions, , raw] = (await run.calls.run('read', `${model}:listVersions`, () => rpcOf(run.clients.models, 'listModelVersions')(request, { autoPaginate: false }))) as [{ versionId?: string; versionAliases?: string[] }[] | undefined, unknown, { nextPageToken?: string } | undefined];
+      for (const v of versions ?? []) for (const a of v.versionAliases ?? []) if (v.versionId) out.set(a, String(v.versionId));
+      pageToken = raw?.nextPageToken || undefined;
+    } while (pageToken);
+  } catch (e) {
+    if (isNotFound(e)) return out;
+    throw e;
+  }
+  return out;
+}
+
 /** The deployed model as the generic step compares it: under the manifest id, and for an alias-bound one the alias reference it was deployed from. */
 export function asDesired(dm: Json, desired: Json): Json {
   return { ...dm, id: desired.id, ...(aliasOf(String(desired.model)) ? { model: desired.model } : {}) };
@@ -73,11 +95,19 @@ export function asDesired(dm: Json, desired: Json): Json {
  * deployment has once it is applied; undefined when it serves the alias holder (or nothing is
  * deployed yet, or the deployment is pinned to a version).
  */
-export async function aliasRolloutStep(run: Run, e: ManifestEntry, desired: Json, liveDm: Json | undefined, deps: string[], timeoutMs: number): Promise<{ step: Step; id: string } | undefined> {
+export async function aliasRolloutStep(
+  run: Run,
+  e: ManifestEntry,
+  desired: Json,
+  liveDm: Json | undefined,
+  deps: string[],
+  timeoutMs: number,
+  resolve: (model: string, alias: string) => Promise<string | undefined> = (model, alias) => resolveAlias(run, model, alias),
+): Promise<{ step: Step; id: string } | undefined> {
   const ref = aliasOf(String(desired.model));
   if (!ref || !liveDm) return undefined;
   const served = servedVersion(liveDm);
-  const holder = await resolveAlias(run, ref.model, ref.alias);
+  const holder = await resolve(ref.model, ref.alias);
   if (holder === undefined || served === holder) return undefined;
   const name = String(desired.displayName);
   const oldId = String(liveDm.id);
@@ -142,11 +172,27 @@ export class AliasRollouts {
   private readonly renamed = new Map<string, string>();
   /** Endpoint → key of its last rollout step. */
   private readonly last = new Map<string, string>();
+  /** Model → its aliases, read once (one `listVersions`) for this plan. */
+  private readonly aliases = new Map<string, Promise<ReadonlyMap<string, string>>>();
+
+  /** Start reading, all at once, the aliases of the models these deployed models' references follow (one list per model). */
+  public prefetch(run: Run, modelRefs: readonly string[]): void {
+    for (const ref of modelRefs) {
+      const a = aliasOf(ref);
+      if (a) quiet(this.aliasesOf(run, a.model));
+    }
+  }
+
+  private aliasesOf(run: Run, model: string): Promise<ReadonlyMap<string, string>> {
+    let p = this.aliases.get(model);
+    if (!p) this.aliases.set(model, (p = modelAliases(run, model)));
+    return p;
+  }
 
   /** The rollout step of a deployment whose alias moved (see {@link aliasRolloutStep}), recording the ids it leaves. */
   public async step(run: Run, e: ManifestEntry, desired: Json, liveDm: Json | undefined, deps: string[], timeoutMs: number): Promise<Step | undefined> {
     const previous = this.last.get(e.parent);
-    const rollout = await aliasRolloutStep(run, e, desired, liveDm, previous ? [...deps, previous] : deps, timeoutMs);
+    const rollout = await aliasRolloutStep(run, e, desired, liveDm, previous ? [...deps, previous] : deps, timeoutMs, async (model, alias) => (await this.aliasesOf(run, model)).get(alias));
     const id = e.id as string;
     this.ids.set(id, rollout?.id ?? (liveDm ? String(liveDm.id) : id));
     if (!rollout) return undefined;

@@ -370,6 +370,8 @@ export async function observeLive(run: Run, mode: 'deploy' | 'destroy', destroyO
   for (const ep of ownedEndpoints) for (const dm of (ep.json.deployedModels as Json[] | undefined) ?? []) if (!dmNames.has(String(dm.id))) dmNames.set(String(dm.id), String(dm.displayName ?? dm.id));
   const desiredDms = new Set<string>();
   const rollouts = new AliasRollouts();
+  // The aliases of every model a live deployment follows are read together, one list per model.
+  if (mode === 'deploy') rollouts.prefetch(run, dmEntries.filter((e) => liveDeployment(ownedEndpoints.find((x) => x.name === e.parent)?.json, e.id as string)).map((e) => String((bodies.get(e.key) as Json).model)));
   for (const e of dmEntries) {
     const endpointName = e.parent;
     const ep = ownedEndpoints.find((x) => x.name === endpointName);

@@ -65,11 +65,14 @@ describe('deploying at the speed of the critical path', () => {
     expect(summary.writes).toBe(0);
     expect(sent.length).toBeLessThanOrEqual(summary.reads);
     expect(sent.length).toBeLessThan(resources);
-    // One list per collection, no get per resource. Deployments that follow an alias resolve it with
-    // one get of `models/<id>@<alias>` per model and alias (adapters/gcp/deploy/alias.ts); that is
-    // per alias, not per resource (a list of each model's versions would do it too: a follow-up).
-    const gets = sent.filter((r) => /\.Get(Endpoint|Model|Schedule|Dataset|Tensorboard|FeatureOnlineStore|ModelDeploymentMonitoringJob)$/.test(r.rpc) && !/%40[a-z0-9-]+$/.test(r.path));
+    // One list per collection, no get per resource. Deployments that follow an alias resolve it
+    // from one list of the model's versions per model, not one get per deployment and alias.
+    const gets = sent.filter((r) => /\.Get(Endpoint|Model|Schedule|Dataset|Tensorboard|FeatureOnlineStore|ModelDeploymentMonitoringJob)$/.test(r.rpc));
     expect(gets).toEqual([]);
+    const models = (input.documents['manifest.json'] as Manifest).entries.filter((e) => e.method === 'aiplatform.projects.locations.models.upload').length;
+    const followers = (input.documents['manifest.json'] as Manifest).entries.filter((e) => e.method === 'aiplatform.projects.locations.endpoints.deployModel').length;
+    expect(followers).toBeGreaterThan(models);
+    expect(sent.filter((r) => r.rpc === 'ModelService.ListModelVersions').length).toBe(models);
   });
 
   it('sends the reads of a first plan together: one list per collection, no get per resource', { timeout: 120_000 }, async () => {
