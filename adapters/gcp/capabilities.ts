@@ -80,7 +80,7 @@ export const GCP_CAPABILITIES: Capabilities = {
   'registry.aliases': { level: 'native', note: 'Vertex model version aliases' },
   'endpoint.aliasRollout': {
     level: 'emulated',
-    how: 'the register component rolls each deployment following the promoted alias (deployModel of the new version with the same traffic share, then undeployModel of the old); diff and deploy resolve the alias (models.get of <model>@<alias>) and roll a deployment whose alias moved outside mlplane, shown as alias champion: v3 → v4',
+    how: 'the register component rolls each deployment following the promoted alias (deployModel of the new version with the same traffic share, then undeployModel of the old); diff and deploy resolve the alias (one models.listVersions per model) and roll a deployment whose alias moved outside mlplane, shown as alias champion: v3 → v4',
   },
   'endpoint.trafficSplit': { level: 'native', note: 'Endpoint.trafficSplit over deployed-model ids, patched after the deployments' },
   'endpoint.mirrorTraffic': {
