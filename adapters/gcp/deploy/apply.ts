@@ -155,6 +155,18 @@ export async function execute(run: Run, observed: Observed, lock: EnvironmentLoc
     }
   };
 
+  // Whether every dependency of a step is done. Dependencies only ever become done, so each step
+  // keeps the position of its first one not yet done and each is looked at until it is: the
+  // pending steps are rescanned after every completion, and a step can have a thousand dependencies
+  // (a project policy on every service account).
+  const firstOpen = new Map<Step, number>();
+  const depsDone = (s: Step): boolean => {
+    let i = firstOpen.get(s) ?? 0;
+    while (i < s.deps.length && (done.has(s.deps[i] as string) || !stepKeys.has(s.deps[i] as string))) i++;
+    firstOpen.set(s, i);
+    return i === s.deps.length;
+  };
+
   const runPhase = async (steps: Step[]) => {
     const pending = [...steps];
     const inFlight = new Set<Promise<void>>();
@@ -162,7 +174,7 @@ export async function execute(run: Run, observed: Observed, lock: EnvironmentLoc
       if (failure === undefined && !stopped()) {
         for (let i = 0; i < pending.length; ) {
           const s = pending[i] as Step;
-          if ((!s.run || s.item.action === 'noop') && s.deps.every((d) => done.has(d) || !stepKeys.has(d))) {
+          if ((!s.run || s.item.action === 'noop') && depsDone(s)) {
             // Nothing to send: done at once, and what waited on it may now start.
             pending.splice(i, 1);
             done.add(s.item.id);
@@ -170,7 +182,7 @@ export async function execute(run: Run, observed: Observed, lock: EnvironmentLoc
             continue;
           }
           const api = apiOf.get(s.item.id) as string;
-          if (limits.canStart(api) && s.deps.every((d) => done.has(d) || !stepKeys.has(d))) {
+          if (limits.canStart(api) && depsDone(s)) {
             pending.splice(i, 1);
             limits.started(api);
             let ok = false;
