@@ -1248,6 +1248,9 @@ function grants(ctx: SynthContext): void {
       add(keyed(target.path), role, who);
     }
   }
+  // A secret nobody reads any more still gets its (empty) policy document, so that the engine
+  // revokes the accessor bindings it once granted on it.
+  for (const r of ctx.model.resources) if (r.kind === 'secret' && !perResource.has(r.path)) perResource.set(r.path, { target: r, roles: new Map() });
   const policy = (roles: Map<string, Set<string>>): IamPolicyBody => ({
     bindings: [...roles.keys()].sort().map((role) => ({ role, members: [...(roles.get(role) ?? [])].sort() })),
   });

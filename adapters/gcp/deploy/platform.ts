@@ -2,8 +2,10 @@
  * The platform resources of an environment, applied with the same plan / ownership / journal /
  * lock rules as the Vertex AI and BigQuery ones: IAM service accounts (`@googleapis/iam`), the
  * Cloud Storage staging bucket and its IAM policy (`@google-cloud/storage`), Cloud KMS key rings,
- * keys and key IAM policies (`@google-cloud/kms`), and the project IAM policy
- * (`@google-cloud/resource-manager` v3).
+ * keys and key IAM policies (`@google-cloud/kms`), the project IAM policy
+ * (`@google-cloud/resource-manager` v3), and the IAM policies of the Secret Manager secrets the
+ * environment reads (`@google-cloud/secret-manager`; the secrets themselves are the user's: never
+ * created, changed or deleted, and their values never read).
  *
  * IAM policies are changed by read-modify-write on the policy's etag, retried from the read when
  * the service reports a concurrent change; only mlplane's own bindings are added or removed.
@@ -30,6 +32,7 @@ const METHOD = {
   key: 'cloudkms.projects.locations.keyRings.cryptoKeys.create',
   keyPolicy: 'cloudkms.projects.locations.keyRings.cryptoKeys.setIamPolicy',
   projectPolicy: 'cloudresourcemanager.projects.setIamPolicy',
+  secretPolicy: 'secretmanager.projects.secrets.setIamPolicy',
 } as const;
 
 /** Manifest methods this file applies. */
@@ -92,6 +95,13 @@ export async function observePlatform(run: Run, mode: 'deploy' | 'destroy', dest
   for (const e of [...of(METHOD.bucket), ...of(METHOD.bucketPolicy)]) void bucketOf(e.id as string);
   const projectPolicyOf = (resource: string) => read(`policy of ${resource}`, async () => (await run.calls.run('read', `policy of ${resource}`, () => run.clients.projects.getIamPolicy({ resource, options: { requestedPolicyVersion: 3 } })))[0] as unknown as Policy);
   for (const e of of(METHOD.projectPolicy)) void projectPolicyOf(`projects/${e.id as string}`);
+  const secretPolicyOf = (resource: string) =>
+    read(`secret ${resource}`, async () => {
+      // A missing secret answers NOT_FOUND to both reads: undefined means "no such secret".
+      const exists = await readOrUndefined(run, `secret ${resource}`, async () => (await run.clients.secrets.getSecret({ name: resource }))[0]);
+      return exists ? await readSecretPolicy(run, resource) : undefined;
+    });
+  for (const e of of(METHOD.secretPolicy)) void secretPolicyOf(`${e.parent}/secrets/${e.id as string}`);
 
   // ---- Service accounts: the manifest's, and every one of this environment's (by the marker).
   // The list holds every account of the project: one not in it does not exist.
@@ -348,6 +358,26 @@ export async function observePlatform(run: Run, mode: 'deploy' | 'destroy', dest
       }, mode),
     );
   }
+
+  // ---- Secret Manager secrets: the user's; only our accessor bindings on their policies are ours.
+  const missing: string[] = [];
+  for (const e of of(METHOD.secretPolicy)) {
+    const resource = `${e.parent}/secrets/${e.id as string}`;
+    const live = await secretPolicyOf(resource);
+    if (!live) {
+      if (mode === 'deploy') missing.push(missingSecret(e, resource));
+      continue;
+    }
+    const desired = mode === 'destroy' ? [] : grantsOf(await agents.resolve(body(e)));
+    steps.push(
+      policyStep(e, 'Secret IAM policy', `secret ${e.id as string}`, resource, live, desired, revocations(live, desired, isOurs), async (rc, edit) => {
+        await rewritePolicy(rc, e.key, () => readSecretPolicy(rc, resource), (policy) => rc.clients.secrets.setIamPolicy({ resource, policy: policy as never }), edit);
+      }, mode),
+    );
+  }
+  if (missing.length > 0) {
+    throw new DeployError(`${missing.length === 1 ? 'a Secret Manager secret the environment reads does not exist' : `${missing.length} Secret Manager secrets the environment reads do not exist`}; nothing was changed:\n  ${missing.join('\n  ')}`, run.manifest.environment);
+  }
   if (mode === 'destroy' && of(METHOD.keyRing).length > 0 && !run.said.has('kms-kept')) {
     run.said.add('kms-kept');
     run.input.progress.log(
@@ -358,6 +388,22 @@ export async function observePlatform(run: Run, mode: 'deploy' | 'destroy', dest
 }
 
 // ---------------------------------------------------------------------------------------------
+
+/** The IAM policy of a secret (version 3, so conditional bindings read as they are). */
+async function readSecretPolicy(rc: Pick<RunContext, 'calls' | 'clients'>, resource: string): Promise<Policy> {
+  const [policy] = await rc.calls.run('read', `policy of ${resource}`, () => rc.clients.secrets.getIamPolicy({ resource, options: { requestedPolicyVersion: 3 } }));
+  return policy as unknown as Policy;
+}
+
+/** The message for a secret that a Secret construct references and that does not exist. */
+function missingSecret(e: ManifestEntry, resource: string): string {
+  const [, project, , secret] = resource.split('/');
+  return (
+    `[${e.path}] Secret Manager secret ${resource} does not exist; mlplane references secrets and grants read on them, but never creates a secret or its value. ` +
+    `Create it and add the value (gcloud secrets create ${secret as string} --project=${project as string} --replication-policy=automatic; printf %s "$VALUE" | gcloud secrets versions add ${secret as string} --project=${project as string} --data-file=-), ` +
+    `or point the Secret at an existing one (gcp: { project, secretName })`
+  );
+}
 
 function deleteServiceAccount(key: string, path: string, name: string): Step {
   return {

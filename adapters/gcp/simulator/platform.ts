@@ -7,7 +7,8 @@
  * 412 on Cloud Storage), members that name a service account must name an existing one, a bucket's
  * default key must exist and the Cloud Storage service agent must be able to use it, a key's
  * `rotationPeriod` needs `nextRotationTime`, key versions are destroyed on a schedule, and key
- * rings and keys have no delete method at all.
+ * rings and keys have no delete method at all. Secret Manager (secret reads and secret IAM
+ * policies) is routed first, by its protos (`secret-manager.ts`).
  */
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
@@ -15,6 +16,7 @@ import protobuf from 'protobufjs';
 import { projectNumber } from './bigquery';
 import { ApiError } from './errors';
 import type { PlatformDiscovery, PlatformMatch } from './platform-discovery';
+import { matchSecretManager } from './secret-manager';
 import type { Json, SimulatorState } from './state';
 import type { SimRequest, SimResponse } from './vertex';
 
@@ -31,6 +33,8 @@ export interface PlatformRoute {
  * @throws ApiError 404 when the path is theirs but the verb is not
  */
 export function matchPlatform(discovery: PlatformDiscovery, state: SimulatorState, req: SimRequest): PlatformRoute | undefined {
+  const secrets = matchSecretManager(state, req);
+  if (secrets) return secrets;
   const match: PlatformMatch | undefined = discovery.match(req.verb, req.path);
   if (!match) return undefined;
   return {
