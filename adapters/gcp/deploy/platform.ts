@@ -22,10 +22,11 @@ import { item, lastSegment, quiet, type Run, type RunContext, type Step } from '
 import { foreignError, serviceAgents, type Binding } from './steps';
 
 /** Delete order of platform resources (lower first): our bindings go before the accounts they name; the bucket and keys last, before the environment dataset (the lock's home, rank 100). */
-const RANK = { binding: 1, serviceAccount: 95, bucket: 97, key: 99 } as const;
+const RANK = { binding: 1, role: 94, serviceAccount: 95, bucket: 97, key: 99 } as const;
 
 const METHOD = {
   serviceAccount: 'iam.projects.serviceAccounts.create',
+  role: 'iam.projects.roles.create',
   bucket: 'storage.buckets.insert',
   bucketPolicy: 'storage.buckets.setIamPolicy',
   keyRing: 'cloudkms.projects.locations.keyRings.create',
@@ -90,6 +91,7 @@ export async function observePlatform(run: Run, mode: 'deploy' | 'destroy', dest
   const keyOf = (name: string) => read(name, () => readOrUndefined(run, name, async () => (await run.clients.kms.getCryptoKey({ name }))[0] as unknown as Json));
   const bucketOf = (bucketName: string) => read(`bucket ${bucketName}`, () => readOrUndefined(run, `bucket ${bucketName}`, async () => (await run.clients.storage.bucket(bucketName).getMetadata())[0] as unknown as Json));
   const accounts = read('accounts', () => listServiceAccounts(run));
+  const customRoles = read('roles', () => listCustomRoles(run));
   for (const e of of(METHOD.keyRing)) void keyRingOf(`${e.parent}/keyRings/${e.id as string}`);
   for (const e of [...of(METHOD.key), ...of(METHOD.keyPolicy)]) void keyOf(`${e.parent}/cryptoKeys/${e.id as string}`);
   for (const e of [...of(METHOD.bucket), ...of(METHOD.bucketPolicy)]) void bucketOf(e.id as string);
@@ -160,6 +162,70 @@ export async function observePlatform(run: Run, mode: 'deploy' | 'destroy', dest
     const email = String(sa.email);
     if (claimed.has(email)) continue;
     steps.push(deleteServiceAccount(`iam.serviceAccount/${email}`, email, String(sa.name)));
+  }
+  // ---- Project custom roles (the Vertex AI permissions of each identity), by the same marker.
+  // Deleting a custom role only marks it deleted for 7 days (its id cannot be reused for 37): a
+  // deleted role of ours is undeleted rather than created again.
+  const roles = await customRoles;
+  const claimedRoles = new Set<string>();
+  for (const e of of(METHOD.role)) {
+    const name = `${e.parent}/roles/${e.id as string}`;
+    const desired = (body(e).role as Json | undefined) ?? {};
+    const live = roles.find((r) => r.name === name);
+    if (live && !String(live.description ?? '').includes(ownershipMarker(env))) {
+      foreign.push(`[${e.path}] IAM custom role ${name} already exists and is not owned by this environment (its description has no '${ownershipMarker(env)}'); mlplane never adopts or overwrites it. To import it, add '${ownershipMarker(env)}' to its description (gcloud iam roles update ${e.id as string} --project=${project} --description=…); otherwise delete it`);
+      continue;
+    }
+    claimedRoles.add(name);
+    if (mode === 'destroy') {
+      if (live && live.deleted !== true) steps.push(deleteRole(e.key, e.path, name));
+      continue;
+    }
+    if (!live) {
+      steps.push({
+        item: item(e.key, 'IAM custom role', e.path, 'create', [], [`create custom role ${name} (${(desired.includedPermissions as string[] | undefined)?.length ?? 0} permissions)`]),
+        deps: e.dependsOn,
+        phase: 'apply',
+        rank: RANK.role,
+        target: name,
+        run: (rc) =>
+          rc.calls.create(
+            e.key,
+            async () => {
+              await rc.calls.run('write', e.key, () => rc.clients.iam.projects.roles.create({ parent: e.parent, requestBody: body(e) }));
+            },
+            async () => (await readOrUndefined(run, name, async () => (await rc.clients.iam.projects.roles.get({ name })).data, rc)) !== undefined,
+          ),
+      });
+      continue;
+    }
+    const changes: PropertyChange[] = (['title', 'description', 'includedPermissions', 'stage'] as const)
+      .filter((f) => !equal(f === 'includedPermissions' ? [...((live[f] as string[] | undefined) ?? [])].sort() : live[f], desired[f]))
+      .map((f) => ({ property: f, before: live[f], after: desired[f] }));
+    const undelete = live.deleted === true;
+    const summary = [
+      ...(undelete ? [`undelete custom role ${name} (deleted by an earlier destroy)`] : []),
+      ...changes.map((c) => (c.property === 'includedPermissions' ? permissionChange(name, c.before, c.after) : `custom role ${lastSegment(name)} ${c.property} ${JSON.stringify(c.before)} → ${JSON.stringify(c.after)}`)),
+    ];
+    steps.push({
+      item: item(e.key, 'IAM custom role', e.path, undelete || changes.length > 0 ? 'update' : 'noop', changes, summary),
+      deps: e.dependsOn,
+      phase: 'apply',
+      rank: RANK.role,
+      target: name,
+      run: async (rc) => {
+        if (undelete) await rc.calls.run('write', `${e.key}#undelete`, () => rc.clients.iam.projects.roles.undelete({ name, requestBody: { etag: live.etag as string } }), { retryAmbiguous: true });
+        if (changes.length > 0) {
+          await rc.calls.run('write', e.key, () => rc.clients.iam.projects.roles.patch({ name, updateMask: changes.map((c) => c.property).join(','), requestBody: desired }), { retryAmbiguous: true });
+        }
+      },
+    });
+  }
+  // Roles of this environment nothing defines any more.
+  for (const r of roles) {
+    const name = String(r.name);
+    if (claimedRoles.has(name) || r.deleted === true || !String(r.description ?? '').includes(ownershipMarker(env))) continue;
+    steps.push(deleteRole(`iam.role/${name}`, name, name));
   }
   const isOurs = (member: string) => member.startsWith('serviceAccount:') && ours.has(member.slice('serviceAccount:'.length));
   const agents = serviceAgents(run);
@@ -403,6 +469,43 @@ function missingSecret(e: ManifestEntry, resource: string): string {
     `Create it and add the value (gcloud secrets create ${secret as string} --project=${project as string} --replication-policy=automatic; printf %s "$VALUE" | gcloud secrets versions add ${secret as string} --project=${project as string} --data-file=-), ` +
     `or point the Secret at an existing one (gcp: { project, secretName })`
   );
+}
+
+function deleteRole(key: string, path: string, name: string): Step {
+  return {
+    item: item(key, 'IAM custom role', path, 'delete', [], [`delete custom role ${lastSegment(name)} (IAM keeps it deleted for 7 days, then purges it; a deploy in between undeletes it)`]),
+    deps: [],
+    phase: 'delete',
+    rank: RANK.role,
+    target: name,
+    run: async (rc) => {
+      await rc.calls.run('write', key, () => rc.clients.iam.projects.roles.delete({ name }), { retryAmbiguous: true }).catch((e: unknown) => {
+        if (!isNotFound(e)) throw e;
+      });
+    },
+  };
+}
+
+/** A plan line for a change of a role's permissions: what is added and removed. */
+function permissionChange(name: string, before: unknown, after: unknown): string {
+  const b = new Set((before as string[] | undefined) ?? []);
+  const a = new Set((after as string[] | undefined) ?? []);
+  const added = [...a].filter((p) => !b.has(p));
+  const removed = [...b].filter((p) => !a.has(p));
+  return `custom role ${lastSegment(name)} permissions${added.length > 0 ? ` +${added.join(' +')}` : ''}${removed.length > 0 ? ` -${removed.join(' -')}` : ''}`;
+}
+
+/** Every custom role of the project, deleted ones too (`showDeleted`), with their permissions (`view: FULL`). */
+async function listCustomRoles(run: Run): Promise<Json[]> {
+  if (!run.manifest.entries.some((e) => e.method === METHOD.role || e.method === METHOD.serviceAccount)) return [];
+  const out: Json[] = [];
+  let pageToken: string | undefined;
+  do {
+    const res = await run.calls.run('read', `custom roles of ${run.manifest.project}`, () => run.clients.iam.projects.roles.list({ parent: `projects/${run.manifest.project}`, showDeleted: true, view: 'FULL', pageSize: 1000, ...(pageToken ? { pageToken } : {}) }));
+    out.push(...((res.data.roles ?? []) as Json[]));
+    pageToken = res.data.nextPageToken ?? undefined;
+  } while (pageToken);
+  return out;
 }
 
 function deleteServiceAccount(key: string, path: string, name: string): Step {

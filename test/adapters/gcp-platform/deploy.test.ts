@@ -110,13 +110,13 @@ describe('project IAM policy', () => {
     // Someone else grants on the same project, one of them in a role mlplane also uses.
     const p = projectPolicy() as Policy & { etag: string };
     p.bindings.push({ role: 'roles/viewer', members: ['user:alice@acme.example'] });
-    p.bindings.find((b) => b.role === 'roles/aiplatform.user')?.members.push('group:ml-team@acme.example');
+    p.bindings.find((b) => b.role === 'roles/bigquery.jobUser')?.members.push('group:ml-team@acme.example');
     await engine.destroy(inputFor(model), {});
     const after = projectPolicy() as Policy;
     expect(after.bindings).toEqual(expect.arrayContaining([
       { role: 'roles/owner', members: ['user:owner@acme-ml.example'] },
       { role: 'roles/viewer', members: ['user:alice@acme.example'] },
-      { role: 'roles/aiplatform.user', members: ['group:ml-team@acme.example'] },
+      { role: 'roles/bigquery.jobUser', members: ['group:ml-team@acme.example'] },
     ]));
     expect(after.bindings.flatMap((b) => b.members).filter((m) => m.includes('.iam.gserviceaccount.com') && m.includes('@acme-ml.'))).toEqual([]);
     expect(sim.state.namesOf('iam#ServiceAccount')).toEqual([]);
