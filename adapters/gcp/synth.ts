@@ -1407,7 +1407,7 @@ function grants(ctx: SynthContext): void {
         stage: 'GA',
       },
     };
-    const key = KEYS.customRole(who);
+    const key = KEYS.customRole(workloadOf.has(who) ? path : who);
     ctx.emit({
       key,
       path,
