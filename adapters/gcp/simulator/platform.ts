@@ -1,6 +1,6 @@
 /**
  * The platform APIs of the simulator: Cloud Storage buckets (and object list/delete), Cloud KMS
- * key rings, keys, key versions and key IAM policies, IAM service accounts, and Cloud Resource
+ * key rings, keys, key versions and key IAM policies, IAM service accounts and project custom roles, and Cloud Resource
  * Manager v3 projects and project IAM policies. Routes and request bodies come from the discovery
  * documents (`platform-discovery.ts`); the behaviour the engine depends on is the services':
  * 409 on existing names, etag-conditional policy writes (409 ABORTED on KMS and Resource Manager,
