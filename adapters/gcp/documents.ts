@@ -275,6 +275,12 @@ export interface ServiceAccountBody {
   readonly serviceAccount: { readonly displayName: string; readonly description: string };
 }
 
+/** IAM `projects.roles.create` body: a project custom role. */
+export interface CustomRoleBody {
+  readonly roleId: string;
+  readonly role: { readonly title: string; readonly description: string; readonly includedPermissions: readonly string[]; readonly stage: 'GA' };
+}
+
 /** Cloud KMS `CryptoKey` create body. */
 export interface CryptoKeyBody {
   readonly purpose: 'ENCRYPT_DECRYPT';

@@ -50,6 +50,7 @@ import type {
   MonitoringScheduleBody,
   ScheduleBody,
   ServiceAccountBody,
+  CustomRoleBody,
   TensorboardBody,
   Thresholds,
   VertexDatasetBody,
@@ -79,6 +80,7 @@ const KEYS = {
   tensorboard: 'vertex.tensorboard',
   featureStore: 'vertex.featureOnlineStore',
   serviceAccount: (path: string) => `iam.serviceAccount/${path}`,
+  customRole: (path: string) => `iam.role/${path}`,
   table: (path: string) => `bigquery.table/${path}`,
   vertexDataset: (path: string) => `vertex.dataset/${path}`,
   featureView: (path: string) => `vertex.featureView/${path}`,
@@ -1152,22 +1154,76 @@ function batchMonitor(ctx: SynthContext, d: DriftMonitorModel, batchPath: string
 // ---------------------------------------------------------------------------------------------
 // Grants
 
+/**
+ * Stands for "the Vertex AI permissions below, in this identity's project custom role" where a
+ * grant needs more than read at project level: `roles/aiplatform.user` holds every Vertex AI
+ * permission, so mlplane never binds it.
+ */
+export const VERTEX_CUSTOM = 'custom:vertex';
+
 /** IAM roles granted for an access level on a resource kind; `scope` says where the binding goes. */
 export const GRANT_ROLES: Readonly<Record<ResourceModel['kind'], { readonly read: string; readonly write: string; readonly scope: 'resource' | 'project' }>> = {
   dataset: { read: 'roles/bigquery.dataViewer', write: 'roles/bigquery.dataEditor', scope: 'resource' },
   featureTable: { read: 'roles/aiplatform.featurestoreDataViewer', write: 'roles/aiplatform.featurestoreDataWriter', scope: 'resource' },
-  modelRegistry: { read: 'roles/aiplatform.viewer', write: 'roles/aiplatform.user', scope: 'project' },
-  computePool: { read: 'roles/aiplatform.viewer', write: 'roles/aiplatform.user', scope: 'project' },
-  pipeline: { read: 'roles/aiplatform.viewer', write: 'roles/aiplatform.user', scope: 'project' },
-  onlineEndpoint: { read: 'roles/aiplatform.user', write: 'roles/aiplatform.user', scope: 'project' },
-  batchInference: { read: 'roles/aiplatform.viewer', write: 'roles/aiplatform.user', scope: 'project' },
-  driftMonitor: { read: 'roles/aiplatform.viewer', write: 'roles/aiplatform.user', scope: 'project' },
+  modelRegistry: { read: 'roles/aiplatform.viewer', write: VERTEX_CUSTOM, scope: 'project' },
+  computePool: { read: 'roles/aiplatform.viewer', write: VERTEX_CUSTOM, scope: 'project' },
+  pipeline: { read: 'roles/aiplatform.viewer', write: VERTEX_CUSTOM, scope: 'project' },
+  onlineEndpoint: { read: VERTEX_CUSTOM, write: VERTEX_CUSTOM, scope: 'project' },
+  batchInference: { read: 'roles/aiplatform.viewer', write: VERTEX_CUSTOM, scope: 'project' },
+  driftMonitor: { read: 'roles/aiplatform.viewer', write: VERTEX_CUSTOM, scope: 'project' },
   // Secrets are only ever read (env): accessor on that one secret.
   secret: { read: 'roles/secretmanager.secretAccessor', write: 'roles/secretmanager.secretAccessor', scope: 'resource' },
 };
 
-/** Roles every pipeline / batch service account needs to run at all. */
-export const BASELINE_ROLES = ['roles/aiplatform.user', 'roles/bigquery.jobUser'] as const;
+/**
+ * The Vertex AI permissions of a grant bound at project level through a custom role (Vertex AI has
+ * no resource-level IAM for these resources). Names from the IAM reference
+ * (https://cloud.google.com/iam/docs/roles-permissions/aiplatform; every one is in
+ * `roles/aiplatform.user`).
+ */
+export const VERTEX_PERMISSIONS: Readonly<Partial<Record<ResourceModel['kind'], { readonly read?: readonly string[]; readonly write: readonly string[] }>>> = {
+  modelRegistry: { write: ['aiplatform.models.get', 'aiplatform.models.list', 'aiplatform.models.update', 'aiplatform.models.upload'] },
+  computePool: { write: ['aiplatform.customJobs.cancel', 'aiplatform.customJobs.create', 'aiplatform.customJobs.get'] },
+  pipeline: { write: ['aiplatform.pipelineJobs.cancel', 'aiplatform.pipelineJobs.create', 'aiplatform.pipelineJobs.get'] },
+  onlineEndpoint: {
+    read: ['aiplatform.endpoints.predict'],
+    write: ['aiplatform.endpoints.deploy', 'aiplatform.endpoints.get', 'aiplatform.endpoints.predict', 'aiplatform.endpoints.undeploy', 'aiplatform.endpoints.update'],
+  },
+  batchInference: { write: ['aiplatform.batchPredictionJobs.cancel', 'aiplatform.batchPredictionJobs.create', 'aiplatform.batchPredictionJobs.get'] },
+  driftMonitor: { write: ['aiplatform.modelMonitoringJobs.create', 'aiplatform.modelMonitoringJobs.get', 'aiplatform.modelMonitors.get', 'aiplatform.modelMonitors.update'] },
+};
+
+/**
+ * What a workload that runs as a Vertex pipeline needs whatever its grants: run its pipeline job and
+ * the custom jobs of its tasks, and record their ML Metadata (artifacts, executions, contexts and
+ * their lineage in the project's metadata store), as the KFP launcher does.
+ */
+export const PIPELINE_RUNNER_PERMISSIONS: readonly string[] = [
+  'aiplatform.artifacts.create',
+  'aiplatform.artifacts.get',
+  'aiplatform.artifacts.list',
+  'aiplatform.artifacts.update',
+  'aiplatform.contexts.addContextArtifactsAndExecutions',
+  'aiplatform.contexts.addContextChildren',
+  'aiplatform.contexts.create',
+  'aiplatform.contexts.get',
+  'aiplatform.contexts.list',
+  'aiplatform.contexts.update',
+  'aiplatform.customJobs.cancel',
+  'aiplatform.customJobs.create',
+  'aiplatform.customJobs.get',
+  'aiplatform.executions.addExecutionEvents',
+  'aiplatform.executions.create',
+  'aiplatform.executions.get',
+  'aiplatform.executions.list',
+  'aiplatform.executions.update',
+  'aiplatform.metadataStores.get',
+  'aiplatform.pipelineJobs.create',
+  'aiplatform.pipelineJobs.get',
+];
+
+/** Roles every pipeline / batch service account needs to run at all (with `PIPELINE_RUNNER_PERMISSIONS` in its custom role). */
+export const BASELINE_ROLES = ['roles/bigquery.jobUser'] as const;
 
 /** Member standing for the project's Vertex AI service agent; the engine resolves it to `service-<number>@gcp-sa-aiplatform.iam.gserviceaccount.com`. */
 export const VERTEX_SERVICE_AGENT = 'serviceAgent:aiplatform.googleapis.com';
@@ -1215,9 +1271,19 @@ function grants(ctx: SynthContext): void {
     set.add(who);
     map.set(role, set);
   };
+  // Vertex AI permissions bound at project level, per member, through one custom role each.
+  const custom = new Map<string, { path: string; permissions: Set<string> }>();
+  const permit = (who: string, path: string, permissions: readonly string[]) => {
+    const entry = custom.get(who) ?? { path, permissions: new Set<string>() };
+    for (const p of permissions) entry.permissions.add(p);
+    custom.set(who, entry);
+  };
+  const workloadOf = new Map(workloads(ctx).map((w) => [`serviceAccount:${ctx.serviceAccountEmail(w.path)}`, w.path]));
   for (const w of workloads(ctx)) {
     if (w.kind === 'onlineEndpoint') continue;
-    for (const role of BASELINE_ROLES) add(project, role, `serviceAccount:${ctx.serviceAccountEmail(w.path)}`);
+    const who = `serviceAccount:${ctx.serviceAccountEmail(w.path)}`;
+    for (const role of BASELINE_ROLES) add(project, role, who);
+    permit(who, w.path, PIPELINE_RUNNER_PERMISSIONS);
   }
   for (const g of ctx.model.grants) {
     const target = ctx.model.resources.find((r) => r.path === g.resource);
@@ -1231,6 +1297,11 @@ function grants(ctx: SynthContext): void {
   }
   function grantOne(target: ResourceModel, role: string, who: string, access: GrantModel['access']): void {
     const roles = GRANT_ROLES[target.kind];
+    if (role === VERTEX_CUSTOM) {
+      const perms = VERTEX_PERMISSIONS[target.kind];
+      permit(who, workloadOf.get(who) ?? ctx.model.environment.path, (access === 'read' ? perms?.read : perms?.write) ?? []);
+      return;
+    }
     if (roles.scope === 'project') {
       add(project, role, who);
       return;
@@ -1248,6 +1319,9 @@ function grants(ctx: SynthContext): void {
       add(keyed(target.path), role, who);
     }
   }
+  // A secret nobody reads any more still gets its (empty) policy document, so that the engine
+  // revokes the accessor bindings it once granted on it.
+  for (const r of ctx.model.resources) if (r.kind === 'secret' && !perResource.has(r.path)) perResource.set(r.path, { target: r, roles: new Map() });
   const policy = (roles: Map<string, Set<string>>): IamPolicyBody => ({
     bindings: [...roles.keys()].sort().map((role) => ({ role, members: [...(roles.get(role) ?? [])].sort() })),
   });
@@ -1319,6 +1393,36 @@ function grants(ctx: SynthContext): void {
       dependsOn: [KEYS.bucket, ...serviceAccountDeps(ctx, bucketRoles)],
     });
   }
+  const roleKeys: string[] = [];
+  for (const [who, { path, permissions }] of [...custom.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    if (permissions.size === 0) continue;
+    const roleId = customRoleId(ctx, who);
+    const body: CustomRoleBody = {
+      roleId,
+      role: {
+        title: displayName(`mlplane ${path} (Vertex AI)`).slice(0, 100),
+        // Custom roles have no labels: the description carries the ownership label.
+        description: `Vertex AI permissions of ${who.replace(/^serviceAccount:/, '')} implied by its grants in environment '${ctx.model.environment.path}' (mlplane-env=${ctx.envLabel})`.slice(0, 256),
+        includedPermissions: [...permissions].sort(),
+        stage: 'GA',
+      },
+    };
+    const key = KEYS.customRole(workloadOf.has(who) ? path : who);
+    ctx.emit({
+      key,
+      path,
+      method: 'iam.projects.roles.create',
+      collection: 'projects.roles',
+      parent: `projects/${ctx.settings.project}`,
+      id: roleId,
+      document: `iam/roles/${roleId}.json`,
+      body,
+      schema: { kind: 'discovery', api: 'iam.v1', schema: 'CreateRoleRequest' },
+      dependsOn: [],
+    });
+    roleKeys.push(key);
+    add(project, `projects/${ctx.settings.project}/roles/${roleId}`, who);
+  }
   ctx.emit({
     key: KEYS.iam(ctx.model.environment.path),
     path: ctx.model.environment.path,
@@ -1330,8 +1434,18 @@ function grants(ctx: SynthContext): void {
     body: policy(project),
     schema: { kind: 'discovery', api: 'cloudresourcemanager.v3', schema: 'Policy' },
     requestField: 'policy',
-    dependsOn: serviceAccountDeps(ctx, project),
+    dependsOn: [...roleKeys, ...serviceAccountDeps(ctx, project)],
   });
+}
+
+/**
+ * The id of a member's custom role (`[a-zA-Z0-9_.]{3,64}`): the service account id with `_` for
+ * `-` (already unique per environment), or for a service agent the environment label and the API.
+ */
+function customRoleId(ctx: SynthContext, member: string): string {
+  const sa = /^serviceAccount:([^@]+)@/.exec(member);
+  const base = sa ? (sa[1] as string) : `mlp-${ctx.envLabel}-${member.replace(/^serviceAgent:/, '').split('.')[0] as string}-agent`;
+  return base.replace(/[^a-zA-Z0-9_.]/g, '_').slice(0, 64);
 }
 
 /** Manifest keys of the service accounts a policy's members need. */

@@ -4,6 +4,7 @@
  * by default (no folder outside the package).
  */
 import * as fs from 'node:fs';
+import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { findConformanceDir } from '../../adapters/azure/simulator/schemas';
@@ -23,6 +24,22 @@ function filesUnder(dir: string): string[] {
 
 /** Shipped spec files: everything but the attribution (SOURCES.md and licence texts). */
 const specFiles = filesUnder(SPEC).filter((f) => f !== 'SOURCES.md' && !f.startsWith(`licenses${path.sep}`));
+
+/**
+ * Where the reference copy of a shipped file is: the conformance data, or for a file whose
+ * SOURCES.md row names an npm package version (the Secret Manager protos) that file in the
+ * installed package, which must be that version.
+ */
+function referenceOf(file: string): string {
+  const row = fs.readFileSync(path.join(SPEC, 'SOURCES.md'), 'utf8').split('\n').find((l) => l.startsWith(`| \`${file}\` |`)) ?? '';
+  const npm = /\| `([^`]+)` \| npm `((?:@[a-z0-9-]+\/)?[a-z0-9-]+)@(\d+\.\d+\.\d+)` \|/.exec(row);
+  if (!npm) return conformancePath(file);
+  const [, upstream, name, version] = npm as unknown as [string, string, string, string];
+  // The packages' `exports` hide package.json: go up from the main entry (build/src/index.js).
+  const dir = path.resolve(path.dirname(createRequire(import.meta.url).resolve(name)), '..', '..');
+  expect((JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as { version: string }).version, `installed ${name}`).toBe(version);
+  return path.join(dir, upstream);
+}
 
 describe('spec-data', () => {
   it('ships the files the simulators read', () => {
@@ -46,6 +63,12 @@ describe('spec-data', () => {
       'gcp/cloudkms.v1.discovery.json',
       'gcp/cloudresourcemanager.v3.discovery.json',
       'gcp/iam.v1.discovery.json',
+      'gcp/secretmanager/google/cloud/secretmanager/v1/resources.proto',
+      'gcp/secretmanager/google/cloud/secretmanager/v1/service.proto',
+      'gcp/secretmanager/google/iam/v1/iam_policy.proto',
+      'gcp/secretmanager/google/iam/v1/options.proto',
+      'gcp/secretmanager/google/iam/v1/policy.proto',
+      'gcp/secretmanager/google/iam/v1/resource_policy_member.proto',
       'gcp/storage.v1.discovery.json',
       'kfp/pipeline_spec.proto',
     ]);
@@ -53,15 +76,16 @@ describe('spec-data', () => {
 
   it.each(specFiles)('%s equals the reference conformance copy byte for byte', (file) => {
     const shipped = fs.readFileSync(path.join(SPEC, file));
-    const reference = fs.readFileSync(conformancePath(file));
-    expect(shipped.equals(reference), `spec-data/${file} differs from ${conformancePath(file)}; copy it again`).toBe(true);
+    const referencePath = referenceOf(file);
+    const reference = fs.readFileSync(referencePath);
+    expect(shipped.equals(reference), `spec-data/${file} differs from ${referencePath}; copy it again`).toBe(true);
   });
 
   it.each(specFiles)('%s has a row in SOURCES.md with its commit and licence text', (file) => {
     const sources = fs.readFileSync(path.join(SPEC, 'SOURCES.md'), 'utf8');
     const row = sources.split('\n').find((l) => l.startsWith(`| \`${file}\` |`));
     expect(row, `no row for ${file} in spec-data/SOURCES.md`).toBeDefined();
-    expect(row).toMatch(/\| `[0-9a-f]{40}` \|/);
+    expect(row).toMatch(/\| (`[0-9a-f]{40}`|npm `[@a-z0-9/-]+@\d+\.\d+\.\d+`) \|/);
     const licence = /\]\((licenses\/[^)]+)\)/.exec(row!)?.[1];
     expect(licence, `row of ${file} names no licence text`).toBeDefined();
     expect(fs.existsSync(path.join(SPEC, licence!))).toBe(true);

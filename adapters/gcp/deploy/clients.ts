@@ -1,7 +1,8 @@
 /**
  * The only code in mlplane that talks to Google Cloud: `@google-cloud/aiplatform` (v1 and v1beta1
  * clients over REST), `@google-cloud/bigquery`, `@google-cloud/storage`, `@google-cloud/kms`,
- * `@google-cloud/resource-manager` (v3 `ProjectsClient`) and `@googleapis/iam` (IAM v1 service
+ * `@google-cloud/resource-manager` (v3 `ProjectsClient`), `@google-cloud/secret-manager` (secret IAM
+ * policies) and `@googleapis/iam` (IAM v1 service
  * accounts: the GAPIC `@google-cloud/iam` has no service-account admin API), with Application
  * Default Credentials — or, when `MLPLANE_GCP_ENDPOINT=http://127.0.0.1:N` is set, a local
  * simulator with no credentials.
@@ -14,6 +15,7 @@ import type { ClientOptions } from 'google-gax';
 import { BigQuery } from '@google-cloud/bigquery';
 import { KeyManagementServiceClient } from '@google-cloud/kms';
 import { ProjectsClient } from '@google-cloud/resource-manager';
+import { SecretManagerServiceClient } from '@google-cloud/secret-manager';
 import { Storage } from '@google-cloud/storage';
 import { iam_v1 } from '@googleapis/iam';
 import { GoogleAuth, PassThroughClient } from 'google-auth-library';
@@ -144,6 +146,8 @@ export interface GcpClients {
   readonly kms: KeyManagementServiceClient;
   readonly projects: ProjectsClient;
   readonly iam: iam_v1.Iam;
+  /** Secret Manager v1: secret reads and secret IAM policies only (mlplane never reads or writes secret values). */
+  readonly secrets: SecretManagerServiceClient;
   /**
    * `cloudkms…cryptoKeys.getIamPolicy`, a GET: the KMS client's `getIamPolicy` over REST sends a
    * POST the service does not serve (googleapis/gax-nodejs#1462), so this one call goes through the
@@ -240,6 +244,9 @@ export function makeClients(project: string, region: string, env: NodeJS.Process
     },
     get iam() {
       return lazy('iam', () => new iam_v1.Iam(iamOpts));
+    },
+    get secrets() {
+      return lazy('secrets', () => new SecretManagerServiceClient(platformOpts));
     },
     async kmsGetIamPolicy(resource) {
       // `auth` is a GoogleAuth (ADC) or, against the simulator, the PassThroughClient itself.

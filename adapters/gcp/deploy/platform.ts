@@ -2,8 +2,10 @@
  * The platform resources of an environment, applied with the same plan / ownership / journal /
  * lock rules as the Vertex AI and BigQuery ones: IAM service accounts (`@googleapis/iam`), the
  * Cloud Storage staging bucket and its IAM policy (`@google-cloud/storage`), Cloud KMS key rings,
- * keys and key IAM policies (`@google-cloud/kms`), and the project IAM policy
- * (`@google-cloud/resource-manager` v3).
+ * keys and key IAM policies (`@google-cloud/kms`), the project IAM policy
+ * (`@google-cloud/resource-manager` v3), and the IAM policies of the Secret Manager secrets the
+ * environment reads (`@google-cloud/secret-manager`; the secrets themselves are the user's: never
+ * created, changed or deleted, and their values never read).
  *
  * IAM policies are changed by read-modify-write on the policy's etag, retried from the read when
  * the service reports a concurrent change; only mlplane's own bindings are added or removed.
@@ -20,16 +22,18 @@ import { item, lastSegment, quiet, type Run, type RunContext, type Step } from '
 import { foreignError, serviceAgents, type Binding } from './steps';
 
 /** Delete order of platform resources (lower first): our bindings go before the accounts they name; the bucket and keys last, before the environment dataset (the lock's home, rank 100). */
-const RANK = { binding: 1, serviceAccount: 95, bucket: 97, key: 99 } as const;
+const RANK = { binding: 1, role: 94, serviceAccount: 95, bucket: 97, key: 99 } as const;
 
 const METHOD = {
   serviceAccount: 'iam.projects.serviceAccounts.create',
+  role: 'iam.projects.roles.create',
   bucket: 'storage.buckets.insert',
   bucketPolicy: 'storage.buckets.setIamPolicy',
   keyRing: 'cloudkms.projects.locations.keyRings.create',
   key: 'cloudkms.projects.locations.keyRings.cryptoKeys.create',
   keyPolicy: 'cloudkms.projects.locations.keyRings.cryptoKeys.setIamPolicy',
   projectPolicy: 'cloudresourcemanager.projects.setIamPolicy',
+  secretPolicy: 'secretmanager.projects.secrets.setIamPolicy',
 } as const;
 
 /** Manifest methods this file applies. */
@@ -87,11 +91,19 @@ export async function observePlatform(run: Run, mode: 'deploy' | 'destroy', dest
   const keyOf = (name: string) => read(name, () => readOrUndefined(run, name, async () => (await run.clients.kms.getCryptoKey({ name }))[0] as unknown as Json));
   const bucketOf = (bucketName: string) => read(`bucket ${bucketName}`, () => readOrUndefined(run, `bucket ${bucketName}`, async () => (await run.clients.storage.bucket(bucketName).getMetadata())[0] as unknown as Json));
   const accounts = read('accounts', () => listServiceAccounts(run));
+  const customRoles = read('roles', () => listCustomRoles(run));
   for (const e of of(METHOD.keyRing)) void keyRingOf(`${e.parent}/keyRings/${e.id as string}`);
   for (const e of [...of(METHOD.key), ...of(METHOD.keyPolicy)]) void keyOf(`${e.parent}/cryptoKeys/${e.id as string}`);
   for (const e of [...of(METHOD.bucket), ...of(METHOD.bucketPolicy)]) void bucketOf(e.id as string);
   const projectPolicyOf = (resource: string) => read(`policy of ${resource}`, async () => (await run.calls.run('read', `policy of ${resource}`, () => run.clients.projects.getIamPolicy({ resource, options: { requestedPolicyVersion: 3 } })))[0] as unknown as Policy);
   for (const e of of(METHOD.projectPolicy)) void projectPolicyOf(`projects/${e.id as string}`);
+  const secretPolicyOf = (resource: string) =>
+    read(`secret ${resource}`, async () => {
+      // A missing secret answers NOT_FOUND to both reads: undefined means "no such secret".
+      const exists = await readOrUndefined(run, `secret ${resource}`, async () => (await run.clients.secrets.getSecret({ name: resource }))[0]);
+      return exists ? await readSecretPolicy(run, resource) : undefined;
+    });
+  for (const e of of(METHOD.secretPolicy)) void secretPolicyOf(`${e.parent}/secrets/${e.id as string}`);
 
   // ---- Service accounts: the manifest's, and every one of this environment's (by the marker).
   // The list holds every account of the project: one not in it does not exist.
@@ -150,6 +162,70 @@ export async function observePlatform(run: Run, mode: 'deploy' | 'destroy', dest
     const email = String(sa.email);
     if (claimed.has(email)) continue;
     steps.push(deleteServiceAccount(`iam.serviceAccount/${email}`, email, String(sa.name)));
+  }
+  // ---- Project custom roles (the Vertex AI permissions of each identity), by the same marker.
+  // Deleting a custom role only marks it deleted for 7 days (its id cannot be reused for 37): a
+  // deleted role of ours is undeleted rather than created again.
+  const roles = await customRoles;
+  const claimedRoles = new Set<string>();
+  for (const e of of(METHOD.role)) {
+    const name = `${e.parent}/roles/${e.id as string}`;
+    const desired = (body(e).role as Json | undefined) ?? {};
+    const live = roles.find((r) => r.name === name);
+    if (live && !String(live.description ?? '').includes(ownershipMarker(env))) {
+      foreign.push(`[${e.path}] IAM custom role ${name} already exists and is not owned by this environment (its description has no '${ownershipMarker(env)}'); mlplane never adopts or overwrites it. To import it, add '${ownershipMarker(env)}' to its description (gcloud iam roles update ${e.id as string} --project=${project} --description=…); otherwise delete it`);
+      continue;
+    }
+    claimedRoles.add(name);
+    if (mode === 'destroy') {
+      if (live && live.deleted !== true) steps.push(deleteRole(e.key, e.path, name));
+      continue;
+    }
+    if (!live) {
+      steps.push({
+        item: item(e.key, 'IAM custom role', e.path, 'create', [], [`create custom role ${name} (${(desired.includedPermissions as string[] | undefined)?.length ?? 0} permissions)`]),
+        deps: e.dependsOn,
+        phase: 'apply',
+        rank: RANK.role,
+        target: name,
+        run: (rc) =>
+          rc.calls.create(
+            e.key,
+            async () => {
+              await rc.calls.run('write', e.key, () => rc.clients.iam.projects.roles.create({ parent: e.parent, requestBody: body(e) }));
+            },
+            async () => (await readOrUndefined(run, name, async () => (await rc.clients.iam.projects.roles.get({ name })).data, rc)) !== undefined,
+          ),
+      });
+      continue;
+    }
+    const changes: PropertyChange[] = (['title', 'description', 'includedPermissions', 'stage'] as const)
+      .filter((f) => !equal(f === 'includedPermissions' ? [...((live[f] as string[] | undefined) ?? [])].sort() : live[f], desired[f]))
+      .map((f) => ({ property: f, before: live[f], after: desired[f] }));
+    const undelete = live.deleted === true;
+    const summary = [
+      ...(undelete ? [`undelete custom role ${name} (deleted by an earlier destroy)`] : []),
+      ...changes.map((c) => (c.property === 'includedPermissions' ? permissionChange(name, c.before, c.after) : `custom role ${lastSegment(name)} ${c.property} ${JSON.stringify(c.before)} → ${JSON.stringify(c.after)}`)),
+    ];
+    steps.push({
+      item: item(e.key, 'IAM custom role', e.path, undelete || changes.length > 0 ? 'update' : 'noop', changes, summary),
+      deps: e.dependsOn,
+      phase: 'apply',
+      rank: RANK.role,
+      target: name,
+      run: async (rc) => {
+        if (undelete) await rc.calls.run('write', `${e.key}#undelete`, () => rc.clients.iam.projects.roles.undelete({ name, requestBody: { etag: live.etag as string } }), { retryAmbiguous: true });
+        if (changes.length > 0) {
+          await rc.calls.run('write', e.key, () => rc.clients.iam.projects.roles.patch({ name, updateMask: changes.map((c) => c.property).join(','), requestBody: desired }), { retryAmbiguous: true });
+        }
+      },
+    });
+  }
+  // Roles of this environment nothing defines any more.
+  for (const r of roles) {
+    const name = String(r.name);
+    if (claimedRoles.has(name) || r.deleted === true || !String(r.description ?? '').includes(ownershipMarker(env))) continue;
+    steps.push(deleteRole(`iam.role/${name}`, name, name));
   }
   const isOurs = (member: string) => member.startsWith('serviceAccount:') && ours.has(member.slice('serviceAccount:'.length));
   const agents = serviceAgents(run);
@@ -348,6 +424,26 @@ export async function observePlatform(run: Run, mode: 'deploy' | 'destroy', dest
       }, mode),
     );
   }
+
+  // ---- Secret Manager secrets: the user's; only our accessor bindings on their policies are ours.
+  const missing: string[] = [];
+  for (const e of of(METHOD.secretPolicy)) {
+    const resource = `${e.parent}/secrets/${e.id as string}`;
+    const live = await secretPolicyOf(resource);
+    if (!live) {
+      if (mode === 'deploy') missing.push(missingSecret(e, resource));
+      continue;
+    }
+    const desired = mode === 'destroy' ? [] : grantsOf(await agents.resolve(body(e)));
+    steps.push(
+      policyStep(e, 'Secret IAM policy', `secret ${e.id as string}`, resource, live, desired, revocations(live, desired, isOurs), async (rc, edit) => {
+        await rewritePolicy(rc, e.key, () => readSecretPolicy(rc, resource), (policy) => rc.clients.secrets.setIamPolicy({ resource, policy: policy as never }), edit);
+      }, mode),
+    );
+  }
+  if (missing.length > 0) {
+    throw new DeployError(`${missing.length === 1 ? 'a Secret Manager secret the environment reads does not exist' : `${missing.length} Secret Manager secrets the environment reads do not exist`}; nothing was changed:\n  ${missing.join('\n  ')}`, run.manifest.environment);
+  }
   if (mode === 'destroy' && of(METHOD.keyRing).length > 0 && !run.said.has('kms-kept')) {
     run.said.add('kms-kept');
     run.input.progress.log(
@@ -358,6 +454,59 @@ export async function observePlatform(run: Run, mode: 'deploy' | 'destroy', dest
 }
 
 // ---------------------------------------------------------------------------------------------
+
+/** The IAM policy of a secret (version 3, so conditional bindings read as they are). */
+async function readSecretPolicy(rc: Pick<RunContext, 'calls' | 'clients'>, resource: string): Promise<Policy> {
+  const [policy] = await rc.calls.run('read', `policy of ${resource}`, () => rc.clients.secrets.getIamPolicy({ resource, options: { requestedPolicyVersion: 3 } }));
+  return policy as unknown as Policy;
+}
+
+/** The message for a secret that a Secret construct references and that does not exist. */
+function missingSecret(e: ManifestEntry, resource: string): string {
+  const [, project, , secret] = resource.split('/');
+  return (
+    `[${e.path}] Secret Manager secret ${resource} does not exist; mlplane references secrets and grants read on them, but never creates a secret or its value. ` +
+    `Create it and add the value (gcloud secrets create ${secret as string} --project=${project as string} --replication-policy=automatic; printf %s "$VALUE" | gcloud secrets versions add ${secret as string} --project=${project as string} --data-file=-), ` +
+    `or point the Secret at an existing one (gcp: { project, secretName })`
+  );
+}
+
+function deleteRole(key: string, path: string, name: string): Step {
+  return {
+    item: item(key, 'IAM custom role', path, 'delete', [], [`delete custom role ${lastSegment(name)} (IAM keeps it deleted for 7 days, then purges it; a deploy in between undeletes it)`]),
+    deps: [],
+    phase: 'delete',
+    rank: RANK.role,
+    target: name,
+    run: async (rc) => {
+      await rc.calls.run('write', key, () => rc.clients.iam.projects.roles.delete({ name }), { retryAmbiguous: true }).catch((e: unknown) => {
+        if (!isNotFound(e)) throw e;
+      });
+    },
+  };
+}
+
+/** A plan line for a change of a role's permissions: what is added and removed. */
+function permissionChange(name: string, before: unknown, after: unknown): string {
+  const b = new Set((before as string[] | undefined) ?? []);
+  const a = new Set((after as string[] | undefined) ?? []);
+  const added = [...a].filter((p) => !b.has(p));
+  const removed = [...b].filter((p) => !a.has(p));
+  return `custom role ${lastSegment(name)} permissions${added.length > 0 ? ` +${added.join(' +')}` : ''}${removed.length > 0 ? ` -${removed.join(' -')}` : ''}`;
+}
+
+/** Every custom role of the project, deleted ones too (`showDeleted`), with their permissions (`view: FULL`). */
+async function listCustomRoles(run: Run): Promise<Json[]> {
+  if (!run.manifest.entries.some((e) => e.method === METHOD.role || e.method === METHOD.serviceAccount)) return [];
+  const out: Json[] = [];
+  let pageToken: string | undefined;
+  do {
+    const res = await run.calls.run('read', `custom roles of ${run.manifest.project}`, () => run.clients.iam.projects.roles.list({ parent: `projects/${run.manifest.project}`, showDeleted: true, view: 'FULL', pageSize: 1000, ...(pageToken ? { pageToken } : {}) }));
+    out.push(...((res.data.roles ?? []) as Json[]));
+    pageToken = res.data.nextPageToken ?? undefined;
+  } while (pageToken);
+  return out;
+}
 
 function deleteServiceAccount(key: string, path: string, name: string): Step {
   return {

@@ -25,7 +25,7 @@ export const PLATFORM_APIS = {
 export type PlatformApi = keyof typeof PLATFORM_APIS;
 
 /** The methods the simulator routes, by id prefix (the rest of each document is not served). */
-const SERVED = [/^storage\.(buckets|objects)\./, /^cloudkms\.projects\.locations\.keyRings\./, /^iam\.projects\.serviceAccounts\./, /^cloudresourcemanager\.projects\./];
+const SERVED = [/^storage\.(buckets|objects)\./, /^cloudkms\.projects\.locations\.keyRings\./, /^iam\.projects\.serviceAccounts\./, /^iam\.projects\.roles\./, /^cloudresourcemanager\.projects\./];
 
 interface DiscoveryParameter {
   readonly location?: string;

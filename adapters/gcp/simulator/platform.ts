@@ -1,13 +1,14 @@
 /**
  * The platform APIs of the simulator: Cloud Storage buckets (and object list/delete), Cloud KMS
- * key rings, keys, key versions and key IAM policies, IAM service accounts, and Cloud Resource
+ * key rings, keys, key versions and key IAM policies, IAM service accounts and project custom roles, and Cloud Resource
  * Manager v3 projects and project IAM policies. Routes and request bodies come from the discovery
  * documents (`platform-discovery.ts`); the behaviour the engine depends on is the services':
  * 409 on existing names, etag-conditional policy writes (409 ABORTED on KMS and Resource Manager,
  * 412 on Cloud Storage), members that name a service account must name an existing one, a bucket's
  * default key must exist and the Cloud Storage service agent must be able to use it, a key's
  * `rotationPeriod` needs `nextRotationTime`, key versions are destroyed on a schedule, and key
- * rings and keys have no delete method at all.
+ * rings and keys have no delete method at all. Secret Manager (secret reads and secret IAM
+ * policies) is routed first, by its protos (`secret-manager.ts`).
  */
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
@@ -15,6 +16,7 @@ import protobuf from 'protobufjs';
 import { projectNumber } from './bigquery';
 import { ApiError } from './errors';
 import type { PlatformDiscovery, PlatformMatch } from './platform-discovery';
+import { matchSecretManager } from './secret-manager';
 import type { Json, SimulatorState } from './state';
 import type { SimRequest, SimResponse } from './vertex';
 
@@ -31,6 +33,8 @@ export interface PlatformRoute {
  * @throws ApiError 404 when the path is theirs but the verb is not
  */
 export function matchPlatform(discovery: PlatformDiscovery, state: SimulatorState, req: SimRequest): PlatformRoute | undefined {
+  const secrets = matchSecretManager(state, req);
+  if (secrets) return secrets;
   const match: PlatformMatch | undefined = discovery.match(req.verb, req.path);
   if (!match) return undefined;
   return {
@@ -237,6 +241,71 @@ function handle(state: SimulatorState, m: PlatformMatch, req: SimRequest, body: 
       return ok({});
     }
 
+    // ---- IAM project custom roles
+    case 'iam.projects.roles.create': {
+      const project = String(p.projectsId);
+      const b = body as Json;
+      const roleId = String(b.roleId ?? '');
+      if (!/^[a-zA-Z0-9_.]{3,64}$/.test(roleId)) throw new ApiError(400, `The role_id (${roleId}) is invalid: it must be 3-64 letters, digits, underscores and periods`, 'INVALID_ARGUMENT');
+      const name = `projects/${project}/roles/${roleId}`;
+      const existing = state.get(roleKey(name));
+      if (existing) {
+        throw existing.body.deleted === true
+          ? new ApiError(400, `A role (${name}) with this ID was deleted recently; undelete it, or wait 37 days before reusing the ID`, 'FAILED_PRECONDITION')
+          : new ApiError(409, `A role named ${roleId} in projects/${project} already exists.`, 'ALREADY_EXISTS');
+      }
+      const role = (b.role as Json | undefined) ?? {};
+      if (role.name !== undefined) throw new ApiError(400, 'Role.name must not be set in CreateRole', 'INVALID_ARGUMENT');
+      checkPermissions(role.includedPermissions);
+      const stored: Json = { ...role, name, stage: role.stage ?? 'ALPHA', etag: Buffer.from(state.etag()).toString('base64') };
+      delete stored.deleted;
+      state.put(roleKey(name), 'iam#Role', stored);
+      return ok(stored);
+    }
+    case 'iam.projects.roles.get':
+      return ok(needRole(state, p).body);
+    case 'iam.projects.roles.list': {
+      const prefix = `projects/${String(p.projectsId)}/roles/`;
+      const showDeleted = req.query.get('showDeleted') === 'true';
+      const full = req.query.get('view') === 'FULL';
+      const roles = [...state.resources.values()]
+        .filter((r) => r.type === 'iam#Role' && String(r.body.name).startsWith(prefix) && (showDeleted || r.body.deleted !== true))
+        .map((r) => (full ? r.body : Object.fromEntries(Object.entries(r.body).filter(([k]) => k !== 'includedPermissions'))));
+      return ok(roles.length > 0 ? { roles } : {});
+    }
+    case 'iam.projects.roles.patch': {
+      const r = needRole(state, p);
+      if (r.body.deleted === true) throw new ApiError(400, `Role ${String(r.body.name)} is deleted; undelete it first`, 'FAILED_PRECONDITION');
+      const b = body as Json;
+      if (b.etag !== undefined && b.etag !== r.body.etag) throw new ApiError(409, 'There were concurrent policy changes. Please retry the whole read-modify-write with exponential backoff.', 'ABORTED');
+      const mask = (req.query.get('updateMask') ?? '').split(',').filter((x) => x !== '');
+      const allowed = ['title', 'description', 'includedPermissions', 'stage'];
+      const bad = mask.filter((f) => !allowed.includes(f));
+      if (mask.length === 0 || bad.length > 0) throw new ApiError(400, `updateMask must name fields among ${allowed.join(', ')}, got '${req.query.get('updateMask') ?? ''}'`, 'INVALID_ARGUMENT');
+      if (mask.includes('includedPermissions')) checkPermissions(b.includedPermissions);
+      const next = { ...r.body };
+      for (const f of mask) next[f] = b[f];
+      next.etag = Buffer.from(state.etag()).toString('base64');
+      r.body = next;
+      return ok(next);
+    }
+    case 'iam.projects.roles.delete': {
+      const r = needRole(state, p);
+      if (r.body.deleted === true) throw new ApiError(400, `Role ${String(r.body.name)} is already deleted`, 'FAILED_PRECONDITION');
+      r.body = { ...r.body, deleted: true, etag: Buffer.from(state.etag()).toString('base64') };
+      return ok(r.body);
+    }
+    case 'iam.projects.roles.undelete': {
+      const r = needRole(state, p);
+      if (r.body.deleted !== true) throw new ApiError(400, `Role ${String(r.body.name)} is not deleted`, 'FAILED_PRECONDITION');
+      const b = (body as Json | undefined) ?? {};
+      if (b.etag !== undefined && b.etag !== r.body.etag) throw new ApiError(409, 'There were concurrent changes to the role; read it again', 'ABORTED');
+      const next: Json = { ...r.body, etag: Buffer.from(state.etag()).toString('base64') };
+      delete next.deleted;
+      r.body = next;
+      return ok(next);
+    }
+
     // ---- Cloud Resource Manager v3
     case 'cloudresourcemanager.projects.get': {
       const id = String(p.projectsId);
@@ -247,6 +316,14 @@ function handle(state: SimulatorState, m: PlatformMatch, req: SimRequest, body: 
     case 'cloudresourcemanager.projects.setIamPolicy': {
       const id = String(p.projectsId);
       projectPolicy(state, id);
+      // A custom role in a binding must exist (and not be deleted) in the project.
+      for (const b of (((body as Json).policy as Json | undefined)?.bindings as Json[] | undefined) ?? []) {
+        const role = String(b.role);
+        const custom = /^projects\/([^/]+)\/roles\/[^/]+$/.exec(role);
+        if (custom && (custom[1] !== id || !state.get(roleKey(role)) || state.get(roleKey(role))?.body.deleted === true)) {
+          throw new ApiError(400, `Role (${role}) does not exist in the resource's hierarchy.`, 'INVALID_ARGUMENT');
+        }
+      }
       return ok(setPolicy(state, `crm/projects/${id}`, body as Json));
     }
     default:
@@ -256,6 +333,21 @@ function handle(state: SimulatorState, m: PlatformMatch, req: SimRequest, body: 
 
 const bucketName = (name: string) => `storage/b/${name}`;
 const serviceAccountKey = (email: string) => `iam/serviceAccounts/${email}`;
+const roleKey = (name: string) => `iam/${name}`;
+
+function needRole(state: SimulatorState, p: Readonly<Record<string, string>>) {
+  const name = `projects/${String(p.projectsId)}/roles/${String(p.rolesId)}`;
+  const r = state.get(roleKey(name));
+  if (!r) throw new ApiError(404, `The role named ${name} was not found.`, 'NOT_FOUND');
+  return r;
+}
+
+/** A custom role's permissions: a non-empty list of `<service>.<resource>.<verb>` names (IAM answers 400 otherwise). */
+function checkPermissions(value: unknown): void {
+  const list = Array.isArray(value) ? (value as unknown[]) : [];
+  const bad = list.filter((x) => typeof x !== 'string' || !/^[a-z][a-z0-9]*\.[a-zA-Z0-9]+\.[a-zA-Z0-9]+$/.test(x));
+  if (bad.length > 0) throw new ApiError(400, `Permission ${String(bad[0])} is not valid.`, 'INVALID_ARGUMENT');
+}
 const keyRingPath = (p: Readonly<Record<string, string>>) => `projects/${String(p.projectsId)}/locations/${String(p.locationsId)}/keyRings/${String(p.keyRingsId)}`;
 const cryptoKeyPath = (p: Readonly<Record<string, string>>) => `${keyRingPath(p)}/cryptoKeys/${String(p.cryptoKeysId)}`;
 

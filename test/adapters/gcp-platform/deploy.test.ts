@@ -32,7 +32,9 @@ describe.each(['Fraud', 'Churn'])('%s', (name) => {
       if (e.method === 'storage.buckets.insert') expect(sim.state.get(`storage/b/${e.id}`), e.key).toBeDefined();
       if (e.method === 'cloudkms.projects.locations.keyRings.create') expect(sim.state.get(`${e.parent}/keyRings/${e.id}`), e.key).toBeDefined();
       if (e.method === 'cloudkms.projects.locations.keyRings.cryptoKeys.create') expect(sim.state.get(`${e.parent}/cryptoKeys/${e.id}`), e.key).toBeDefined();
+      if (e.method === 'iam.projects.roles.create') expect(sim.state.get(`iam/${e.parent}/roles/${e.id}`), e.key).toBeDefined();
     }
+    expect(manifest.entries.filter((e) => e.method === 'iam.projects.roles.create').length).toBeGreaterThan(0);
     expect(first.created).toBeGreaterThan(5);
     // The project policy carries mlplane's grants next to the owner's.
     expect(membersOf(projectPolicy(), 'roles/owner')).toEqual(['user:owner@acme-ml.example']);
@@ -110,13 +112,13 @@ describe('project IAM policy', () => {
     // Someone else grants on the same project, one of them in a role mlplane also uses.
     const p = projectPolicy() as Policy & { etag: string };
     p.bindings.push({ role: 'roles/viewer', members: ['user:alice@acme.example'] });
-    p.bindings.find((b) => b.role === 'roles/aiplatform.user')?.members.push('group:ml-team@acme.example');
+    p.bindings.find((b) => b.role === 'roles/bigquery.jobUser')?.members.push('group:ml-team@acme.example');
     await engine.destroy(inputFor(model), {});
     const after = projectPolicy() as Policy;
     expect(after.bindings).toEqual(expect.arrayContaining([
       { role: 'roles/owner', members: ['user:owner@acme-ml.example'] },
       { role: 'roles/viewer', members: ['user:alice@acme.example'] },
-      { role: 'roles/aiplatform.user', members: ['group:ml-team@acme.example'] },
+      { role: 'roles/bigquery.jobUser', members: ['group:ml-team@acme.example'] },
     ]));
     expect(after.bindings.flatMap((b) => b.members).filter((m) => m.includes('.iam.gserviceaccount.com') && m.includes('@acme-ml.'))).toEqual([]);
     expect(sim.state.namesOf('iam#ServiceAccount')).toEqual([]);
@@ -145,6 +147,77 @@ describe('project IAM policy', () => {
     expect(conflicts.map((r) => r.status)).toEqual([409, 200]);
     expect(membersOf(projectPolicy(), 'roles/viewer')).toEqual(['user:bob@acme.example']);
     expect(membersOf(projectPolicy(), 'roles/bigquery.jobUser').length).toBeGreaterThan(0);
+  });
+});
+
+describe('project custom roles', () => {
+  beforeEach(() => resetSimulator(sim));
+
+  type RoleEntry = { key: string; method: string; id: string | null; parent: string; path: string; document: string };
+  const roleEntries = (input: ReturnType<typeof inputFor>) => (input.documents['manifest.json'] as { entries: RoleEntry[] }).entries.filter((e) => e.method === 'iam.projects.roles.create');
+  const role = (e: RoleEntry) => sim.state.get(`iam/${e.parent}/roles/${e.id as string}`)?.body as { includedPermissions: string[]; deleted?: boolean; stage: string } | undefined;
+
+  it('creates each role before the project policy binds it, with exactly the permissions of its document', async () => {
+    const input = inputFor(example('Fraud'));
+    await engineFor(sim).deploy(input);
+    const log = sim.requestLog.filter((r) => r.status < 300);
+    const creates = log.flatMap((r, i) => (r.rpc === 'iam.projects.roles.create' ? [i] : []));
+    const policy = log.findIndex((r) => r.rpc === 'cloudresourcemanager.projects.setIamPolicy');
+    expect(creates.length).toBeGreaterThan(0);
+    expect(policy).toBeGreaterThan(Math.max(...creates));
+    for (const e of roleEntries(input)) {
+      const doc = input.documents[e.document] as { role: { includedPermissions: string[] } };
+      expect(role(e)?.includedPermissions).toEqual(doc.role.includedPermissions);
+      expect(role(e)?.stage).toBe('GA');
+    }
+  });
+
+  it('patches a role whose permissions changed (updateMask includedPermissions) and plans the change', async () => {
+    const input = inputFor(example('Fraud'));
+    const engine = engineFor(sim);
+    await engine.deploy(input);
+    const e = roleEntries(input)[0] as RoleEntry;
+    const live = role(e) as { includedPermissions: string[] };
+    live.includedPermissions = [...live.includedPermissions, 'aiplatform.endpoints.delete'];
+    const plan = await engine.diff(inputFor(example('Fraud')));
+    const item = plan.items.find((i) => i.id === e.key);
+    expect(item?.action).toBe('update');
+    expect(item?.summary).toEqual([expect.stringMatching(/^custom role \S+ permissions -aiplatform\.endpoints\.delete$/)]);
+    sim.requestLog.length = 0;
+    await engine.deploy(inputFor(example('Fraud')));
+    // Besides the deploy lock (a BigQuery table), the one write is the patch.
+    expect(writes(sim).filter((w) => !w.rpc.startsWith('bigquery.tables.')).map((w) => `${w.rpc} ${w.status}`)).toEqual(['iam.projects.roles.patch 200']);
+    expect(role(e)?.includedPermissions).not.toContain('aiplatform.endpoints.delete');
+  });
+
+  it('destroy deletes the roles after the bindings that use them; a later deploy undeletes them (a deleted role id cannot be created again)', async () => {
+    const engine = engineFor(sim);
+    const input = inputFor(example('Churn'));
+    await engine.deploy(input);
+    sim.requestLog.length = 0;
+    await engine.destroy(inputFor(example('Churn')), {});
+    const log = writes(sim).filter((r) => r.status < 300);
+    const deletes = log.flatMap((r, i) => (r.rpc === 'iam.projects.roles.delete' ? [i] : []));
+    const unbind = log.findIndex((r) => r.rpc === 'cloudresourcemanager.projects.setIamPolicy');
+    expect(deletes.length).toBe(roleEntries(input).length);
+    expect(unbind).toBeLessThan(Math.min(...deletes));
+    for (const e of roleEntries(input)) expect(role(e)?.deleted).toBe(true);
+    sim.requestLog.length = 0;
+    await engine.deploy(inputFor(example('Churn')));
+    expect(writes(sim).filter((r) => r.rpc.startsWith('iam.projects.roles.')).map((r) => `${r.rpc} ${r.status}`)).toEqual(roleEntries(input).map(() => 'iam.projects.roles.undelete 200'));
+    for (const e of roleEntries(input)) expect(role(e)?.deleted).toBeUndefined();
+    sim.requestLog.length = 0;
+    await engine.deploy(inputFor(example('Churn')));
+    expect(writes(sim)).toEqual([]);
+  });
+
+  it('fails if a custom role of the same id exists without the ownership marker, before any write', async () => {
+    const input = inputFor(example('Churn'));
+    const e = roleEntries(input)[0] as RoleEntry;
+    const name = `${e.parent}/roles/${e.id as string}`;
+    sim.state.put(`iam/${name}`, 'iam#Role', { name, title: 'by hand', description: 'made by hand', includedPermissions: ['aiplatform.models.get'], stage: 'GA', etag: 'BwY=' });
+    await expect(engineFor(sim).deploy(input)).rejects.toThrow(`[${e.path}] IAM custom role ${name} already exists and is not owned by this environment`);
+    expect(writes(sim)).toEqual([]);
   });
 });
 

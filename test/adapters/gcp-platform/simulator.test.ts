@@ -131,6 +131,39 @@ describe('behaviour the engine depends on', () => {
     );
   });
 
+  it('fails if a custom role body has a field iam.v1 Role does not define (CreateRoleRequest.role)', async () => {
+    await expect(iam.projects.roles.create({ parent: 'projects/acme-ml', requestBody: { roleId: 'mlp_x', role: { title: 'x', includedPermission: ['aiplatform.models.get'] } as never } })).rejects.toThrow(
+      /^Invalid request of iam\.projects\.roles\.create: role\.includedPermission: /,
+    );
+  });
+
+  it('fails if a project binding names a custom role that does not exist, or was deleted', async () => {
+    const [policy] = await crm.getIamPolicy({ resource: 'projects/acme-ml' });
+    const bind = (etag: unknown) => crm.setIamPolicy({ resource: 'projects/acme-ml', policy: { bindings: [{ role: 'projects/acme-ml/roles/mlp_x', members: ['user:a@acme.example'] }], etag: etag as never } });
+    await expect(bind(policy.etag)).rejects.toThrow("Role (projects/acme-ml/roles/mlp_x) does not exist in the resource's hierarchy.");
+    await iam.projects.roles.create({ parent: 'projects/acme-ml', requestBody: { roleId: 'mlp_x', role: { title: 'x', includedPermissions: ['aiplatform.models.get'], stage: 'GA' } } });
+    await iam.projects.roles.delete({ name: 'projects/acme-ml/roles/mlp_x' });
+    await expect(bind(policy.etag)).rejects.toThrow("Role (projects/acme-ml/roles/mlp_x) does not exist in the resource's hierarchy.");
+    // A deleted role's id cannot be created again; it is undeleted.
+    await expect(iam.projects.roles.create({ parent: 'projects/acme-ml', requestBody: { roleId: 'mlp_x', role: { title: 'x', includedPermissions: ['aiplatform.models.get'] } } })).rejects.toThrow(/was deleted recently/);
+    await iam.projects.roles.undelete({ name: 'projects/acme-ml/roles/mlp_x', requestBody: {} });
+    await bind(policy.etag);
+    expect((await crm.getIamPolicy({ resource: 'projects/acme-ml' }))[0].bindings?.map((b) => b.role)).toEqual(['projects/acme-ml/roles/mlp_x']);
+  });
+
+  it('lists deleted roles only with showDeleted, and permissions only with view FULL', async () => {
+    await iam.projects.roles.create({ parent: 'projects/acme-ml', requestBody: { roleId: 'mlp_a', role: { title: 'a', includedPermissions: ['aiplatform.models.get'], stage: 'GA' } } });
+    await iam.projects.roles.create({ parent: 'projects/acme-ml', requestBody: { roleId: 'mlp_b', role: { title: 'b', includedPermissions: ['aiplatform.models.get'], stage: 'GA' } } });
+    await iam.projects.roles.delete({ name: 'projects/acme-ml/roles/mlp_b' });
+    const basic = (await iam.projects.roles.list({ parent: 'projects/acme-ml' })).data.roles ?? [];
+    expect(basic.map((r) => [r.name, r.includedPermissions])).toEqual([['projects/acme-ml/roles/mlp_a', undefined]]);
+    const all = (await iam.projects.roles.list({ parent: 'projects/acme-ml', showDeleted: true, view: 'FULL' })).data.roles ?? [];
+    expect(all.map((r) => [r.name, r.deleted ?? false, r.includedPermissions])).toEqual([
+      ['projects/acme-ml/roles/mlp_a', false, ['aiplatform.models.get']],
+      ['projects/acme-ml/roles/mlp_b', true, ['aiplatform.models.get']],
+    ]);
+  });
+
   it('injects faults on the platform routes like on the others (429 with Retry-After)', async () => {
     sim.faults.add({ rpc: 'iam.projects.serviceAccounts.get', count: 1, fault: { kind: 'throttle', retryAfterSeconds: 2 } });
     const res = await fetch(`${sim.url}/v1/projects/acme-ml/serviceAccounts/x-sa@acme-ml.iam.gserviceaccount.com`);

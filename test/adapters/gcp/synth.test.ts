@@ -224,13 +224,13 @@ describe('fraud (private, CMEK, EU)', () => {
       bindings: [{ role: 'roles/aiplatform.featurestoreDataViewer', members: ['serviceAccount:mlp-scoring-3ffd76@acme-fraud-prod.iam.gserviceaccount.com'] }],
     });
     expect(s.doc('iam/policies/project.json').bindings).toEqual([
-      {
-        role: 'roles/aiplatform.user',
-        members: ['serviceAccount:mlp-train-186cd1@acme-fraud-prod.iam.gserviceaccount.com'],
-      },
+      { role: 'projects/acme-fraud-prod/roles/mlp_train_186cd1', members: ['serviceAccount:mlp-train-186cd1@acme-fraud-prod.iam.gserviceaccount.com'] },
       { role: 'roles/aiplatform.viewer', members: ['serviceAccount:mlp-scoring-3ffd76@acme-fraud-prod.iam.gserviceaccount.com'] },
       { role: 'roles/bigquery.jobUser', members: ['serviceAccount:mlp-train-186cd1@acme-fraud-prod.iam.gserviceaccount.com'] },
     ]);
+    // Vertex AI writes go through a custom role holding only the permissions they need, never roles/aiplatform.user.
+    expect(s.doc('iam/roles/mlp_train_186cd1.json')).toMatchObject({ roleId: 'mlp_train_186cd1', role: { stage: 'GA', includedPermissions: expect.arrayContaining(['aiplatform.models.upload', 'aiplatform.pipelineJobs.create']) } });
+    expect(JSON.stringify(s.doc('iam/policies/project.json'))).not.toContain('roles/aiplatform.user');
   });
 
   it('creates the CMEK key in the Vertex region and in the BigQuery multi-region, rotating every 90 days', () => {
