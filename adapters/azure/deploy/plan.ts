@@ -44,6 +44,22 @@ export function kindOf(type: string): string {
   return KIND[type.toLowerCase()] ?? type.split('/').slice(1).join('/');
 }
 
+/**
+ * The cloud resource an id names, as progress lines show it: `azure ml online endpoint
+ * fraud-prod-scoring`, `azure ml endpoint deployment fraud-prod-scoring/blue`, `azure storage
+ * account stfraud1a2b3c`. Azure ML children are named below their workspace.
+ */
+export function cloudResource(type: string, id: string): string {
+  const rest = id.slice(id.toLowerCase().lastIndexOf('/providers/') + '/providers/'.length).split('/');
+  const names: string[] = [];
+  for (let k = 2; k < rest.length; k += 2) names.push(rest[k] as string);
+  const t = type.toLowerCase();
+  if (t.startsWith('microsoft.machinelearningservices/')) {
+    return `azure ml ${kindOf(type)} ${(names.length > 1 ? names.slice(1) : names).join('/')}`;
+  }
+  return `azure ${kindOf(type)} ${names[names.length - 1] ?? id}`;
+}
+
 function typeOfId(id: string): string {
   const at = id.toLowerCase().lastIndexOf('/providers/');
   const rest = id.slice(at + '/providers/'.length).split('/');
