@@ -9,7 +9,8 @@
  * Every resource deployment is a deployment operation (`Microsoft.Resources/deployments/operations`,
  * REST API 2025-04-01 `DeploymentOperation`): `provisioningOperation` `Create`, `provisioningState`
  * `Running` → `Succeeded`/`Failed`, `statusCode` from the provider, `statusMessage` with the
- * provider's error, `targetResource` naming the resource.
+ * provider's error, `targetResource` naming the resource. A resource the provider refuses stops
+ * what depends on it; the rest is deployed, and the deployment fails with every error.
  *
  * @see https://learn.microsoft.com/rest/api/resources/deployment-operations/list
  * @see https://learn.microsoft.com/azure/azure-resource-manager/templates/resource-dependency
@@ -272,12 +273,10 @@ export function deploymentClock(host: DeploymentHost): DeploymentClock {
       if (run.record.state !== 'Accepted') runs.delete(run);
       return;
     }
-    // After a failure ARM starts nothing new; what is in flight finishes.
-    if (run.failures.length === 0 && !host.held()) {
-      for (const n of run.nodes) if (run.failures.length === 0 && ready(n)) start(run, n);
-    }
-    const busy = run.nodes.some((n) => !n.unit.nested && active(n));
-    if (busy) return;
+    // A failed resource stops only what depends on it; ARM goes on with the rest, then reports every failure.
+    if (host.held()) return;
+    for (const n of run.nodes) if (ready(n)) start(run, n);
+    if (run.nodes.some((n) => !n.unit.nested && active(n))) return;
     if (run.failures.length > 0 || run.nodes.every((n) => n.state === 'succeeded')) finish(run);
   }
 

@@ -169,7 +169,7 @@ describe('ARM deployments run in time, not when polled', () => {
     }
   });
 
-  it('fails a deployment whose resource the provider refuses, starts nothing after it, and lists the failed operation with its error', async () => {
+  it('fails a deployment whose resource the provider refuses, never deploys what depends on it but deploys the rest, and lists the failed operation with its error', async () => {
     const d = rawDeployment(sim, 'Churn', 'rg-lro-failed');
     const component = /\/components\/weekly_scoring_invoke\/versions\/[^/]+$/i;
     sim.faults.failResource(component, { code: 'UserError', message: 'The component image could not be resolved (injected).' });
@@ -180,11 +180,21 @@ describe('ARM deployments run in time, not when polled', () => {
     expect(String(err)).toMatch(/^DeployError: \[Churn\/[^\]]+\] ARM deployment failed: pipeline step component '[^']+' \([^)]+\): UserError: The component image could not be resolved \(injected\)\.$/);
     const failed = (await operationsOf(d.client, d.id)).filter((o) => o.properties.provisioningState === 'Failed');
     expect(failed.map((o) => [o.properties.statusCode, (o.properties.statusMessage as { error?: { code?: string } }).error?.code, component.test(o.properties.targetResource?.id ?? '')])).toEqual([['BadRequest', 'UserError', true]]);
-    // What depends on the refused component was never sent to its provider.
-    const refused = [...d.index.entries.values()].find((e) => component.test(e.id));
-    const dependents = [...d.index.entries.values()].filter((e) => e.dependsOn.some((x) => x.toLowerCase() === refused?.id.toLowerCase()));
-    expect(dependents.length).toBeGreaterThan(0);
-    expect(dependents.filter((e) => sim.state.get(e.id) !== undefined)).toEqual([]);
+    // What depends on the refused component (transitively) was never sent to its provider; everything else was deployed.
+    const entries = [...d.index.entries.values()].filter((e) => !/^microsoft\.resources\//i.test(e.type));
+    const blocked = new Set(entries.filter((e) => component.test(e.id)).map((e) => e.id.toLowerCase()));
+    for (let grew = true; grew; ) {
+      grew = false;
+      for (const e of entries) {
+        if (!blocked.has(e.id.toLowerCase()) && e.dependsOn.some((x) => blocked.has(x.toLowerCase()))) {
+          blocked.add(e.id.toLowerCase());
+          grew = true;
+        }
+      }
+    }
+    expect(blocked.size).toBeGreaterThan(1);
+    expect(entries.filter((e) => blocked.has(e.id.toLowerCase()) && sim.state.get(e.id) !== undefined).map((e) => e.id)).toEqual([]);
+    expect(entries.filter((e) => !blocked.has(e.id.toLowerCase()) && sim.state.get(e.id)?.provisioningState !== 'Succeeded').map((e) => e.id)).toEqual([]);
     const event = input.progress.events.find((e) => e.state === 'failed' && component.test(e.id));
     expect(event).toMatchObject({ resource: expect.stringMatching(/^azure ml pipeline step component weekly_scoring_invoke\//), message: 'UserError: The component image could not be resolved (injected).' });
   });
