@@ -17,7 +17,7 @@ import { beginDeployment, deploymentId, DEPLOYMENTS_API, getDeployment, sendArm,
 import { templateIndex } from '../../../adapters/azure/deploy/template';
 import { ARM_ENDPOINT, createClients } from '../../../adapters/azure/deploy/transport';
 import { startAzureSimulator, type AzureSimulator } from '../../../adapters/azure/simulator';
-import { lineProgress } from '../../../bin/progress';
+import { lineProgress, liveProgress } from '../../../bin/progress';
 import { conformancePath } from '../../support/conformance';
 import { engineFor, example, inputFor, settingsFor, simulator, since, SUBSCRIPTION } from './support';
 
@@ -280,5 +280,11 @@ describe('the azure engine follows a running deployment', () => {
     const sink = lineProgress({ write: (s: string) => out.push(s) } as unknown as NodeJS.WritableStream, () => 0);
     for (const e of events) sink.event(e);
     expect(out.join('')).toMatch(new RegExp(`✔ create +azure ml online endpoint ${ep} \\[Fraud/Scoring\\] done`));
+    // The live view (a terminal) names it too.
+    const screen: string[] = [];
+    const live = liveProgress({ write: (s: string) => screen.push(s), columns: 200, rows: 500 } as unknown as NodeJS.WriteStream, () => 0);
+    for (const e of events) live.event(e);
+    live.stop();
+    expect(screen.join('')).toMatch(new RegExp(`✔ create +azure ml online endpoint ${ep} \\[Fraud/Scoring\\] +done`));
   });
 });
