@@ -164,6 +164,13 @@ describe('ARM deployments run in time, not when polled', () => {
       const spans = [...span.values()];
       expect(spans.some((a, i) => spans.some((b, j) => i !== j && a.start < b.end && b.start < a.end))).toBe(true);
       expect(paged.requestLog.filter((r) => r.path.endsWith('/operations')).length).toBe(Math.ceil(ops.length / 7));
+      // One operation by its id (DeploymentOperations_GetAtScope), and $top.
+      const one = ops[3] as Op;
+      expect(await sendArm(d.client, 'GET', `${d.id}/operations/${one.operationId}?api-version=${DEPLOYMENTS_API}`, undefined, 5)).toEqual(one);
+      const top = (await sendArm(d.client, 'GET', `${d.id}/operations?api-version=${DEPLOYMENTS_API}&$top=2`, undefined, 5)) as { value: Op[]; nextLink?: string };
+      expect([top.value.map((o) => o.operationId), top.nextLink]).toEqual([ops.slice(0, 2).map((o) => o.operationId), undefined]);
+      const missing = await sendArm(d.client, 'GET', `${d.id}/operations/0000000000000000?api-version=${DEPLOYMENTS_API}`, undefined, 5).catch((e: unknown) => e);
+      expect(isRestError(missing) && [missing.statusCode, missing.code]).toEqual([404, 'DeploymentOperationNotFound']);
     } finally {
       await paged.close();
     }
