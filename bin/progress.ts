@@ -33,7 +33,7 @@ export function liveProgress(stream: NodeJS.WriteStream, now: () => number = Dat
   const width = () => (stream.columns ?? 120) - 1;
   const render = ({ e, since }: { e: ProgressEvent; since: number }) => {
     const secs = e.elapsedMs !== undefined ? e.elapsedMs / 1000 : e.state === 'running' || e.state === 'retrying' ? (now() - since) / 1000 : 0;
-    return `${ICON[e.state]} ${e.action.padEnd(7)} ${e.path.padEnd(48)} ${e.state.padEnd(8)} ${secs ? `${secs.toFixed(1)}s` : ''}${e.message ? `  ${e.message}` : ''}`.slice(0, width());
+    return `${ICON[e.state]} ${e.action.padEnd(7)} ${(e.resource ? `${e.resource} [${e.path}]` : e.path).padEnd(48)} ${e.state.padEnd(8)} ${secs ? `${secs.toFixed(1)}s` : ''}${e.message ? `  ${e.message}` : ''}`.slice(0, width());
   };
   const visible = (): string[] => {
     const all = [...rows.values()];

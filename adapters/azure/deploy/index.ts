@@ -8,11 +8,11 @@
 import { randomUUID } from 'node:crypto';
 import type { TokenCredential } from '@azure/identity';
 import { isRestError, RestError } from '@azure/core-rest-pipeline';
-import { checkApprovedPlan, DeployError, InterruptedError, PlanChangedError, withDigest, type DeployEngine, type DeployInput, type DeploySummary, type DestroyOptions, type Plan, type PlanItem, type ProgressSink } from '../../deploy';
+import { checkApprovedPlan, DeployError, InterruptedError, PlanChangedError, withDigest, type DeployEngine, type DeployInput, type DeploySummary, type DestroyOptions, type Plan, type PlanItem, type ProgressEvent, type ProgressSink } from '../../deploy';
 import { parseRetryAfter, RETRYABLE_NETWORK_CODES, RETRYABLE_STATUS, withRetries, type RetryDecision } from '../../shared/retry';
 import type { AzureSettings } from '../settings';
-import { beginDeployment, deploymentId, getDeployment, sendArm, whatIf, type ArmErrorBody, type DeploymentBody, type DeploymentState } from './arm';
-import { kindOf, nonAdditiveSchemaChange, planFromWhatIf } from './plan';
+import { beginDeployment, deploymentId, durationMs, getDeployment, listDeploymentOperations, sendArm, whatIf, type ArmErrorBody, type DeploymentBody, type DeploymentState } from './arm';
+import { cloudResource, kindOf, nonAdditiveSchemaChange, planFromWhatIf } from './plan';
 import { droppedFromDefinition, foreignChildren, listOwned, type DroppedResource } from './owned';
 import { specUploads, uploadSpec, type SpecUpload } from './specs';
 import { templateIndex, type TemplateEntry, type TemplateIndex } from './template';
@@ -264,11 +264,12 @@ export function createAzureDeployEngine(options: AzureDeployEngineOptions = {}):
     return found;
   };
 
-  /** Wait for a deployment to reach a terminal state (reads only). */
-  const settle = async (clients: AzureClients, progress: ProgressSink, id: string, path: string): Promise<DeploymentState> => {
+  /** Wait for a deployment to reach a terminal state (reads only); `onPoll` runs after each read. */
+  const settle = async (clients: AzureClients, progress: ProgressSink, id: string, path: string, onPoll: () => void = () => undefined): Promise<DeploymentState> => {
     const started = Date.now();
     for (;;) {
       const d = await retrying(progress, 'read deployment', path, () => getDeployment(clients.resources, id));
+      onPoll();
       if (!d) throw new DeployError(`ARM deployment ${id} disappeared while mlplane was waiting for it`, path);
       if (d.provisioningState && !ACTIVE_STATES.has(d.provisioningState)) return d;
       if (Date.now() - started > timeout) throw new DeployError(`ARM deployment ${id} still ${d.provisioningState} after ${Math.round(timeout / 60000)} minutes; it keeps running in Azure — run mlplane deploy again to follow it`, path);
@@ -357,16 +358,17 @@ export function createAzureDeployEngine(options: AzureDeployEngineOptions = {}):
       if (signal?.aborted) {
         throw new InterruptedError(`interrupted (${String(signal.reason)}): ${deleted} of ${dropped.length} delete(s) done, not started: ${dropped.slice(n).map((x) => x.path).join(', ')}; run 'mlplane deploy ${p.environment}' to continue`, p.environment);
       }
-      progress.event({ id: r.id, path: r.path, action: 'delete', state: 'running' });
+      const resource = cloudResource(r.type, r.id);
+      progress.event({ id: r.id, path: r.path, action: 'delete', resource, state: 'running' });
       const apiVersion = /\/roleassignments$/i.test(r.type) ? '2022-04-01' : await apiVersionOf(clients, progress, r.type, r.path);
       try {
         await retrying(progress, `delete ${r.id.split('/').pop() ?? ''}`, r.path, async () => (await clients.resources.resources.beginDeleteById(r.id, apiVersion, { updateIntervalInMs: interval })).pollUntilDone());
       } catch (e) {
-        progress.event({ id: r.id, path: r.path, action: 'delete', state: 'failed' });
+        progress.event({ id: r.id, path: r.path, action: 'delete', resource, state: 'failed' });
         throw wrap(e, r.path, p);
       }
       deleted += 1;
-      progress.event({ id: r.id, path: r.path, action: 'delete', state: 'done' });
+      progress.event({ id: r.id, path: r.path, action: 'delete', resource, state: 'done' });
     }
     return deleted;
   };
@@ -618,8 +620,63 @@ export function createAzureDeployEngine(options: AzureDeployEngineOptions = {}):
             v.entry.path ?? p.environmentPath,
           );
         }
-        for (const i of items) if (i.action !== 'noop') progress.event({ id: i.id, path: i.path, action: i.action, state: 'pending' });
+        // What the progress lines last said of each resource (by lower-cased id): a state is reported once.
+        const reported = new Map<string, ProgressEvent['state']>();
+        const report = (i: PlanItem, state: ProgressEvent['state'], extra: { message?: string; elapsedMs?: number } = {}) => {
+          if (reported.get(i.id.toLowerCase()) === state) return;
+          reported.set(i.id.toLowerCase(), state);
+          progress.event({ id: i.id, path: i.path, action: i.action, resource: cloudResource(i.type, i.id), state, ...extra });
+        };
+        for (const i of items) if (i.action !== 'noop') report(i, 'pending');
         const sent = items.filter((i) => i.action !== 'noop' && i.action !== 'delete');
+        const sentById = new Map(sent.map((i) => [i.id.toLowerCase(), i] as const));
+
+        /**
+         * Per-resource progress from the deployment's operations (one per resource ARM deploys),
+         * read after each poll of the deployment, so at the pace its `Retry-After` sets. Best
+         * effort: the outcome is always read from the deployment itself.
+         */
+        const watchOperations = (id: string) => {
+          let inFlight: Promise<void> | undefined;
+          let again = false;
+          const once = async () => {
+            let ops: Awaited<ReturnType<typeof listDeploymentOperations>>;
+            try {
+              ops = await listDeploymentOperations(clients.resources, id);
+            } catch {
+              return;
+            }
+            for (const o of ops) {
+              const item = o.targetId ? sentById.get(o.targetId.toLowerCase()) : undefined;
+              if (!item) continue;
+              if (o.provisioningState === 'Succeeded') report(item, 'done', { elapsedMs: durationMs(o.duration) });
+              else if (o.provisioningState === 'Failed') report(item, 'failed', { message: `${o.error?.code ?? 'Failed'}: ${o.error?.message ?? 'the resource provider reported a failure'}` });
+              else if (ACTIVE_STATES.has(o.provisioningState ?? '')) report(item, 'running');
+            }
+          };
+          const kick = () => {
+            if (inFlight) {
+              again = true;
+              return;
+            }
+            inFlight = (async () => {
+              do {
+                again = false;
+                await once();
+              } while (again);
+            })().finally(() => {
+              inFlight = undefined;
+            });
+          };
+          return {
+            kick,
+            /** Wait for the read in flight, then read once more: the operations as the deployment ended. */
+            flush: async () => {
+              await inFlight;
+              await once();
+            },
+          };
+        };
         const id = deploymentId(p.settings.subscriptionId, p.settings.resourceGroup, planned.name);
         const alreadyDeploying = (d: DeploymentState | undefined) =>
           new DeployError(
@@ -672,19 +729,25 @@ export function createAzureDeployEngine(options: AzureDeployEngineOptions = {}):
               await sleep(interval);
             }
           }
-          for (const i of sent) progress.event({ id: i.id, path: i.path, action: i.action, state: 'running' });
+          const watch = watchOperations(id);
           if (poller && !adopted) {
+            // The poller follows Azure-AsyncOperation at the pace of its Retry-After; each poll also reads the operations.
+            poller.onProgress(watch.kick);
             try {
               await poller.pollUntilDone();
             } catch {
               // The outcome is read from the deployment itself below (a failed poll is not a failed deploy).
             }
           }
-          const final = await settle(clients, progress, id, p.environmentPath);
+          const final = await settle(clients, progress, id, p.environmentPath, watch.kick);
           if (final.tags?.['mlplane-deploy-id'] !== undefined && final.tags['mlplane-deploy-id'] !== deployId) throw alreadyDeploying(final);
+          await watch.flush();
           if (final.provisioningState !== 'Succeeded') {
             const d = describeArmError(final.error, planned.index, p.environmentPath);
-            for (const i of sent) progress.event({ id: i.id, path: i.path, action: i.action, state: 'failed' });
+            for (const i of sent) {
+              const state = reported.get(i.id.toLowerCase());
+              if (state !== 'done' && state !== 'failed') report(i, 'failed', { message: `not deployed: ARM deployment '${planned.name}' ${final.provisioningState ?? 'failed'}` });
+            }
             throw new DeployError(d.message, d.path);
           }
         };
@@ -722,7 +785,8 @@ export function createAzureDeployEngine(options: AzureDeployEngineOptions = {}):
           }
         }
         await sendDeployment(p.template, pending.length > 0 ? 0 : (input.lockTimeoutMs ?? 0));
-        for (const i of sent) progress.event({ id: i.id, path: i.path, action: i.action, state: 'done' });
+        // A resource ARM deployed without an operation of this deployment of its own (one declared only in a nested deployment) is done too.
+        for (const i of sent) report(i, 'done');
         if (input.signal?.aborted && planned.dropped.length > 0) {
           throw new InterruptedError(`interrupted (${String(input.signal.reason)}): ARM deployment '${planned.name}' finished; ${planned.dropped.length} delete(s) of what the definition dropped were not started; run 'mlplane deploy ${p.environment}' to continue`, p.environment);
         }
@@ -754,7 +818,7 @@ export function createAzureDeployEngine(options: AzureDeployEngineOptions = {}):
         checkApprovedPlan(input, withDigest(dp.plan));
         let deleted = 0;
         const deleteOne = async (r: DeleteStep): Promise<void> => {
-          progress.event({ id: r.id, path: r.path, action: 'delete', state: 'running' });
+          progress.event({ id: r.id, path: r.path, action: 'delete', resource: cloudResource(r.type, r.id), state: 'running' });
           const apiVersion = r.apiVersion && r.apiVersion !== '' ? r.apiVersion : await apiVersionOf(clients, progress, r.type, r.path);
           if (r.purge) {
             await retrying(progress, `purge ${r.id.split('/').pop() ?? ''}`, r.path, () => sendArm(clients.resources, 'DELETE', `${r.id}?api-version=${apiVersion}&forceToPurge=true`, undefined, interval));
@@ -762,7 +826,7 @@ export function createAzureDeployEngine(options: AzureDeployEngineOptions = {}):
             await retrying(progress, `delete ${r.id.split('/').pop() ?? ''}`, r.path, async () => (await clients.resources.resources.beginDeleteById(r.id, apiVersion, { updateIntervalInMs: interval })).pollUntilDone());
           }
           if (r.exists) deleted += 1;
-          progress.event({ id: r.id, path: r.path, action: 'delete', state: 'done' });
+          progress.event({ id: r.id, path: r.path, action: 'delete', resource: cloudResource(r.type, r.id), state: 'done' });
         };
         // Up to `concurrency` deletes at once; a resource goes only after everything that depends on it.
         const limit = Math.max(1, input.concurrency ?? 8);
@@ -785,7 +849,7 @@ export function createAzureDeployEngine(options: AzureDeployEngineOptions = {}):
                 },
                 (e: unknown) => {
                   failure ??= wrap(e, r.path, p);
-                  progress.event({ id: r.id, path: r.path, action: 'delete', state: 'failed' });
+                  progress.event({ id: r.id, path: r.path, action: 'delete', resource: cloudResource(r.type, r.id), state: 'failed' });
                   running.delete(key);
                 },
               ),

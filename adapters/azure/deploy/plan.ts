@@ -44,6 +44,32 @@ export function kindOf(type: string): string {
   return KIND[type.toLowerCase()] ?? type.split('/').slice(1).join('/');
 }
 
+/** `accessPolicyAssignments` → `access policy assignment`. */
+function words(segment: string): string {
+  const w = segment.replace(/([a-z0-9])([A-Z])/g, '$1 $2').toLowerCase();
+  if (/ies$/.test(w)) return w.replace(/ies$/, 'y');
+  return /(ss|is|us)$/.test(w) ? w : w.replace(/s$/, '');
+}
+
+/**
+ * The cloud resource an id names, as progress lines show it: `azure ml online endpoint
+ * fraud-prod-scoring`, `azure ml endpoint deployment fraud-prod-scoring/blue`, `azure storage
+ * account stfraud1a2b3c`, `azure storage account container ds-customers`. Azure ML children are
+ * named below their workspace; a type without an ML word is named from its type segments.
+ */
+export function cloudResource(type: string, id: string): string {
+  const rest = id.slice(id.toLowerCase().lastIndexOf('/providers/') + '/providers/'.length).split('/');
+  const names: string[] = [];
+  for (let k = 2; k < rest.length; k += 2) names.push(rest[k] as string);
+  const t = type.toLowerCase();
+  const segments = type.split('/').slice(1);
+  const kind = KIND[t] ?? (segments.length > 1 ? `${words(segments[0] as string)} ${words(segments[segments.length - 1] as string)}` : words(segments[0] ?? type));
+  if (t.startsWith('microsoft.machinelearningservices/')) {
+    return `azure ml ${kind} ${(names.length > 1 ? names.slice(1) : names).join('/')}`;
+  }
+  return `azure ${kind} ${names[names.length - 1] ?? id}`;
+}
+
 function typeOfId(id: string): string {
   const at = id.toLowerCase().lastIndexOf('/providers/');
   const rest = id.slice(at + '/providers/'.length).split('/');

@@ -17,7 +17,8 @@ import { keepIdleConnections } from '../../shared/keep-alive';
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { evaluateDeep, TemplateError, UnresolvedReference, type Json } from './expressions';
+import { deploymentClock, isoDuration, type ArmError, type DeploymentOperationRecord, type DeploymentRecord } from './deployments';
+import { TemplateError, UnresolvedReference, type Json } from './expressions';
 import { findConformanceDir, SchemaChecker } from './schemas';
 import { keyOf, parseId, resourceGroupOf, runtimeProperties, viewOf, type SoftDeleted, type StoredResource } from './store';
 import { evaluateBody, flatten, orderResources, templateContext, type RawTemplate, type ResourceBody, type ResourceUnit, type TemplateScope } from './template';
@@ -25,6 +26,7 @@ import { comparable, diffValues, type ResourceChange } from './whatif';
 
 export type { StoredResource, SoftDeleted } from './store';
 export type { ResourceChange, PropertyDelta, ChangeType } from './whatif';
+export type { ArmError, DeploymentOperationRecord, DeploymentRecord } from './deployments';
 
 /** What a fault does to a matching request: the shared kinds (`adapters/shared/faults.ts`) plus an ARM error. */
 export type FaultKind =
@@ -57,10 +59,20 @@ export interface Faults {
   dropAfterApply(count: number, options?: FaultMatch): void;
   /** A resource whose id matches ends its deployment in `Failed` with this error. */
   failResource(idPattern: RegExp, error?: { readonly code?: string; readonly message?: string }): void;
-  /** Polls every LRO stays running before it completes. @default 1 */
+  /**
+   * Polls every direct long-running operation (an Azure ML PUT, a DELETE, what-if) stays running
+   * before it completes. Template deployments run on their own clock instead (`resourceDurationMs`).
+   * @default 1
+   */
   lroPolls: number;
-  /** While true, template deployments stay `Running` however often they are polled (ARM busy). @default false */
+  /** While true, template deployments stay `Running` and start no resource (ARM busy); clearing it lets them go on. @default false */
   holdDeployments: boolean;
+  /** How long a provider takes to deploy one resource of a template deployment, in ms. @default - the simulator's `resourceDurationMs` option */
+  resourceDurationMs: number;
+  /** Resources whose id matches take `ms` to deploy in a template deployment (a slow provider). */
+  slowResource(idPattern: RegExp, ms: number): void;
+  /** `Retry-After` (seconds) on every answer about a long-running operation still in progress. @default 0 */
+  lroRetryAfterSeconds: number;
   /** Delay added to every response. @default 0 */
   latencyMs: number;
   /** Remove every fault. */
@@ -75,32 +87,6 @@ export interface RequestRecord {
   readonly status: number;
   /** Whether the request could change state (PUT/PATCH/DELETE, POST other than what-if). */
   readonly write: boolean;
-}
-
-/** A template deployment the simulator knows. */
-export interface DeploymentRecord {
-  readonly id: string;
-  readonly name: string;
-  readonly resourceGroup: string;
-  state: 'Accepted' | 'Running' | 'Succeeded' | 'Failed' | 'Canceled';
-  readonly template: RawTemplate;
-  readonly parameters: Record<string, unknown>;
-  readonly mode: string;
-  readonly tags: Record<string, string>;
-  readonly timestamp: string;
-  outputs?: Record<string, { type: string; value: Json }>;
-  error?: ArmError;
-  outputResources: string[];
-  /** Polls left before it runs (0 = run on the next poll). */
-  pollsLeft: number;
-}
-
-/** ARM error body. */
-export interface ArmError {
-  readonly code: string;
-  readonly message: string;
-  readonly target?: string;
-  readonly details?: readonly ArmError[];
 }
 
 /** What the simulator holds; tests read and seed it. */
@@ -133,6 +119,12 @@ export interface AzureSimulatorOptions {
   readonly conformanceDir?: string | false;
   /** Page size of list operations (they page through `nextLink`). @default 50 */
   readonly pageSize?: number;
+  /**
+   * How long a provider takes to deploy one resource of a template deployment, in ms: a
+   * deployment takes about this times the length of its longest `dependsOn` chain.
+   * @default 5
+   */
+  readonly resourceDurationMs?: number;
 }
 
 /** A running simulator. */
@@ -174,7 +166,7 @@ interface Reply {
   readonly headers?: Record<string, string>;
 }
 
-const DEPLOYMENT_PATH = /^\/subscriptions\/([^/]+)\/resourcegroups\/([^/]+)\/providers\/microsoft\.resources\/deployments\/([^/]+)(\/whatif|\/cancel)?$/i;
+const DEPLOYMENT_PATH = /^\/subscriptions\/([^/]+)\/resourcegroups\/([^/]+)\/providers\/microsoft\.resources\/deployments\/([^/]+)(\/whatif|\/cancel|\/operations(?:\/[^/]+)?)?$/i;
 const OPERATION_PATH = /\/(operationstatuses|operationresults|mfeoperationsstatus|mfeoperationresults)\/([^/]+)$/i;
 const LIST_RG_PATH = /^\/subscriptions\/([^/]+)\/resourcegroups\/([^/]+)\/resources$/i;
 const PROVIDER_PATH = /^\/subscriptions\/([^/]+)\/providers\/([^/]+)$/i;
@@ -247,6 +239,9 @@ export async function startAzureSimulator(options: AzureSimulatorOptions = {}): 
 
   const rules = new FaultRules<FaultRule>();
   let failures: { pattern: RegExp; code: string; message: string }[] = [];
+  const defaultDurationMs = options.resourceDurationMs ?? 5;
+  let slowResources: { pattern: RegExp; ms: number }[] = [];
+  let held = false;
   const add = (rule: FaultRule): (() => void) => rules.add(rule);
   const faults: Faults = {
     add,
@@ -263,14 +258,29 @@ export async function startAzureSimulator(options: AzureSimulatorOptions = {}): 
     failResource(pattern, e = {}) {
       failures.push({ pattern, code: e.code ?? 'InternalServerError', message: e.message ?? 'The resource provider failed to provision the resource (injected fault).' });
     },
+    slowResource(pattern, ms) {
+      slowResources.push({ pattern, ms });
+    },
     lroPolls: 1,
-    holdDeployments: false,
+    get holdDeployments() {
+      return held;
+    },
+    set holdDeployments(v: boolean) {
+      const released = held && !v;
+      held = v;
+      if (released) clock.resume();
+    },
+    resourceDurationMs: defaultDurationMs,
+    lroRetryAfterSeconds: 0,
     latencyMs: 0,
     reset() {
       rules.clear();
       failures = [];
+      slowResources = [];
       this.lroPolls = 1;
       this.holdDeployments = false;
+      this.resourceDurationMs = defaultDurationMs;
+      this.lroRetryAfterSeconds = 0;
       this.latencyMs = 0;
     },
   };
@@ -583,76 +593,35 @@ export async function startAzureSimulator(options: AzureSimulatorOptions = {}): 
     return { id: `/subscriptions/${d.id.split('/')[2] ?? ''}/resourceGroups/${d.resourceGroup}/providers/Microsoft.Resources/deployments/${d.name}`, name: d.name, type: 'Microsoft.Resources/deployments', tags: d.tags, properties: props };
   };
 
-  /** Apply units in order; a failure stops the deployment (ARM stops dependents; we stop all). */
-  const applyUnits = (units: readonly ResourceUnit[], sub: string, rg: string, deploymentName: string, record: DeploymentRecord): void => {
-    for (const u of units) {
-      if (u.nested) {
-        const nestedRecord: DeploymentRecord = {
-          id: `/subscriptions/${sub}/resourceGroups/${rg}/providers/Microsoft.Resources/deployments/${u.name}`,
-          name: u.name,
-          resourceGroup: rg,
-          state: 'Running',
-          template: {},
-          parameters: {},
-          mode: 'Incremental',
-          tags: {},
-          timestamp: new Date().toISOString(),
-          outputResources: [],
-          pollsLeft: 0,
-        };
-        deployments.set(`${rg}/${u.name}`.toLowerCase(), nestedRecord);
-        try {
-          applyUnits(u.nested, sub, rg, u.name, nestedRecord);
-          nestedRecord.state = 'Succeeded';
-        } catch (e) {
-          nestedRecord.state = 'Failed';
-          throw e;
-        }
-        record.outputResources.push(...nestedRecord.outputResources);
-        continue;
-      }
-      let body: ResourceBody;
-      try {
-        body = evaluateBody(u);
-      } catch (e) {
-        if (e instanceof UnresolvedReference) throw new HttpError(404, { code: 'ResourceNotFound', message: e.message, target: u.id });
-        if (e instanceof TemplateError) throw new HttpError(400, { code: 'InvalidTemplate', message: e.message, target: u.id });
-        throw e;
-      }
-      putResource(u.id, u.apiVersion, body, deploymentName);
-      record.outputResources.push(u.id);
-    }
-  };
+  /**
+   * Deployments run on timers: each resource takes `faults.resourceDurationMs` (or its
+   * `slowResource` time) once everything it depends on has succeeded; polls only observe.
+   */
+  const clock = deploymentClock({
+    scopeFor: (sub, rg, name) => scopeFor(sub, rg, name, true),
+    put: (id, apiVersion, body, deployment) => putResource(id, apiVersion, body, deployment),
+    register: (record) => deployments.set(`${record.resourceGroup}/${record.name}`.toLowerCase(), record),
+    durationOf: (id) => slowResources.find((r) => r.pattern.test(id))?.ms ?? faults.resourceDurationMs,
+    held: () => held,
+  });
 
-  const runDeployment = (d: DeploymentRecord, sub: string): void => {
-    if (d.state !== 'Accepted' && d.state !== 'Running') return;
-    if (d.pollsLeft > 0 || faults.holdDeployments) {
-      d.state = 'Running';
-      if (d.pollsLeft > 0) d.pollsLeft -= 1;
-      return;
-    }
-    try {
-      const scope = scopeFor(sub, d.resourceGroup, d.name, true);
-      const ctx = templateContext(d.template, d.parameters, scope);
-      const units = orderResources(d.template, ctx, scope);
-      applyUnits(units, sub, d.resourceGroup, d.name, d);
-      const outputs: Record<string, { type: string; value: Json }> = {};
-      for (const [k, o] of Object.entries(d.template.outputs ?? {})) {
-        const value = evaluateDeep(o.value, ctx);
-        outputs[k] = { type: String(o.type ?? 'string'), value };
-      }
-      d.outputs = outputs;
-      d.state = 'Succeeded';
-    } catch (e) {
-      d.state = 'Failed';
-      const inner: ArmError = e instanceof HttpError ? e.error : { code: 'InternalServerError', message: e instanceof Error ? e.message : String(e) };
-      d.error = { code: 'DeploymentFailed', target: d.id, message: 'At least one resource deployment operation failed. Please list deployment operations for details. Please see https://aka.ms/arm-deployment-operations for usage details.', details: [inner] };
-    }
+  /** A deployment operation in the REST API's shape (`DeploymentOperation`, 2025-04-01). */
+  const deploymentOperationView = (d: DeploymentRecord, o: DeploymentOperationRecord): Json => {
+    const props: { [key: string]: Json } = {
+      provisioningOperation: o.provisioningOperation,
+      provisioningState: o.provisioningState,
+      timestamp: new Date(o.endedAt ?? o.startedAt).toISOString(),
+      duration: isoDuration((o.endedAt ?? Date.now()) - o.startedAt),
+      serviceRequestId: o.serviceRequestId,
+    };
+    if (o.statusCode !== undefined) props.statusCode = o.statusCode;
+    if (o.error) props.statusMessage = { status: 'Failed', error: o.error as unknown as Json };
+    if (o.target) props.targetResource = { id: o.target.id, resourceName: o.target.name, resourceType: o.target.type, apiVersion: o.target.apiVersion };
+    return { id: `${(deploymentView(d) as { id: string }).id}/operations/${o.operationId}`, operationId: o.operationId, properties: props };
   };
 
   const whatIf = (sub: string, rg: string, name: string, body: unknown): Json => {
-    // ARM computes what-if against the current state: deployments due to finish have finished.
-    for (const d of deployments.values()) if (d.resourceGroup.toLowerCase() === rg.toLowerCase()) runDeployment(d, sub);
+    // What-if compares with the resources as they are now: a deployment still running has written some of them.
     const { units } = prepare(sub, rg, name, body, false);
     const desired = new Map<string, { id: string; type: string; apiVersion: string; body: ResourceBody }>();
     for (const u of flatten(units)) {
@@ -709,11 +678,11 @@ export async function startAzureSimulator(options: AzureSimulatorOptions = {}): 
     return op;
   };
 
-  /** The operation of a template deployment: it advances with the deployment. */
-  const deploymentOperation = (record: DeploymentRecord, sub: string): Operation => {
+  /** The operation of a template deployment: it follows the deployment (which runs on its own clock). */
+  const deploymentOperation = (record: DeploymentRecord): Operation => {
     const op: Operation = {
       id: randomUUID(),
-      poll: () => runDeployment(record, sub),
+      poll: () => undefined,
       status: () => (record.state === 'Succeeded' ? 'Succeeded' : record.state === 'Failed' || record.state === 'Canceled' ? 'Failed' : 'InProgress'),
       error: () => record.error,
       result: () => deploymentView(record),
@@ -736,13 +705,14 @@ export async function startAzureSimulator(options: AzureSimulatorOptions = {}): 
       o.poll();
       const status = o.status();
       const error = o.error();
+      const retryAfter = String(faults.lroRetryAfterSeconds);
       if (/results$/i.test(op[1] as string)) {
-        if (status === 'InProgress') return { status: 202, headers: { location: `${base}${path}?api-version=${apiVersion}`, 'retry-after': '0' } };
+        if (status === 'InProgress') return { status: 202, headers: { location: `${base}${path}?api-version=${apiVersion}`, 'retry-after': retryAfter } };
         if (status === 'Failed') return { status: 400, body: { error: (error ?? { code: 'Failed', message: 'The operation failed.' }) as unknown as Json } };
         const r = o.result();
         return r === undefined ? { status: 204 } : { status: 200, body: r };
       }
-      return { status: 200, body: { id: o.id, name: o.id, status, ...(error ? { error: error as unknown as Json } : {}) } };
+      return { status: 200, body: { id: o.id, name: o.id, status, ...(error ? { error: error as unknown as Json } : {}) }, headers: status === 'InProgress' ? { 'retry-after': retryAfter } : {} };
     }
 
     const dep = DEPLOYMENT_PATH.exec(path);
@@ -750,6 +720,23 @@ export async function startAzureSimulator(options: AzureSimulatorOptions = {}): 
       const [, sub, rg, name, action] = dep as unknown as [string, string, string, string, string | undefined];
       const key = `${rg}/${name}`.toLowerCase();
       const existing = deployments.get(key);
+      const active = existing !== undefined && (existing.state === 'Running' || existing.state === 'Accepted');
+      if (action !== undefined && /^\/operations/i.test(action)) {
+        if (method !== 'GET') throw new HttpError(405, { code: 'MethodNotAllowed', message: `${method} is not allowed on deployment operations.` });
+        if (!existing) throw new HttpError(404, { code: 'DeploymentNotFound', message: `Deployment '${name}' could not be found.` });
+        const operationId = action.split('/')[2];
+        if (operationId !== undefined) {
+          const o = existing.operations.find((x) => x.operationId.toLowerCase() === operationId.toLowerCase());
+          if (!o) throw new HttpError(404, { code: 'DeploymentOperationNotFound', message: `Deployment operation '${operationId}' of deployment '${name}' could not be found.` });
+          return { status: 200, body: deploymentOperationView(existing, o) };
+        }
+        const top = query.get('$top');
+        const all = existing.operations.slice(0, top !== null && /^\d+$/.test(top) ? Number(top) : undefined);
+        const skip = Number(query.get('$skiptoken') ?? '0');
+        const value = all.slice(skip, skip + pageSize).map((o) => deploymentOperationView(existing, o));
+        const next = skip + pageSize < all.length ? `${base}${path}?${new URLSearchParams({ ...Object.fromEntries(query), $skiptoken: String(skip + pageSize) }).toString()}` : undefined;
+        return { status: 200, body: next ? { value, nextLink: next } : { value } };
+      }
       if (action?.toLowerCase() === '/whatif') {
         if (method !== 'POST') throw new HttpError(405, { code: 'MethodNotAllowed', message: 'what-if is a POST.' });
         let result: Json | undefined;
@@ -765,19 +752,19 @@ export async function startAzureSimulator(options: AzureSimulatorOptions = {}): 
         return { status: 202, headers: { location: `${base}/subscriptions/${sub}/providers/Microsoft.Resources/locations/${location}/operationResults/${o.id}?api-version=${apiVersion}`, 'retry-after': '0' } };
       }
       if (action?.toLowerCase() === '/cancel') {
-        if (!existing || (existing.state !== 'Running' && existing.state !== 'Accepted')) throw new HttpError(409, { code: 'DeploymentCannotBeCancelled', message: `The deployment '${name}' cannot be cancelled: it is not running.` });
+        if (!existing || !active) throw new HttpError(409, { code: 'DeploymentCannotBeCancelled', message: `The deployment '${name}' cannot be cancelled: it is not running.` });
         existing.state = 'Canceled';
         return { status: 204 };
       }
       if (method === 'GET') {
         if (!existing) throw new HttpError(404, { code: 'DeploymentNotFound', message: `Deployment '${name}' could not be found.` });
-        runDeployment(existing, sub);
         return { status: 200, body: deploymentView(existing) };
       }
       if (method === 'PUT') {
-        if (existing) runDeployment(existing, sub);
-        if (existing && (existing.state === 'Running' || existing.state === 'Accepted')) {
-          throw new HttpError(409, { code: 'DeploymentActive', message: `Unable to edit or replace deployment '${name}': previous deployment from '${existing.timestamp}' is still active (state: ${existing.state}). Please see https://aka.ms/arm-deploy for usage details.` });
+        // ARM runs one deployment of a name at a time: a second one while the first is active is refused.
+        if (existing && active) {
+          const expires = new Date(Date.parse(existing.timestamp) + 7 * 24 * 3_600_000).toISOString();
+          throw new HttpError(409, { code: 'DeploymentActive', message: `Unable to edit or replace deployment '${name}': previous deployment from '${existing.timestamp}' is still active (expiration time is '${expires}'). Please see https://aka.ms/arm-deploy for usage details.` });
         }
         const prepared = prepare(sub, rg, name, body, true);
         const record: DeploymentRecord = {
@@ -791,17 +778,20 @@ export async function startAzureSimulator(options: AzureSimulatorOptions = {}): 
           tags: prepared.tags,
           timestamp: new Date().toISOString(),
           outputResources: [],
-          pollsLeft: requestPolls ?? faults.lroPolls,
+          operations: [],
         };
         deployments.set(key, record);
-        const o = deploymentOperation(record, sub);
+        clock.start(record, sub);
+        const o = deploymentOperation(record);
         return {
           status: existing ? 200 : 201,
           body: deploymentView(record),
-          headers: { 'azure-asyncoperation': `${base}/subscriptions/${sub}/resourcegroups/${rg}/providers/Microsoft.Resources/deployments/${name}/operationStatuses/${o.id}?api-version=${apiVersion}`, 'retry-after': '0' },
+          headers: { 'azure-asyncoperation': `${base}/subscriptions/${sub}/resourcegroups/${rg}/providers/Microsoft.Resources/deployments/${name}/operationStatuses/${o.id}?api-version=${apiVersion}`, 'retry-after': String(faults.lroRetryAfterSeconds) },
         };
       }
       if (method === 'DELETE') {
+        // "A template deployment that is currently running cannot be deleted" (Deployments - Delete, REST API 2025-04-01).
+        if (active) throw new HttpError(409, { code: 'DeploymentActive', message: `The deployment '${name}' is still active (state: ${existing.state}) and cannot be deleted; cancel it or wait for it to finish.` });
         deployments.delete(key);
         return { status: 204 };
       }
@@ -1083,6 +1073,7 @@ export async function startAzureSimulator(options: AzureSimulatorOptions = {}): 
     validating: checker !== undefined,
     close: () =>
       new Promise<void>((resolve) => {
+        clock.close();
         server.closeAllConnections();
         server.close(() => resolve());
       }),

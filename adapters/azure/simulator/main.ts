@@ -12,10 +12,16 @@ export interface SimulatorArgs {
   readonly port: number;
   readonly conformanceDir?: string;
   readonly validate: boolean;
+  /** How long each resource of a template deployment takes, in ms. */
+  readonly resourceMs: number;
 }
 
+/** Per-resource deployment time of the command-line simulator: slow enough to watch a deploy progress. */
+export const CLI_RESOURCE_MS = 200;
+
 /**
- * Parse `--port N`, `--conformance DIR`, `--no-validate`.
+ * Parse `--port N`, `--conformance DIR`, `--no-validate`, `--resource-ms N` (how long each resource
+ * of a template deployment takes; default {@link CLI_RESOURCE_MS}).
  *
  * @throws Error naming the bad argument and what is allowed.
  */
@@ -23,6 +29,7 @@ export function parseSimulatorArgs(argv: readonly string[]): SimulatorArgs {
   let port = 0;
   let conformanceDir: string | undefined;
   let validate = true;
+  let resourceMs = CLI_RESOURCE_MS;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] as string;
     if (a === '--port' || a.startsWith('--port=')) {
@@ -35,19 +42,25 @@ export function parseSimulatorArgs(argv: readonly string[]): SimulatorArgs {
       if (!conformanceDir) throw new Error('--conformance needs a folder (the conformance/azure folder of the shared specifications)');
     } else if (a === '--no-validate') {
       validate = false;
+    } else if (a === '--resource-ms' || a.startsWith('--resource-ms=')) {
+      const v = a.includes('=') ? a.split('=')[1] : argv[++i];
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 0 || n > 3_600_000) throw new Error(`--resource-ms must be an integer from 0 to 3600000 (milliseconds each resource of a deployment takes), got ${JSON.stringify(v)}`);
+      resourceMs = n;
     } else {
-      throw new Error(`unknown argument ${JSON.stringify(a)}; allowed: --port N, --conformance DIR, --no-validate`);
+      throw new Error(`unknown argument ${JSON.stringify(a)}; allowed: --port N, --conformance DIR, --no-validate, --resource-ms N`);
     }
   }
-  return { port, conformanceDir, validate };
+  return { port, conformanceDir, validate, resourceMs };
 }
 
 /** Start the simulator for a command line and print where it listens. */
 export async function main(argv: readonly string[], out: (line: string) => void = (l) => process.stdout.write(`${l}\n`)): Promise<AzureSimulator> {
   const args = parseSimulatorArgs(argv);
-  const sim = await startAzureSimulator({ port: args.port, conformanceDir: args.validate ? args.conformanceDir : false });
+  const sim = await startAzureSimulator({ port: args.port, conformanceDir: args.validate ? args.conformanceDir : false, resourceDurationMs: args.resourceMs });
   out(sim.url);
   out(`ARM simulator listening on ${sim.url} (request bodies ${sim.validating ? 'checked against the ARM schemas' : 'NOT checked: conformance data not found or --no-validate'})`);
+  out(`template deployments run in time: each resource takes ${args.resourceMs} ms once what it depends on is deployed (--resource-ms N)`);
   out(`point mlplane at it: ${ENDPOINT_ENV}=${sim.url} mlplane deploy -c mlplane:target=azure`);
   return sim;
 }

@@ -91,15 +91,23 @@ describe('azure deploy under faults', () => {
     expect(sim.state.deployments.get(`${settings.resourceGroup}/${deploymentNameOf('Churn')}`.toLowerCase())?.state).toBe('Succeeded');
   });
 
-  it('follows slow long-running operations to the end', async () => {
+  it('follows slow long-running operations to the end (direct deletes that stay running for 6 polls)', async () => {
     const model = example('Churn');
+    const settings = settingsFor(model, 'rg-slow');
+    const engine = engineFor(sim);
+    await engine.deploy(inputFor(model, settings));
     sim.faults.lroPolls = 6;
     const mark = sim.requestLog.length;
 
-    await engineFor(sim).deploy(inputFor(model, settingsFor(model, 'rg-slow')));
+    await engine.destroy(inputFor(model, settings), { destroyData: true });
 
-    const statusPolls = since(sim, mark).filter((r) => /\/operationStatuses\//i.test(r.path));
-    expect(statusPolls.length).toBeGreaterThanOrEqual(6);
+    // Each delete's operation answered 202 (still running) six times before it ended, and the engine waited for every one.
+    const results = since(sim, mark).filter((r) => r.method === 'GET' && /\/operationResults\//i.test(r.path));
+    const deletes = since(sim, mark).filter((r) => r.method === 'DELETE' && r.status === 202);
+    expect(deletes.length).toBeGreaterThan(5);
+    expect(results.filter((r) => r.status === 202).length).toBeGreaterThanOrEqual(6 * deletes.length);
+    expect(results.filter((r) => r.status === 204 || r.status === 200).length).toBeGreaterThanOrEqual(deletes.length);
+    expect([...sim.state.resources.keys()].filter((k) => k.includes('/resourcegroups/rg-slow/'))).toEqual([]);
   });
 
   it('fails if another deployment of the environment is active, saying "already deploying"', async () => {
@@ -158,16 +166,23 @@ describe('azure deploy under faults', () => {
     expect(sim.faults.pending()).toBe(0);
   });
 
-  it('follows a deployment made slow by a rule to its end', async () => {
+  it('follows a deployment with a slow resource to its end, and verifies only after it', async () => {
     const model = example('Churn');
     const settings = settingsFor(model, 'rg-slowrule');
-    sim.faults.add({ verb: 'PUT', path: `/deployments/${deploymentNameOf('Churn')}`, fault: { kind: 'slow', polls: 5 } });
+    sim.faults.slowResource(/\/computes\/cpu$/i, 400);
     const mark = sim.requestLog.length;
+    const started = Date.now();
 
     await engineFor(sim).deploy(inputFor(model, settings));
 
-    const polls = since(sim, mark).filter((r) => r.method === 'GET' && /\/deployments\/mlplane-churn(\/operationStatuses\/.*)?$/i.test(r.path));
-    expect(polls.length).toBeGreaterThanOrEqual(6);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(400);
+    const log = since(sim, mark);
+    const polls = log.filter((r) => r.method === 'GET' && /\/deployments\/mlplane-churn\/operationStatuses\//i.test(r.path));
+    expect(polls.length).toBeGreaterThanOrEqual(2);
     expect(sim.state.deployments.get(`${settings.resourceGroup}/${deploymentNameOf('Churn')}`.toLowerCase())?.state).toBe('Succeeded');
+    // The compute was read (verified) through Azure ML only after the deployment had ended.
+    const lastPoll = log.lastIndexOf(polls[polls.length - 1] as (typeof log)[number]);
+    const computeRead = log.findIndex((r) => r.method === 'GET' && /\/computes\/cpu$/i.test(r.path));
+    expect(computeRead).toBeGreaterThan(lastPoll);
   });
 });
