@@ -35,6 +35,12 @@ export const MLFLOW_DB_PORT = 5532;
 /** S3 key prefix of MLflow's proxied artifact store. */
 export const MLFLOW_ARTIFACT_PREFIX = 'mlflow/';
 
+/**
+ * Keys of the platform stack's outputs that `mlplane promote` reads (CloudFormation DescribeStacks)
+ * to find a stage's MLflow registry and artifact bucket; fixed logical ids, so they are a contract.
+ */
+export const PLATFORM_OUTPUTS = { mlflowUrl: 'MlflowUrl', artifactBucket: 'ArtifactBucket' } as const;
+
 /** Address range of the environment's VPC (a literal, so security-group rules are checkable). */
 export const VPC_CIDR = '10.40.0.0/16';
 
@@ -177,6 +183,7 @@ export function buildPlatform(stack: Stack, model: EnvironmentModel, settings: A
       locationUri: bucket.s3UrlForObject('datasets/'),
     },
   });
+  new CfnOutput(scope, 'ArtifactBucket', { value: bucket.bucketName, description: 'S3 artifact bucket (datasets, pipeline runs, MLflow artifacts)' }).overrideLogicalId(PLATFORM_OUTPUTS.artifactBucket);
   // Deleting a Glue database deletes its tables, so it lives as long as the data does.
   glueDatabase.applyRemovalPolicy(retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY);
 
@@ -336,6 +343,6 @@ function buildMlflow(scope: Construct, model: EnvironmentModel, deps: MlflowDeps
     deregistrationDelay: Duration.seconds(30),
   });
   const url = `http://${alb.loadBalancerDnsName}`;
-  new CfnOutput(scope, 'MlflowUrl', { value: url, description: 'MLflow tracking server and model registry (reachable inside the VPC)' });
+  new CfnOutput(scope, 'MlflowUrl', { value: url, description: 'MLflow tracking server and model registry (reachable inside the VPC)' }).overrideLogicalId(PLATFORM_OUTPUTS.mlflowUrl);
   return url;
 }
