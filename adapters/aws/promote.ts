@@ -3,9 +3,11 @@
  *
  * Each stage's platform stack (`<Env>-mlops`, in the stage's account and region) says where its
  * registry and artifacts are: the outputs `MlflowUrl` and `ArtifactBucket`, read with CloudFormation
- * `DescribeStacks`. The source version (by alias or number) is read from the source stage's MLflow;
+ * `DescribeStacks`, each with that stage's credentials (`--from-profile`, `--to-profile`, else the
+ * default provider chain). The source version (by alias or number) is read from the source stage's MLflow;
  * the gate is decided on its `metric.<name>` tags (what the register step records) against the
- * target alias holder's; its artifact prefix is copied object by object into the target stage's
+ * target alias holder's; its artifact prefix is copied object by object (read in the source account,
+ * written in the target's) into the target stage's
  * bucket under the same key (`runs/<pipeline>/<run>/<step>/<output>/`, which the target's model
  * servers may read); a new version is created in the target stage's MLflow whose `source` is the
  * copy, tagged with the lineage (source stage, version, model, run id) and the metrics; then the
@@ -13,10 +15,11 @@
  * promotion: nothing is copied or created again (at most the alias is moved back to it).
  *
  * @see https://mlflow.org/docs/latest/rest-api.html#create-modelversion
- * @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_CopyObject.html
+ * @see https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DescribeStacks.html
  */
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
-import { CopyObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import type { Readable } from 'node:stream';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { LINEAGE, PromotionRefused, checkGate, type PromotionRequest, type PromotionResult, type PromotionSide } from '../shared/promotion';
 import { stackName } from './names';
 import { PLATFORM_OUTPUTS } from './platform';
@@ -89,7 +92,10 @@ export async function promoteAws(request: PromotionRequest): Promise<PromotionRe
   }
   request.log(`copying ${keys.length} object${keys.length === 1 ? '' : 's'} of s3://${from.bucket}/${from.prefix} to s3://${target.bucket}/${from.prefix}`);
   for (const key of keys) {
-    await target.s3.send(new CopyObjectCommand({ Bucket: target.bucket, Key: key, CopySource: `${from.bucket}/${key.split('/').map(encodeURIComponent).join('/')}` }));
+    // Read with the source stage's credentials, write with the target's: stages in different
+    // accounts need no bucket policy across them (CopyObject would need one).
+    const object = await source.s3.send(new GetObjectCommand({ Bucket: from.bucket, Key: key }));
+    await target.s3.send(new PutObjectCommand({ Bucket: target.bucket, Key: key, Body: object.Body as Readable, ContentLength: object.ContentLength, ...(object.ContentType ? { ContentType: object.ContentType } : {}) }));
     writes += 1;
   }
 
