@@ -2,7 +2,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { PLATFORM_OUTPUTS } from '../../adapters/aws/platform';
 import { AWS_ENDPOINT_ENV } from '../../adapters/aws/promote';
+import { examples, synth, template } from '../adapters/aws/support';
 import { startAwsStandIn, type AwsStandIn } from '../support/aws-standin';
 import { cli } from '../support/cli';
 import { startMlflowStandIn, type MlflowStandIn } from '../support/mlflow-standin';
@@ -147,4 +149,15 @@ describe('the MLflow stand-in checks requests against model_registry.proto', () 
       await sim.close();
     }
   });
+});
+
+describe('what aws promotion reads from a deployed stage', () => {
+  it('the platform stack outputs the MLflow URL and the artifact bucket under the fixed keys MlflowUrl and ArtifactBucket', () => {
+    const s = synth(examples().fraud);
+    expect(s.stacks[0]?.stackName).toBe('Fraud-mlops');
+    const outputs = template(s).toJSON().Outputs as Record<string, { Value: unknown }>;
+    expect(PLATFORM_OUTPUTS).toEqual({ mlflowUrl: 'MlflowUrl', artifactBucket: 'ArtifactBucket' });
+    expect(JSON.stringify(outputs.MlflowUrl?.Value)).toMatch(/MlflowLoadBalancer.*DNSName/);
+    expect(outputs.ArtifactBucket?.Value).toEqual({ Ref: expect.stringMatching(/^PlatformArtifacts[0-9A-F]{8}$/) });
+  }, 60_000);
 });
