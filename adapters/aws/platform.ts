@@ -10,7 +10,7 @@ import * as rds from 'aws-cdk-lib/aws-rds';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct, type IConstruct } from 'constructs';
 import type { EnvironmentModel } from '../../lib/model/types';
-import { datasetPrefix, glueDatabaseName } from './names';
+import { datasetPrefix, glueDatabaseName, stagedName } from './names';
 import { acknowledge } from './nag';
 import type { AwsSettings } from './settings';
 
@@ -174,7 +174,7 @@ export function buildPlatform(stack: Stack, model: EnvironmentModel, settings: A
     allowAllOutbound: true,
   });
 
-  const glueName = glueDatabaseName(env.name);
+  const glueName = glueDatabaseName(stagedName(env));
   const glueDatabase = new glue.CfnDatabase(scope, 'Catalog', {
     catalogId: settings.account,
     databaseInput: {

@@ -21,7 +21,7 @@ import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-clo
 import type { Readable } from 'node:stream';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { LINEAGE, PromotionRefused, checkGate, type PromotionRequest, type PromotionResult, type PromotionSide } from '../shared/promotion';
-import { stackName } from './names';
+import { stackName, stagedName } from './names';
 import { PLATFORM_OUTPUTS } from './platform';
 import { MlflowRegistry, tagMap, type MlflowModelVersion, type MlflowTag } from './promote-mlflow';
 import type { AwsSettings } from './settings';
@@ -129,7 +129,7 @@ export async function promoteAws(request: PromotionRequest): Promise<PromotionRe
 async function locate(request: PromotionRequest, side: PromotionSide, which: 'from' | 'to'): Promise<Located> {
   const stage = which === 'from' ? request.spec.from : request.spec.to;
   const settings = side.settings as AwsSettings;
-  const stack = stackName(side.model.environment.name, 0);
+  const stack = stackName(stagedName(side.model.environment), 0);
   const profile = request.profiles?.[which];
   const endpoint = process.env[AWS_ENDPOINT_ENV];
   const config = { region: settings.region, ...(profile ? { profile } : {}), ...(endpoint ? { endpoint } : {}) };

@@ -10,7 +10,7 @@ import { cli } from '../support/cli';
 import { startMlflowStandIn, type MlflowStandIn } from '../support/mlflow-standin';
 
 // Fraud at staging: account 345678901234, at prod: 123456789012, both eu-west-1 (cdk.json
-// mlplane:stages); each stage's platform stack is Fraud-mlops in its own account, with the outputs
+// mlplane:stages); each stage's platform stack is Fraud-<stage>-mlops in its own account, with the outputs
 // MlflowUrl and ArtifactBucket. The promotion requires approval and auc > 0.9.
 const STAGING = { account: '345678901234', bucket: 'fraud-mlops-staging-artifacts', key: 'AKIASTAGINGSTANDIN01' };
 const PROD = { account: '123456789012', bucket: 'fraud-mlops-prod-artifacts', key: 'AKIAPRODSTANDIN00001' };
@@ -39,8 +39,8 @@ describe('mlplane promote on aws: MLflow registry + S3 copy (stand-ins)', () => 
     prod = await startMlflowStandIn();
     aws.keys.set(STAGING.key, STAGING.account);
     aws.keys.set(PROD.key, PROD.account);
-    aws.stacks.push({ account: STAGING.account, region: 'eu-west-1', name: 'Fraud-mlops', outputs: { MlflowUrl: staging.url, ArtifactBucket: STAGING.bucket } });
-    aws.stacks.push({ account: PROD.account, region: 'eu-west-1', name: 'Fraud-mlops', outputs: { MlflowUrl: prod.url, ArtifactBucket: PROD.bucket } });
+    aws.stacks.push({ account: STAGING.account, region: 'eu-west-1', name: 'Fraud-staging-mlops', outputs: { MlflowUrl: staging.url, ArtifactBucket: STAGING.bucket } });
+    aws.stacks.push({ account: PROD.account, region: 'eu-west-1', name: 'Fraud-prod-mlops', outputs: { MlflowUrl: prod.url, ArtifactBucket: PROD.bucket } });
     aws.buckets.set(STAGING.bucket, { account: STAGING.account, region: 'eu-west-1', objects: new Map(Object.entries(FILES).map(([f, body]) => [`${RUN_PREFIX}${f}`, Buffer.from(body)])) });
     aws.buckets.set(PROD.bucket, { account: PROD.account, region: 'eu-west-1', objects: new Map() });
     // Named profiles, one per stage's account; the default profile is staging's.
@@ -74,16 +74,31 @@ describe('mlplane promote on aws: MLflow registry + S3 copy (stand-ins)', () => 
     const [a, p] = [aws.requests.length, prod.requests.length];
     const r = await promote('--from-profile', 'staging', '--to-profile', 'prod');
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain('[Fraud/PromoteFraud] not promoting 345678901234/eu-west-1/Fraud-mlops/fraud/1 from staging to prod: the gate did not pass: auc=0.85 is not > 0.9 + 0');
+    expect(r.stderr).toContain('[Fraud/PromoteFraud] not promoting 345678901234/eu-west-1/Fraud-staging-mlops/fraud/1 from staging to prod: the gate did not pass: auc=0.85 is not > 0.9 + 0');
     expect(writes(a, p)).toEqual([]);
   }, 60_000);
 
-  it('fails if the prod stage is read with credentials of another account (it finds staging\'s stack of the same name), naming --to-profile', async () => {
+  it('fails if the prod stage is read with credentials of another account, naming --to-profile', async () => {
     const [a, p] = [aws.requests.length, prod.requests.length];
     const r = await promote('--from-profile', 'staging');
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain('[Fraud/PromoteFraud] the to stage (prod) is in account 123456789012, but the credentials read stack Fraud-mlops in account 345678901234; pass --to-profile <profile> with credentials of account 123456789012');
+    expect(r.stderr).toContain('[Fraud/PromoteFraud] the to stage (prod) has no stack Fraud-prod-mlops in account 123456789012, eu-west-1; deploy it first (mlplane deploy Fraud --stage prod -t aws), or pass --to-profile <profile> with credentials of account 123456789012');
     expect(writes(a, p)).toEqual([]);
+  }, 60_000);
+
+  it('fails if the stack the credentials find is in another account than the stage\'s', async () => {
+    // A prod stack deployed into the staging account by mistake: found, but not the stage's.
+    const decoy = { account: STAGING.account, region: 'eu-west-1', name: 'Fraud-prod-mlops', outputs: { MlflowUrl: staging.url, ArtifactBucket: STAGING.bucket } };
+    aws.stacks.push(decoy);
+    try {
+      const [a, p] = [aws.requests.length, prod.requests.length];
+      const r = await promote('--from-profile', 'staging', '--to-profile', 'staging');
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain('[Fraud/PromoteFraud] the to stage (prod) is in account 123456789012, but the credentials of profile staging read stack Fraud-prod-mlops in account 345678901234; pass --to-profile <profile> with credentials of account 123456789012');
+      expect(writes(a, p)).toEqual([]);
+    } finally {
+      aws.stacks.splice(aws.stacks.indexOf(decoy), 1);
+    }
   }, 60_000);
 
   it('copies the staging champion into the prod bucket and registry with lineage tags and the alias, then is a no-op', async () => {
@@ -107,7 +122,7 @@ describe('mlplane promote on aws: MLflow registry + S3 copy (stand-ins)', () => 
       'mlplane-stage': 'prod',
       'mlplane-promoted-from': 'staging',
       'mlplane-source-version': '2',
-      'mlplane-source-model': '345678901234/eu-west-1/Fraud-mlops/fraud',
+      'mlplane-source-model': '345678901234/eu-west-1/Fraud-staging-mlops/fraud',
       'mlplane-source-run': 'exec-2',
       'mlplane-approved-by': 'alice',
     });
@@ -154,7 +169,7 @@ describe('the MLflow stand-in checks requests against model_registry.proto', () 
 describe('what aws promotion reads from a deployed stage', () => {
   it('the platform stack outputs the MLflow URL and the artifact bucket under the fixed keys MlflowUrl and ArtifactBucket', () => {
     const s = synth(examples().fraud);
-    expect(s.stacks[0]?.stackName).toBe('Fraud-mlops');
+    expect(s.stacks[0]?.stackName).toBe('Fraud-prod-mlops');
     const outputs = template(s).toJSON().Outputs as Record<string, { Value: unknown }>;
     expect(PLATFORM_OUTPUTS).toEqual({ mlflowUrl: 'MlflowUrl', artifactBucket: 'ArtifactBucket' });
     expect(JSON.stringify(outputs.MlflowUrl?.Value)).toMatch(/MlflowLoadBalancer.*DNSName/);
