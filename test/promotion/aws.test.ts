@@ -36,7 +36,7 @@ describe('mlplane promote on aws: MLflow registry + S3 copy (stand-ins)', () => 
     for (const k of ENV) saved[k] = process.env[k];
     aws = await startAwsStandIn();
     staging = await startMlflowStandIn();
-    prod = await startMlflowStandIn();
+    prod = await startMlflowStandIn(undefined, 1); // one version per search page: lineage is found across pages
     aws.keys.set(STAGING.key, STAGING.account);
     aws.keys.set(PROD.key, PROD.account);
     aws.stacks.push({ account: STAGING.account, region: 'eu-west-1', name: 'Fraud-staging-mlops', outputs: { MlflowUrl: staging.url, ArtifactBucket: STAGING.bucket } });
@@ -137,7 +137,8 @@ describe('mlplane promote on aws: MLflow registry + S3 copy (stand-ins)', () => 
   }, 60_000);
 
   it('moves the alias back to the earlier promotion when someone moved it, without copying again', async () => {
-    prod.models.get('fraud')?.aliases.set('champion', '1');
+    // A version registered in prod itself takes the alias; the promoted version 2 is now on the second search page.
+    prod.seed('fraud', `s3://${PROD.bucket}/runs/train/exec-9/fit/model/`, { 'metric.auc': '0.8', 'mlplane.run': 'exec-9' }, 'champion');
     const [a, p] = [aws.requests.length, prod.requests.length];
     const r = await promote('--from-profile', 'staging', '--to-profile', 'prod', '--json');
     expect(r.code, r.stderr).toBe(0);
