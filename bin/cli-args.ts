@@ -28,7 +28,7 @@ export interface Args {
   readonly lists?: Record<string, string[]>;
 }
 
-const VALUE_FLAGS = new Set(['app', 'target', 'out', 'format', 'require-approval', 'provider', 'concurrency', 'lock-timeout', 'lock-lease', 'port', 'stages', 'stage', 'executor', 'resume', 'data', 'param', 'from', 'to', 'approved-by']);
+const VALUE_FLAGS = new Set(['app', 'target', 'out', 'format', 'require-approval', 'provider', 'concurrency', 'lock-timeout', 'lock-lease', 'port', 'stages', 'stage', 'executor', 'resume', 'data', 'param', 'from', 'to', 'approved-by', 'from-profile', 'to-profile']);
 const LIST_FLAGS = new Set(['data', 'param']);
 const BOOL_FLAGS = new Set(['json', 'strict', 'all-targets', 'help', 'version', 'quiet', 'fail', 'destroy-data', 'purge', 'force', 'yes', 'parity', 'markdown', 'no-cache', 'refresh']);
 const SHORT: Record<string, string> = { h: 'help', t: 'target', o: 'out' };

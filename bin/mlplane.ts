@@ -52,6 +52,8 @@ Options:
                             stage the environments name); a stage no environment has is an error listing them
       --from, --to <stage>  promote: source and target stage
       --approved-by <who>   promote: who approved (required by PromotionApproval.REQUIRED; recorded on the version)
+      --from-profile, --to-profile <p>   promote (aws): AWS profile for the source / target stage's account
+                            (default: the default credential chain)
       --destroy-data        destroy: also delete datasets, tables, registries and storage
       --purge               destroy/deploy (azure): purge soft-deleted resources that block a re-deploy
       --executor <kind>     run: process or container (default container when docker/podman answers)

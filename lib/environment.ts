@@ -206,6 +206,7 @@ export class MlopsEnvironment extends Construct {
   /** Whether the selected stage (context `mlplane:stage`) includes this environment; always true when none is selected. */
   public readonly selected: boolean;
   private readonly declaredStages: readonly string[];
+  private readonly perStage: boolean;
   public readonly region: RegionHint;
   public readonly network: Network;
   public readonly encryption: Encryption;
@@ -223,6 +224,7 @@ export class MlopsEnvironment extends Construct {
     this.stage = staged.stage;
     this.selected = staged.selected;
     this.declaredStages = staged.declared;
+    this.perStage = props.stages !== undefined;
     const own: StageOptions = props.stages?.[this.stage] ?? {};
     this.region = props.region ?? RegionHint.ANY;
     this.network = own.network ?? props.network ?? Network.PRIVATE;
@@ -302,6 +304,11 @@ export class MlopsEnvironment extends Construct {
   /** @internal */
   public _stageName(): StageName {
     return this.stage;
+  }
+
+  /** @internal Whether the definition declares its stages (`stages`), so names carry the stage. */
+  public _perStage(): boolean {
+    return this.perStage;
   }
 
   /** @internal */

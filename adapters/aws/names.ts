@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { NameClaim } from '../../lib/adapter';
-import type { EnvironmentModel } from '../../lib/model/types';
+import type { EnvironmentInfo, EnvironmentModel } from '../../lib/model/types';
 import { shortenMiddle } from '../shared/names';
 
 /**
@@ -30,6 +30,15 @@ export function trimLeft(name: string, max: number, separator: string): string {
 /** The path below the environment: `Fraud/Train/Fit` → `Train/Fit`. */
 export function relativePath(envPath: string, path: string): string {
   return path.startsWith(`${envPath}/`) ? path.slice(envPath.length + 1) : path;
+}
+
+/**
+ * The environment's name in the names it shares with other environments of the account and region
+ * (stacks, Glue database, metric namespace): `<Env>-<stage>` when the definition declares its
+ * stages, so the stages may share an account and region; `<Env>` for a single-stage environment.
+ */
+export function stagedName(env: EnvironmentInfo): string {
+  return env.stages ? `${env.name}-${env.stage}` : env.name;
 }
 
 /**
@@ -113,8 +122,8 @@ export function awsNameClaims(model: EnvironmentModel, account: string, region: 
   const stacks = `the stacks of ${env.path}`;
   const accountRegion = `account ${account}, region ${region}`;
   const claims: NameClaim[] = [
-    { scope: accountRegion, what: 'CloudFormation stack', name: stackName(env.name, 0), path: env.path },
-    { scope: accountRegion, what: 'Glue database', name: glueDatabaseName(env.name), path: env.path },
+    { scope: accountRegion, what: 'CloudFormation stack', name: stackName(stagedName(env), 0), path: env.path },
+    { scope: accountRegion, what: 'Glue database', name: glueDatabaseName(stagedName(env)), path: env.path },
   ];
   for (const r of model.resources) {
     claims.push({ scope: stacks, what: 'construct id', name: constructId(env.path, r.path), path: r.path });

@@ -10,7 +10,7 @@ import * as rds from 'aws-cdk-lib/aws-rds';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct, type IConstruct } from 'constructs';
 import type { EnvironmentModel } from '../../lib/model/types';
-import { datasetPrefix, glueDatabaseName } from './names';
+import { datasetPrefix, glueDatabaseName, stagedName } from './names';
 import { acknowledge } from './nag';
 import type { AwsSettings } from './settings';
 
@@ -34,6 +34,12 @@ export const MLFLOW_DB_PORT = 5532;
 
 /** S3 key prefix of MLflow's proxied artifact store. */
 export const MLFLOW_ARTIFACT_PREFIX = 'mlflow/';
+
+/**
+ * Keys of the platform stack's outputs that `mlplane promote` reads (CloudFormation DescribeStacks)
+ * to find a stage's MLflow registry and artifact bucket; fixed logical ids, so they are a contract.
+ */
+export const PLATFORM_OUTPUTS = { mlflowUrl: 'MlflowUrl', artifactBucket: 'ArtifactBucket' } as const;
 
 /** Address range of the environment's VPC (a literal, so security-group rules are checkable). */
 export const VPC_CIDR = '10.40.0.0/16';
@@ -168,7 +174,7 @@ export function buildPlatform(stack: Stack, model: EnvironmentModel, settings: A
     allowAllOutbound: true,
   });
 
-  const glueName = glueDatabaseName(env.name);
+  const glueName = glueDatabaseName(stagedName(env));
   const glueDatabase = new glue.CfnDatabase(scope, 'Catalog', {
     catalogId: settings.account,
     databaseInput: {
@@ -177,6 +183,7 @@ export function buildPlatform(stack: Stack, model: EnvironmentModel, settings: A
       locationUri: bucket.s3UrlForObject('datasets/'),
     },
   });
+  new CfnOutput(scope, 'ArtifactBucket', { value: bucket.bucketName, description: 'S3 artifact bucket (datasets, pipeline runs, MLflow artifacts)' }).overrideLogicalId(PLATFORM_OUTPUTS.artifactBucket);
   // Deleting a Glue database deletes its tables, so it lives as long as the data does.
   glueDatabase.applyRemovalPolicy(retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY);
 
@@ -336,6 +343,6 @@ function buildMlflow(scope: Construct, model: EnvironmentModel, deps: MlflowDeps
     deregistrationDelay: Duration.seconds(30),
   });
   const url = `http://${alb.loadBalancerDnsName}`;
-  new CfnOutput(scope, 'MlflowUrl', { value: url, description: 'MLflow tracking server and model registry (reachable inside the VPC)' });
+  new CfnOutput(scope, 'MlflowUrl', { value: url, description: 'MLflow tracking server and model registry (reachable inside the VPC)' }).overrideLogicalId(PLATFORM_OUTPUTS.mlflowUrl);
   return url;
 }

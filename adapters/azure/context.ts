@@ -64,15 +64,25 @@ export class SynthContext {
     for (const r of model.resources) this.byPath.set(r.path, r);
     const env = model.environment;
     const salt = [settings.subscriptionId, settings.resourceGroup];
+    const base = this.baseSegments;
     this.core = {
-      workspace: this.name(RULES.workspace, [env.name], env.path),
-      storage: this.name(RULES.storageAccount, ['st', env.name], env.path, salt),
-      keyVault: this.name(RULES.keyVault, ['kv', env.name], env.path, salt),
-      registry: this.name(RULES.containerRegistry, ['cr', env.name], env.path, salt),
-      logAnalytics: this.name(RULES.monitoring, ['log', env.name], env.path),
-      appInsights: this.name(RULES.monitoring, ['appi', env.name], env.path),
-      identity: this.name(RULES.identity, ['id', env.name], env.path),
+      workspace: this.name(RULES.workspace, base, env.path),
+      storage: this.name(RULES.storageAccount, ['st', ...base], env.path, salt),
+      keyVault: this.name(RULES.keyVault, ['kv', ...base], env.path, salt),
+      registry: this.name(RULES.containerRegistry, ['cr', ...base], env.path, salt),
+      logAnalytics: this.name(RULES.monitoring, ['log', ...base], env.path),
+      appInsights: this.name(RULES.monitoring, ['appi', ...base], env.path),
+      identity: this.name(RULES.identity, ['id', ...base], env.path),
     };
+  }
+
+  /**
+   * Leading segments of the environment-wide names (workspace, storage, key vault, …): the
+   * environment, and its stage when the definition declares its stages (`fraud-prod`).
+   */
+  public get baseSegments(): string[] {
+    const env = this.model.environment;
+    return env.stages ? [env.name, env.stage] : [env.name];
   }
 
   /** The environment. */

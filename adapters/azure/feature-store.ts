@@ -20,9 +20,9 @@ export function featureStoreNames(ctx: SynthContext): FeatureStoreNames {
   const env = ctx.env;
   const salt = [ctx.settings.subscriptionId, ctx.settings.resourceGroup];
   return {
-    workspace: ctx.name(RULES.workspace, [env.name, 'fs'], env.path),
-    offlineAccount: ctx.name(RULES.storageAccount, ['stfs', env.name], env.path, salt),
-    redis: ctx.name(RULES.generic, ['redis', env.name], env.path, salt),
+    workspace: ctx.name(RULES.workspace, [...ctx.baseSegments, 'fs'], env.path),
+    offlineAccount: ctx.name(RULES.storageAccount, ['stfs', ...ctx.baseSegments], env.path, salt),
+    redis: ctx.name(RULES.generic, ['redis', ...ctx.baseSegments], env.path, salt),
   };
 }
 

@@ -22,6 +22,11 @@ export interface PromotionRequest {
   readonly target: PromotionSide;
   /** Who approved (required when the promotion requires approval; recorded on the version). */
   readonly approvedBy?: string;
+  /**
+   * aws: named profiles of the shared AWS config (`~/.aws/config`) to act as in each stage's
+   * account (`--from-profile`, `--to-profile`); a stage without one uses the default provider chain.
+   */
+  readonly profiles?: { readonly from?: string; readonly to?: string };
   /** Progress lines. */
   readonly log: (line: string) => void;
 }

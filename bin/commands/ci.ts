@@ -69,7 +69,9 @@ const deployCommand = (o: WorkflowOptions, stage: string, app: string) => `npx m
 
 /**
  * Promote every model the app declares from the previous stage into `stage` (none declared: a
- * no-op), on each target that has a promotion (azure, gcp); `approvedBy` names the approval.
+ * no-op), on azure and gcp; `approvedBy` names the approval. Not on aws: its promotion acts with
+ * the credentials of two accounts (`--from-profile`, `--to-profile`), which one job's OIDC role
+ * does not give; run `mlplane promote --target aws` where both profiles are configured.
  */
 const promoteCommands = (o: WorkflowOptions, stage: string, approvedBy: string): string[] => {
   const i = o.stages.indexOf(stage);

@@ -1,14 +1,14 @@
 /**
  * `mlplane promote <Env> <model>@<alias|version> --from <stage> --to <stage>`: run a declared
  * `ModelPromotion` with the target cloud's own mechanism (Azure ML workspace copy, Vertex Model
- * Registry copy / upload). Both stages are built from the one definition; the approval is checked
+ * Registry copy / upload, MLflow registry + S3 copy on aws). Both stages are built from the one definition; the approval is checked
  * before any cloud call, the gate against the metrics recorded on the source version.
  */
 import { EXIT, UsageError, resolveContext, type Args } from '../cli-args';
 
 /** Run the verb; returns the exit code. */
 export async function run(args: Args, out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
-  const usage = 'usage: mlplane promote [<Env> <model>@<alias|version>] --from <stage> --to <stage> [--target <t>] [--approved-by <who>]';
+  const usage = 'usage: mlplane promote [<Env> <model>@<alias|version>] --from <stage> --to <stage> [--target <t>] [--approved-by <who>] [--from-profile <p>] [--to-profile <p>]';
   if (args.positional.length === 0) return runAll(args, out, err);
   const [envName, ref, ...extra] = args.positional;
   if (!envName || !ref || extra.length > 0) throw new UsageError(`${usage} (got ${JSON.stringify(args.positional)})`);
@@ -35,7 +35,7 @@ export async function run(args: Args, out: NodeJS.WritableStream, err: NodeJS.Wr
   };
   const source = await built(from);
   if (source.result.targets.length !== 1) {
-    throw new UsageError(`promote acts on one target; ${source.result.targets.length === 0 ? 'none is' : `${source.result.targets.join(', ')} are`} selected: pass --target azure or --target gcp`);
+    throw new UsageError(`promote acts on one target; ${source.result.targets.length === 0 ? 'none is' : `${source.result.targets.join(', ')} are`} selected: pass --target azure, gcp or aws`);
   }
   const target = source.result.targets[0] as string;
   const spec = source.promotions.find((p) => p.model === modelName && p.from === from && p.to === to);
@@ -58,11 +58,14 @@ export async function run(args: Args, out: NodeJS.WritableStream, err: NodeJS.Wr
       settings: adapter.parseSettings(settingsFor((k) => b.result.app.node.tryGetContext(k), target, envName, stage)),
     };
   };
-  const request = { spec, selector, source: side(source, from), target: side(dest, to), ...(approvedBy ? { approvedBy } : {}), log: (line: string) => err.write(`  ${line}\n`) };
+  const profiles = { from: typeof args.flags['from-profile'] === 'string' ? args.flags['from-profile'] : undefined, to: typeof args.flags['to-profile'] === 'string' ? args.flags['to-profile'] : undefined };
+  if ((profiles.from || profiles.to) && target !== 'aws') throw new UsageError(`--from-profile and --to-profile name AWS profiles and apply to --target aws only (the target is ${target})`);
+  const request = { spec, selector, source: side(source, from), target: side(dest, to), ...(approvedBy ? { approvedBy } : {}), ...(profiles.from || profiles.to ? { profiles: { ...(profiles.from ? { from: profiles.from } : {}), ...(profiles.to ? { to: profiles.to } : {}) } } : {}), log: (line: string) => err.write(`  ${line}\n`) };
   let promote: (r: typeof request) => Promise<import('../../adapters/shared/promotion').PromotionResult>;
   if (target === 'gcp') promote = (await import('../../adapters/gcp/deploy/promote')).promoteGcp;
   else if (target === 'azure') promote = (await import('../../adapters/azure/deploy/promote')).promoteAzure;
-  else throw new UsageError(`promote on target '${target}' is not available in this version (the aws target's MLflow registry has no promotion yet); promote with --target azure or --target gcp`);
+  else if (target === 'aws') promote = (await import('../../adapters/aws/promote')).promoteAws;
+  else throw new UsageError(`promote on target '${target}' is not available; promote with --target azure, gcp or aws`);
 
   const result = await promote(request);
   if (args.flags.json) out.write(`${JSON.stringify({ environment: envName, cloud: target, from, to, ...result }, null, 2)}\n`);

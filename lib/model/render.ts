@@ -47,6 +47,7 @@ export function renderEnvironment(env: MlopsEnvironment): EnvironmentModel {
       path: env.node.path,
       description: env.description,
       stage: env._stageName(),
+      ...(env._perStage() ? { stages: env.stages } : {}),
       region: env._regionName(),
       tags: sortedRecord(env.tagMap),
       network: { mode: env.network === 'public' ? 'public' : 'private' },

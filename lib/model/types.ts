@@ -9,7 +9,7 @@
  */
 
 /** Version of the model format. Bump the major version on any breaking change. */
-export const MODEL_SCHEMA_VERSION = '1.1.0';
+export const MODEL_SCHEMA_VERSION = '1.2.0';
 
 /** Deployment stage of an environment: `dev`, `staging`, `prod`, or a user-named stage (lowercase). Prod-only rules apply to `prod`. */
 export type StageName = string;
@@ -33,6 +33,12 @@ export interface EnvironmentInfo {
   readonly path: string;
   readonly description?: string;
   readonly stage: StageName;
+  /**
+   * The stages the one definition is deployed to, when it declares them (`stages`); absent for a
+   * single-stage environment. With it, adapters put the stage into the environment-wide names
+   * (stack, workspace, …) so that two stages can share an account, resource group or project.
+   */
+  readonly stages?: readonly StageName[];
   readonly region: RegionHintName;
   /** User tags, applied to every resource that supports tags. */
   readonly tags: Readonly<Record<string, string>>;

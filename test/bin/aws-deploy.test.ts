@@ -51,7 +51,7 @@ describe('mlplane deploy --target aws', () => {
     const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlplane-aws-deploy-'));
     const code = await main(['deploy', '--target', 'aws', '--require-approval', 'never', '--out', outdir, 'Churn'], out, err);
     expect(code).toBe(1);
-    expect(fs.existsSync(path.join(outdir, 'Churn-mlops.template.json'))).toBe(true);
+    expect(fs.existsSync(path.join(outdir, 'Churn-staging-mlops.template.json'))).toBe(true);
     expect(requests.length).toBeGreaterThan(0);
     expect(requests[0].authorization).toMatch(/^AWS4-HMAC-SHA256 Credential=AKIDLOOPBACKTEST\//);
     expect(requests.map((r) => r.body).join('\n')).toMatch(/Action=(GetCallerIdentity|DescribeStacks)/);

@@ -13,7 +13,7 @@ describe('construct → model', () => {
     const [fraud] = exampleModels();
     expect(fraud.schemaVersion).toBe(MODEL_SCHEMA_VERSION);
     expect(fraud.environment).toEqual({
-      name: 'Fraud', path: 'Fraud', description: 'Real-time card fraud scoring', stage: 'prod', region: 'eu',
+      name: 'Fraud', path: 'Fraud', description: 'Real-time card fraud scoring', stage: 'prod', stages: ['dev', 'staging', 'prod'], region: 'eu',
       tags: { costCenter: 'cc-4711', team: 'risk-ml' }, network: { mode: 'private' },
       encryption: { kind: 'customer-managed', keyName: 'fraud-cmk', rotationDays: 90 },
     });

@@ -29,7 +29,7 @@ describe('azure: customer-managed keys everywhere', () => {
       expect(s.identity, s.name).toMatchObject({ type: 'UserAssigned' });
     }
     const workspaces = of('Microsoft.MachineLearningServices/workspaces');
-    expect(workspaces.map((w) => w.name).sort()).toEqual(['fraud', 'fraud-fs']);
+    expect(workspaces.map((w) => w.name).sort()).toEqual(['fraud-prod', 'fraud-prod-fs']);
     for (const w of workspaces) expect(w.properties.encryption, w.name).toMatchObject({ status: 'Enabled', keyVaultProperties: { keyIdentifier: expect.stringContaining("'fraud-cmk')") } });
     for (const r of of('Microsoft.ContainerRegistry/registries')) expect(r.properties.encryption, r.name).toMatchObject({ status: 'enabled' });
   });

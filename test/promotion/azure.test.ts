@@ -5,10 +5,10 @@ import { conformancePath } from '../support/conformance';
 import { cli } from '../support/cli';
 
 // Fraud at staging: resource group mlplane-examples-staging, at prod: mlplane-examples (cdk.json
-// mlplane:stages); the workspace is 'fraud' in both, the model asset 'fraud'.
+// mlplane:stages); the workspace carries the stage ('fraud-staging', 'fraud-prod'), the model asset is 'fraud'.
 const SUB = '00000000-0000-0000-0000-000000000000';
-const STAGING = { rg: 'mlplane-examples-staging', ws: 'fraud' };
-const PROD = { rg: 'mlplane-examples', ws: 'fraud' };
+const STAGING = { rg: 'mlplane-examples-staging', ws: 'fraud-staging' };
+const PROD = { rg: 'mlplane-examples', ws: 'fraud-prod' };
 
 let sim: AzureSimulator;
 const saved = process.env.MLPLANE_AZURE_ENDPOINT;
@@ -55,7 +55,7 @@ describe('mlplane promote on the azure simulator', () => {
     const mark = sim.requestLog.length;
     const r = await cli('promote', 'Fraud', 'fraud@champion', '--from', 'staging', '--to', 'prod', '-t', 'azure', '--approved-by', 'alice');
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain('[Fraud/PromoteFraud] not promoting mlplane-examples-staging/fraud/fraud:1 from staging to prod: the gate did not pass: auc=0.85 is not > 0.9 + 0');
+    expect(r.stderr).toContain('[Fraud/PromoteFraud] not promoting mlplane-examples-staging/fraud-staging/fraud:1 from staging to prod: the gate did not pass: auc=0.85 is not > 0.9 + 0');
     expect(sim.requestLog.slice(mark).filter((l) => l.method !== 'GET')).toEqual([]);
   }, 30_000);
 
@@ -66,11 +66,11 @@ describe('mlplane promote on the azure simulator', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ outcome: 'promoted', sourceVersion: '2', targetVersion: '2' });
     const promoted = await ml().modelVersions.get(PROD.rg, PROD.ws, 'fraud', '2');
-    expect(promoted.properties.modelUri).toContain(`/resourcegroups/${STAGING.rg}/workspaces/fraud/`);
+    expect(promoted.properties.modelUri).toContain(`/resourcegroups/${STAGING.rg}/workspaces/fraud-staging/`);
     expect(promoted.properties.tags).toMatchObject({
       'mlplane-promoted-from': 'staging',
       'mlplane-source-version': '2',
-      'mlplane-source-model': 'mlplane-examples-staging/fraud/fraud',
+      'mlplane-source-model': 'mlplane-examples-staging/fraud-staging/fraud',
       'mlplane-source-run': 'train-run-2',
       'mlplane-approved-by': 'alice',
       'mlplane-metric-auc': '0.93',

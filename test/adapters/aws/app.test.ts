@@ -16,12 +16,12 @@ describe('cdk synth -c mlplane:target=aws', () => {
     const { app, environments } = await buildApp({ context: { ...cdkJson.context, 'mlplane:target': 'aws' }, outdir, cloudFormationValidation: false });
     const assembly = app.synth();
     expect(environments.map((e) => [e.name, e.outputs.flatMap((o) => o.files)])).toEqual([
-      ['Churn', ['Churn-mlops']],
-      ['Fraud', ['Fraud-mlops']],
+      ['Churn', ['Churn-staging-mlops']],
+      ['Fraud', ['Fraud-prod-mlops']],
     ]);
     expect(assembly.stacks.map((s) => [s.stackName, s.environment.region]).sort()).toEqual([
-      ['Churn-mlops', 'us-east-1'],
-      ['Fraud-mlops', 'eu-west-1'],
+      ['Churn-staging-mlops', 'us-east-1'],
+      ['Fraud-prod-mlops', 'eu-west-1'],
     ]);
   });
 });

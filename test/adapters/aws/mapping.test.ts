@@ -31,8 +31,8 @@ function policiesOfRole(t: Template, fragment: string): unknown[] {
 
 describe('environment → platform', () => {
   it('names stacks after the environment and places them in the configured account and region', () => {
-    expect(fraud.stacks.map((s) => s.stackName)).toEqual(['Fraud-mlops']);
-    expect(churn.stacks.map((s) => s.stackName)).toEqual(['Churn-mlops']);
+    expect(fraud.stacks.map((s) => s.stackName)).toEqual(['Fraud-prod-mlops']);
+    expect(churn.stacks.map((s) => s.stackName)).toEqual(['Churn-staging-mlops']);
     expect(fraud.stacks[0]?.region).toBe('eu-west-1');
     expect(churn.stacks[0]?.region).toBe('us-east-1');
     expect(fraud.stacks[0]?.account).toBe('123456789012');
@@ -118,7 +118,7 @@ describe('datasets and feature tables → S3 + Glue + DynamoDB', () => {
     f.hasResource('AWS::Glue::Table', {
       DeletionPolicy: 'Retain',
       Properties: Match.objectLike({
-        DatabaseName: 'fraud_mlops',
+        DatabaseName: 'fraud_prod_mlops',
         TableInput: Match.objectLike({
           Name: 'transactions',
           Parameters: Match.objectLike({ 'mlplane:path': 'Fraud/Transactions', classification: 'parquet' }),
@@ -378,7 +378,7 @@ describe('drift monitors → ECS task, CloudWatch alarms, SNS and retraining', (
     for (const { s, t, d } of thresholds) {
       f.hasResourceProperties('AWS::CloudWatch::Alarm', {
         MetricName: `${s.kind}_${s.metric}`,
-        Namespace: 'mlplane/Fraud',
+        Namespace: 'mlplane/Fraud-prod',
         Threshold: t.threshold,
         ComparisonOperator: 'GreaterThanThreshold',
         AlarmDescription: `Fraud/Drift: ${s.kind} ${s.metric} of '${t.feature}' on ${d} above ${t.threshold}`,
@@ -392,7 +392,7 @@ describe('drift monitors → ECS task, CloudWatch alarms, SNS and retraining', (
   it('lets the drift task publish metrics only to the environment namespace', () => {
     const drift = policiesOfRole(f, 'DriftRole');
     expect(drift).toContainEqual(
-      expect.objectContaining({ Action: 'cloudwatch:PutMetricData', Resource: '*', Condition: { StringEquals: { 'cloudwatch:namespace': 'mlplane/Fraud' } } }),
+      expect.objectContaining({ Action: 'cloudwatch:PutMetricData', Resource: '*', Condition: { StringEquals: { 'cloudwatch:namespace': 'mlplane/Fraud-prod' } } }),
     );
     expect(JSON.stringify(drift)).toContain('/capture/scoring/blue/*');
     expect(JSON.stringify(drift)).toContain('/capture/scoring/green/*');

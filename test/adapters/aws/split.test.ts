@@ -20,7 +20,7 @@ describe('stack splitting', () => {
 
   it('moves workloads to sibling stacks named after the environment when one stack would exceed the budget', () => {
     expect(s.stacks.length).toBeGreaterThan(1);
-    expect(s.stacks.map((x) => x.stackName)).toEqual(s.stacks.map((_, i) => (i === 0 ? 'Fraud-mlops' : `Fraud-mlops-${i + 1}`)));
+    expect(s.stacks.map((x) => x.stackName)).toEqual(s.stacks.map((_, i) => (i === 0 ? 'Fraud-prod-mlops' : `Fraud-prod-mlops-${i + 1}`)));
   });
 
   it('keeps every stack within the budget and far from the 500-resource limit', () => {
@@ -55,6 +55,6 @@ describe('stack splitting', () => {
   });
 
   it('keeps one stack when everything fits', () => {
-    expect(synth(manyPipelines(2)).stacks.map((x) => x.stackName)).toEqual(['Fraud-mlops']);
+    expect(synth(manyPipelines(2)).stacks.map((x) => x.stackName)).toEqual(['Fraud-prod-mlops']);
   });
 });

@@ -15,14 +15,14 @@ afterAll(() => sim.close());
 
 /** Version 2 of the fraud model takes alias `champion`, as someone with the CLI or studio would do. */
 function moveChampionOutside(resourceGroup: string): void {
-  const versions = `/subscriptions/${SUBSCRIPTION}/resourceGroups/${resourceGroup}/providers/Microsoft.MachineLearningServices/workspaces/fraud/models/fraud/versions`;
+  const versions = `/subscriptions/${SUBSCRIPTION}/resourceGroups/${resourceGroup}/providers/Microsoft.MachineLearningServices/workspaces/fraud-prod/models/fraud/versions`;
   sim.state.seed({ id: `${versions}/2`, properties: { tags: { 'mlplane-alias-champion': 'true' } } });
 }
 
 async function servedModel(resourceGroup: string, deployment: string): Promise<string> {
   const endpoints = [];
-  for await (const e of ml.onlineEndpoints.list(resourceGroup, 'fraud')) endpoints.push(e);
-  const d = await ml.onlineDeployments.get(resourceGroup, 'fraud', endpoints[0]?.name as string, deployment);
+  for await (const e of ml.onlineEndpoints.list(resourceGroup, 'fraud-prod')) endpoints.push(e);
+  const d = await ml.onlineDeployments.get(resourceGroup, 'fraud-prod', endpoints[0]?.name as string, deployment);
   return String(d.properties.model).split('/models/')[1] as string;
 }
 

@@ -145,7 +145,7 @@ describe('azure deploy through the real SDKs against the ARM simulator', () => {
     const engine = engineFor(sim);
     await engine.deploy(inputFor(model, settings));
     // GIVEN version 2 of the model now holds the alias 'champion' (set by the promotion step) ...
-    sim.state.seed({ id: `/subscriptions/${SUBSCRIPTION}/resourceGroups/${settings.resourceGroup}/providers/Microsoft.MachineLearningServices/workspaces/fraud/models/fraud/versions/2`, properties: { tags: { 'mlplane-alias-champion': 'true' } } });
+    sim.state.seed({ id: `/subscriptions/${SUBSCRIPTION}/resourceGroups/${settings.resourceGroup}/providers/Microsoft.MachineLearningServices/workspaces/fraud-prod/models/fraud/versions/2`, properties: { tags: { 'mlplane-alias-champion': 'true' } } });
     // ... and the definition raises a drift threshold and the GPU pool's ceiling
     const changed = structuredClone(model) as unknown as { resources: Record<string, unknown>[] };
     const drift = changed.resources.find((r) => r.kind === 'driftMonitor') as { signals: { thresholds: { feature: string; threshold: number }[] }[] };

@@ -103,7 +103,7 @@ describe('azure destroy', () => {
     expect([...sim.state.softDeleted.values()].map((s) => s.type).sort()).toEqual(['Microsoft.KeyVault/vaults', 'Microsoft.MachineLearningServices/workspaces']);
     const mark = sim.requestLog.length;
     const err = await engine.deploy(inputFor(model, settings)).catch((e: unknown) => e);
-    expect(String(err)).toMatch(/^DeployError: \[Churn\] Key Vault 'kv-churn-[0-9a-f]+' is soft-deleted and blocks this deploy.*mlplane destroy --destroy-data --purge/);
+    expect(String(err)).toMatch(/^DeployError: \[Churn\] Key Vault 'kv-churn-staging-[0-9a-f]+' is soft-deleted and blocks this deploy.*mlplane destroy --destroy-data --purge/);
     expect(since(sim, mark).filter((r) => r.write)).toEqual([]);
   });
 
@@ -132,7 +132,7 @@ describe('azure destroy', () => {
 
     const err = await engine.deploy(inputFor(model, settings)).catch((e: unknown) => e);
 
-    expect(String(err)).toMatch(/^DeployError: \[Churn\] ARM deployment failed: workspace 'churn' \(Churn\): Conflict: .*soft-deleted.*mlplane destroy --destroy-data --purge/);
+    expect(String(err)).toMatch(/^DeployError: \[Churn\] ARM deployment failed: workspace 'churn-staging' \(Churn\): Conflict: .*soft-deleted.*mlplane destroy --destroy-data --purge/);
   });
 
   it('cannot purge a vault with purge protection and says how to recover it', async () => {
@@ -144,7 +144,7 @@ describe('azure destroy', () => {
 
     await engine.destroy(input, { destroyData: true, purge: true });
 
-    expect(input.progress.logs.join('\n')).toMatch(/key vault 'kv-fraud-[0-9a-f]+' is soft-deleted with purge protection.*az keyvault recover/);
+    expect(input.progress.logs.join('\n')).toMatch(/key vault 'kv-fraud-prod-[0-9a-f]+' is soft-deleted with purge protection.*az keyvault recover/);
     // The customer-managed-key workspace is hard-deleted (no soft delete for CMK workspaces).
     expect([...sim.state.softDeleted.values()].map((s) => s.type)).toEqual(['Microsoft.KeyVault/vaults']);
   });

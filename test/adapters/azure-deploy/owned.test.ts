@@ -129,8 +129,8 @@ describe('azure destroy never deletes what it does not own', () => {
     const count = sim.state.resources.size;
     const error = (await engine.destroy(inputFor(example('Fraud')), { destroyData: true }).catch((e: unknown) => e)) as Error;
     expect(error.message).toContain('refusing to destroy: deleting these would also delete resources this environment does not own (no mlplane-env=Fraud tag)');
-    expect(error.message).toMatch(/\[Fraud\] workspace 'fraud' holds compute pool 'theirs' \(/);
-    expect(error.message).toMatch(/workspace 'fraud' holds online endpoint 'their-endpoint' \(/);
+    expect(error.message).toMatch(/\[Fraud\] workspace 'fraud-prod' holds compute pool 'theirs' \(/);
+    expect(error.message).toMatch(/workspace 'fraud-prod' holds online endpoint 'their-endpoint' \(/);
     expect(sim.state.resources.size).toBe(count);
     await expect(engine.planDestroy(inputFor(example('Fraud')), { destroyData: true })).rejects.toThrow('refusing to destroy');
     // Without destroyData the workspace is retained (it holds data): nothing foreign is at risk.

@@ -47,12 +47,12 @@ describe('the simulator checks request bodies against the ARM schemas', () => {
     await engineFor(sim).deploy(inputFor(example('Churn'), settingsFor(example('Churn'), 'rg-bodies')));
 
     const bad = await ml.onlineEndpoints
-      .beginCreateOrUpdate('rg-bodies', 'churn', 'ep-bad', { location: 'centralus', properties: { authMode: 'Password' as 'Key' } }, { updateIntervalInMs: 1 })
+      .beginCreateOrUpdate('rg-bodies', 'churn-staging', 'ep-bad', { location: 'centralus', properties: { authMode: 'Password' as 'Key' } }, { updateIntervalInMs: 1 })
       .catch((e: unknown) => e);
     expect(isRestError(bad) && bad.statusCode).toBe(400);
     expect(String((bad as Error).message)).toMatch(/properties\/authMode/);
 
-    const good = await ml.onlineEndpoints.beginCreateOrUpdateAndWait('rg-bodies', 'churn', 'ep-good', { location: 'centralus', properties: { authMode: 'Key' } }, { updateIntervalInMs: 1 });
+    const good = await ml.onlineEndpoints.beginCreateOrUpdateAndWait('rg-bodies', 'churn-staging', 'ep-good', { location: 'centralus', properties: { authMode: 'Key' } }, { updateIntervalInMs: 1 });
     expect(good.properties.provisioningState).toBe('Succeeded');
   });
 
