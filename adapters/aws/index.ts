@@ -73,9 +73,9 @@ function estimate(r: ResourceModel, model: EnvironmentModel): number {
     case 'pipeline':
       return 12 + 4 * r.schedules.length + 9 * r.steps.length;
     case 'batchInference':
-      return 20 + 4 * r.schedules.length + overflowPolicies(model, r.model.registry);
+      return 20 + 4 * r.schedules.length + addedAtSynthesis(r, model);
     case 'onlineEndpoint':
-      return 14 + r.deployments.reduce((n, d) => n + 16 + overflowPolicies(model, d.model.registry), 0);
+      return 14 + 16 * r.deployments.length + addedAtSynthesis(r, model);
     case 'secret':
       return 0; // a reference: read by the task definitions that use it
     case 'driftMonitor':
@@ -97,6 +97,13 @@ function estimate(r: ResourceModel, model: EnvironmentModel): number {
  */
 function overflowPolicies(model: EnvironmentModel, registry: string): number {
   return Math.ceil(modelRunPrefixes(model, registry).length / 30);
+}
+
+/** Resources of `r` that aws-cdk-lib adds only at synthesis (the overflow policies of its model servers' roles). */
+function addedAtSynthesis(r: ResourceModel, model: EnvironmentModel): number {
+  if (r.kind === 'onlineEndpoint') return r.deployments.reduce((n, d) => n + overflowPolicies(model, d.model.registry), 0);
+  if (r.kind === 'batchInference') return overflowPolicies(model, r.model.registry);
+  return 0;
 }
 
 /** Number of CloudFormation resources defined directly in `stack`. */
@@ -152,9 +159,15 @@ export function synthAws(scope: IConstruct, model: EnvironmentModel, settings: A
 
   const ordered = [...model.resources].sort((a, b) => BUILD_ORDER[a.kind] - BUILD_ORDER[b.kind]);
   let current = first;
+  let pending = 0;
   for (const r of ordered) {
-    const count = resourceCount(current); // a walk of the whole stack: once per resource, not twice
-    if (count + estimate(r, model) > STACK_RESOURCE_BUDGET && count > 0) current = newStack();
+    // A walk of the whole stack (once per resource, not twice), plus what synthesis will add to what is already in it.
+    const count = resourceCount(current) + pending;
+    if (count + estimate(r, model) > STACK_RESOURCE_BUDGET && count > 0) {
+      current = newStack();
+      pending = 0;
+    }
+    pending += addedAtSynthesis(r, model);
     switch (r.kind) {
       case 'dataset':
         datasets.set(r.path, buildDataset(current, env.path, r, platform, settings));
