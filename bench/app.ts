@@ -6,6 +6,9 @@
  *
  *   MLPLANE_BENCH_PIPELINES=100 CDK_CONTEXT_JSON=… CDK_OUTDIR=/tmp/out node --import tsx bench/app.ts   (mlplane)
  *   MLPLANE_BENCH_PIPELINES=100 CDK_OUTDIR=/tmp/out node --import tsx bench/app.ts baseline             (hand-written aws-cdk-lib)
+ *
+ * The bench runs it as plain JavaScript (`node dist/bench/app.js`, transpiled by `synth.bench.ts`
+ * next to the built `dist/`), unless it is given `--tsx`.
  */
 process.on('exit', () => {
   const { userCPUTime, systemCPUTime, maxRSS } = process.resourceUsage();

@@ -13,8 +13,15 @@
  *   node --import tsx bench/synth.bench.ts --full          also 1,000 pipelines
  *   node --import tsx bench/synth.bench.ts --extras        also aws without cdk-nag, and both with built-in validation
  *   node --import tsx bench/synth.bench.ts --sizes 100 --repeat 5 --only baseline,aws
+ *   node --import tsx bench/synth.bench.ts --tsx           run the TypeScript sources under tsx instead of dist/
+ *
+ * Both sides run as plain JavaScript by default, as the installed package does: mlplane from `dist/`
+ * (built first with `scripts/build.mjs`), and `bench/app.ts`, `generate.ts` and `baseline.ts`
+ * transpiled next to it into `dist/bench/` (esbuild, the transpiler tsx uses). `--tsx` runs both
+ * sides from source under `node --import tsx` instead (the tsx loader adds ~0.3–0.5 s CPU to each).
  */
 import { execFileSync } from 'node:child_process';
+import { transformSync } from 'esbuild';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -30,6 +37,7 @@ const sizes = opt('sizes', full ? '10,100,1000' : '10,100').split(',').map(Numbe
 const repeat = Number(opt('repeat', '3'));
 const here = path.dirname(new URL(import.meta.url).pathname);
 const root = path.join(here, '..');
+const useTsx = args.includes('--tsx');
 const cdkContext = (JSON.parse(fs.readFileSync(path.join(root, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> }).context;
 
 /** One row of the table: a process to run and the context it gets. */
@@ -57,6 +65,28 @@ const SUBJECTS: readonly Subject[] = [
 const only = opt('only', '').split(',').filter(Boolean);
 const subjects = SUBJECTS.filter((s) => (only.length > 0 ? only.includes(s.name) : !s.extra || args.includes('--extras')));
 
+/**
+ * Build `dist/` and transpile the bench's own entry files into `dist/bench/`, with their relative
+ * imports made explicit for Node ESM (`../bin/build` → `../bin/build.js`) as `scripts/build.mjs` does.
+ */
+function buildDist(): string {
+  execFileSync(process.execPath, [path.join(root, 'scripts', 'build.mjs')], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+  const out = path.join(root, 'dist', 'bench');
+  fs.mkdirSync(out, { recursive: true });
+  for (const name of ['app', 'generate', 'baseline']) {
+    const { code } = transformSync(fs.readFileSync(path.join(here, `${name}.ts`), 'utf8'), { loader: 'ts', format: 'esm', target: 'node20' });
+    const js = code.replace(/(\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)(['"])(\.\.?\/[^'"\n]*)\2/g, (_whole, lead: string, quote: string, spec: string) => {
+      const target = path.resolve(out, spec);
+      const suffix = fs.existsSync(`${target}.js`) || fs.existsSync(path.join(here, `${spec}.ts`)) ? '.js' : fs.existsSync(path.join(target, 'index.js')) ? '/index.js' : undefined;
+      if (suffix === undefined) throw new Error(`bench/${name}.ts: import '${spec}' names no file in dist/`);
+      return `${lead}${quote}${spec}${suffix}${quote}`;
+    });
+    fs.writeFileSync(path.join(out, `${name}.js`), js);
+  }
+  return path.join(out, 'app.js');
+}
+const entry = useTsx ? ['--import', 'tsx', path.join(here, 'app.ts')] : [buildDist()];
+
 interface Run { cpuMs: number; wallMs: number; maxRssMiB: number; resources: number }
 
 function runOnce(s: Subject, pipelines: number): Run {
@@ -64,7 +94,7 @@ function runOnce(s: Subject, pipelines: number): Run {
   const context = s.target ? { ...cdkContext, 'mlplane:target': s.target, ...(s.nag === false ? { 'mlplane:cdkNag': false } : {}) } : {};
   const t0 = performance.now();
   try {
-    const out = execFileSync(process.execPath, ['--max-old-space-size=16384', '--import', 'tsx', path.join(here, 'app.ts'), ...(s.target ? [] : ['baseline'])], {
+    const out = execFileSync(process.execPath, ['--max-old-space-size=16384', ...entry, ...(s.target ? [] : ['baseline'])], {
       cwd: root,
       env: {
         ...process.env,
@@ -98,7 +128,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const pad = (s: string | number, n: number) => String(s).padStart(n);
 const ratio = (a: number, b: number) => (a / b).toFixed(2);
 
-console.log(`mlplane synthesis benchmark — whole processes, ${repeat} interleaved run(s) per cell, medians; node ${process.version}, ${os.cpus().length} CPUs, load ${os.loadavg()[0]!.toFixed(1)}\n`);
+console.log(`mlplane synthesis benchmark — whole processes (${useTsx ? 'tsx, from source' : 'plain JS, dist/'}), ${repeat} interleaved run(s) per cell, medians; node ${process.version}, ${os.cpus().length} CPUs, load ${os.loadavg()[0]!.toFixed(1)}\n`);
 console.log(`${'pipelines'.padEnd(10)}${'subject'.padEnd(18)}${pad('CPU s', 8)}${pad('wall s', 8)}${pad('peak MiB', 9)}${pad('CFN res', 8)}${pad('CPU ×', 7)}${pad('wall ×', 8)}${pad('mem ×', 7)}`);
 const cpuBy = new Map<string, number>();
 for (const size of sizes) {
@@ -145,4 +175,5 @@ for (const s of subjects) {
 if (scaling.length > 0) console.log(`scaling (CPU at 10× the pipelines ÷ CPU at 1×): ${scaling.join('; ')}\n`);
 console.log('× columns are ratios to "baseline": the hand-written aws-cdk-lib app of bench/baseline.ts with about as many CloudFormation resources');
 console.log('of the same types as the aws target emits. Built-in CloudFormation validation is off unless the row says +valid.; cdk-nag runs on every');
-console.log('aws synth unless the row says so. Lower is better. CPU = user + system time of the whole process (startup and tsx loader included).');
+console.log('aws synth unless the row says so. Lower is better. CPU = user + system time of the whole process (startup included).');
+console.log(useTsx ? 'Both sides ran from source under node --import tsx.' : 'Both sides ran as plain JavaScript: mlplane from dist/ (scripts/build.mjs), the bench entry files transpiled into dist/bench/.');

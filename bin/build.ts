@@ -309,10 +309,22 @@ export function runAdapter(app: App, env: MlopsEnvironment, model: EnvironmentMo
     if (adapter.kind === 'documents') {
       const result = adapter.synth(model, settings);
       const files = Object.keys(result.documents).sort();
-      // Serialized again when written rather than kept: holding every text until the app synthesizes
-      // would add their size (~50 MB of gcp JSON at 1,000 pipelines) to the peak memory.
-      const bytes = files.reduce((n, f) => n + Buffer.byteLength(serialize(result.documents[f])), 0);
-      return { target: adapter.target, kind: adapter.kind, files, bytes, warnings: result.warnings, documents: result.documents, names: result.names };
+      // The size is counted when first asked for (`mlplane synth` prints it; `cdk synth` never asks), by
+      // serializing the documents again: holding every text until the app synthesizes would add their
+      // size (~50 MB of gcp JSON at 1,000 pipelines) to the peak memory, and counting them here
+      // serialized everything twice in every synth (~5 % of a gcp synth, bench/README.md).
+      let bytes: number | undefined;
+      return {
+        target: adapter.target,
+        kind: adapter.kind,
+        files,
+        get bytes() {
+          return (bytes ??= files.reduce((n, f) => n + Buffer.byteLength(serialize(result.documents[f])), 0));
+        },
+        warnings: result.warnings,
+        documents: result.documents,
+        names: result.names,
+      };
     }
     const existing = new Set(app.node.children);
     const result = adapter.synth(app, model, settings);

@@ -12,7 +12,7 @@ import { buildDriftMonitor } from './monitoring';
 import { acknowledgeKnownWildcards } from './nag';
 import { nameCollisions } from '../shared/names';
 import { awsNameClaims, stackName, stagedName } from './names';
-import { buildPipeline, type WorkloadContext } from './pipelines';
+import { buildPipeline, modelRunPrefixes, type WorkloadContext } from './pipelines';
 import { buildPlatform } from './platform';
 import { buildEndpoint } from './serving';
 import { parseAwsSettings, type AwsSettings } from './settings';
@@ -29,13 +29,17 @@ export const STACK_RESOURCE_BUDGET = 450;
 
 /**
  * Context set on the aws target's stacks: feature flags it relies on, so the app's cdk.json cannot
- * change them, and no creation stack trace per CloudFormation element. Those traces point into
+ * change them, and no creation stack trace per CloudFormation element. `minimizePolicies` merges
+ * statements that differ only in their resources (or actions) into one: the same permissions,
+ * without the action list and bucket ARN repeated once per granted prefix (−14 % IAM policy bytes at
+ * 100 pipelines; a model server reading the runs of 100 pipelines needs 2 overflow policies, not 6). Those traces point into
  * this adapter, never at the app's code (its constructs are mlplane's, not aws-cdk-lib's); they cost
  * ~3 % of an aws synth's CPU and a third of its metadata (bench/README.md). `CDK_DEBUG=true` (cdk
  * --debug) still records them.
  */
 const STACK_CONTEXT: Readonly<Record<string, unknown>> = {
   '@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy': true,
+  '@aws-cdk/aws-iam:minimizePolicies': true,
   'aws:cdk:disable-creation-stack-traces': true,
 };
 
@@ -56,7 +60,7 @@ const BUILD_ORDER: Readonly<Record<ResourceModel['kind'], number>> = {
 };
 
 /** Upper estimate of the resources a model resource defines, to decide on a new stack before building it. */
-function estimate(r: ResourceModel): number {
+function estimate(r: ResourceModel, model: EnvironmentModel): number {
   switch (r.kind) {
     case 'dataset':
       return 1;
@@ -69,9 +73,9 @@ function estimate(r: ResourceModel): number {
     case 'pipeline':
       return 12 + 4 * r.schedules.length + 9 * r.steps.length;
     case 'batchInference':
-      return 20 + 4 * r.schedules.length;
+      return 20 + 4 * r.schedules.length + addedAtSynthesis(r, model);
     case 'onlineEndpoint':
-      return 14 + 16 * r.deployments.length;
+      return 14 + 16 * r.deployments.length + addedAtSynthesis(r, model);
     case 'secret':
       return 0; // a reference: read by the task definitions that use it
     case 'driftMonitor':
@@ -81,6 +85,25 @@ function estimate(r: ResourceModel): number {
       throw new Error(`unhandled resource kind ${(never as ResourceModel).kind}`);
     }
   }
+}
+
+/**
+ * Managed policies aws-cdk-lib adds at synthesis to a role that serves models of `registry`: the
+ * role reads the run prefix of every pipeline registering into it (`modelRunPrefixes`), and when
+ * the inline policy outgrows IAM's 10,240 characters, aws-cdk-lib moves statements into overflow
+ * managed policies of ≤ 6,144 characters. They are not in the tree when the stack is counted, so
+ * they are estimated, from above: one per 30 prefixes (measured with cross-stack references, a role
+ * reading 100 / 200 / 1,000 prefixes gets 2 / 5 / 29 overflow policies).
+ */
+function overflowPolicies(model: EnvironmentModel, registry: string): number {
+  return Math.ceil(modelRunPrefixes(model, registry).length / 30);
+}
+
+/** Resources of `r` that aws-cdk-lib adds only at synthesis (the overflow policies of its model servers' roles). */
+function addedAtSynthesis(r: ResourceModel, model: EnvironmentModel): number {
+  if (r.kind === 'onlineEndpoint') return r.deployments.reduce((n, d) => n + overflowPolicies(model, d.model.registry), 0);
+  if (r.kind === 'batchInference') return overflowPolicies(model, r.model.registry);
+  return 0;
 }
 
 /** Number of CloudFormation resources defined directly in `stack`. */
@@ -136,9 +159,15 @@ export function synthAws(scope: IConstruct, model: EnvironmentModel, settings: A
 
   const ordered = [...model.resources].sort((a, b) => BUILD_ORDER[a.kind] - BUILD_ORDER[b.kind]);
   let current = first;
+  let pending = 0;
   for (const r of ordered) {
-    const count = resourceCount(current); // a walk of the whole stack: once per resource, not twice
-    if (count + estimate(r) > STACK_RESOURCE_BUDGET && count > 0) current = newStack();
+    // A walk of the whole stack (once per resource, not twice), plus what synthesis will add to what is already in it.
+    const count = resourceCount(current) + pending;
+    if (count + estimate(r, model) > STACK_RESOURCE_BUDGET && count > 0) {
+      current = newStack();
+      pending = 0;
+    }
+    pending += addedAtSynthesis(r, model);
     switch (r.kind) {
       case 'dataset':
         datasets.set(r.path, buildDataset(current, env.path, r, platform, settings));

@@ -253,6 +253,20 @@ describe('schedules', () => {
     expectProblem(env, 'Test/Train', /time zone 'Amsterdam' is not an IANA time zone name; use 'UTC' or an Area\/Location name such as 'Europe\/Amsterdam'/);
   });
 
+  it('fails if the time zone is shaped like an IANA name but unknown to the runtime, on every schedule that names it', () => {
+    // Whether the runtime knows a zone is asked once per name (lib/schedule.ts); the answer must hold for every use.
+    const env = newEnv();
+    const data = smallDataset(env);
+    const p = smallPipeline(env, data);
+    p.addSchedule(Schedule.cron({ hour: 2, timeZone: 'Europe/Atlantis' }));
+    p.addSchedule(Schedule.cron({ hour: 3, timeZone: 'Europe/Atlantis' }));
+    const problems = problemsOf(env).filter((x) => x.path === 'Test/Train' && x.message.includes("'Europe/Atlantis'"));
+    expect(problems.map((x) => x.message)).toEqual([
+      expect.stringMatching(/^time zone 'Europe\/Atlantis' is not an IANA time zone name; use 'UTC' or an Area\/Location name/),
+      expect.stringMatching(/^time zone 'Europe\/Atlantis' is not an IANA time zone name; use 'UTC' or an Area\/Location name/),
+    ]);
+  });
+
   it('fails if a rate is shorter than a minute', () => {
     const env = newEnv();
     const p = smallPipeline(env, smallDataset(env));
