@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import prices from '../../adapters/shared/prices.json' with { type: 'json' };
 import { COST_TARGETS, estimateCost, type CostEstimate, type CostTarget, type PriceSnapshot } from '../../adapters/shared/cost';
 import { UsageError, checkedTargets, resolveContext, sourceApp, type Args } from '../cli-args';
 import { costChartSvg } from './cost-chart';
@@ -7,9 +8,12 @@ import { table } from './table';
 
 const FORMATS = ['table', 'svg', 'png'] as const;
 
-/** The price snapshot shipped in the package. */
+/**
+ * The price snapshot shipped in the package (a copy: callers may change it). Imported, not read
+ * from disk, so the compiled package carries it (tsc copies an imported JSON file into dist/).
+ */
 export function loadSnapshot(): PriceSnapshot {
-  return JSON.parse(fs.readFileSync(new URL('../../adapters/shared/prices.json', import.meta.url), 'utf8')) as PriceSnapshot;
+  return structuredClone(prices) as PriceSnapshot;
 }
 
 /**
