@@ -6,6 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { recordBenchResults } from './chart';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const RUNS = Number(process.env.MLPLANE_BENCH_RUNS ?? 15);
@@ -30,3 +31,5 @@ const [b, h] = [median(base), median(help)];
 console.log(`\nCLI start-up (${RUNS} interleaved runs, medians; ${compiled ? 'compiled dist/' : 'NOT BUILT: tsx from source — run npm run build'})`);
 console.log(`  node -e 0              ${b.toFixed(0).padStart(6)} ms`);
 console.log(`  mlplane --help         ${h.toFixed(0).padStart(6)} ms   ratio ${(h / b).toFixed(2)}×   (above node: ${(h - b).toFixed(0)} ms)`);
+const recorded = recordBenchResults('cli', [{ label: 'mlplane --help vs node -e 0', value: h, baseline: b, unit: 'ms' }], { title: `CLI start-up (${RUNS} interleaved runs, medians${compiled ? '' : '; not built: tsx from source'})` });
+console.log(`  results: ${path.relative(process.cwd(), recorded.json)}, chart: ${path.relative(process.cwd(), recorded.svg)}`);

@@ -12,6 +12,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { planRun, processExecutor, runPipeline } from '../adapters/local';
 import type { ContainerStepModel, EnvironmentModel } from '../lib/model/types';
+import { recordBenchResults } from './chart';
 
 const args = process.argv.slice(2);
 const opt = (name: string, def: number) => {
@@ -69,6 +70,15 @@ try {
   console.log(`bare spawns:          ${bare.toFixed(0)} ms (${per(bare)} ms per step)`);
   console.log(`mlplane run:          ${run.toFixed(0)} ms (${per(run)} ms per step; overhead ${((run - bare) / steps).toFixed(2)} ms per step; ratio ${(run / bare).toFixed(2)}x)`);
   console.log(`mlplane run, cached:  ${cached.toFixed(0)} ms (${per(cached)} ms per step, no process started)`);
+  const recorded = recordBenchResults(
+    'local-run',
+    [
+      { label: `mlplane run, ${steps} steps`, value: run, baseline: bare, unit: 'ms' },
+      { label: `mlplane run, ${steps} steps, all cached`, value: cached, baseline: bare, unit: 'ms' },
+    ],
+    { title: `mlplane run vs ${steps} bare spawns of \`true\` (concurrency ${concurrency})` },
+  );
+  console.log(`results: ${path.relative(process.cwd(), recorded.json)}, chart: ${path.relative(process.cwd(), recorded.svg)}`);
 } finally {
   fs.rmSync(dir, { recursive: true, force: true });
 }

@@ -22,7 +22,7 @@ const DAYS_PER_MONTH = HOURS_PER_MONTH / 24;
 /** The list price of one SKU in a snapshot. */
 export interface Price {
   readonly usd: number;
-  readonly unit: 'hour' | 'vcpu-hour' | 'gb-hour' | 'run' | 'gb-month';
+  readonly unit: 'hour' | 'vcpu-hour' | 'gb-hour' | 'run' | 'gb-month' | 'node-hour';
   /** Key of the page in `sources` the number was copied from. */
   readonly source: string;
 }
@@ -126,7 +126,8 @@ function nodeRate(target: CostTarget, resources: ResourcesModel, spot: boolean, 
     case 'gcp': {
       const spec = machineSpec(resources);
       if ('problem' in spec) return { ok: false, sku: 'machine:?', reason: spec.problem };
-      const kind = use === 'training' ? 'training' : 'prediction';
+      // Custom jobs on a spot pool run as Spot VMs (their own SKUs); batch prediction has no spot option.
+      const kind = use === 'training' ? (spot ? 'training-spot' : 'training') : 'prediction';
       const parts = [{ sku: `${kind}:${spec.machineType}`, qty: 1 }];
       if (spec.acceleratorType) parts.push({ sku: `${kind}-accelerator:${spec.acceleratorType}`, qty: spec.acceleratorCount ?? 1 });
       return { ok: true, parts };
@@ -180,7 +181,12 @@ export function estimateCost(model: EnvironmentModel, target: CostTarget, snapsh
         unpriced.push({ resource: r.path, component: 'storage', sku: 'storage GB-month', reason: 'the model carries no data size' });
         break;
       case 'featureTable':
-        if (r.online) unpriced.push({ resource: r.path, component: 'online store', sku: ONLINE_STORE[target], reason: 'capacity depends on entity count and reads, which the model does not carry' });
+        if (r.online) {
+          // A per-node rate in the snapshot is shown, but the node count is the service's to set.
+          const node = target === 'gcp' ? prices['feature-online-store:optimized-node'] : undefined;
+          const rate = node ? `$${node.usd.toFixed(2)} per node-hour (${snapshot.date} snapshot), but ` : '';
+          unpriced.push({ resource: r.path, component: 'online store', sku: ONLINE_STORE[target], reason: `${rate}capacity depends on entity count and reads, which the model does not carry` });
+        }
         break;
       case 'modelRegistry':
         if (target === 'aws') unpriced.push({ resource: r.path, component: 'registry server', sku: 'MLflow on ECS Fargate + RDS PostgreSQL + ALB', reason: 'shared platform sizing is not priced in the snapshot' });
@@ -229,7 +235,10 @@ export function estimateCost(model: EnvironmentModel, target: CostTarget, snapsh
         const onPoolNode = pool !== undefined && (target !== 'aws' || pool.node.accelerator !== undefined);
         const hi = r.timeoutSeconds !== undefined ? Math.max(assumptions.stepHours, r.timeoutSeconds / 3600) : assumptions.stepHours;
         const nodeHours = runs * r.instanceCount;
-        charge(r.path, 'batch runs', nodeRate(target, onPoolNode ? pool.node : r.resources, pool?.spot ?? false, 'batch', r.path), nodeHours * assumptions.stepHours, nodeHours * hi, `${fmtQty(runs)} runs × ${r.instanceCount} instances × ${hoursText(assumptions.stepHours, hi)} h${pool?.spot ? ', spot' : ''}`);
+        // Vertex batch prediction jobs have no spot option: they run (and bill) on demand.
+        const spot = (pool?.spot ?? false) && target !== 'gcp';
+        const spotText = pool?.spot ? (spot ? ', spot' : ', on demand (no spot for batch prediction)') : '';
+        charge(r.path, 'batch runs', nodeRate(target, onPoolNode ? pool.node : r.resources, spot, 'batch', r.path), nodeHours * assumptions.stepHours, nodeHours * hi, `${fmtQty(runs)} runs × ${r.instanceCount} instances × ${hoursText(assumptions.stepHours, hi)} h${spotText}`);
         break;
       }
       case 'secret':

@@ -1,16 +1,33 @@
 import * as fs from 'node:fs';
+import * as path from 'node:path';
+import prices from '../../adapters/shared/prices.json' with { type: 'json' };
 import { COST_TARGETS, estimateCost, type CostEstimate, type CostTarget, type PriceSnapshot } from '../../adapters/shared/cost';
 import { UsageError, checkedTargets, resolveContext, sourceApp, type Args } from '../cli-args';
+import { costChartSvg } from './cost-chart';
 import { table } from './table';
 
-/** The price snapshot shipped in the package. */
+const FORMATS = ['table', 'svg', 'png'] as const;
+
+/**
+ * The price snapshot shipped in the package (a copy: callers may change it). Imported, not read
+ * from disk, so the compiled package carries it (tsc copies an imported JSON file into dist/).
+ */
 export function loadSnapshot(): PriceSnapshot {
-  return JSON.parse(fs.readFileSync(new URL('../../adapters/shared/prices.json', import.meta.url), 'utf8')) as PriceSnapshot;
+  return structuredClone(prices) as PriceSnapshot;
 }
 
-/** `mlplane cost`: estimated monthly cost of each environment per target, from the shipped price snapshot. */
+/**
+ * `mlplane cost`: estimated monthly cost of each environment per target, from the shipped price
+ * snapshot; a table, or with `--format svg` one bar chart per environment (`<out>/<env>.cost.svg`,
+ * `--out` defaulting to cdk.out/graph, beside `mlplane graph`'s pictures).
+ */
 export async function run(args: Args, out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
   const snapshot = loadSnapshot();
+  const format = typeof args.flags.format === 'string' ? args.flags.format : 'table';
+  if (!(FORMATS as readonly string[]).includes(format)) throw new UsageError(`--format '${format}' is not allowed with cost; use table or svg`);
+  if (format === 'png') {
+    throw new UsageError(`--format png is not supported: no rasteriser ships without a system install; use --format svg (any browser opens it, and converts it to PNG)`);
+  }
   if (args.flags.refresh === true) {
     err.write(
       `mlplane cost --refresh needs network access to the Azure Retail Prices API, the GCP Cloud Billing catalogue and the AWS Price List, which this build does not reach; ` +
@@ -27,6 +44,17 @@ export async function run(args: Args, out: NodeJS.WritableStream, err: NodeJS.Wr
   const models = envs.map((e) => renderEnvironment(e)).filter((m) => stage === undefined || m.environment.stage === stage);
   if (stage !== undefined && models.length === 0) throw new UsageError(`--stage '${stage}' matches no environment; stages: ${[...new Set(envs.map((e) => renderEnvironment(e).environment.stage))].join(', ')}`);
   const estimates = models.flatMap((m) => targets.map((t) => ({ environment: m.environment.name, stage: m.environment.stage, ...estimateCost(m, t, snapshot) })));
+  if (format === 'svg') {
+    const dir = path.resolve(typeof args.flags.out === 'string' ? args.flags.out : path.join('cdk.out', 'graph'));
+    fs.mkdirSync(dir, { recursive: true });
+    const files = models.map((m) => {
+      const file = path.join(dir, `${m.environment.name}.cost.svg`);
+      fs.writeFileSync(file, costChartSvg(m.environment.name, m.environment.stage, estimates.filter((e) => e.environment === m.environment.name), snapshot));
+      return path.relative(process.cwd(), file);
+    });
+    out.write(args.flags.json ? `${JSON.stringify({ files }, null, 2)}\n` : `${files.join('\n')}\n`);
+    return 0;
+  }
   if (args.flags.json) {
     out.write(`${JSON.stringify({ snapshot: { date: snapshot.date, currency: snapshot.currency, sources: snapshot.sources }, estimates }, null, 2)}\n`);
     return 0;

@@ -80,7 +80,9 @@ describe('estimateCost (hand-computed from round prices)', () => {
     // The only priced GCP item is the per-run pipeline fee: 30.4167 runs × $0.5
     expect(gcp.lines.map((l) => l.resource)).toEqual(['Fraud/Train']);
     expect(gcp.total.low).toBeCloseTo((730 / 24) * 0.5, 9);
-    expect(gcp.unpriced).toContainEqual(expect.objectContaining({ resource: 'Fraud/Train/TrainModel', sku: 'training:n1-highmem-8' }));
+    // TrainModel runs on the spot Gpu pool: a Vertex custom job on Spot VMs, whose SKU is its own.
+    expect(gcp.unpriced).toContainEqual(expect.objectContaining({ resource: 'Fraud/Train/TrainModel', sku: 'training-spot:n1-highmem-8' }));
+    expect(gcp.unpriced).toContainEqual(expect.objectContaining({ resource: 'Fraud/Train/ValidateData', sku: 'training:n1-highmem-4' }));
   });
 
   it('prices Fargate by vCPU and GB from the shipped snapshot', () => {
@@ -91,6 +93,56 @@ describe('estimateCost (hand-computed from round prices)', () => {
     expect(line(e, 'Fraud/Scoring/blue')?.low).toBeCloseTo(144.1604, 6);
     expect(line(e, 'Fraud/Scoring/blue')?.high).toBeCloseTo(432.4812, 6);
     for (const p of Object.values(snapshot.targets).flatMap((t) => Object.values(t.prices))) expect(snapshot.sources[p.source]?.url).toMatch(/^https:\/\//);
+  });
+});
+
+describe('estimateCost on gcp with the shipped snapshot (hand-computed)', () => {
+  const churn = (): EnvironmentModel => exampleModels().find((m) => m.environment.name === 'Churn')!;
+
+  it('prices Vertex endpoint replicas per prediction node-hour, and the per-run pipeline fee', () => {
+    const s = loadSnapshot();
+    expect(s.targets.gcp.prices['prediction:n1-standard-2']).toEqual({ usd: 0.1095, unit: 'hour', source: 'gcp-vertex-prediction' });
+    const e = estimateCost(fraud(), 'gcp', s);
+    // blue: 2–6 replicas × 730 h × $0.1095 = $159.87–$479.61; green: 1–2 → $79.935–$159.87
+    expect(line(e, 'Fraud/Scoring/blue')).toMatchObject({ component: 'replicas', sku: 'prediction:n1-standard-2' });
+    expect(line(e, 'Fraud/Scoring/blue')?.low).toBeCloseTo(159.87, 9);
+    expect(line(e, 'Fraud/Scoring/blue')?.high).toBeCloseTo(479.61, 9);
+    expect(line(e, 'Fraud/Scoring/green')?.low).toBeCloseTo(79.935, 9);
+    expect(line(e, 'Fraud/Scoring/green')?.high).toBeCloseTo(159.87, 9);
+    // Daily schedule: 730 / 24 = 30.4167 runs × $0.03 = $0.9125
+    expect(line(e, 'Fraud/Train')?.low).toBeCloseTo(0.9125, 9);
+    // Total: $159.87 + $79.935 + $0.9125 = $240.7175 … $479.61 + $159.87 + $0.9125 = $640.3925
+    expect(e.total.low).toBeCloseTo(240.7175, 9);
+    expect(e.total.high).toBeCloseTo(640.3925, 9);
+  });
+
+  it('prices a batch prediction job on a spot pool on demand (Vertex batch prediction has no spot), per instance-hour', () => {
+    const e = estimateCost(churn(), 'gcp', loadSnapshot());
+    // WeeklyScoring: weekly (730 / 24 / 7 = 4.3452 runs) × 4 instances × 1–3 h × $0.274 (n1-highmem-4) = $4.7624–$14.2871
+    const l = line(e, 'Churn/WeeklyScoring');
+    expect(l).toMatchObject({ component: 'batch runs', sku: 'prediction:n1-highmem-4', basis: '4.35 runs × 4 instances × 1–3 h, on demand (no spot for batch prediction)' });
+    expect(l?.low).toBeCloseTo((730 / 24 / 7) * 4 * 0.274, 9);
+    expect(l?.low).toBeCloseTo(4.762381, 6);
+    expect(l?.high).toBeCloseTo(14.287143, 6);
+  });
+
+  it('shows the online store rate without pricing it: the node count is the service’s', () => {
+    const e = estimateCost(fraud(), 'gcp', loadSnapshot());
+    expect(e.unpriced).toContainEqual({
+      resource: 'Fraud/CustomerFeatures',
+      component: 'online store',
+      sku: 'Vertex Feature Online Store node',
+      reason: `$0.30 per node-hour (${loadSnapshot().date} snapshot), but capacity depends on entity count and reads, which the model does not carry`,
+    });
+    expect(e.lines.some((l) => l.resource === 'Fraud/CustomerFeatures')).toBe(false);
+  });
+
+  it('names a source page and a date for every gcp price', () => {
+    const s = loadSnapshot();
+    for (const p of Object.values(s.targets.gcp.prices)) {
+      expect(s.sources[p.source]?.url).toMatch(/^https:\/\//);
+      expect(s.sources[p.source]?.title).toMatch(/\d{4}-\d{2}-\d{2}/);
+    }
   });
 });
 
