@@ -20,6 +20,7 @@ import { MODEL_KIND } from '../adapters/gcp/deploy/steps';
 import { vertexKindOf } from '../adapters/gcp/deploy/observe';
 import { UNMANAGED } from '../adapters/gcp/deploy/run';
 import { renderEnvironment } from '../lib';
+import { recordBenchResults, type BenchRow } from './chart';
 import { defineGenerated } from './generate';
 
 class Root extends Construct {
@@ -190,6 +191,9 @@ async function row(pipelines: number): Promise<void> {
   if (parallel.noop && args.includes('--calls')) {
     for (const [rpc, n] of Object.entries(parallel.noop.byRpc).sort((a, b) => b[1] - a[1])) console.log(`    ${String(n).padStart(5)} ${rpc}`);
   }
+  const chartRows: BenchRow[] = [{ label: `wall, concurrency ${concurrency}, vs the bound`, value: parallel.wallMs, baseline: b.ms, unit: 'ms' }];
+  if (sequential) chartRows.push({ label: 'sequential vs concurrent wall', value: sequential.wallMs, baseline: parallel.wallMs, unit: 'ms' });
+  console.log(`  chart: ${recordBenchResults(`gcp-deploy-${pipelines}`, chartRows, { title: `gcp deploy, ${resources} resources, ${latencyMs} ms latency` }).svg}`);
 }
 
 /** `--profile`: a CPU profile of the measured deploy only (written to the temp folder). */

@@ -26,6 +26,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { recordBenchResults, type BenchRow } from './chart';
 
 const args = process.argv.slice(2);
 const opt = (name: string, def: string) => {
@@ -131,6 +132,7 @@ const ratio = (a: number, b: number) => (a / b).toFixed(2);
 console.log(`mlplane synthesis benchmark — whole processes (${useTsx ? 'tsx, from source' : 'plain JS, dist/'}), ${repeat} interleaved run(s) per cell, medians; node ${process.version}, ${os.cpus().length} CPUs, load ${os.loadavg()[0]!.toFixed(1)}\n`);
 console.log(`${'pipelines'.padEnd(10)}${'subject'.padEnd(18)}${pad('CPU s', 8)}${pad('wall s', 8)}${pad('peak MiB', 9)}${pad('CFN res', 8)}${pad('CPU ×', 7)}${pad('wall ×', 8)}${pad('mem ×', 7)}`);
 const cpuBy = new Map<string, number>();
+const benchRows: BenchRow[] = [];
 for (const size of sizes) {
   const runs = new Map<string, Run[]>(subjects.map((s) => [s.name, []]));
   const failed = new Map<string, string>();
@@ -160,6 +162,7 @@ for (const size of sizes) {
     cpuBy.set(`${s.name}@${size}`, m.cpuMs);
     const rel = base ? `${pad(ratio(m.cpuMs, base.cpuMs), 7)}${pad(ratio(m.wallMs, base.wallMs), 8)}${pad(ratio(m.maxRssMiB, base.maxRssMiB), 7)}` : '';
     console.log(`${String(size).padEnd(10)}${s.name.padEnd(18)}${pad((m.cpuMs / 1000).toFixed(2), 8)}${pad((m.wallMs / 1000).toFixed(2), 8)}${pad(m.maxRssMiB, 9)}${pad(m.resources, 8)}${rel}`);
+    if (base) benchRows.push({ label: `${s.name}, ${size} pipelines`, value: m.cpuMs / 1000, baseline: base.cpuMs / 1000, unit: 's', group: `CPU time, ${size} pipelines` });
   }
   console.log('');
 }
@@ -177,3 +180,4 @@ console.log('× columns are ratios to "baseline": the hand-written aws-cdk-lib a
 console.log('of the same types as the aws target emits. Built-in CloudFormation validation is off unless the row says +valid.; cdk-nag runs on every');
 console.log('aws synth unless the row says so. Lower is better. CPU = user + system time of the whole process (startup included).');
 console.log(useTsx ? 'Both sides ran from source under node --import tsx.' : 'Both sides ran as plain JavaScript: mlplane from dist/ (scripts/build.mjs), the bench entry files transpiled into dist/bench/.');
+if (benchRows.length > 0) console.log(`chart: ${recordBenchResults('synth', benchRows, { title: 'mlplane synth vs the hand-written aws-cdk-lib baseline (CPU)' }).svg}`);
