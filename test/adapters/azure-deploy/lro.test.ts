@@ -119,7 +119,9 @@ describe('ARM deployments run in time, not when polled', () => {
     // THEN what is deployed already is unchanged, what waits for the batch endpoint is still to create,
     const tail = (id: string) => id.split('/').slice(-2).join('/');
     const byAction = (a: string) => plan.items.filter((i) => i.action === a).map((i) => tail(i.id));
-    expect(byAction('noop')).toEqual(expect.arrayContaining(['workspaces/churn', 'computes/cpu']));
+    const workspace = [...d.index.entries.values()].find((e) => /\/workspaces$/i.test(e.type) && /MachineLearningServices/i.test(e.type));
+    expect(workspace?.id).toMatch(/\/workspaces\/churn-staging$/);
+    expect(byAction('noop')).toEqual(expect.arrayContaining([tail(workspace!.id), 'computes/cpu']));
     expect(byAction('create')).toEqual(expect.arrayContaining(['deployments/main']));
     expect(byAction('create')).not.toContain(`batchEndpoints/${batchName}`);
     // AND the live read says the batch endpoint is still being created, the deployment is still running
