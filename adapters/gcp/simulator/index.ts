@@ -111,6 +111,8 @@ export async function startGcpSimulator(options: GcpSimulatorOptions = {}): Prom
         const ifMatch = req.headers['if-match'];
         const request: SimRequest = { verb, path: url.pathname, query: url.searchParams, body: parsed, ...(typeof ifMatch === 'string' ? { ifMatch } : {}) };
         let status = 500;
+        // The partial-response mask asked for (the `fields` system parameter, or its header form), logged on every answer.
+        const mask = url.searchParams.get('fields') ?? url.searchParams.get('$fields') ?? req.headers['x-goog-fieldmask'];
         try {
           let run: () => SimResponse;
           const platform = matchPlatform(platforms, state, request);
@@ -145,7 +147,6 @@ export async function startGcpSimulator(options: GcpSimulatorOptions = {}): Prom
             pendingSlowPolls = undefined;
           }
           status = out.status;
-          const mask = url.searchParams.get('fields') ?? url.searchParams.get('$fields') ?? req.headers['x-goog-fieldmask'];
           requestLog.push({ verb, path: url.pathname, rpc, status, body: parsed, write, ...(typeof mask === 'string' ? { fieldMask: mask } : {}) });
           if (fault?.kind === 'drop') {
             req.socket.destroy();
@@ -156,7 +157,7 @@ export async function startGcpSimulator(options: GcpSimulatorOptions = {}): Prom
         } catch (e) {
           const err = e instanceof ApiError ? e : new ApiError(500, `simulator error: ${e instanceof Error ? e.message : String(e)}`);
           status = err.status;
-          requestLog.push({ verb, path: url.pathname, rpc, status, body: parsed, write });
+          requestLog.push({ verb, path: url.pathname, rpc, status, body: parsed, write, ...(typeof mask === 'string' ? { fieldMask: mask } : {}) });
           const headers: Record<string, string> = err.retryAfterSeconds !== undefined ? { 'retry-after': String(err.retryAfterSeconds) } : {};
           send(err.status, isBq ? err.bigQueryBody() : err.vertexBody(), headers);
         }
