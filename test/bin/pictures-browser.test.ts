@@ -61,15 +61,15 @@ function nodeLabel(view: BrowserView, title: string): DrawnText[] {
   return view.texts.filter((t) => t.owner === `node:${title}`);
 }
 
-/** Every node: its label lies inside its shape (to 1 px), and no node's label overlaps another's. */
+/** No node's label overlaps another's, each lies inside its node's shape (to 1 px), and no two lines of text overlap. */
 function expectNodesLegible(name: string, view: BrowserView): void {
   const labels = view.nodes.map((n) => [n.title, union(nodeLabel(view, n.title).map((t) => t.box))] as const);
+  expectApart(name, labels);
   for (const [title, label] of labels) {
     const shape = view.nodes.find((n) => n.title === title)!.shape;
     const outside = Math.max(shape.x - label.x, label.x + label.width - (shape.x + shape.width), shape.y - label.y, label.y + label.height - (shape.y + shape.height));
     expect(outside, `${name}: the label of ${title} ${show(label)} sticks out of its shape ${show(shape)}`).toBeLessThanOrEqual(1);
   }
-  expectApart(name, labels);
   // Edge labels too: every line of text apart from every other.
   expectApart(name, view.texts.map((t) => [`${t.text}" (${t.owner})`, t.box] as const));
 }
