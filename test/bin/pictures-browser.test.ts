@@ -4,7 +4,7 @@
  * it, decoded by the same browser. Chromium draws the SVGs' Helvetica with the system's fonts: with
  * Liberation Sans (Debian `fonts-liberation2`, which `.ci/run` installs with Chromium) it has the
  * Helvetica/Arial metrics of a person's machine and of the layout Graphviz made; with only DejaVu
- * Sans (about 10 % wider) some edge labels of the Fraud topology touch and long step labels reach
+ * Sans (about 10 % wider) some edge labels of the Fraud topology overlap and long step labels reach
  * past their rounded boxes by 2–5 px — which these checks then report.
  */
 import * as fs from 'node:fs';
