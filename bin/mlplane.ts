@@ -17,9 +17,10 @@ Commands:
   ls       list environments, targets and the artifacts each produces
   check    report every validation problem and the capability matrix (app × target); non-zero on errors
   graph    write each pipeline DAG and the environment topology as Mermaid (.mmd) and DOT (.dot), or
-           as SVG pictures laid out by Graphviz (--format svg; --target <t> labels the cloud resources)
+           as SVG pictures laid out by Graphviz (--format svg; --format png adds a PNG of each;
+           --target <t> labels the cloud resources)
   cost     estimate the monthly cost of each environment per target from the shipped price snapshot
-           (--target, --stage, --json; --format svg: a bar chart per environment; --refresh needs network)
+           (--target, --stage, --json; --format svg|png: a bar chart per environment; --refresh needs network)
   diff     show what a deploy would change, in ML terms (traffic shifts, alias moves, thresholds, schedules)
   deploy   apply the changes: ARM deployment (azure), reconciler (gcp), CDK toolkit (aws)
   destroy  delete what the environment owns; data-bearing resources are kept unless --destroy-data
@@ -34,7 +35,7 @@ Options:
   -c, --context key=value   set a context value (as with cdk), e.g. -c mlplane:target=gcp
   -t, --target <names>      shorthand for -c mlplane:target=<names> (comma-separated, or 'all')
       --all-targets         every registered target
-  -o, --out <dir>           output directory (synth: cdk.out; graph, cost --format svg: cdk.out/graph)
+  -o, --out <dir>           output directory (synth: cdk.out; graph, cost --format svg|png: cdk.out/graph)
       --json                machine-readable output on stdout
       --strict              treat unacknowledged warnings as errors
       --parity              check: print feature × target as same / approximated (warning id) / refused (error)

@@ -19,15 +19,13 @@ export function loadSnapshot(): PriceSnapshot {
 /**
  * `mlplane cost`: estimated monthly cost of each environment per target, from the shipped price
  * snapshot; a table, or with `--format svg` one bar chart per environment (`<out>/<env>.cost.svg`,
- * `--out` defaulting to cdk.out/graph, beside `mlplane graph`'s pictures).
+ * `--out` defaulting to cdk.out/graph, beside `mlplane graph`'s pictures); `--format png` also
+ * writes each chart rasterised to `<env>.cost.png`.
  */
 export async function run(args: Args, out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
   const snapshot = loadSnapshot();
   const format = typeof args.flags.format === 'string' ? args.flags.format : 'table';
-  if (!(FORMATS as readonly string[]).includes(format)) throw new UsageError(`--format '${format}' is not allowed with cost; use table or svg`);
-  if (format === 'png') {
-    throw new UsageError(`--format png is not supported: no rasteriser ships without a system install; use --format svg (any browser opens it, and converts it to PNG)`);
-  }
+  if (!(FORMATS as readonly string[]).includes(format)) throw new UsageError(`--format '${format}' is not allowed with cost; use ${FORMATS.join(', ')}`);
   if (args.flags.refresh === true) {
     err.write(
       `mlplane cost --refresh needs network access to the Azure Retail Prices API, the GCP Cloud Billing catalogue and the AWS Price List, which this build does not reach; ` +
@@ -44,14 +42,22 @@ export async function run(args: Args, out: NodeJS.WritableStream, err: NodeJS.Wr
   const models = envs.map((e) => renderEnvironment(e)).filter((m) => stage === undefined || m.environment.stage === stage);
   if (stage !== undefined && models.length === 0) throw new UsageError(`--stage '${stage}' matches no environment; stages: ${[...new Set(envs.map((e) => renderEnvironment(e).environment.stage))].join(', ')}`);
   const estimates = models.flatMap((m) => targets.map((t) => ({ environment: m.environment.name, stage: m.environment.stage, ...estimateCost(m, t, snapshot) })));
-  if (format === 'svg') {
+  if (format === 'svg' || format === 'png') {
     const dir = path.resolve(typeof args.flags.out === 'string' ? args.flags.out : path.join('cdk.out', 'graph'));
     fs.mkdirSync(dir, { recursive: true });
-    const files = models.map((m) => {
+    const { svgToPng } = format === 'png' ? await import('./png') : { svgToPng: undefined };
+    const files: string[] = [];
+    for (const m of models) {
       const file = path.join(dir, `${m.environment.name}.cost.svg`);
-      fs.writeFileSync(file, costChartSvg(m.environment.name, m.environment.stage, estimates.filter((e) => e.environment === m.environment.name), snapshot));
-      return path.relative(process.cwd(), file);
-    });
+      const svg = costChartSvg(m.environment.name, m.environment.stage, estimates.filter((e) => e.environment === m.environment.name), snapshot);
+      fs.writeFileSync(file, svg);
+      files.push(path.relative(process.cwd(), file));
+      if (svgToPng) {
+        const png = file.replace(/\.svg$/, '.png');
+        fs.writeFileSync(png, await svgToPng(svg));
+        files.push(path.relative(process.cwd(), png));
+      }
+    }
     out.write(args.flags.json ? `${JSON.stringify({ files }, null, 2)}\n` : `${files.join('\n')}\n`);
     return 0;
   }

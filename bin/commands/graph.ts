@@ -10,16 +10,14 @@ type Target = (typeof TARGETS)[number];
 
 /**
  * `mlplane graph`: each pipeline DAG and each environment's topology as Mermaid and DOT files, or
- * as SVG pictures laid out by Graphviz (compiled to WebAssembly, `@viz-js/viz`: no system install).
+ * as SVG pictures laid out by Graphviz (compiled to WebAssembly, `@viz-js/viz`: no system install);
+ * `--format png` also writes, beside each SVG, a PNG rasterised from it by resvg (`./png`).
  */
 export async function run(args: Args, out: NodeJS.WritableStream): Promise<number> {
   const { defineApp } = await import('../build');
   const { ValidationErrors, environmentGraph, pipelineGraph, renderEnvironment, toDot, toMermaid } = await import('../../lib');
   const format = typeof args.flags.format === 'string' ? args.flags.format : 'both';
-  if (!(FORMATS as readonly string[]).includes(format)) throw new UsageError(`--format '${format}' is not allowed; use ${FORMATS.filter((f) => f !== 'png').join(', ')}`);
-  if (format === 'png') {
-    throw new UsageError(`--format png is not supported: no rasteriser ships without a system install; use --format svg (any browser opens it, and converts it to PNG)`);
-  }
+  if (!(FORMATS as readonly string[]).includes(format)) throw new UsageError(`--format '${format}' is not allowed with graph; use ${FORMATS.join(', ')}`);
   const target = svgTarget(args, format);
   const dir = path.resolve(typeof args.flags.out === 'string' ? args.flags.out : path.join('cdk.out', 'graph'));
   const { envs, problems } = await defineApp({ context: resolveContext(args), app: sourceApp(args) });
@@ -27,13 +25,17 @@ export async function run(args: Args, out: NodeJS.WritableStream): Promise<numbe
   const written: string[] = [];
   fs.mkdirSync(dir, { recursive: true });
   const models = envs.map((env) => renderEnvironment(env));
-  if (format === 'svg') {
+  if (format === 'svg' || format === 'png') {
     const suffix = target ? `.${target}` : '';
+    const { svgToPng } = format === 'png' ? await import('./png') : { svgToPng: undefined };
+    const picture = async (base: string, dot: string) => {
+      const svg = await renderSvg(dot);
+      written.push(save(dir, `${base}${suffix}.svg`, svg));
+      if (svgToPng) written.push(save(dir, `${base}${suffix}.png`, await svgToPng(svg)));
+    };
     for (const model of models) {
-      written.push(save(dir, `${model.environment.name}${suffix}.svg`, await renderSvg(topologyDot(model, target))));
-      for (const r of model.resources) {
-        if (r.kind === 'pipeline') written.push(save(dir, `${r.path.replace(/\//g, '.')}${suffix}.svg`, await renderSvg(pipelineDot(r, target))));
-      }
+      await picture(model.environment.name, topologyDot(model, target));
+      for (const r of model.resources) if (r.kind === 'pipeline') await picture(r.path.replace(/\//g, '.'), pipelineDot(r, target));
     }
   } else {
     const write = (base: string, g: ReturnType<typeof environmentGraph>) => {
@@ -50,11 +52,11 @@ export async function run(args: Args, out: NodeJS.WritableStream): Promise<numbe
   return 0;
 }
 
-/** The one target whose resource names label an SVG, from `--target`; none = the neutral view. */
+/** The one target whose resource names label the pictures, from `--target`; none = the neutral view. */
 function svgTarget(args: Args, format: string): Target | undefined {
   const given = args.flags.target;
   if (given === undefined) return undefined;
-  if (format !== 'svg') throw new UsageError(`--target labels nodes with cloud resources in SVG pictures only; add --format svg, or drop --target`);
+  if (format !== 'svg' && format !== 'png') throw new UsageError(`--target labels nodes with cloud resources in pictures only; add --format svg or --format png, or drop --target`);
   if (typeof given === 'string') checkedTargets(given);
   if (typeof given !== 'string' || !(TARGETS as readonly string[]).includes(given)) {
     throw new UsageError(`--target '${String(given)}' is not allowed with graph; name one target: ${TARGETS.join(', ')}`);
@@ -62,7 +64,7 @@ function svgTarget(args: Args, format: string): Target | undefined {
   return given as Target;
 }
 
-function save(dir: string, file: string, content: string): string {
+function save(dir: string, file: string, content: string | Uint8Array): string {
   const p = path.join(dir, file);
   fs.writeFileSync(p, content);
   return p;
@@ -137,7 +139,7 @@ const SHAPE: Readonly<Record<ResourceModel['kind'], string>> = {
   driftMonitor: 'hexagon',
 };
 
-const HEADER = ['  rankdir=TB;', '  node [fontname="Helvetica", fontsize=11];', '  edge [fontname="Helvetica", fontsize=9];'];
+const HEADER = ['  rankdir=TB;', '  graph [fontname="Helvetica"];', '  node [fontname="Helvetica", fontsize=11];', '  edge [fontname="Helvetica", fontsize=9];'];
 
 /** The environment topology: every resource, the references between them, and its grants (dotted). */
 export function topologyDot(model: EnvironmentModel, target?: Target): string {
@@ -166,9 +168,14 @@ function conditionText(c: StepConditionModel): string {
   return `${lhs} ${c.op} ${JSON.stringify(c.value)}`;
 }
 
+/**
+ * A step's caching, retry and timeout as one line of words (`cached · retry ×2 · timeout 1800s`):
+ * plain Latin text that every font draws at the width Graphviz reserved for it (symbols such as ⟲
+ * or ⏱ fall back to wider fonts, or to empty boxes, and overflow the node).
+ */
 function stepBadges(s: StepModel): string {
-  const badges = [s.caching ? '⟲ cached' : '', s.retries > 0 ? `↻ retry ×${s.retries}` : '', s.timeoutSeconds !== undefined ? `⏱ ${s.timeoutSeconds}s` : ''];
-  return badges.filter((b) => b !== '').join('  ');
+  const badges = [s.caching ? 'cached' : '', s.retries > 0 ? `retry ×${s.retries}` : '', s.timeoutSeconds !== undefined ? `timeout ${s.timeoutSeconds}s` : ''];
+  return badges.filter((b) => b !== '').join(' · ');
 }
 
 /**

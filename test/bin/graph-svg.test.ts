@@ -88,11 +88,10 @@ describe('mlplane graph --format svg', () => {
     }
   });
 
-  it('fails if --format png: names svg as the alternative', async () => {
-    const r = await cli('graph', '--format', 'png', '--out', fs.mkdtempSync(path.join(os.tmpdir(), 'mlplane-graph-')));
+  it('fails if --format names no format: lists them all, png included', async () => {
+    const r = await cli('graph', '--format', 'jpeg', '--out', fs.mkdtempSync(path.join(os.tmpdir(), 'mlplane-graph-')));
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('--format png is not supported');
-    expect(r.stderr).toContain('use --format svg');
+    expect(r.stderr).toContain("--format 'jpeg' is not allowed with graph; use mermaid, dot, both, svg, png");
   });
 
   it('fails if --target names no single target, or comes without --format svg', async () => {
@@ -102,7 +101,7 @@ describe('mlplane graph --format svg', () => {
     expect(many.stderr).toContain("--target 'gcp,aws' is not allowed with graph; name one target: azure, gcp, aws");
     const dot = await cli('graph', '--format', 'dot', '--target', 'gcp', '--out', out);
     expect(dot.code).toBe(2);
-    expect(dot.stderr).toContain('add --format svg');
+    expect(dot.stderr).toContain('add --format svg or --format png');
     expect(fs.readdirSync(out)).toEqual([]);
   });
 });

@@ -30,7 +30,7 @@ afterAll(() => {
 });
 
 describe('npm pack', () => {
-  it('ships compiled JS, declarations, the CLI bin and the spec data, and no tests or TypeScript sources', () => {
+  it('ships compiled JS, declarations, the CLI bin, the spec data and the fonts with their licence, and no tests or TypeScript sources', () => {
     const files = inst.tarball;
     expect(files).toContain('package/dist/lib/index.js');
     expect(files).toContain('package/dist/lib/index.d.ts');
@@ -38,6 +38,7 @@ describe('npm pack', () => {
     expect(files).toContain('package/bin/mlplane-cli.mjs');
     expect(files).toContain('package/spec-data/SOURCES.md');
     expect(files).toContain('package/spec-data/gcp/bigquery.v2.discovery.json');
+    for (const f of ['LiberationSans-Regular.ttf', 'LiberationSans-Bold.ttf', 'LICENSE-Liberation.txt', 'SOURCES.md']) expect(files).toContain(`package/assets/fonts/${f}`);
     expect(files.filter((f) => f.startsWith('package/test/') || f.startsWith('package/stacks/') || f.startsWith('package/dist/stacks/'))).toEqual([]);
     expect(files.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))).toEqual([]);
     const manifest = JSON.parse(fs.readFileSync(path.join(inst.dir, 'node_modules', 'mlplane', 'package.json'), 'utf8'));
@@ -60,7 +61,7 @@ describe('an installed mlplane', () => {
     expect(r.stdout.trim()).toBe('function function function gcp');
   });
 
-  it('runs its CLI from compiled JS: --help loads no TypeScript, no tsx and no aws-cdk-lib', async () => {
+  it('runs its CLI from compiled JS: --help loads no TypeScript, no tsx, no aws-cdk-lib and no renderer', async () => {
     const dir = project('help');
     const trace = path.join(dir, 'imports.txt');
     fs.writeFileSync(trace, '');
@@ -72,7 +73,7 @@ describe('an installed mlplane', () => {
     expect(r.stdout).toContain('Usage: mlplane <command>');
     const loaded = fs.readFileSync(trace, 'utf8');
     expect(loaded).toContain('/node_modules/mlplane/dist/bin/mlplane.js');
-    expect(loaded).not.toMatch(/\.ts\n|\/tsx\/|aws-cdk-lib|@azure|@google-cloud/);
+    expect(loaded).not.toMatch(/\.ts\n|\/tsx\/|aws-cdk-lib|@azure|@google-cloud|@resvg|@viz-js/);
   });
 
   it('fails if there is no app: mlplane graph in an empty folder says so and how to make one', async () => {
@@ -141,6 +142,13 @@ describe('mlplane init', () => {
     const graph = await mlplane(dir, 'graph', '--json');
     expect(graph.code, graph.stderr).toBe(0);
     expect(JSON.parse(graph.stdout).files).toEqual([path.join('cdk.out', 'graph', 'Demo.mmd'), path.join('cdk.out', 'graph', 'Demo.dot')]);
+    // PNG from the compiled package: its own WebAssembly renderer and fonts, the same bytes as from the sources.
+    const png = await mlplane(dir, 'graph', '--format', 'png', '--json');
+    expect(png.code, png.stderr).toBe(0);
+    expect(JSON.parse(png.stdout).files).toEqual([path.join('cdk.out', 'graph', 'Demo.svg'), path.join('cdk.out', 'graph', 'Demo.png')]);
+    const { svgToPng } = await import('../../bin/commands/png');
+    const drawn = Buffer.from(await svgToPng(fs.readFileSync(path.join(dir, 'cdk.out', 'graph', 'Demo.svg'), 'utf8')));
+    expect(fs.readFileSync(path.join(dir, 'cdk.out', 'graph', 'Demo.png')).equals(drawn)).toBe(true);
   }, 180_000);
 
   it("type-checks: the scaffold's bin/app.ts compiles against the package's declarations", async () => {
