@@ -173,7 +173,7 @@ describe('azure destroy', () => {
     const settings = settingsFor(model, 'rg-parallel');
     const engine = engineFor(sim);
     await engine.deploy(inputFor(model, settings));
-    sim.faults.lroPolls = 3;
+    sim.faults.lroDurationMs = 30;
     const input = { ...inputFor(model, settings), concurrency: 8 };
     const plan = await engine.planDestroy(input, { destroyData: true });
     const mark = sim.requestLog.length;
