@@ -86,7 +86,7 @@ describe('ARM deployments run in time, not when polled', () => {
 
   it('finishes a deployment nobody polls: read later, it has Succeeded and so has every resource', async () => {
     const d = rawDeployment(sim, 'Churn', 'rg-lro-unpolled');
-    sim.faults.slowResource(/\/workspaces\/churn$/i, 300);
+    sim.faults.slowResource(/\/workspaces\/churn-staging$/i, 300);
     const mark = sim.requestLog.length;
 
     // WHEN the deployment is sent (one PUT on the SDK's pipeline, no poller) and nobody asks about it
@@ -119,7 +119,7 @@ describe('ARM deployments run in time, not when polled', () => {
     // THEN what is deployed already is unchanged, what waits for the batch endpoint is still to create,
     const tail = (id: string) => id.split('/').slice(-2).join('/');
     const byAction = (a: string) => plan.items.filter((i) => i.action === a).map((i) => tail(i.id));
-    expect(byAction('noop')).toEqual(expect.arrayContaining(['workspaces/churn', 'computes/cpu']));
+    expect(byAction('noop')).toEqual(expect.arrayContaining(['workspaces/churn-staging', 'computes/cpu']));
     expect(byAction('create')).toEqual(expect.arrayContaining(['deployments/main']));
     expect(byAction('create')).not.toContain(`batchEndpoints/${batchName}`);
     // AND the live read says the batch endpoint is still being created, the deployment is still running
@@ -212,7 +212,7 @@ describe('the azure engine follows a running deployment', () => {
     const model = example('Churn');
     const input = inputFor(model, settingsFor(model, 'rg-lro-retryafter'));
     sim.faults.lroRetryAfterSeconds = 1;
-    sim.faults.slowResource(/\/workspaces\/churn$/i, 1500);
+    sim.faults.slowResource(/\/workspaces\/churn-staging$/i, 1500);
     const when = new Map<object, number>();
     const push = sim.requestLog.push.bind(sim.requestLog);
     sim.requestLog.push = (...records) => {
