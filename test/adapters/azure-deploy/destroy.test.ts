@@ -155,6 +155,8 @@ describe('azure destroy', () => {
     const engine = engineFor(sim);
     await engine.deploy(inputFor(model, settings));
     sim.faults.dropAfterApply(1, { method: 'DELETE' });
+    // Each delete runs 300 ms: the retry meets the delete in flight and gets its 202 and polling URL again (ARM RPC: DELETE is idempotent).
+    sim.faults.lroDurationMs = 300;
     const mark = sim.requestLog.length;
 
     const summary = await engine.destroy(inputFor(model, settings), {});
