@@ -2,8 +2,10 @@
  * An Azure Resource Manager simulator on 127.0.0.1: template deployments (incremental) and
  * what-if, generic resource reads/deletes/lists as `@azure/arm-resources` sends them, Azure ML
  * reads as `@azure/arm-machinelearning` 2.1.1 sends them (api-version 2022-10-01), long-running
- * operations with `Azure-AsyncOperation` and `Location`, soft-deleted workspaces and Key Vaults,
- * and fault injection. Request bodies are checked against the public ARM schemas.
+ * operations with `Azure-AsyncOperation` and `Location` that run on one clock (deployments and
+ * direct operations alike: polls only observe them), ARM's 409 `Conflict` for a write to a resource
+ * with an operation in flight, soft-deleted workspaces and Key Vaults, and fault injection. Request
+ * bodies are checked against the public ARM schemas.
  *
  * It speaks plain HTTP. The real SDKs refuse bearer tokens over `http://`, so mlplane keeps the
  * real `https://management.azure.com` URLs and redirects the SDK transport to the simulator
@@ -73,7 +75,7 @@ export interface Faults {
   resourceDurationMs: number;
   /** Resources whose id matches take `ms` to deploy in a template deployment (a slow provider). */
   slowResource(idPattern: RegExp, ms: number): void;
-  /** `Retry-After` (seconds) on every answer about a long-running operation still in progress. @default 0 */
+  /** `Retry-After` (seconds) on the 201/202 that starts a long-running operation and on every answer while it is in progress. @default 0 */
   lroRetryAfterSeconds: number;
   /** Delay added to every response. @default 0 */
   latencyMs: number;
