@@ -11,7 +11,7 @@ import { isRestError, RestError } from '@azure/core-rest-pipeline';
 import { checkApprovedPlan, DeployError, InterruptedError, PlanChangedError, withDigest, type DeployEngine, type DeployInput, type DeploySummary, type DestroyOptions, type Plan, type PlanItem, type ProgressEvent, type ProgressSink } from '../../deploy';
 import { parseRetryAfter, RETRYABLE_NETWORK_CODES, RETRYABLE_STATUS, withRetries, type RetryDecision } from '../../shared/retry';
 import type { AzureSettings } from '../settings';
-import { beginDeployment, deploymentId, durationMs, getDeployment, listDeploymentOperations, sendArm, whatIf, type ArmErrorBody, type DeploymentBody, type DeploymentState } from './arm';
+import { DEFAULT_MAX_POLL_INTERVAL_MS, deploymentId, durationMs, followOperation, getDeployment, listDeploymentOperations, pollWaitMs, sendArm, startDeployment, whatIf, type ArmErrorBody, type DeploymentBody, type DeploymentState, type OperationRef, type PollPacing } from './arm';
 import { cloudResource, kindOf, nonAdditiveSchemaChange, planFromWhatIf } from './plan';
 import { droppedFromDefinition, foreignChildren, listOwned, type DroppedResource } from './owned';
 import { specUploads, uploadSpec, type SpecUpload } from './specs';
@@ -28,6 +28,12 @@ export interface AzureDeployEngineOptions {
   readonly credential?: TokenCredential;
   /** Interval between polls of a long-running operation when the server gives no `Retry-After`. @default 2000 */
   readonly pollIntervalMs?: number;
+  /**
+   * The longest wait between two polls mlplane accepts from a server's `Retry-After`; a server
+   * asking for more is polled after this.
+   * @default 60000
+   */
+  readonly maxPollIntervalMs?: number;
   /** Retry tuning (the mechanism is `adapters/shared/retry.ts`). @default - 6 attempts, 500 ms base, 30 s cap */
   readonly retry?: { readonly maxAttempts?: number; readonly baseMs?: number; readonly capMs?: number; readonly sleep?: (ms: number) => Promise<void> };
   /** Longest wait for a deployment to finish. @default 3 hours */
@@ -156,6 +162,8 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
  */
 export function createAzureDeployEngine(options: AzureDeployEngineOptions = {}): DeployEngine<AzureSettings> {
   const interval = options.pollIntervalMs ?? 2000;
+  /** Every long-running operation is polled at the server's `Retry-After` (bounded), else every `interval`. */
+  const pacing: PollPacing = { intervalMs: interval, maxIntervalMs: options.maxPollIntervalMs ?? DEFAULT_MAX_POLL_INTERVAL_MS };
   const timeout = options.deployTimeoutMs ?? 3 * 3_600_000;
 
   const retrying = <T>(progress: ProgressSink, what: string, path: string, fn: () => Promise<T>): Promise<T> =>
@@ -218,7 +226,7 @@ export function createAzureDeployEngine(options: AzureDeployEngineOptions = {}):
     const index = templateIndex(p.template, p.environmentPath, scope, Object.fromEntries(Object.entries(parameters).map(([k, v]) => [k, v.value])));
     const name = deploymentNameOf(p.environment);
     const body: DeploymentBody = { properties: { mode: 'Incremental', template: p.template, parameters } };
-    const changes = await retrying(input.progress, 'what-if', p.environmentPath, () => whatIf(clients.resources, scope.subscriptionId, scope.resourceGroup, name, body, interval));
+    const changes = await retrying(input.progress, 'what-if', p.environmentPath, () => whatIf(clients.resources, scope.subscriptionId, scope.resourceGroup, name, body, pacing));
     const fromWhatIf = planFromWhatIf(p.environment, changes, index);
     // Same rule as the gcp target: a dataset's schema changes in place only additively.
     const schema = nonAdditiveSchemaChange(changes, index);
@@ -264,16 +272,33 @@ export function createAzureDeployEngine(options: AzureDeployEngineOptions = {}):
     return found;
   };
 
-  /** Wait for a deployment to reach a terminal state (reads only); `onPoll` runs after each read. */
-  const settle = async (clients: AzureClients, progress: ProgressSink, id: string, path: string, onPoll: () => void = () => undefined): Promise<DeploymentState> => {
+  /**
+   * Wait for a deployment to reach a terminal state (reads only): follow its operation
+   * (`Azure-AsyncOperation`, at the pace of its `Retry-After`) when mlplane has it, then read the
+   * deployment; without one (a PUT whose answer was lost), read the deployment at the pace of its
+   * `Retry-After`, else every poll interval. `onPoll` runs after each poll and read.
+   */
+  const settle = async (clients: AzureClients, progress: ProgressSink, id: string, path: string, onPoll: () => void = () => undefined, operation?: OperationRef): Promise<DeploymentState> => {
     const started = Date.now();
+    if (operation?.asyncOperation !== undefined || operation?.location !== undefined) {
+      try {
+        await retrying(progress, 'follow deployment', path, () => followOperation(clients.resources, operation, { ...pacing, onPoll, deadline: started + timeout }));
+      } catch {
+        // The outcome is read from the deployment itself below (a failed poll is not a failed deploy).
+      }
+    }
     for (;;) {
-      const d = await retrying(progress, 'read deployment', path, () => getDeployment(clients.resources, id));
+      let retryAfter: string | undefined;
+      const d = await retrying(progress, 'read deployment', path, () =>
+        getDeployment(clients.resources, id, (h) => {
+          retryAfter = h;
+        }),
+      );
       onPoll();
       if (!d) throw new DeployError(`ARM deployment ${id} disappeared while mlplane was waiting for it`, path);
       if (d.provisioningState && !ACTIVE_STATES.has(d.provisioningState)) return d;
       if (Date.now() - started > timeout) throw new DeployError(`ARM deployment ${id} still ${d.provisioningState} after ${Math.round(timeout / 60000)} minutes; it keeps running in Azure — run mlplane deploy again to follow it`, path);
-      await sleep(interval);
+      await sleep(pollWaitMs(retryAfter, pacing));
     }
   };
 
@@ -362,7 +387,7 @@ export function createAzureDeployEngine(options: AzureDeployEngineOptions = {}):
       progress.event({ id: r.id, path: r.path, action: 'delete', resource, state: 'running' });
       const apiVersion = /\/roleassignments$/i.test(r.type) ? '2022-04-01' : await apiVersionOf(clients, progress, r.type, r.path);
       try {
-        await retrying(progress, `delete ${r.id.split('/').pop() ?? ''}`, r.path, async () => (await clients.resources.resources.beginDeleteById(r.id, apiVersion, { updateIntervalInMs: interval })).pollUntilDone());
+        await retrying(progress, `delete ${r.id.split('/').pop() ?? ''}`, r.path, () => sendArm(clients.resources, 'DELETE', `${r.id}?api-version=${apiVersion}`, undefined, pacing));
       } catch (e) {
         progress.event({ id: r.id, path: r.path, action: 'delete', resource, state: 'failed' });
         throw wrap(e, r.path, p);
@@ -689,8 +714,7 @@ export function createAzureDeployEngine(options: AzureDeployEngineOptions = {}):
         const sendDeployment = async (template: unknown, lockTimeoutMs: number): Promise<void> => {
           const deployId = randomUUID();
           const body: DeploymentBody = { properties: { ...planned.body.properties, template }, tags: { 'mlplane-deploy-id': deployId, 'mlplane-env': p.environment } };
-          let poller: Awaited<ReturnType<typeof beginDeployment>> | undefined;
-          let adopted = false;
+          let operation: OperationRef | undefined;
           const lockDeadline = Date.now() + lockTimeoutMs;
           let waited = false;
           for (;;) {
@@ -702,20 +726,18 @@ export function createAzureDeployEngine(options: AzureDeployEngineOptions = {}):
               }
             }
             try {
-              poller = await retrying(progress, `deploy ${planned.name}`, p.environmentPath, async () => {
+              operation = await retrying(progress, `deploy ${planned.name}`, p.environmentPath, async () => {
                 try {
-                  return await beginDeployment(clients.resources, id, body, interval);
+                  return await startDeployment(clients.resources, id, body);
                 } catch (e) {
                   const active = statusOf(e) === 409 && isRestError(e) && e.code === 'DeploymentActive';
                   if (!isAmbiguous(e) && !active) throw e;
                   // No answer, or ARM says a deployment is active: settle by a read, never by re-sending blindly.
                   const d = await retrying(progress, 'read deployment', p.environmentPath, () => getDeployment(clients.resources, id));
-                  if (d?.tags?.['mlplane-deploy-id'] === deployId) {
-                    adopted = true;
-                    return undefined;
-                  }
+                  // Ours (its answer was lost): follow it by reading the deployment.
+                  if (d?.tags?.['mlplane-deploy-id'] === deployId) return undefined;
                   // ARM said "active" but the other deployment has finished since: nothing was applied, send again.
-                  if (active && d?.provisioningState && !ACTIVE_STATES.has(d.provisioningState)) return await beginDeployment(clients.resources, id, body, interval);
+                  if (active && d?.provisioningState && !ACTIVE_STATES.has(d.provisioningState)) return await startDeployment(clients.resources, id, body);
                   if (active) throw alreadyDeploying(d);
                   throw e;
                 }
@@ -730,16 +752,8 @@ export function createAzureDeployEngine(options: AzureDeployEngineOptions = {}):
             }
           }
           const watch = watchOperations(id);
-          if (poller && !adopted) {
-            // The poller follows Azure-AsyncOperation at the pace of its Retry-After; each poll also reads the operations.
-            poller.onProgress(watch.kick);
-            try {
-              await poller.pollUntilDone();
-            } catch {
-              // The outcome is read from the deployment itself below (a failed poll is not a failed deploy).
-            }
-          }
-          const final = await settle(clients, progress, id, p.environmentPath, watch.kick);
+          // Follow Azure-AsyncOperation at the pace of its Retry-After (each poll also reads the operations), then read the deployment.
+          const final = await settle(clients, progress, id, p.environmentPath, watch.kick, operation);
           if (final.tags?.['mlplane-deploy-id'] !== undefined && final.tags['mlplane-deploy-id'] !== deployId) throw alreadyDeploying(final);
           await watch.flush();
           if (final.provisioningState !== 'Succeeded') {
@@ -821,9 +835,9 @@ export function createAzureDeployEngine(options: AzureDeployEngineOptions = {}):
           progress.event({ id: r.id, path: r.path, action: 'delete', resource: cloudResource(r.type, r.id), state: 'running' });
           const apiVersion = r.apiVersion && r.apiVersion !== '' ? r.apiVersion : await apiVersionOf(clients, progress, r.type, r.path);
           if (r.purge) {
-            await retrying(progress, `purge ${r.id.split('/').pop() ?? ''}`, r.path, () => sendArm(clients.resources, 'DELETE', `${r.id}?api-version=${apiVersion}&forceToPurge=true`, undefined, interval));
+            await retrying(progress, `purge ${r.id.split('/').pop() ?? ''}`, r.path, () => sendArm(clients.resources, 'DELETE', `${r.id}?api-version=${apiVersion}&forceToPurge=true`, undefined, pacing));
           } else {
-            await retrying(progress, `delete ${r.id.split('/').pop() ?? ''}`, r.path, async () => (await clients.resources.resources.beginDeleteById(r.id, apiVersion, { updateIntervalInMs: interval })).pollUntilDone());
+            await retrying(progress, `delete ${r.id.split('/').pop() ?? ''}`, r.path, () => sendArm(clients.resources, 'DELETE', `${r.id}?api-version=${apiVersion}`, undefined, pacing));
           }
           if (r.exists) deleted += 1;
           progress.event({ id: r.id, path: r.path, action: 'delete', resource: cloudResource(r.type, r.id), state: 'done' });
@@ -873,7 +887,7 @@ export function createAzureDeployEngine(options: AzureDeployEngineOptions = {}):
             throw e;
           }
           try {
-            await retrying(progress, `purge vault ${v.name}`, v.path, () => sendArm(clients.resources, 'POST', `${base}/purge?api-version=2023-07-01`, undefined, interval));
+            await retrying(progress, `purge vault ${v.name}`, v.path, () => sendArm(clients.resources, 'POST', `${base}/purge?api-version=2023-07-01`, undefined, pacing));
             progress.event({ id: base, path: v.path, action: 'delete', state: 'done', message: `purged soft-deleted key vault '${v.name}'` });
           } catch (e) {
             if (statusOf(e) !== 409) throw e;

@@ -79,8 +79,14 @@ export interface DeploymentHost {
   held(): boolean;
 }
 
-/** Runs deployments on timers. */
+/**
+ * The simulator's clock: runs deployments on timers, and any other long-running operation (a
+ * direct Azure ML PUT, a DELETE, what-if) through {@link DeploymentClock.after}, so that every LRO
+ * progresses with time and polls only observe it.
+ */
 export interface DeploymentClock {
+  /** Run `fn` once `ms` have passed (cleared by {@link DeploymentClock.close}). */
+  after(ms: number, fn: () => void): void;
   /** Start a deployment just accepted (state `Accepted`). */
   start(record: DeploymentRecord, subscriptionId: string): void;
   /** Let held deployments go on (after `holdDeployments` is cleared). */
@@ -281,6 +287,7 @@ export function deploymentClock(host: DeploymentHost): DeploymentClock {
   }
 
   return {
+    after: later,
     start(record, sub) {
       const scope = host.scopeFor(sub, record.resourceGroup, record.name);
       const run: Run = { record, sub, nodes: [], failures: [] };

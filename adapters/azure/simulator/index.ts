@@ -2,8 +2,10 @@
  * An Azure Resource Manager simulator on 127.0.0.1: template deployments (incremental) and
  * what-if, generic resource reads/deletes/lists as `@azure/arm-resources` sends them, Azure ML
  * reads as `@azure/arm-machinelearning` 2.1.1 sends them (api-version 2022-10-01), long-running
- * operations with `Azure-AsyncOperation` and `Location`, soft-deleted workspaces and Key Vaults,
- * and fault injection. Request bodies are checked against the public ARM schemas.
+ * operations with `Azure-AsyncOperation` and `Location` that run on one clock (deployments and
+ * direct operations alike: polls only observe them), ARM's 409 `Conflict` for a write to a resource
+ * with an operation in flight, soft-deleted workspaces and Key Vaults, and fault injection. Request
+ * bodies are checked against the public ARM schemas.
  *
  * It speaks plain HTTP. The real SDKs refuse bearer tokens over `http://`, so mlplane keeps the
  * real `https://management.azure.com` URLs and redirects the SDK transport to the simulator
@@ -60,18 +62,20 @@ export interface Faults {
   /** A resource whose id matches ends its deployment in `Failed` with this error. */
   failResource(idPattern: RegExp, error?: { readonly code?: string; readonly message?: string }): void;
   /**
-   * Polls every direct long-running operation (an Azure ML PUT, a DELETE, what-if) stays running
-   * before it completes. Template deployments run on their own clock instead (`resourceDurationMs`).
-   * @default 1
+   * How long every direct long-running operation (an Azure ML PUT, a DELETE, what-if, a vault
+   * purge) takes, in ms: it is `InProgress` until then however often it is polled, and done
+   * afterwards even if nobody polled it. The shared `slow` fault makes the operations a request
+   * starts take `polls` times this. Template deployments take `resourceDurationMs` per resource.
+   * @default - the simulator's `lroDurationMs` option
    */
-  lroPolls: number;
+  lroDurationMs: number;
   /** While true, template deployments stay `Running` and start no resource (ARM busy); clearing it lets them go on. @default false */
   holdDeployments: boolean;
   /** How long a provider takes to deploy one resource of a template deployment, in ms. @default - the simulator's `resourceDurationMs` option */
   resourceDurationMs: number;
   /** Resources whose id matches take `ms` to deploy in a template deployment (a slow provider). */
   slowResource(idPattern: RegExp, ms: number): void;
-  /** `Retry-After` (seconds) on every answer about a long-running operation still in progress. @default 0 */
+  /** `Retry-After` (seconds) on the 201/202 that starts a long-running operation and on every answer while it is in progress. @default 0 */
   lroRetryAfterSeconds: number;
   /** Delay added to every response. @default 0 */
   latencyMs: number;
@@ -87,6 +91,8 @@ export interface RequestRecord {
   readonly status: number;
   /** Whether the request could change state (PUT/PATCH/DELETE, POST other than what-if). */
   readonly write: boolean;
+  /** When it was answered (`Date.now()`): tests measure the gaps between polls with it. */
+  readonly at: number;
 }
 
 /** What the simulator holds; tests read and seed it. */
@@ -125,6 +131,8 @@ export interface AzureSimulatorOptions {
    * @default 5
    */
   readonly resourceDurationMs?: number;
+  /** How long a direct long-running operation takes, in ms (see {@link Faults.lroDurationMs}). @default 5 */
+  readonly lroDurationMs?: number;
 }
 
 /** A running simulator. */
@@ -141,8 +149,6 @@ export interface AzureSimulator {
 
 interface Operation {
   readonly id: string;
-  /** One poll: advance the operation. */
-  poll(): void;
   status(): 'InProgress' | 'Succeeded' | 'Failed';
   error(): ArmError | undefined;
   /** Body of the `Location` result once done (`undefined`: 204). */
@@ -232,6 +238,8 @@ export async function startAzureSimulator(options: AzureSimulatorOptions = {}): 
   const deployments = new Map<string, DeploymentRecord>();
   const softDeleted = new Map<string, SoftDeleted>();
   const operations = new Map<string, Operation>();
+  /** Direct operations in flight per resource (lower-cased id): what a second write conflicts with. */
+  const busy = new Map<string, { readonly kind: 'PUT' | 'DELETE'; readonly goal?: string; readonly status: number; readonly headers: Record<string, string> }>();
   const requestLog: RequestRecord[] = [];
   /** Blob data plane: `account/container/path` (lower-cased) → content. */
   const blobs = new Map<string, string>();
@@ -240,6 +248,7 @@ export async function startAzureSimulator(options: AzureSimulatorOptions = {}): 
   const rules = new FaultRules<FaultRule>();
   let failures: { pattern: RegExp; code: string; message: string }[] = [];
   const defaultDurationMs = options.resourceDurationMs ?? 5;
+  const defaultLroMs = options.lroDurationMs ?? 5;
   let slowResources: { pattern: RegExp; ms: number }[] = [];
   let held = false;
   const add = (rule: FaultRule): (() => void) => rules.add(rule);
@@ -261,7 +270,7 @@ export async function startAzureSimulator(options: AzureSimulatorOptions = {}): 
     slowResource(pattern, ms) {
       slowResources.push({ pattern, ms });
     },
-    lroPolls: 1,
+    lroDurationMs: defaultLroMs,
     get holdDeployments() {
       return held;
     },
@@ -277,7 +286,7 @@ export async function startAzureSimulator(options: AzureSimulatorOptions = {}): 
       rules.clear();
       failures = [];
       slowResources = [];
-      this.lroPolls = 1;
+      this.lroDurationMs = defaultLroMs;
       this.holdDeployments = false;
       this.resourceDurationMs = defaultDurationMs;
       this.lroRetryAfterSeconds = 0;
@@ -287,8 +296,8 @@ export async function startAzureSimulator(options: AzureSimulatorOptions = {}): 
 
   /** The first matching rule with hits left (consuming one hit). */
   const take = (method: string, path: string): FaultKind | undefined => rules.take({ verb: method, path });
-  /** Polls of the LROs the current request starts (a `slow` fault raises it). */
-  let requestPolls: number | undefined;
+  /** Duration (ms) of the LROs the current request starts (a `slow` fault sets it). */
+  let requestDurationMs: number | undefined;
 
   const state: SimulatorState = {
     resources,
@@ -344,6 +353,9 @@ export async function startAzureSimulator(options: AzureSimulatorOptions = {}): 
     }
     const t = parsed.type.toLowerCase();
     const existing = resources.get(keyOf(id));
+    // A template deployment's PUT meets a direct operation in flight as any PUT does: 409 Conflict (see `inFlightWrite`).
+    const ongoing = deployment !== undefined ? busy.get(keyOf(id)) : undefined;
+    if (ongoing) throw new HttpError(409, { code: 'Conflict', target: id, message: `The PUT of '${id}' conflicts with an ongoing ${ongoing.kind} operation on it (provisioningState '${existing?.provisioningState ?? 'Deleting'}'). Wait for that operation to finish, then retry.` });
     if (!existing) {
       const deleted = softDeleted.get(keyOf(id));
       if (deleted && t === 'microsoft.machinelearningservices/workspaces') {
@@ -654,35 +666,56 @@ export async function startAzureSimulator(options: AzureSimulatorOptions = {}): 
   // ---------------------------------------------------------------------------------------------
   // LROs
 
-  /** An operation that completes after `faults.lroPolls` polls, running `complete` then. */
+  /**
+   * An operation that runs on the simulator's clock (the one deployments run on): `InProgress`
+   * for `faults.lroDurationMs` (or the `slow` fault's time), then `complete` runs and it is
+   * `Succeeded` or `Failed`. Polls only observe it; one that nobody polls ends all the same.
+   */
   const newOperation = (complete: () => ArmError | undefined, result?: () => Json | undefined): Operation => {
-    let pollsLeft = requestPolls ?? faults.lroPolls;
     let status: 'InProgress' | 'Succeeded' | 'Failed' = 'InProgress';
     let error: ArmError | undefined;
     const op: Operation = {
       id: randomUUID(),
-      poll() {
-        if (status !== 'InProgress') return;
-        if (pollsLeft > 0) {
-          pollsLeft -= 1;
-          return;
-        }
-        error = complete();
-        status = error ? 'Failed' : 'Succeeded';
-      },
       status: () => status,
       error: () => error,
       result: () => result?.(),
     };
     operations.set(op.id, op);
+    clock.after(requestDurationMs ?? faults.lroDurationMs, () => {
+      error = complete();
+      status = error ? 'Failed' : 'Succeeded';
+    });
     return op;
+  };
+
+  /** `Retry-After` of an LRO answer (the 201/202 that starts it, a poll while it runs). */
+  const retryAfter = (): string => String(faults.lroRetryAfterSeconds);
+
+  /**
+   * A direct write to a resource with an operation in flight, as ARM's resource provider contract
+   * says (Azure/azure-resource-manager-rpc `v1.0/Addendum.md`, "Creating or Updating Resources
+   * Asynchronously" and "Delete Resource Asynchronously"): a repeat of the ongoing PUT (same goal
+   * state) or DELETE is answered like the first, with the same polling URL; any other PUT, and a
+   * DELETE during a PUT, gets 409 Conflict at once and changes nothing. A resource a template
+   * deployment is still provisioning counts as busy too. `undefined`: no conflict.
+   */
+  const inFlightWrite = (method: 'PUT' | 'DELETE', id: string, goal: string | undefined): Reply | undefined => {
+    const key = keyOf(id);
+    const ongoing = busy.get(key);
+    const r = resources.get(key);
+    if (ongoing && ongoing.kind === method && (method === 'DELETE' || ongoing.goal === goal)) {
+      return { status: ongoing.status, ...(method === 'PUT' && r ? { body: viewOf(r, tenantId) } : {}), headers: ongoing.headers };
+    }
+    const state = r?.provisioningState;
+    if (!ongoing && !(state === 'Creating' || state === 'Updating' || state === 'Deleting')) return undefined;
+    const what = ongoing ? `an ongoing ${ongoing.kind} operation` : 'an ongoing template deployment';
+    throw new HttpError(409, { code: 'Conflict', target: id, message: `The ${method} of '${id}' conflicts with ${what} on it (provisioningState '${state ?? 'Deleting'}'). Wait for that operation to finish, then retry.` });
   };
 
   /** The operation of a template deployment: it follows the deployment (which runs on its own clock). */
   const deploymentOperation = (record: DeploymentRecord): Operation => {
     const op: Operation = {
       id: randomUUID(),
-      poll: () => undefined,
       status: () => (record.state === 'Succeeded' ? 'Succeeded' : record.state === 'Failed' || record.state === 'Canceled' ? 'Failed' : 'InProgress'),
       error: () => record.error,
       result: () => deploymentView(record),
@@ -702,17 +735,15 @@ export async function startAzureSimulator(options: AzureSimulatorOptions = {}): 
     if (op && method === 'GET') {
       const o = operations.get(op[2] as string);
       if (!o) throw new HttpError(404, { code: 'OperationNotFound', message: `Operation '${op[2] as string}' was not found.` });
-      o.poll();
       const status = o.status();
       const error = o.error();
-      const retryAfter = String(faults.lroRetryAfterSeconds);
       if (/results$/i.test(op[1] as string)) {
-        if (status === 'InProgress') return { status: 202, headers: { location: `${base}${path}?api-version=${apiVersion}`, 'retry-after': retryAfter } };
+        if (status === 'InProgress') return { status: 202, headers: { location: `${base}${path}?api-version=${apiVersion}`, 'retry-after': retryAfter() } };
         if (status === 'Failed') return { status: 400, body: { error: (error ?? { code: 'Failed', message: 'The operation failed.' }) as unknown as Json } };
         const r = o.result();
         return r === undefined ? { status: 204 } : { status: 200, body: r };
       }
-      return { status: 200, body: { id: o.id, name: o.id, status, ...(error ? { error: error as unknown as Json } : {}) }, headers: status === 'InProgress' ? { 'retry-after': retryAfter } : {} };
+      return { status: 200, body: { id: o.id, name: o.id, status, ...(error ? { error: error as unknown as Json } : {}) }, headers: status === 'InProgress' ? { 'retry-after': retryAfter() } : {} };
     }
 
     const dep = DEPLOYMENT_PATH.exec(path);
@@ -748,8 +779,9 @@ export async function startAzureSimulator(options: AzureSimulatorOptions = {}): 
           if (e instanceof TemplateError) throw new HttpError(400, { code: e.code, message: e.message });
           error = { code: 'InternalServerError', message: e instanceof Error ? e.message : String(e) };
         }
+        // What-if runs on the clock too: the result is ready once its duration has passed.
         const o = newOperation(() => error, () => result);
-        return { status: 202, headers: { location: `${base}/subscriptions/${sub}/providers/Microsoft.Resources/locations/${location}/operationResults/${o.id}?api-version=${apiVersion}`, 'retry-after': '0' } };
+        return { status: 202, headers: { location: `${base}/subscriptions/${sub}/providers/Microsoft.Resources/locations/${location}/operationResults/${o.id}?api-version=${apiVersion}`, 'retry-after': retryAfter() } };
       }
       if (action?.toLowerCase() === '/cancel') {
         if (!existing || !active) throw new HttpError(409, { code: 'DeploymentCannotBeCancelled', message: `The deployment '${name}' cannot be cancelled: it is not running.` });
@@ -850,7 +882,7 @@ export async function startAzureSimulator(options: AzureSimulatorOptions = {}): 
           softDeleted.delete(keyOf(vault.id));
           return undefined;
         });
-        return { status: 202, headers: { location: `${base}/subscriptions/${sub}/providers/Microsoft.KeyVault/locations/${loc}/operationResults/${o.id}?api-version=${apiVersion}`, 'retry-after': '0' } };
+        return { status: 202, headers: { location: `${base}/subscriptions/${sub}/providers/Microsoft.KeyVault/locations/${loc}/operationResults/${o.id}?api-version=${apiVersion}`, 'retry-after': retryAfter() } };
       }
       if (method !== 'GET') throw new HttpError(405, { code: 'MethodNotAllowed', message: `${method} is not allowed on a deleted vault.` });
       return { status: 200, body: { id: `/subscriptions/${sub}/providers/Microsoft.KeyVault/locations/${loc}/deletedVaults/${name}`, name, type: 'Microsoft.KeyVault/deletedVaults', properties: { vaultId: vault.id, location: vault.location, deletionDate: vault.deletedAt, purgeProtectionEnabled: vault.purgeProtection } } };
@@ -928,27 +960,42 @@ export async function startAzureSimulator(options: AzureSimulatorOptions = {}): 
       const b = body as Record<string, Json>;
       const rb: ResourceBody = {};
       for (const k of ['location', 'kind', 'sku', 'identity', 'tags', 'properties', 'plan', 'zones'] as const) if (b[k] !== undefined) rb[k] = b[k];
+      const goal = JSON.stringify(rb);
+      const repeat = inFlightWrite('PUT', path, goal);
+      if (repeat) return repeat;
       if (ML_LRO_TYPES.test(t)) {
         const existed = resources.has(key);
         const { stored } = putResource(path, apiVersion, rb);
-        stored.provisioningState = 'Creating';
+        // The resource reads `Creating`/`Updating` until the operation ends, on the clock.
+        stored.provisioningState = existed ? 'Updating' : 'Creating';
         const o = newOperation(() => {
+          busy.delete(key);
           stored.provisioningState = 'Succeeded';
           return undefined;
         });
-        return { status: existed ? 200 : 201, body: viewOf(stored, tenantId), headers: { 'azure-asyncoperation': `${base}/subscriptions/${sub}/providers/Microsoft.MachineLearningServices/locations/${location}/mfeOperationsStatus/${o.id}?api-version=${apiVersion}` } };
+        const headers = { 'azure-asyncoperation': `${base}/subscriptions/${sub}/providers/Microsoft.MachineLearningServices/locations/${location}/mfeOperationsStatus/${o.id}?api-version=${apiVersion}`, 'retry-after': retryAfter() };
+        busy.set(key, { kind: 'PUT', goal, status: existed ? 200 : 201, headers });
+        return { status: existed ? 200 : 201, body: viewOf(stored, tenantId), headers };
       }
       const { created, stored } = putResource(path, apiVersion, rb);
       return { status: created ? 201 : 200, body: viewOf(stored, tenantId) };
     }
     if (method === 'DELETE') {
       const purge = query.get('forceToPurge') === 'true';
+      const repeat = inFlightWrite('DELETE', path, undefined);
+      if (repeat) return repeat;
       if (!resources.has(key) && !(purge && softDeleted.has(key))) return { status: 204 };
+      // The resource reads `Deleting` until the operation ends, then it is gone.
+      const stored = resources.get(key);
+      if (stored) stored.provisioningState = 'Deleting';
       const o = newOperation(() => {
+        busy.delete(key);
         deleteResource(path, purge);
         return undefined;
       });
-      return { status: 202, headers: { location: `${base}/subscriptions/${sub}/providers/Microsoft.Resources/operationResults/${o.id}?api-version=${apiVersion}`, 'retry-after': '0' } };
+      const headers = { location: `${base}/subscriptions/${sub}/providers/Microsoft.Resources/operationResults/${o.id}?api-version=${apiVersion}`, 'retry-after': retryAfter() };
+      busy.set(key, { kind: 'DELETE', status: 202, headers });
+      return { status: 202, headers };
     }
     throw new HttpError(405, { code: 'MethodNotAllowed', message: `${method} is not supported by the mlplane ARM simulator for ${parsed.type}.` });
   };
@@ -996,7 +1043,7 @@ export async function startAzureSimulator(options: AzureSimulatorOptions = {}): 
         const method = (req.method ?? 'GET').toUpperCase();
         const path = decodeURIComponent(url.pathname).replace(/\/{2,}/g, '/').replace(/\/+$/, '') || '/';
         const isWrite = method === 'PUT' || method === 'PATCH' || method === 'DELETE' || (method === 'POST' && !/\/whatif$/i.test(path));
-        const record = (status: number) => requestLog.push({ method, path, query: url.search, status, write: isWrite });
+        const record = (status: number) => requestLog.push({ method, path, query: url.search, status, write: isWrite, at: Date.now() });
         const send = (reply: Reply) => {
           const payload = reply.text ?? (reply.body === undefined ? '' : JSON.stringify(reply.body));
           const contentType = reply.text !== undefined ? 'application/octet-stream' : 'application/json; charset=utf-8';
@@ -1039,11 +1086,11 @@ export async function startAzureSimulator(options: AzureSimulatorOptions = {}): 
           const proto = String(req.headers['x-forwarded-proto'] ?? 'http');
           const host = String(req.headers['x-forwarded-host'] ?? req.headers.host ?? '127.0.0.1');
           const blobHost = /^([a-z0-9]{3,24})\.blob\.core\.windows\.net$/.exec(host);
-          requestPolls = fault?.kind === 'slow' ? fault.polls : undefined;
+          requestDurationMs = fault?.kind === 'slow' ? fault.polls * faults.lroDurationMs : undefined;
           try {
             reply = blobHost ? blobCall(method, blobHost[1] as string, path, text, req.headers['x-ms-blob-type']) : handle(method, path, url.searchParams, body, `${proto}://${host}`);
           } finally {
-            requestPolls = undefined;
+            requestDurationMs = undefined;
           }
         } catch (e) {
           if (e instanceof HttpError) reply = { status: e.status, body: { error: e.error as unknown as Json } };

@@ -155,6 +155,8 @@ describe('azure destroy', () => {
     const engine = engineFor(sim);
     await engine.deploy(inputFor(model, settings));
     sim.faults.dropAfterApply(1, { method: 'DELETE' });
+    // Each delete runs 300 ms: the retry meets the delete in flight and gets its 202 and polling URL again (ARM RPC: DELETE is idempotent).
+    sim.faults.lroDurationMs = 300;
     const mark = sim.requestLog.length;
 
     const summary = await engine.destroy(inputFor(model, settings), {});
@@ -173,7 +175,7 @@ describe('azure destroy', () => {
     const settings = settingsFor(model, 'rg-parallel');
     const engine = engineFor(sim);
     await engine.deploy(inputFor(model, settings));
-    sim.faults.lroPolls = 3;
+    sim.faults.lroDurationMs = 30;
     const input = { ...inputFor(model, settings), concurrency: 8 };
     const plan = await engine.planDestroy(input, { destroyData: true });
     const mark = sim.requestLog.length;

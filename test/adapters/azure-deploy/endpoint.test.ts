@@ -64,9 +64,9 @@ describe('what counts as a write', () => {
 describe('the simulator command line', () => {
   it('starts on the given port and prints its URL first', async () => {
     const lines: string[] = [];
-    const started = await main(['--port', '0', '--no-validate', '--resource-ms', '40'], (l) => lines.push(l));
+    const started = await main(['--port', '0', '--no-validate', '--resource-ms', '40', '--lro-ms=70'], (l) => lines.push(l));
     try {
-      expect(started.faults.resourceDurationMs).toBe(40);
+      expect([started.faults.resourceDurationMs, started.faults.lroDurationMs]).toEqual([40, 70]);
       expect(lines[0]).toBe(started.url);
       expect(lines[0]).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
       expect(lines.join('\n')).toMatch(/MLPLANE_AZURE_ENDPOINT=http:\/\/127\.0\.0\.1:\d+/);
@@ -77,8 +77,9 @@ describe('the simulator command line', () => {
 
   it.each([
     [['--port', 'x'], /--port must be an integer from 0 to 65535, got "x"/],
-    [['--verbose'], /unknown argument "--verbose"; allowed: --port N, --conformance DIR, --no-validate, --resource-ms N/],
+    [['--verbose'], /unknown argument "--verbose"; allowed: --port N, --conformance DIR, --no-validate, --resource-ms N, --lro-ms N/],
     [['--resource-ms', '-5'], /--resource-ms must be an integer from 0 to 3600000 \(milliseconds each resource of a deployment takes\), got "-5"/],
+    [['--lro-ms', '1.5'], /--lro-ms must be an integer from 0 to 3600000 \(milliseconds a direct long-running operation takes\), got "1\.5"/],
   ])('fails if the arguments are %j, saying what is allowed', (argv, message) => {
     expect(() => parseSimulatorArgs(argv)).toThrow(message);
   });

@@ -119,6 +119,10 @@ describe('the ARM simulator over HTTP', () => {
     const put = await fetch(`${base}?api-version=2022-10-01`, { method: 'PUT', headers, body: JSON.stringify({ location: 'westeurope', properties: { friendlyName: 'x' } }) });
     expect(put.status).toBe(201);
     expect(put.headers.get('azure-asyncoperation')).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/subscriptions\/.*\/mfeOperationsStatus\/[0-9a-f-]+\?api-version=2022-10-01$/);
+    // (A DELETE while the PUT runs would be a 409 Conflict: wait for the PUT's operation first.)
+    for (let s = ''; s !== 'Succeeded'; await new Promise((r) => setTimeout(r, 2))) {
+      s = ((await (await fetch(put.headers.get('azure-asyncoperation') as string, { headers })).json()) as { status: string }).status;
+    }
     const del = await fetch(`${base}?api-version=2022-10-01`, { method: 'DELETE', headers });
     expect(del.status).toBe(202);
     expect(del.headers.get('location')).toMatch(/\/operationResults\/[0-9a-f-]+\?api-version=2022-10-01$/);
