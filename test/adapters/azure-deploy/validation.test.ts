@@ -79,7 +79,7 @@ describe('the simulator deploys as ARM would', () => {
     const template = input.documents['template.json'] as { resources: Record<string, unknown>[] };
     // A compute that reads an identity declared after it, without dependsOn on it.
     // (ARM deploys what does not depend on each other in parallel: the identity waits for the compute here, so the compute always reads it too early.)
-    const late = { type: 'Microsoft.ManagedIdentity/userAssignedIdentities', apiVersion: '2023-01-31', name: 'id-late', location: 'centralus', dependsOn: ["[resourceId('Microsoft.MachineLearningServices/workspaces/computes', 'churn', 'cpu')]"] };
+    const late = { type: 'Microsoft.ManagedIdentity/userAssignedIdentities', apiVersion: '2023-01-31', name: 'id-late', location: 'centralus', dependsOn: ["[resourceId('Microsoft.MachineLearningServices/workspaces/computes', 'churn-staging', 'cpu')]"] };
     const resources = template.resources.map((r) =>
       r.type === 'Microsoft.MachineLearningServices/workspaces/computes'
         ? { ...r, properties: { ...(r.properties as object), description: "[reference(resourceId('Microsoft.ManagedIdentity/userAssignedIdentities', 'id-late'), '2023-01-31').clientId]" } }
