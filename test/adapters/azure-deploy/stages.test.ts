@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { deploymentNameOf } from '../../../adapters/azure/deploy';
 import type { AzureSimulator } from '../../../adapters/azure/simulator';
+import { fraudModel } from '../azure/fixtures';
 import { engineFor, example, inputFor, settingsFor, simulator } from './support';
 
 // The stages of one definition share a resource group: each is its own ARM deployment, owns only
@@ -34,6 +35,19 @@ describe('azure: the stages of one definition in one resource group', () => {
       }
     });
   }
+
+  it('keeps the names of a single-stage environment: identity id-train, endpoint scoring-4290e6, role (<rg>/Fraud), deployment mlplane-fraud', () => {
+    const model = fraudModel();
+    expect(model.environment.stages).toBeUndefined();
+    // (the resource group of the azure synth tests, whose names these are)
+    const template = inputFor(model, settingsFor(model, 'rg-mlplane-test')).documents['template.json'] as Template;
+    const names = template.resources.map((r) => r.name);
+    expect(names).toContain('id-train');
+    expect(names).toContain('retrain-drift');
+    expect(names.filter((n) => /scoring/.test(n) && !n.includes('/'))).toEqual(['id-scoring', 'autoscale-scoring-4290e6-blue', 'autoscale-scoring-4290e6-green', 'traffic-scoring-4290e6']);
+    expect(template.resources.filter((r) => r.type === 'Microsoft.Authorization/roleDefinitions').map((r) => r.properties?.roleName)).toContain("[format('mlplane Model Registrar ({0}/Fraud)', resourceGroup().name)]");
+    expect(deploymentNameOf(model.environment)).toBe('mlplane-fraud');
+  });
 
   it('names each stage its own ARM deployment (mlplane-fraud-staging), and keeps mlplane-fraud without declared stages', () => {
     expect(STAGES.map((s) => deploymentNameOf(example('Fraud', s).environment))).toEqual(['mlplane-fraud-dev', 'mlplane-fraud-staging', 'mlplane-fraud-prod']);
