@@ -104,6 +104,23 @@ describe('azure: deploying two stages into one resource group', () => {
     expect([...new Set(plan.items.map((i) => i.action))]).toEqual(['create']);
   }, 120_000);
 
+  it("fails if staging's workspace holds a compute tagged for prod: staging's destroy does not own it, names it and deletes nothing", async () => {
+    // GIVEN staging deployed, and a compute in its workspace tagged as another stage's
+    await deployStage('staging');
+    const ws = inRg(sim).find((r) => r.type === 'Microsoft.MachineLearningServices/workspaces' && r.name === 'fraud-staging');
+    sim.state.seed({ id: `${ws?.id}/computes/prodgpu`, location: 'westeurope', tags: { 'mlplane-env': 'Fraud', 'mlplane-stage': 'prod' }, properties: { computeType: 'AmlCompute' } });
+    const count = sim.state.resources.size;
+
+    // WHEN destroying staging with its data
+    const model = example('Fraud', 'staging');
+    const error = (await engineFor(sim).destroy(inputFor(model, settingsFor(model, RG)), { destroyData: true }).catch((e: unknown) => e)) as Error;
+
+    // THEN it refuses, naming the compute and the tags it would need
+    expect(error.message).toContain('refusing to destroy: deleting these would also delete resources this environment does not own (not tagged mlplane-env=Fraud, mlplane-stage=staging)');
+    expect(error.message).toMatch(/\[Fraud\] workspace 'fraud-staging' holds compute pool 'prodgpu' \(/);
+    expect(sim.state.resources.size).toBe(count);
+  }, 120_000);
+
   it('destroys staging (data included) and leaves every resource of prod, and its deployment, untouched', async () => {
     // GIVEN staging and prod deployed into the resource group (prod's: what its deploy added)
     await deployStage('staging');
