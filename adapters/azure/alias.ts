@@ -28,7 +28,7 @@ export function rolloutTargets(ctx: SynthContext, step: RegisterStepModel): Roll
   const out: RolloutTarget[] = [];
   for (const { endpoint: e, deployment: d } of aliasFollowers(ctx.model, step)) {
     // The same names serving.ts gives them (derived again here without recording them twice).
-    const endpoint = deriveName(RULES.endpoint, ctx.localSegments(e.path), [ctx.settings.subscriptionId, ctx.settings.resourceGroup]).name;
+    const endpoint = deriveName(RULES.endpoint, ctx.staged(ctx.localSegments(e.path)), [ctx.settings.subscriptionId, ctx.settings.resourceGroup]).name;
     try {
       out.push([endpoint, fitName(RULES.deployment, d.name)]);
     } catch {

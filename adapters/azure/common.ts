@@ -27,7 +27,7 @@ export interface OwnedIdentity {
 
 /** The user-assigned identity of the construct at `path`, defined once. */
 export function ownedIdentity(ctx: SynthContext, path: string): OwnedIdentity {
-  const name = ctx.name(RULES.identity, ['id', ...ctx.localSegments(path)], path);
+  const name = ctx.name(RULES.identity, ctx.staged(['id', ...ctx.localSegments(path)]), path);
   const type = 'Microsoft.ManagedIdentity/userAssignedIdentities';
   if (!ctx.has(resourceKey(type, name))) {
     ctx.add({ type, apiVersion: API.identity, name, location: ctx.settings.location, tags: ctx.tags(path) });

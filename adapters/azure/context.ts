@@ -2,7 +2,7 @@ import type { NameClaim, SynthWarning } from '../../lib/adapter';
 import type { Problem } from '../../lib/core/errors';
 import type { EnvironmentModel, ResourceModel } from '../../lib/model/types';
 import { ArmExpr, resourceId, resourceKey, type ArmParameter, type ArmParameterValue, type ArmResource, type ArmValue } from './arm';
-import { deriveName, NameError, RULES, type NameRule } from './names';
+import { deriveName, NameError, RULES, stagedEnvironmentName, type NameRule } from './names';
 import type { AzureSettings } from './settings';
 
 /** API version of Microsoft.MachineLearningServices used for every ML resource. */
@@ -83,6 +83,26 @@ export class SynthContext {
   public get baseSegments(): string[] {
     const env = this.model.environment;
     return env.stages ? [env.name, env.stage] : [env.name];
+  }
+
+  /**
+   * The environment's name in what it shares with the other stages of the definition in one
+   * resource group (ARM deployment, custom role names): `Fraud-staging` when the definition
+   * declares its stages, `Fraud` for a single-stage environment.
+   */
+  public get stagedName(): string {
+    return stagedEnvironmentName(this.model.environment);
+  }
+
+  /**
+   * Segments of a resource-group-level name of a construct (identity, endpoint, Logic App), with
+   * the stage last when the definition declares its stages (`['id', 'train']` →
+   * `['id', 'train', 'staging']`), so the stages of one definition can share a resource group.
+   * Children of the workspace need not carry it: the workspace does.
+   */
+  public staged(segments: readonly string[]): string[] {
+    const env = this.model.environment;
+    return env.stages ? [...segments, env.stage] : [...segments];
   }
 
   /** The environment. */

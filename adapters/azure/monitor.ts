@@ -295,7 +295,7 @@ function mapDriftEvents(ctx: SynthContext, m: DriftMonitorModel, identity: Owned
     ctx.problem(m.path, `gate step '${retrain.gateStep}' is not a register step of ${retrain.pipeline}; name the register step whose gate decides promotion`);
   }
   if (retrain.cooldownSeconds < 60) ctx.problem(m.path, `cooldown of ${retrain.cooldownSeconds} seconds is below 60; the azure target windows retraining by whole minutes; use at least 60`);
-  const workflow = ctx.name(RULES.generic, ['retrain', ...ctx.localSegments(m.path)], m.path);
+  const workflow = ctx.name(RULES.generic, ctx.staged(['retrain', ...ctx.localSegments(m.path)]), m.path);
   const jobPrefix = ctx.name(RULES.generic, ['retrain', ...ctx.localSegments(m.path)], m.path);
   const windowExpr = `@{div(div(sub(ticks(utcNow()), ticks('2020-01-01T00:00:00Z')), 10000000), ${Math.max(60, retrain.cooldownSeconds)})}`;
   const uri = concat('https://management.azure.com', ctx.workspaceId(), `/jobs/${jobPrefix}-${windowExpr}?api-version=${ML_API}`);

@@ -30,8 +30,9 @@ const MLS = 'Microsoft.MachineLearningServices/workspaces';
 /**
  * A custom role: only the actions one purpose needs, where every built-in role is broader
  * (AzureML Data Scientist may create computes, deploy endpoints, and read and write every asset of
- * the workspace). Defined once per resource group (`Microsoft.Authorization/roleDefinitions`,
- * assignable there only) and assigned at the narrowest scope, like a built-in role.
+ * the workspace). Defined once per environment — and stage, when the definition declares its
+ * stages — in the resource group (`Microsoft.Authorization/roleDefinitions`, assignable there
+ * only) and assigned at the narrowest scope, like a built-in role.
  *
  * @see https://learn.microsoft.com/en-us/azure/machine-learning/how-to-assign-roles#create-custom-role
  * @see https://learn.microsoft.com/en-us/azure/role-based-access-control/permissions/ai-machine-learning
@@ -39,7 +40,7 @@ const MLS = 'Microsoft.MachineLearningServices/workspaces';
 export interface CustomRole {
   /** Stable key (the definition's GUID is derived from it). */
   readonly key: string;
-  /** Role name shown in Azure (the resource group is appended: role names are unique per tenant). */
+  /** Role name shown in Azure (the resource group and the environment, with its stage when declared, are appended: role names are unique per tenant). */
   readonly name: string;
   readonly description: string;
   readonly actions: readonly string[];
@@ -83,8 +84,10 @@ function isCustom(role: Role): role is CustomRole {
 
 /** Define a custom role in the resource group (once); returns its definition GUID. */
 function defineRole(ctx: SynthContext, role: CustomRole): string {
-  // One definition per environment (its destroy removes it), named uniquely in the tenant.
-  const name = stableGuid([ctx.settings.subscriptionId, ctx.settings.resourceGroup, ctx.env.path, 'mlplane-role', role.key]);
+  // One definition per environment and stage (its destroy removes it), named uniquely in the tenant.
+  // A single-stage environment keeps the GUID it always had; with declared stages the stage is part of it.
+  const owner = ctx.env.stages ? [ctx.env.path, ctx.env.stage] : [ctx.env.path];
+  const name = stableGuid([ctx.settings.subscriptionId, ctx.settings.resourceGroup, ...owner, 'mlplane-role', role.key]);
   const type = 'Microsoft.Authorization/roleDefinitions';
   if (!ctx.has(resourceKey(type, name))) {
     ctx.add({
@@ -93,7 +96,7 @@ function defineRole(ctx: SynthContext, role: CustomRole): string {
       name,
       properties: {
         // Role names are unique in the tenant: the resource group's name (from where it is deployed) tells them apart.
-        roleName: new ArmExpr(`format('${role.name} ({0}/${ctx.env.name})', resourceGroup().name)`),
+        roleName: new ArmExpr(`format('${role.name} ({0}/${ctx.stagedName})', resourceGroup().name)`),
         description: role.description,
         type: 'CustomRole',
         permissions: [{ actions: [...role.actions], notActions: [] }],

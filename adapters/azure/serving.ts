@@ -99,7 +99,7 @@ export function modelVersionId(ctx: SynthContext, ref: ModelRefModel, path: stri
 
 /** Name of an online endpoint (unique in the region: always hashed). */
 export function endpointName(ctx: SynthContext, path: string): string {
-  return ctx.name(RULES.endpoint, ctx.localSegments(path), path, [ctx.settings.subscriptionId, ctx.settings.resourceGroup]);
+  return ctx.name(RULES.endpoint, ctx.staged(ctx.localSegments(path)), path, [ctx.settings.subscriptionId, ctx.settings.resourceGroup]);
 }
 
 function deploymentName(ctx: SynthContext, e: OnlineEndpointModel, d: DeploymentModel): string {
@@ -350,7 +350,7 @@ function batchOutputPath(ctx: SynthContext, output: DatasetModel): string | unde
 
 /** Names of a batch inference's endpoint. */
 export function batchEndpointName(ctx: SynthContext, path: string): string {
-  return ctx.name(RULES.endpoint, ctx.localSegments(path), path, [ctx.settings.subscriptionId, ctx.settings.resourceGroup]);
+  return ctx.name(RULES.endpoint, ctx.staged(ctx.localSegments(path)), path, [ctx.settings.subscriptionId, ctx.settings.resourceGroup]);
 }
 
 /**

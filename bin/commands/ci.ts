@@ -4,7 +4,9 @@
  * artifact), posts `mlplane diff` on pull requests (keeping the plan as an artifact), and on the
  * main branch deploys that artifact stage by stage (`--stage <s> --app cdk.out/<s>`: dev → staging
  * → prod, prod behind the CI system's approval), promoting declared models from each stage to the
- * next (`mlplane promote --from <s> --to <t>`) after the next stage's deploy. Clouds are reached
+ * next (`mlplane promote --from <s> --to <t>`) after the next stage's deploy — on aws with one
+ * AWS profile per stage, each assuming that stage's role (`AWS_ROLE_ARN_<STAGE>`) with the job's
+ * OIDC token (`--from-profile mlplane-<s> --to-profile mlplane-<t>`). Clouds are reached
  * with OIDC workload identity federation — no stored cloud secrets — and token and credential
  * files are written under the runner's temp directory, never into a path that is published,
  * uploaded or cached.
@@ -69,15 +71,55 @@ const deployCommand = (o: WorkflowOptions, stage: string, app: string) => `npx m
 
 /**
  * Promote every model the app declares from the previous stage into `stage` (none declared: a
- * no-op), on azure and gcp; `approvedBy` names the approval. Not on aws: its promotion acts with
- * the credentials of two accounts (`--from-profile`, `--to-profile`), which one job's OIDC role
- * does not give; run `mlplane promote --target aws` where both profiles are configured.
+ * no-op), on azure and gcp; `approvedBy` names the approval. aws promotes in its own step
+ * ({@link awsPromoteScript}): it acts with the credentials of both stages' accounts.
  */
 const promoteCommands = (o: WorkflowOptions, stage: string, approvedBy: string): string[] => {
   const i = o.stages.indexOf(stage);
   if (i < 1) return [];
   return o.targets.filter((t) => t !== 'aws').map((t) => `npx mlplane promote --from ${o.stages[i - 1]} --to ${stage} --target ${t} --approved-by "${approvedBy}"`);
 };
+
+/** The stage a promotion into `stage` comes from, if any (`prod` → `staging`). */
+const previousStage = (o: WorkflowOptions, stage: string): string | undefined => {
+  const i = o.stages.indexOf(stage);
+  return i < 1 ? undefined : o.stages[i - 1];
+};
+
+/** The non-secret variable naming the IAM role CI assumes in one stage's account (`AWS_ROLE_ARN_STAGING`). */
+export const awsRoleVariable = (stage: string) => `AWS_ROLE_ARN_${stage.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`;
+
+/** Where the aws promotion finds an OIDC token of the job, per provider. */
+interface AwsPromoteAuth {
+  /** Shell lines that define `creds`, the credentials directory under the runner's temp directory. */
+  readonly dir: readonly string[];
+  /** Shell lines that leave the job's OIDC token (for AWS STS) in `"$creds/<file>"`, and the file. */
+  readonly token: { readonly lines: readonly string[]; readonly file: string };
+}
+
+/**
+ * The shell of the aws promotion from the previous stage into `stage`: an AWS config file with one
+ * profile per stage, each assuming that stage's role (`AWS_ROLE_ARN_<STAGE>`) with the job's OIDC
+ * token (`web_identity_token_file` — the SDK exchanges it through STS `AssumeRoleWithWebIdentity`;
+ * no access key is ever written), then `mlplane promote --target aws --from-profile mlplane-<from>
+ * --to-profile mlplane-<to>`. The config and token files live in the credentials directory under
+ * the runner's temp directory, like every other credential file of the workflow. The promotion runs
+ * with no other AWS credentials in its environment, so each side uses exactly its stage's role.
+ */
+function awsPromoteScript(o: WorkflowOptions, stage: string, approvedBy: string, auth: AwsPromoteAuth): string[] | undefined {
+  const from = previousStage(o, stage);
+  if (from === undefined || !o.targets.includes('aws')) return undefined;
+  const need = (s: string) => `"\${${awsRoleVariable(s)}:?set the non-secret CI variable ${awsRoleVariable(s)}: the IAM role in the AWS account of the ${s} stage that this pipeline assumes with OIDC}"`;
+  const profile = (s: string) => `[profile mlplane-${s}]\\nrole_arn = %s\\nweb_identity_token_file = %s\\nrole_session_name = mlplane-promote-${s}\\n`;
+  return [
+    'set -euo pipefail',
+    ...auth.dir,
+    'umask 077',
+    ...auth.token.lines,
+    `printf '${profile(from)}\\n${profile(stage)}' ${need(from)} "$creds/${auth.token.file}" ${need(stage)} "$creds/${auth.token.file}" > "$creds/aws-config"`,
+    `(unset AWS_PROFILE AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_ROLE_ARN AWS_WEB_IDENTITY_TOKEN_FILE; AWS_CONFIG_FILE="$creds/aws-config" npx mlplane promote --from ${from} --to ${stage} --target aws --from-profile mlplane-${from} --to-profile mlplane-${stage} --approved-by "${approvedBy}")`,
+  ];
+}
 
 // --- GitHub Actions -------------------------------------------------------------------------
 
@@ -108,6 +150,26 @@ function githubAuth(o: WorkflowOptions, indent: string): string {
   return steps.map((s) => s.split('\n').map((l) => indent + l).join('\n')).join('\n');
 }
 
+/** The aws promotion into `stage` as a GitHub step (the role variables passed through `env`, never pasted into the script). */
+function githubAwsPromote(o: WorkflowOptions, stage: string, approvedBy: string): string {
+  const from = previousStage(o, stage);
+  const script = awsPromoteScript(o, stage, approvedBy, {
+    dir: ['creds="$RUNNER_TEMP/mlplane-credentials"', 'mkdir -p "$creds"'],
+    token: {
+      // The job's OIDC token for AWS STS (what aws-actions/configure-aws-credentials requests), kept in a file for the SDK.
+      lines: [`curl -sSf -H "Authorization: bearer $ACTIONS_ID_TOKEN_REQUEST_TOKEN" "$ACTIONS_ID_TOKEN_REQUEST_URL&audience=sts.amazonaws.com" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>process.stdout.write(JSON.parse(s).value))' > "$creds/aws-oidc-token"`],
+      file: 'aws-oidc-token',
+    },
+  });
+  if (!script || !from) return '';
+  return `
+      - name: Promote ${from} → ${stage} (aws, each stage's role)
+        env:
+${[from, stage].map((s) => `          ${awsRoleVariable(s)}: \${{ vars.${awsRoleVariable(s)} }}`).join('\n')}
+        run: |
+${script.map((l) => `          ${l}`).join('\n')}`;
+}
+
 function github(o: WorkflowOptions): string {
   const setup = `      - uses: actions/checkout@v4
       - uses: actions/setup-node@v4
@@ -133,7 +195,7 @@ ${setup}
           path: cdk.out
 ${githubAuth(o, '      ')}
       - name: Deploy ${stage} (the synthesized artifact)
-        run: ${deployCommand(o, stage, 'cdk.out')}${promoteCommands(o, stage, `github-environment:${stage}/run:\${{ github.run_id }}`).map((c) => `\n      - name: Promote ${o.stages[i - 1]} → ${stage}\n        run: ${c}`).join('')}
+        run: ${deployCommand(o, stage, 'cdk.out')}${promoteCommands(o, stage, `github-environment:${stage}/run:\${{ github.run_id }}`).map((c) => `\n      - name: Promote ${o.stages[i - 1]} → ${stage}\n        run: ${c}`).join('')}${githubAwsPromote(o, stage, `github-environment:${stage}/run:\${{ github.run_id }}`)}
       - uses: actions/upload-artifact@v4
         if: always()
         with:
@@ -228,6 +290,21 @@ function tokenFileAuth(o: WorkflowOptions, tokenCommand: string, dir: string): A
 /** A YAML single-quoted scalar. */
 const quote = (s: string) => `'${s.replace(/'/g, "''")}'`;
 
+/** The aws promotion into `stage` as an Azure DevOps step, with the token file the OIDC step wrote. */
+function adoAwsPromote(o: WorkflowOptions, stage: string): string {
+  const from = previousStage(o, stage);
+  const script = awsPromoteScript(o, stage, `azure-devops-environment:${stage}/build:$(Build.BuildId)`, {
+    dir: ['creds="$AGENT_TEMPDIRECTORY/mlplane-credentials"'],
+    token: { lines: [], file: 'oidc-token' },
+  });
+  if (!script || !from) return '';
+  // Non-secret pipeline variables (AWS_ROLE_ARN_<STAGE>) reach the script as environment variables.
+  return `
+          - bash: |
+${script.map((l) => `              ${l}`).join('\n')}
+            displayName: Promote ${from} → ${stage} (aws, each stage's role)`;
+}
+
 function azureDevOps(o: WorkflowOptions): string {
   const oidc = `curl -sS -X POST -H "Authorization: Bearer $SYSTEM_ACCESSTOKEN" -H "Content-Type: application/json" "$SYSTEM_OIDCREQUESTURI?api-version=7.1&serviceConnectionId=$SERVICE_CONNECTION_ID" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>process.stdout.write(JSON.parse(s).oidcToken))'`;
   const lines = [
@@ -267,7 +344,7 @@ ${setup('          ')}
             artifact: mlplane-cdk-out
 ${auth('          ')}
           - script: ${deployCommand(o, stage, '$(Pipeline.Workspace)/mlplane-cdk-out')}
-            displayName: Deploy ${stage} (the synthesized artifact)${promoteCommands(o, stage, `azure-devops-environment:${stage}/build:$(Build.BuildId)`).map((c) => `\n          - script: ${c}\n            displayName: Promote ${o.stages[i - 1]} → ${stage}`).join('')}
+            displayName: Deploy ${stage} (the synthesized artifact)${promoteCommands(o, stage, `azure-devops-environment:${stage}/build:$(Build.BuildId)`).map((c) => `\n          - script: ${c}\n            displayName: Promote ${o.stages[i - 1]} → ${stage}`).join('')}${adoAwsPromote(o, stage)}
           - publish: deploy-${stage}.json
             artifact: mlplane-deploy-${stage}
             condition: always()`);
@@ -339,7 +416,7 @@ function gitlab(o: WorkflowOptions): string {
   needs: [check${i > 0 ? `, deploy-${o.stages[i - 1]}` : ''}]
   dependencies: [check]
   script:
-    - ${deployCommand(o, stage, 'cdk.out')}${promoteCommands(o, stage, `gitlab-environment:${stage}/$GITLAB_USER_LOGIN`).map((c) => `\n    - ${quote(c)}`).join('')}
+    - ${deployCommand(o, stage, 'cdk.out')}${promoteCommands(o, stage, `gitlab-environment:${stage}/$GITLAB_USER_LOGIN`).map((c) => `\n    - ${quote(c)}`).join('')}${(awsPromoteScript(o, stage, `gitlab-environment:${stage}/$GITLAB_USER_LOGIN`, { dir: ['creds="$MLPLANE_CREDENTIALS_DIR"'], token: { lines: [], file: 'oidc-token' } }) ?? []).map((c) => `\n    - ${quote(c)}`).join('')}
   artifacts:
     when: always
     paths: [deploy-${stage}.json]`);

@@ -52,7 +52,7 @@ function exportedPaths(provider: CiProvider, wf: Doc): Array<{ where: string; pa
 
 /** Where the workflow writes credential files, as written in its shell. */
 function credentialFiles(text: string): string[] {
-  return [...text.matchAll(/> "([^"]*(?:oidc-token|adc\.json|creds[^"]*\.json))"/g)].map((m) => m[1] as string);
+  return [...text.matchAll(/> "([^"]*(?:oidc-token|adc\.json|aws-config|creds[^"]*\.json))"/g)].map((m) => m[1] as string);
 }
 
 /** Whether an exported path could contain `file` (a file of the workspace when relative). */
@@ -71,8 +71,14 @@ describe('ci init never exposes credentials', () => {
       const text = renderWorkflow({ provider, ...options });
       const wf = parse(text, { merge: true }) as Doc;
       const files = credentialFiles(text);
-      if (provider !== 'github') expect(files.length).toBeGreaterThan(0);
+      // github: the aws promotion's token and config files; the others: every cloud's too.
+      expect(files.length).toBeGreaterThan(0);
+      expect(files.some((f) => f.endsWith('/aws-config'))).toBe(true);
       for (const f of files) expect(f, `credential file ${f}`).toMatch(/^\$(creds|MLPLANE_CREDENTIALS_DIR)\//);
+      // …and $creds is always the runner's temp directory (or the mktemp dir of MLPLANE_CREDENTIALS_DIR).
+      const dirs = [...text.matchAll(/\bcreds="([^"]*)"/g)].map((m) => m[1] as string);
+      expect(dirs.length).toBeGreaterThan(0);
+      for (const d of dirs) expect(d, `creds=${d}`).toMatch(/^\$(RUNNER_TEMP|AGENT_TEMPDIRECTORY|MLPLANE_CREDENTIALS_DIR)(\/|$)/);
       // google-github-actions/auth writes gha-creds-*.json into the GitHub workspace.
       const inWorkspace = provider === 'github' ? ['gha-creds-0123456789abcdef.json', ...files] : files;
       const exported = exportedPaths(provider, wf);
@@ -81,7 +87,9 @@ describe('ci init never exposes credentials', () => {
       for (const e of exported) expect(covers(e.path, 'anything-in-the-workspace'), `${e.where} exports the whole workspace ('${e.path}')`).toBe(false);
       // Nothing prints a token.
       expect(text).not.toMatch(/(echo|printf %s)[^\n>]*\$(MLPLANE_OIDC_TOKEN|SYSTEM_ACCESSTOKEN)[^\n>]*$/m);
-      expect(text).not.toMatch(/\bcat\s+[^\n|]*(oidc-token|adc\.json)/);
+      expect(text).not.toMatch(/\bcat\s+[^\n|]*(oidc-token|adc\.json|aws-config)/);
+      // No AWS access key is ever written: the promotion's profiles assume roles with the OIDC token.
+      expect(text).not.toMatch(/aws_access_key_id|aws_secret_access_key|aws_session_token|output-credentials/);
     });
   }
 
@@ -93,6 +101,31 @@ describe('ci init never exposes credentials', () => {
     expect(covers('cdk.out/', '$creds/oidc-token')).toBe(false);
   });
 });
+
+/** The IAM role of each stage's account (non-secret variables). */
+const ROLES = {
+  AWS_ROLE_ARN_STAGING: 'arn:aws:iam::345678901234:role/mlplane-ci',
+  AWS_ROLE_ARN_PROD: 'arn:aws:iam::123456789012:role/mlplane-ci',
+};
+
+/**
+ * The aws promotion ran with a config of two profiles, each assuming its stage's role with the job's
+ * OIDC token file, readable by the owner only, and with no static AWS credentials in its environment.
+ */
+function expectAwsPromotion(out: string, creds: string, tokenFile: string): void {
+  const config = path.join(creds, 'aws-config');
+  const token = path.join(creds, tokenFile);
+  expect(fs.readFileSync(config, 'utf8')).toBe(
+    `[profile mlplane-staging]\nrole_arn = ${ROLES.AWS_ROLE_ARN_STAGING}\nweb_identity_token_file = ${token}\nrole_session_name = mlplane-promote-staging\n\n` +
+      `[profile mlplane-prod]\nrole_arn = ${ROLES.AWS_ROLE_ARN_PROD}\nweb_identity_token_file = ${token}\nrole_session_name = mlplane-promote-prod\n`,
+  );
+  expect(fs.statSync(config).mode & 0o077).toBe(0);
+  expect(fs.readFileSync(token, 'utf8')).toBe('header.payload.signature');
+  expect(fs.statSync(token).mode & 0o077).toBe(0);
+  const promote = out.split('\n').filter((l) => l.startsWith('npx mlplane promote') && l.includes('--target aws'));
+  expect(promote).toEqual([expect.stringMatching(/^npx mlplane promote --from staging --to prod --target aws --from-profile mlplane-staging --to-profile mlplane-prod --approved-by \S+ \[config=(.*) key=none\]$/)]);
+  expect(promote[0]).toContain(`[config=${config} key=none]`);
+}
 
 describe('the generated shell steps leave only the intended files in the workspace', () => {
   const dirs: string[] = [];
@@ -109,8 +142,10 @@ describe('the generated shell steps leave only the intended files in the workspa
     const bin = temp('bin');
     const write = (name: string, body: string) => fs.writeFileSync(path.join(bin, name), `#!/bin/sh\n${body}\n`, { mode: 0o755 });
     write('npm', 'exit 0');
-    write('npx', 'case "$*" in *--json*) echo "{}";; *) echo "npx $*";; esac');
-    write('curl', 'echo \'{"oidcToken":"header.payload.signature"}\'');
+    // npx says which AWS config and which static AWS credentials the command would see.
+    write('npx', 'case "$*" in *--json*) echo "{}";; *) echo "npx $* [config=${AWS_CONFIG_FILE:-none} key=${AWS_ACCESS_KEY_ID:-none}]";; esac');
+    // The Azure DevOps OIDC answer (oidcToken) and GitHub's (value).
+    write('curl', 'echo \'{"oidcToken":"header.payload.signature","value":"header.payload.signature"}\'');
     return bin;
   };
   const bash = (script: string, cwd: string, env: Record<string, string>) =>
@@ -123,12 +158,13 @@ describe('the generated shell steps leave only the intended files in the workspa
     const ws = temp('ws');
     const tmp = temp('tmp');
     const out = bash([...job.before_script, ...job.script, 'echo "CREDS=$MLPLANE_CREDENTIALS_DIR"'].join('\n'), ws, {
-      STUBS: stubs(), TMPDIR: tmp, MLPLANE_OIDC_TOKEN: 'header.payload.signature', GCP_WORKLOAD_IDENTITY_PROVIDER: 'p', GCP_SERVICE_ACCOUNT: 'sa', GITLAB_USER_LOGIN: 'alice',
+      STUBS: stubs(), TMPDIR: tmp, MLPLANE_OIDC_TOKEN: 'header.payload.signature', GCP_WORKLOAD_IDENTITY_PROVIDER: 'p', GCP_SERVICE_ACCOUNT: 'sa', GITLAB_USER_LOGIN: 'alice', ...ROLES,
     });
     expect(listing(ws)).toEqual(['deploy-prod.json']);
     const creds = /CREDS=(.*)/.exec(out)?.[1] as string;
     expect(creds.startsWith(tmp)).toBe(true);
-    expect(listing(creds)).toEqual(['gcp-adc.json', 'oidc-token']);
+    expect(listing(creds)).toEqual(['aws-config', 'gcp-adc.json', 'oidc-token']);
+    expectAwsPromotion(out, creds, 'oidc-token');
     expect(fs.statSync(path.join(creds, 'oidc-token')).mode & 0o077).toBe(0);
     expect(out).not.toContain('header.payload.signature');
   });
@@ -143,21 +179,46 @@ describe('the generated shell steps leave only the intended files in the workspa
       .filter((s) => s.bash || (s.script && s.script !== 'npm ci'))
       .map((s) => String(s.bash ?? s.script).replace(/\$\(([A-Za-z.]+)\)/g, (m, k: string) => macros[k] ?? m))
       .join('\n');
-    const out = bash(shell, ws, { STUBS: stubs(), AGENT_TEMPDIRECTORY: agentTemp, SYSTEM_ACCESSTOKEN: 'system-token', SYSTEM_OIDCREQUESTURI: 'https://example.invalid/oidc', SERVICE_CONNECTION_ID: 'sc', GCP_WORKLOAD_IDENTITY_PROVIDER: 'p', GCP_SERVICE_ACCOUNT: 'sa' });
+    const out = bash(shell, ws, { STUBS: stubs(), AGENT_TEMPDIRECTORY: agentTemp, SYSTEM_ACCESSTOKEN: 'system-token', SYSTEM_OIDCREQUESTURI: 'https://example.invalid/oidc', SERVICE_CONNECTION_ID: 'sc', GCP_WORKLOAD_IDENTITY_PROVIDER: 'p', GCP_SERVICE_ACCOUNT: 'sa', ...ROLES });
     expect(listing(ws)).toEqual(['deploy-prod.json']);
-    expect(listing(path.join(agentTemp, 'mlplane-credentials'))).toEqual(['gcp-adc.json', 'oidc-token']);
+    expect(listing(path.join(agentTemp, 'mlplane-credentials'))).toEqual(['aws-config', 'gcp-adc.json', 'oidc-token']);
+    expectAwsPromotion(out, path.join(agentTemp, 'mlplane-credentials'), 'oidc-token');
     expect(out).not.toContain('header.payload.signature');
     expect(out).not.toContain('system-token');
   });
 
-  it('github: the prod job run steps leave only deploy-prod.json', () => {
+  /** The run steps of GitHub's prod job as one shell, with the env each step maps from `vars`. */
+  const githubProdShell = () => {
     const wf = parse(renderWorkflow({ provider: 'github', ...options })) as Doc;
+    const steps = (wf.jobs['deploy-prod'].steps as Doc[]).filter((s) => s.run && s.run !== 'npm ci');
+    const mapped = steps.flatMap((s) => Object.entries<string>(s.env ?? {}));
+    // Every mapped value comes from a non-secret variable of the same name.
+    for (const [k, v] of mapped) expect(v).toBe(`\${{ vars.${k} }}`);
+    return steps.map((s) => String(s.run).replace(/\$\{\{[^}]*\}\}/g, '1')).join('\n');
+  };
+  const githubEnv = (runnerTemp: string) => ({ RUNNER_TEMP: runnerTemp, ACTIONS_ID_TOKEN_REQUEST_URL: 'https://example.invalid/token?api-version=2.0', ACTIONS_ID_TOKEN_REQUEST_TOKEN: 'request-token', AWS_ACCESS_KEY_ID: 'AKIA-from-configure-aws-credentials' });
+
+  it('github: the prod job run steps leave only deploy-prod.json; the aws promotion token and config are under RUNNER_TEMP', () => {
     const ws = temp('ws');
-    const shell = (wf.jobs['deploy-prod'].steps as Doc[])
-      .filter((s) => s.run && s.run !== 'npm ci')
-      .map((s) => String(s.run).replace(/\$\{\{[^}]*\}\}/g, '1'))
-      .join('\n');
-    bash(shell, ws, { STUBS: stubs() });
+    const runnerTemp = temp('runner');
+    const out = bash(githubProdShell(), ws, { STUBS: stubs(), ...githubEnv(runnerTemp), ...ROLES });
     expect(listing(ws)).toEqual(['deploy-prod.json']);
+    expect(listing(path.join(runnerTemp, 'mlplane-credentials'))).toEqual(['aws-config', 'aws-oidc-token']);
+    expectAwsPromotion(out, path.join(runnerTemp, 'mlplane-credentials'), 'aws-oidc-token');
+    expect(out).not.toContain('request-token');
+  });
+
+  it('fails if a stage role variable is missing: the aws promotion names it and does not run', () => {
+    const ws = temp('ws');
+    const runnerTemp = temp('runner');
+    let failure: { status?: number; stderr?: string; stdout?: string } = {};
+    try {
+      bash(githubProdShell(), ws, { STUBS: stubs(), ...githubEnv(runnerTemp), AWS_ROLE_ARN_STAGING: ROLES.AWS_ROLE_ARN_STAGING });
+    } catch (e) {
+      failure = e as typeof failure;
+    }
+    expect(failure.status).not.toBe(0);
+    expect(String(failure.stderr)).toContain("AWS_ROLE_ARN_PROD: set the non-secret CI variable AWS_ROLE_ARN_PROD: the IAM role in the AWS account of the prod stage that this pipeline assumes with OIDC");
+    expect(String(failure.stdout)).not.toContain('mlplane promote --from staging --to prod --target aws');
   });
 });

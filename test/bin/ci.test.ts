@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { renderWorkflow } from '../../bin/commands/ci';
+import { renderWorkflow, type CiProvider } from '../../bin/commands/ci';
 
 // Parsed YAML is walked freely in these assertions.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -70,6 +70,45 @@ describe('mlplane ci init', () => {
     expect(wf['deploy-prod'].before_script.join('\n')).toMatch(/GOOGLE_APPLICATION_CREDENTIALS[\s\S]*AWS_WEB_IDENTITY_TOKEN_FILE/);
   });
 
+  describe('aws promotion: each side with its own stage role, through OIDC', () => {
+    const awsPromote = (from: string, to: string) => `AWS_CONFIG_FILE="$creds/aws-config" npx mlplane promote --from ${from} --to ${to} --target aws --from-profile mlplane-${from} --to-profile mlplane-${to} --approved-by`;
+    /** The shell of each deploy job, per provider, in step order. */
+    const jobShell: Record<CiProvider, (stage: string) => string> = {
+      github: (stage) => scripts((parse(renderWorkflow({ provider: 'github', ...all })) as Doc).jobs[`deploy-${stage}`].steps),
+      'azure-devops': (stage) => scripts((parse(renderWorkflow({ provider: 'azure-devops', ...all })) as Doc).stages.find((x: Doc) => x.stage === `deploy_${stage}`).jobs[0].strategy.runOnce.deploy.steps),
+      gitlab: (stage) => ((parse(renderWorkflow({ provider: 'gitlab', ...all }), { merge: true }) as Doc)[`deploy-${stage}`].script as string[]).join('\n'),
+    };
+
+    for (const provider of ['github', 'azure-devops', 'gitlab'] as const) {
+      it(`${provider}: staging promotes dev → staging and prod staging → prod on aws, after the deploy, with profiles of both stages' roles`, () => {
+        for (const [from, to] of [['dev', 'staging'], ['staging', 'prod']] as const) {
+          const shell = jobShell[provider](to);
+          expect(shell).toContain(awsPromote(from, to));
+          expect(shell.indexOf(awsPromote(from, to))).toBeGreaterThan(shell.indexOf(`npx mlplane deploy --target azure,gcp,aws --stage ${to}`));
+          expect(shell).toContain(`[profile mlplane-${from}]\\nrole_arn = %s\\nweb_identity_token_file = %s`);
+          expect(shell).toContain(`"\${AWS_ROLE_ARN_${from.toUpperCase()}:?`);
+          expect(shell).toContain(`"\${AWS_ROLE_ARN_${to.toUpperCase()}:?`);
+        }
+        expect(jobShell[provider]('dev')).not.toContain('--target aws');
+      });
+    }
+
+    it('github: maps each stage role from a non-secret variable into the promotion step only', () => {
+      const wf = parse(renderWorkflow({ provider: 'github', ...all })) as Doc;
+      const step = (wf.jobs['deploy-prod'].steps as Doc[]).find((x) => String(x.run ?? '').includes('--target aws --from-profile'));
+      expect(step.env).toEqual({ AWS_ROLE_ARN_STAGING: '${{ vars.AWS_ROLE_ARN_STAGING }}', AWS_ROLE_ARN_PROD: '${{ vars.AWS_ROLE_ARN_PROD }}' });
+      expect(step.run).toContain('"$ACTIONS_ID_TOKEN_REQUEST_URL&audience=sts.amazonaws.com"');
+    });
+
+    it('writes no aws promotion without the aws target', () => {
+      for (const provider of ['github', 'azure-devops', 'gitlab'] as const) {
+        const text = renderWorkflow({ provider, ...all, targets: ['azure', 'gcp'] });
+        expect(text).not.toContain('--target aws');
+        expect(text).not.toContain('AWS_ROLE_ARN');
+      }
+    });
+  });
+
   describe('stages and promotion', () => {
     const synths = ['dev', 'staging', 'prod'].map((s) => `npx mlplane synth --target azure,gcp,aws --stage ${s} -o cdk.out/${s}`);
     const deploy = (s: string, app: string) => `npx mlplane deploy --target azure,gcp,aws --stage ${s} --require-approval never --app ${app}/${s} --json > deploy-${s}.json`;
@@ -119,7 +158,7 @@ describe('mlplane ci init', () => {
       expect(prod.dependencies).toEqual(['check']);
       expect(prod.needs).toEqual(['check', 'deploy-staging']);
       expect(prod.script[0]).toBe(deploy('prod', 'cdk.out'));
-      expect(prod.script.slice(1).map((c: string) => c.slice(0, c.indexOf('--approved-by') + 13))).toEqual([promote('staging', 'prod', 'azure'), promote('staging', 'prod', 'gcp')]);
+      expect(prod.script.slice(1).filter((c: string) => c.startsWith('npx mlplane promote')).map((c: string) => c.slice(0, c.indexOf('--approved-by') + 13))).toEqual([promote('staging', 'prod', 'azure'), promote('staging', 'prod', 'gcp')]);
       expect(prod.rules[0].when).toBe('manual');
     });
   });

@@ -10,10 +10,12 @@ import type { TokenCredential } from '@azure/identity';
 import { isRestError, RestError } from '@azure/core-rest-pipeline';
 import { checkApprovedPlan, DeployError, InterruptedError, PlanChangedError, withDigest, type DeployEngine, type DeployInput, type DeploySummary, type DestroyOptions, type Plan, type PlanItem, type ProgressEvent, type ProgressSink } from '../../deploy';
 import { parseRetryAfter, RETRYABLE_NETWORK_CODES, RETRYABLE_STATUS, withRetries, type RetryDecision } from '../../shared/retry';
+import type { EnvironmentInfo } from '../../../lib/model/types';
+import { stagedEnvironmentName } from '../names';
 import type { AzureSettings } from '../settings';
 import { DEFAULT_MAX_POLL_INTERVAL_MS, deploymentId, durationMs, followOperation, getDeployment, listDeploymentOperations, pollWaitMs, sendArm, startDeployment, whatIf, type ArmErrorBody, type DeploymentBody, type DeploymentState, type OperationRef, type PollPacing } from './arm';
 import { cloudResource, kindOf, nonAdditiveSchemaChange, planFromWhatIf } from './plan';
-import { droppedFromDefinition, foreignChildren, listOwned, type DroppedResource } from './owned';
+import { droppedFromDefinition, foreignChildren, listOwned, ownedBy, ownerFilter, ownerOf, ownerTags, STAGE_TAG, type DroppedResource, type Owner } from './owned';
 import { specUploads, uploadSpec, type SpecUpload } from './specs';
 import { templateIndex, type TemplateEntry, type TemplateIndex } from './template';
 import { createClients, type AzureClients } from './transport';
@@ -40,10 +42,19 @@ export interface AzureDeployEngineOptions {
   readonly deployTimeoutMs?: number;
 }
 
-/** The deterministic ARM deployment name of an environment (`mlplane-<name>`, at most 64 characters). */
-export function deploymentNameOf(environment: string): string {
-  const slug = environment.toLowerCase().replace(/[^a-z0-9-_.()]+/g, '-').replace(/^-+|-+$/g, '');
+/**
+ * The deterministic ARM deployment name of an environment: `mlplane-<name>`, and
+ * `mlplane-<name>-<stage>` when the definition declares its stages, so each stage sharing a
+ * resource group has its own deployment (at most 64 characters).
+ */
+export function deploymentNameOf(env: Pick<EnvironmentInfo, 'name' | 'stage' | 'stages'>): string {
+  const slug = stagedEnvironmentName(env).toLowerCase().replace(/[^a-z0-9-_.()]+/g, '-').replace(/^-+|-+$/g, '');
   return `mlplane-${slug}`.slice(0, 64);
+}
+
+/** The arguments that select this environment (and its stage) again on the command line: `Fraud --stage staging`. */
+function again(p: Pick<Prepared, 'environment' | 'owner'>): string {
+  return p.owner.stage === undefined ? p.environment : `${p.environment} --stage ${p.owner.stage}`;
 }
 
 /** Types that hold data: retained by destroy unless `destroyData`. */
@@ -61,6 +72,10 @@ interface Prepared {
   readonly parameters: Record<string, { value: unknown }>;
   readonly environment: string;
   readonly environmentPath: string;
+  /** Whose resources these are: the environment, and its stage when it declares stages. */
+  readonly owner: Owner;
+  /** The ARM deployment's name (`mlplane-fraud`, `mlplane-fraud-staging`). */
+  readonly deploymentName: string;
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {
@@ -87,7 +102,7 @@ function prepare(input: DeployInput<AzureSettings>): Prepared {
     if (!isRecord(v) || !('value' in v)) throw new DeployError(`parameter '${k}' in parameters.json has no value; nothing was sent`, env.path);
     parameters[k] = { value: v.value };
   }
-  return { settings: input.settings, template, parameters, environment: env.name, environmentPath: env.path };
+  return { settings: input.settings, template, parameters, environment: env.name, environmentPath: env.path, owner: ownerOf(env), deploymentName: deploymentNameOf(env) };
 }
 
 /** Whether an error is an HTTP answer (as opposed to no answer). */
@@ -224,7 +239,7 @@ export function createAzureDeployEngine(options: AzureDeployEngineOptions = {}):
     const draft = templateIndex(p.template, p.environmentPath, scope);
     const parameters = await resolveAliases(clients, p, draft, input.progress);
     const index = templateIndex(p.template, p.environmentPath, scope, Object.fromEntries(Object.entries(parameters).map(([k, v]) => [k, v.value])));
-    const name = deploymentNameOf(p.environment);
+    const name = p.deploymentName;
     const body: DeploymentBody = { properties: { mode: 'Incremental', template: p.template, parameters } };
     const changes = await retrying(input.progress, 'what-if', p.environmentPath, () => whatIf(clients.resources, scope.subscriptionId, scope.resourceGroup, name, body, pacing));
     const fromWhatIf = planFromWhatIf(p.environment, changes, index);
@@ -232,7 +247,7 @@ export function createAzureDeployEngine(options: AzureDeployEngineOptions = {}):
     const schema = nonAdditiveSchemaChange(changes, index);
     if (schema) throw new DeployError(schema.message, schema.path);
     // An incremental deployment never deletes: what the environment owns and the template dropped is deleted by mlplane.
-    const owned = await listOwned(clients, p.settings, p.environment, index, (what, path, fn) => retrying(input.progress, what, path, fn), p.environmentPath);
+    const owned = await listOwned(clients, p.settings, p.owner, index, (what, path, fn) => retrying(input.progress, what, path, fn), p.environmentPath);
     const dropped = droppedFromDefinition(owned, index);
     const items = [...fromWhatIf.items, ...dropped.deletes.map((d) => d.item), ...dropped.retained].sort((a, b) => a.path.localeCompare(b.path) || a.id.localeCompare(b.id));
     return { plan: withDigest({ ...fromWhatIf, items }), templateChanges: fromWhatIf.items.some((i) => i.action !== 'noop'), dropped: dropped.deletes, index, parameters, name, body };
@@ -381,7 +396,7 @@ export function createAzureDeployEngine(options: AzureDeployEngineOptions = {}):
     let deleted = 0;
     for (const [n, r] of dropped.entries()) {
       if (signal?.aborted) {
-        throw new InterruptedError(`interrupted (${String(signal.reason)}): ${deleted} of ${dropped.length} delete(s) done, not started: ${dropped.slice(n).map((x) => x.path).join(', ')}; run 'mlplane deploy ${p.environment}' to continue`, p.environment);
+        throw new InterruptedError(`interrupted (${String(signal.reason)}): ${deleted} of ${dropped.length} delete(s) done, not started: ${dropped.slice(n).map((x) => x.path).join(', ')}; run 'mlplane deploy ${again(p)}' to continue`, p.environment);
       }
       const resource = cloudResource(r.type, r.id);
       progress.event({ id: r.id, path: r.path, action: 'delete', resource, state: 'running' });
@@ -441,10 +456,11 @@ export function createAzureDeployEngine(options: AzureDeployEngineOptions = {}):
     const owned = new Map<string, { id: string; type: string; path: string; retainTag: boolean; tracked: boolean }>();
     await retrying(input.progress, 'list owned resources', p.environmentPath, async () => {
       owned.clear();
-      for await (const r of clients.resources.resources.listByResourceGroup(p.settings.resourceGroup, { filter: `tagName eq 'mlplane-env' and tagValue eq '${p.environment.replace(/'/g, "''")}'` })) {
-        if (!r.id || !r.type) continue;
-        // The filter is ARM's; checking the tag again costs nothing and guards against a filter ignored by a proxy.
-        if (r.tags?.['mlplane-env'] !== p.environment) continue;
+      for await (const r of clients.resources.resources.listByResourceGroup(p.settings.resourceGroup, { filter: ownerFilter(p.owner) })) {
+        if (!r.id || !r.type || !r.tags) continue;
+        // The filter is ARM's (on the environment only); checking the tags again guards against a
+        // filter ignored by a proxy, and keeps another stage's resources out of this stage's destroy.
+        if (!ownedBy(r.tags, p.owner)) continue;
         owned.set(r.id.toLowerCase(), { id: r.id, type: r.type, path: r.tags['mlplane-path'] ?? index.pathOf(r.id), retainTag: r.tags['mlplane-retain'] === 'true', tracked: true });
       }
     });
@@ -549,12 +565,12 @@ export function createAzureDeployEngine(options: AzureDeployEngineOptions = {}):
     for (const r of order) {
       if (!r.exists) continue;
       if (!/^microsoft\.machinelearningservices\/workspaces(\/onlineendpoints|\/batchendpoints)?$/i.test(r.type)) continue;
-      const found = await foreignChildren(clients, r, '2022-10-01', p.environment, index, (what, path, fn) => retrying(input.progress, what, path, fn), r.path);
+      const found = await foreignChildren(clients, r, '2022-10-01', p.owner, index, (what, path, fn) => retrying(input.progress, what, path, fn), r.path);
       foreign.push(...found.map((f) => `[${r.path}] ${kindOf(r.type)} '${r.id.split('/').pop() ?? ''}' holds ${f}`));
     }
     if (foreign.length > 0) {
       throw new DeployError(
-        `refusing to destroy: deleting these would also delete resources this environment does not own (no mlplane-env=${p.environment} tag):\n  ${foreign.join('\n  ')}\nMove or delete them yourself, or tag them mlplane-env=${p.environment} if they belong to this environment; nothing was deleted`,
+        `refusing to destroy: deleting these would also delete resources this environment does not own (not tagged ${ownerTags(p.owner)}):\n  ${foreign.join('\n  ')}\nMove or delete them yourself, or tag them ${ownerTags(p.owner)} if they belong to this environment; nothing was deleted`,
         p.environmentPath,
       );
     }
@@ -628,7 +644,7 @@ export function createAzureDeployEngine(options: AzureDeployEngineOptions = {}):
         const planned = await plan(input, p, clients);
         checkApprovedPlan(input, planned.plan);
         const items = planned.plan.items;
-        if (input.signal?.aborted) throw new InterruptedError(`interrupted (${String(input.signal.reason)}) before anything was sent; run 'mlplane deploy ${p.environment}' to deploy`, p.environment);
+        if (input.signal?.aborted) throw new InterruptedError(`interrupted (${String(input.signal.reason)}) before anything was sent; run 'mlplane deploy ${again(p)}' to deploy`, p.environment);
         if (!planned.templateChanges) {
           // What-if says the deployment would change nothing: sending it would only make writes.
           progress.log(`${p.environment}: no changes (ARM what-if); deployment '${planned.name}' not sent`);
@@ -713,7 +729,7 @@ export function createAzureDeployEngine(options: AzureDeployEngineOptions = {}):
         /** Send one deployment of `template` and follow it to the end. */
         const sendDeployment = async (template: unknown, lockTimeoutMs: number): Promise<void> => {
           const deployId = randomUUID();
-          const body: DeploymentBody = { properties: { ...planned.body.properties, template }, tags: { 'mlplane-deploy-id': deployId, 'mlplane-env': p.environment } };
+          const body: DeploymentBody = { properties: { ...planned.body.properties, template }, tags: { 'mlplane-deploy-id': deployId, 'mlplane-env': p.environment, ...(p.owner.stage !== undefined ? { [STAGE_TAG]: p.owner.stage } : {}) } };
           let operation: OperationRef | undefined;
           const lockDeadline = Date.now() + lockTimeoutMs;
           let waited = false;
@@ -802,7 +818,7 @@ export function createAzureDeployEngine(options: AzureDeployEngineOptions = {}):
         // A resource ARM deployed without an operation of this deployment of its own (one declared only in a nested deployment) is done too.
         for (const i of sent) report(i, 'done');
         if (input.signal?.aborted && planned.dropped.length > 0) {
-          throw new InterruptedError(`interrupted (${String(input.signal.reason)}): ARM deployment '${planned.name}' finished; ${planned.dropped.length} delete(s) of what the definition dropped were not started; run 'mlplane deploy ${p.environment}' to continue`, p.environment);
+          throw new InterruptedError(`interrupted (${String(input.signal.reason)}): ARM deployment '${planned.name}' finished; ${planned.dropped.length} delete(s) of what the definition dropped were not started; run 'mlplane deploy ${again(p)}' to continue`, p.environment);
         }
         const deleted = await deleteDropped(clients, p, planned.dropped, progress, input.signal);
         await verifyOrFail(clients, p, planned.index, progress);
@@ -875,7 +891,7 @@ export function createAzureDeployEngine(options: AzureDeployEngineOptions = {}):
         await Promise.all(running.values());
         if (failure !== undefined) throw failure;
         if (input.signal?.aborted && done.size < dp.order.length) {
-          throw new InterruptedError(`interrupted (${String(input.signal.reason)}): ${done.size} of ${dp.order.length} delete(s) done, the ones in flight finished; run 'mlplane destroy ${p.environment}' to continue`, p.environment);
+          throw new InterruptedError(`interrupted (${String(input.signal.reason)}): ${done.size} of ${dp.order.length} delete(s) done, the ones in flight finished; run 'mlplane destroy ${again(p)}' to continue`, p.environment);
         }
         if (done.size < dp.order.length) throw new DeployError(`destroy stopped: ${dp.order.length - done.size} delete(s) wait on each other (a dependency cycle)`, p.environmentPath);
         for (const v of dp.vaultsToPurge) {

@@ -1,6 +1,7 @@
 /**
  * What the environment owns live, beyond what ARM what-if reports: resources tagged
- * `mlplane-env=<environment>` (tracked resources through the resource group list, workspace
+ * `mlplane-env=<environment>` — and `mlplane-stage=<stage>` when the definition declares its
+ * stages (see {@link Owner}) — (tracked resources through the resource group list, workspace
  * schedules through Azure ML), and role assignments granted to the environment's own identities.
  * An incremental ARM deployment never deletes, so whatever of this the template no longer declares
  * is deleted by the engine after the deployment, behind the same approval as any delete.
@@ -9,6 +10,7 @@
  * identity the environment owns (tagged) and it sits in the environment's resource group.
  */
 import type { PlanItem } from '../../deploy';
+import type { EnvironmentInfo } from '../../../lib/model/types';
 import type { AzureSettings } from '../settings';
 import { sendArm } from './arm';
 import { kindOf } from './plan';
@@ -17,6 +19,44 @@ import type { AzureClients } from './transport';
 
 /** The tag that marks what an environment owns. */
 export const ENV_TAG = 'mlplane-env';
+/** The tag that, with {@link ENV_TAG}, marks what one stage of an environment owns. */
+export const STAGE_TAG = 'mlplane-stage';
+
+/**
+ * Who owns a resource: the environment, and its stage when the definition declares its stages.
+ *
+ * A single-stage environment owns what is tagged `mlplane-env=<Env>` (as it always has, so
+ * existing deployments keep their resources); one stage of a definition with stages owns only
+ * what is tagged `mlplane-env=<Env>` **and** `mlplane-stage=<stage>`, so dev, staging and prod
+ * can share a resource group without one stage's destroy or dropped-resource deletes reaching
+ * another's.
+ */
+export interface Owner {
+  readonly environment: string;
+  /** @default - any stage (a single-stage environment) */
+  readonly stage?: string;
+}
+
+/** The owner of what an environment deploys: its stage counts only when it declares stages. */
+export function ownerOf(env: Pick<EnvironmentInfo, 'name' | 'stage' | 'stages'>): Owner {
+  return env.stages ? { environment: env.name, stage: env.stage } : { environment: env.name };
+}
+
+/** Whether a resource's tags (ARM tags, or an Azure ML asset's `properties.tags`) mark it as `owner`'s. */
+export function ownedBy(tags: Readonly<Record<string, unknown>> | undefined, owner: Owner): boolean {
+  if (!tags || tags[ENV_TAG] !== owner.environment) return false;
+  return owner.stage === undefined || tags[STAGE_TAG] === owner.stage;
+}
+
+/** The ownership tags in words, for messages: `mlplane-env=Fraud` or `mlplane-env=Fraud, mlplane-stage=staging`. */
+export function ownerTags(owner: Owner): string {
+  return owner.stage === undefined ? `${ENV_TAG}=${owner.environment}` : `${ENV_TAG}=${owner.environment}, ${STAGE_TAG}=${owner.stage}`;
+}
+
+/** The ARM tag filter of a resource group listing: `mlplane-env` (ARM filters on one tag; the stage is checked on each result). */
+export function ownerFilter(owner: Owner): string {
+  return `tagName eq '${ENV_TAG}' and tagValue eq '${owner.environment.replace(/'/g, "''")}'`;
+}
 
 /** One live resource the environment owns. */
 export interface OwnedResource {
@@ -44,15 +84,16 @@ function isRecord(v: unknown): v is Record<string, unknown> {
  * Everything the environment owns live: tagged tracked resources, tagged workspace schedules, and
  * role assignments to its identities (lower-cased id → resource).
  */
-export async function listOwned(clients: AzureClients, settings: AzureSettings, environment: string, index: TemplateIndex, retrying: Retrying, envPath: string): Promise<Map<string, OwnedResource>> {
+export async function listOwned(clients: AzureClients, settings: AzureSettings, owner: Owner, index: TemplateIndex, retrying: Retrying, envPath: string): Promise<Map<string, OwnedResource>> {
   const owned = new Map<string, OwnedResource>();
   const rg = settings.resourceGroup;
   await retrying('list owned resources', envPath, async () => {
     owned.clear();
-    for await (const r of clients.resources.resources.listByResourceGroup(rg, { filter: `tagName eq '${ENV_TAG}' and tagValue eq '${environment.replace(/'/g, "''")}'` })) {
-      if (!r.id || !r.type) continue;
-      // The filter is ARM's; checking the tag again guards against a filter ignored by a proxy.
-      if (r.tags?.[ENV_TAG] !== environment) continue;
+    for await (const r of clients.resources.resources.listByResourceGroup(rg, { filter: ownerFilter(owner) })) {
+      if (!r.id || !r.type || !r.tags) continue;
+      // The filter is ARM's (on the environment only); checking the tags again guards against a
+      // filter ignored by a proxy, and keeps the other stages of the environment out.
+      if (!ownedBy(r.tags, owner)) continue;
       owned.set(r.id.toLowerCase(), { id: r.id, type: r.type, path: r.tags['mlplane-path'] ?? index.pathOf(r.id), retainTag: r.tags['mlplane-retain'] === 'true' });
     }
   });
@@ -65,7 +106,7 @@ export async function listOwned(clients: AzureClients, settings: AzureSettings, 
       return out;
     });
     for (const s of schedules) {
-      if (s.tags[ENV_TAG] !== environment) continue;
+      if (!ownedBy(s.tags, owner)) continue;
       owned.set(s.id.toLowerCase(), { id: s.id, type: 'Microsoft.MachineLearningServices/workspaces/schedules', path: s.tags['mlplane-path'] ?? index.pathOf(s.id), retainTag: false });
     }
   }
@@ -150,17 +191,17 @@ const CHILD_COLLECTIONS: Readonly<Record<string, readonly string[]>> = {
   'microsoft.machinelearningservices/workspaces/batchendpoints': ['deployments'],
 };
 
-/** Whether a listed child is the environment's: tagged for it (ARM tags or `properties.tags`), or declared in its template. */
-function ownedChild(child: { id?: string; tags?: Record<string, unknown>; properties?: Record<string, unknown> }, environment: string, index: TemplateIndex): boolean {
+/** Whether a listed child is the environment's (stage's): tagged for it (ARM tags or `properties.tags`), or declared in its template. */
+function ownedChild(child: { id?: string; tags?: Record<string, unknown>; properties?: Record<string, unknown> }, owner: Owner, index: TemplateIndex): boolean {
   const tags = (child.tags ?? (isRecord(child.properties?.tags) ? child.properties.tags : undefined) ?? {}) as Record<string, unknown>;
-  return tags[ENV_TAG] === environment || (child.id !== undefined && index.entries.has(child.id.toLowerCase()));
+  return ownedBy(tags, owner) || (child.id !== undefined && index.entries.has(child.id.toLowerCase()));
 }
 
 /**
  * Children of a container about to be deleted that the environment does not own (a compute or an
  * endpoint someone added to the workspace). Deleting the container would take them with it.
  */
-export async function foreignChildren(clients: AzureClients, container: { id: string; type: string }, apiVersion: string, environment: string, index: TemplateIndex, retrying: Retrying, path: string): Promise<string[]> {
+export async function foreignChildren(clients: AzureClients, container: { id: string; type: string }, apiVersion: string, owner: Owner, index: TemplateIndex, retrying: Retrying, path: string): Promise<string[]> {
   const collections = CHILD_COLLECTIONS[container.type.toLowerCase()] ?? [];
   const out: string[] = [];
   for (const c of collections) {
@@ -169,11 +210,11 @@ export async function foreignChildren(clients: AzureClients, container: { id: st
     };
     for (const child of listed.value ?? []) {
       if (!child.id) continue;
-      if (!ownedChild(child, environment, index)) {
+      if (!ownedChild(child, owner, index)) {
         out.push(`${kindOf(child.type ?? `${container.type}/${c}`)} '${child.id.split('/').pop() ?? ''}' (${child.id})`);
         continue;
       }
-      if (CHILD_COLLECTIONS[(child.type ?? '').toLowerCase()]) out.push(...(await foreignChildren(clients, { id: child.id, type: child.type as string }, apiVersion, environment, index, retrying, path)));
+      if (CHILD_COLLECTIONS[(child.type ?? '').toLowerCase()]) out.push(...(await foreignChildren(clients, { id: child.id, type: child.type as string }, apiVersion, owner, index, retrying, path)));
     }
   }
   return out;

@@ -24,7 +24,7 @@ describe('azure deploy through the real SDKs against the ARM simulator', () => {
     // One deployment per environment, under its deterministic name; a first deploy of a feature
     // store takes two passes around the upload of its feature set specifications.
     const specs = Object.keys(input.documents).filter((d) => d.endsWith('/FeaturesetSpec.yaml'));
-    const deployments = sim.requestLog.filter((r) => r.method === 'PUT' && r.path.endsWith(`/deployments/${deploymentNameOf(model.environment.name)}`));
+    const deployments = sim.requestLog.filter((r) => r.method === 'PUT' && r.path.endsWith(`/deployments/${deploymentNameOf(model.environment)}`));
     expect(deployments).toHaveLength(specs.length > 0 ? 2 : 1);
     expect(summary.writes).toBe(deployments.length + specs.length);
     expect(summary.created).toBeGreaterThan(10);

@@ -85,10 +85,10 @@ describe('azure deploy under faults', () => {
     const puts = since(sim, mark).filter((r) => r.method === 'PUT' && DEPLOYMENT_PUT.test(r.path));
     expect(puts).toHaveLength(1);
     expect(puts[0]?.status).toBe(0);
-    const reads = since(sim, mark).filter((r) => r.method === 'GET' && r.path.endsWith(`/deployments/${deploymentNameOf('Churn')}`));
+    const reads = since(sim, mark).filter((r) => r.method === 'GET' && r.path.endsWith(`/deployments/${deploymentNameOf(example('Churn').environment)}`));
     expect(reads.length).toBeGreaterThan(0);
     expect(summary.created).toBeGreaterThan(0);
-    expect(sim.state.deployments.get(`${settings.resourceGroup}/${deploymentNameOf('Churn')}`.toLowerCase())?.state).toBe('Succeeded');
+    expect(sim.state.deployments.get(`${settings.resourceGroup}/${deploymentNameOf(example('Churn').environment)}`.toLowerCase())?.state).toBe('Succeeded');
   });
 
   it('follows slow long-running operations to the end (direct deletes that run 60 ms each on the clock)', async () => {
@@ -119,7 +119,7 @@ describe('azure deploy under faults', () => {
     // GIVEN a first deploy that ARM keeps running
     sim.faults.holdDeployments = true;
     const first = engine.deploy(inputFor(model, settings));
-    const key = `${settings.resourceGroup}/${deploymentNameOf('Churn')}`.toLowerCase();
+    const key = `${settings.resourceGroup}/${deploymentNameOf(example('Churn').environment)}`.toLowerCase();
     while (sim.state.deployments.get(key)?.state !== 'Running') await new Promise((r) => setTimeout(r, 5));
     const mark = sim.requestLog.length;
 
@@ -127,7 +127,7 @@ describe('azure deploy under faults', () => {
     const second = await engine.deploy(inputFor(model, settings)).catch((e: unknown) => e);
 
     // THEN ARM's refusal (409 DeploymentActive) is surfaced as "already deploying"
-    expect(String(second)).toMatch(/^DeployError: \[Churn\] already deploying: ARM deployment 'mlplane-churn'/);
+    expect(String(second)).toMatch(/^DeployError: \[Churn\] already deploying: ARM deployment 'mlplane-churn-staging'/);
     expect(since(sim, mark).filter((r) => r.method === 'PUT').map((r) => r.status)).toEqual([409]);
     // AND the first one completes once ARM does
     sim.faults.holdDeployments = false;
@@ -140,7 +140,7 @@ describe('azure deploy under faults', () => {
     const engine = engineFor(sim);
     sim.faults.holdDeployments = true;
     const first = engine.deploy(inputFor(model, settings));
-    const key = `${settings.resourceGroup}/${deploymentNameOf('Churn')}`.toLowerCase();
+    const key = `${settings.resourceGroup}/${deploymentNameOf(example('Churn').environment)}`.toLowerCase();
     while (sim.state.deployments.get(key)?.state !== 'Running') await new Promise((r) => setTimeout(r, 5));
 
     // WHEN a second deploy may wait for the lock, and the first finishes meanwhile
@@ -152,7 +152,7 @@ describe('azure deploy under faults', () => {
 
     // THEN it does not apply the plan it computed before the first deploy landed
     const res = await second;
-    expect(String(res)).toMatch(/\[Churn\] the environment changed while mlplane waited for deployment 'mlplane-churn'/);
+    expect(String(res)).toMatch(/\[Churn\] the environment changed while mlplane waited for deployment 'mlplane-churn-staging'/);
   });
 
   it('fails if a read is forbidden (403), without retrying, naming the resource', async () => {
@@ -179,9 +179,9 @@ describe('azure deploy under faults', () => {
 
     expect(Date.now() - started).toBeGreaterThanOrEqual(400);
     const log = since(sim, mark);
-    const polls = log.filter((r) => r.method === 'GET' && /\/deployments\/mlplane-churn\/operationStatuses\//i.test(r.path));
+    const polls = log.filter((r) => r.method === 'GET' && /\/deployments\/mlplane-churn-staging\/operationStatuses\//i.test(r.path));
     expect(polls.length).toBeGreaterThanOrEqual(2);
-    expect(sim.state.deployments.get(`${settings.resourceGroup}/${deploymentNameOf('Churn')}`.toLowerCase())?.state).toBe('Succeeded');
+    expect(sim.state.deployments.get(`${settings.resourceGroup}/${deploymentNameOf(example('Churn').environment)}`.toLowerCase())?.state).toBe('Succeeded');
     // The compute was read (verified) through Azure ML only after the deployment had ended.
     const lastPoll = log.lastIndexOf(polls[polls.length - 1] as (typeof log)[number]);
     const computeRead = log.findIndex((r) => r.method === 'GET' && /\/computes\/cpu$/i.test(r.path));

@@ -44,7 +44,7 @@ function rawDeployment(s: AzureSimulator, environment: string, resourceGroup: st
   const input = inputFor(model, settingsFor(model, resourceGroup));
   const params = (input.documents['parameters.json'] as { parameters?: Record<string, { value: unknown }> } | undefined)?.parameters ?? {};
   const body: DeploymentBody = { properties: { mode: 'Incremental', template: input.documents['template.json'], parameters: params }, tags: { 'mlplane-env': environment } };
-  const name = deploymentNameOf(environment);
+  const name = deploymentNameOf(model.environment);
   const client: ResourceManagementClient = createClients({ subscriptionId: SUBSCRIPTION, endpoint: s.url }).resources;
   const index = templateIndex(input.documents['template.json'], environment, { subscriptionId: SUBSCRIPTION, resourceGroup });
   return { input, body, client, id: deploymentId(SUBSCRIPTION, resourceGroup, name), record: () => s.state.deployments.get(`${resourceGroup}/${name}`.toLowerCase()), index };
@@ -76,7 +76,7 @@ describe('ARM deployments run in time, not when polled', () => {
     const del = await sendArm(d.client, 'DELETE', `${d.id}?api-version=${DEPLOYMENTS_API}`, undefined, 5).catch((e: unknown) => e);
 
     expect(isRestError(second) && [second.statusCode, second.code]).toEqual([409, 'DeploymentActive']);
-    expect((second as Error).message).toMatch(/^Unable to edit or replace deployment 'mlplane-churn': previous deployment from '[^']+' is still active \(expiration time is '[^']+'\)\. Please see https:\/\/aka\.ms\/arm-deploy for usage details\.$/);
+    expect((second as Error).message).toMatch(/^Unable to edit or replace deployment 'mlplane-churn-staging': previous deployment from '[^']+' is still active \(expiration time is '[^']+'\)\. Please see https:\/\/aka\.ms\/arm-deploy for usage details\.$/);
     expect(isRestError(del) && [del.statusCode, del.code]).toEqual([409, 'DeploymentActive']);
     await until(() => d.record()?.state === 'Succeeded', 'the first deployment');
     const third = await beginDeployment(d.client, d.id, d.body, 5);
@@ -98,7 +98,7 @@ describe('ARM deployments run in time, not when polled', () => {
     await until(() => d.record()?.state === 'Succeeded', 'the deployment to end');
 
     // THEN only the PUT was sent, and a later read finds everything deployed
-    expect(since(sim, mark).map((r) => `${r.method} ${r.path.split('/').pop() ?? ''}`)).toEqual(['PUT mlplane-churn']);
+    expect(since(sim, mark).map((r) => `${r.method} ${r.path.split('/').pop() ?? ''}`)).toEqual(['PUT mlplane-churn-staging']);
     expect((await getDeployment(d.client, d.id))?.provisioningState).toBe('Succeeded');
     const ids = [...d.index.entries.values()].filter((e) => !/^microsoft\.resources\//i.test(e.type)).map((e) => e.id);
     expect(ids.filter((id) => sim.state.get(id)?.provisioningState !== 'Succeeded')).toEqual([]);
@@ -220,9 +220,9 @@ describe('the azure engine follows a running deployment', () => {
 
     // THEN it polls the Azure-AsyncOperation about once a second from the PUT on, and reads the deployment once it has ended
     const log = since(sim, mark);
-    const put = log.find((r) => r.method === 'PUT' && /\/deployments\/mlplane-churn$/.test(r.path));
-    const polls = log.filter((r) => r.method === 'GET' && /\/deployments\/mlplane-churn\/operationStatuses\//.test(r.path));
-    const reads = log.filter((r) => r.method === 'GET' && /\/deployments\/mlplane-churn$/.test(r.path));
+    const put = log.find((r) => r.method === 'PUT' && /\/deployments\/mlplane-churn-staging$/.test(r.path));
+    const polls = log.filter((r) => r.method === 'GET' && /\/deployments\/mlplane-churn-staging\/operationStatuses\//.test(r.path));
+    const reads = log.filter((r) => r.method === 'GET' && /\/deployments\/mlplane-churn-staging$/.test(r.path));
     expect(polls.length).toBeGreaterThanOrEqual(2);
     expect(polls.length).toBeLessThanOrEqual(4);
     expect(reads.length).toBe(1);
@@ -230,7 +230,7 @@ describe('the azure engine follows a running deployment', () => {
     const gaps = times.slice(1).map((t, i) => t - (times[i] as number));
     expect(gaps.filter((g) => g < 990)).toEqual([]);
     // AND reads the deployment operations once per poll, not more
-    const opsReads = log.filter((r) => r.method === 'GET' && /\/deployments\/mlplane-churn\/operations$/.test(r.path));
+    const opsReads = log.filter((r) => r.method === 'GET' && /\/deployments\/mlplane-churn-staging\/operations$/.test(r.path));
     expect(opsReads.length).toBeGreaterThanOrEqual(1);
     expect(opsReads.length).toBeLessThanOrEqual(polls.length + 2);
   });

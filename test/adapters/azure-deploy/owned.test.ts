@@ -70,7 +70,7 @@ describe('azure deletes what it owns and the definition dropped', () => {
     const input = inputFor(greenToTeal());
     const plan = await engine.diff(input);
     const deletes = plan.items.filter((i) => i.action === 'delete');
-    expect(deletes.map((i) => i.summary[0])).toEqual(expect.arrayContaining([expect.stringMatching(/^delete autoscale setting 'autoscale-scoring-[0-9a-f]+-green': no longer defined$/), "delete endpoint deployment 'green': no longer defined"]));
+    expect(deletes.map((i) => i.summary[0])).toEqual(expect.arrayContaining([expect.stringMatching(/^delete autoscale setting 'autoscale-scoring-prod-[0-9a-f]+-green': no longer defined$/), "delete endpoint deployment 'green': no longer defined"]));
     expect(deletes.every((i) => i.path.startsWith('Fraud/Scoring'))).toBe(true);
     const mark = sim.requestLog.length;
     const summary = await engine.deploy({ ...input, approvedPlan: plan });
@@ -128,7 +128,7 @@ describe('azure destroy never deletes what it does not own', () => {
     const engine = engineFor(sim);
     const count = sim.state.resources.size;
     const error = (await engine.destroy(inputFor(example('Fraud')), { destroyData: true }).catch((e: unknown) => e)) as Error;
-    expect(error.message).toContain('refusing to destroy: deleting these would also delete resources this environment does not own (no mlplane-env=Fraud tag)');
+    expect(error.message).toContain('refusing to destroy: deleting these would also delete resources this environment does not own (not tagged mlplane-env=Fraud, mlplane-stage=prod)');
     expect(error.message).toMatch(/\[Fraud\] workspace 'fraud-prod' holds compute pool 'theirs' \(/);
     expect(error.message).toMatch(/workspace 'fraud-prod' holds online endpoint 'their-endpoint' \(/);
     expect(sim.state.resources.size).toBe(count);
@@ -146,8 +146,8 @@ describe('azure verifies after every deploy, no-op included', () => {
     const engine = engineFor(sim);
     const plan = await engine.diff(inputFor(example('Fraud')));
     expect(plan.items.filter((i) => i.action !== 'noop')).toEqual([]);
-    expect(plan.health).toEqual([expect.stringMatching(/^\[Fraud\/Scoring(\/blue)?\] deployment 'blue' of endpoint 'scoring-[0-9a-f]+' is Failed, expected Succeeded$/)]);
-    await expect(engine.deploy(inputFor(example('Fraud')))).rejects.toThrow(/post-deploy verification failed: \[Fraud\/Scoring(\/blue)?\] deployment 'blue' of endpoint 'scoring-[0-9a-f]+' is Failed/);
+    expect(plan.health).toEqual([expect.stringMatching(/^\[Fraud\/Scoring(\/blue)?\] deployment 'blue' of endpoint 'scoring-prod-[0-9a-f]+' is Failed, expected Succeeded$/)]);
+    await expect(engine.deploy(inputFor(example('Fraud')))).rejects.toThrow(/post-deploy verification failed: \[Fraud\/Scoring(\/blue)?\] deployment 'blue' of endpoint 'scoring-prod-[0-9a-f]+' is Failed/);
   });
 });
 
@@ -172,7 +172,7 @@ describe('azure on SIGINT', () => {
     const mark = sim.requestLog.length;
     const e = await engineFor(sim).deploy({ ...inputFor(greenToTeal()), signal: stop.signal }).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(InterruptedError);
-    expect((e as Error).message).toBe("[Fraud] interrupted (SIGINT) before anything was sent; run 'mlplane deploy Fraud' to deploy");
+    expect((e as Error).message).toBe("[Fraud] interrupted (SIGINT) before anything was sent; run 'mlplane deploy Fraud --stage prod' to deploy");
     expect(since(sim, mark).filter((r) => r.write)).toEqual([]);
   });
 
@@ -183,7 +183,7 @@ describe('azure on SIGINT', () => {
     const mark = sim.requestLog.length;
     const e = await engineFor(sim).deploy({ ...input, signal: stop.signal }).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(InterruptedError);
-    expect((e as Error).message).toMatch(/^\[Fraud\] interrupted \(SIGINT\): 1 of 2 delete\(s\) done, not started: Fraud\/Scoring\S*; run 'mlplane deploy Fraud' to continue$/);
+    expect((e as Error).message).toMatch(/^\[Fraud\] interrupted \(SIGINT\): 1 of 2 delete\(s\) done, not started: Fraud\/Scoring\S*; run 'mlplane deploy Fraud --stage prod' to continue$/);
     expect(since(sim, mark).filter((r) => r.method === 'DELETE')).toHaveLength(1);
     // The next deploy continues and converges.
     await engineFor(sim).deploy(input);

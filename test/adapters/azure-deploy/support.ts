@@ -7,7 +7,10 @@ import { locationsFor, type AzureSettings } from '../../../adapters/azure/settin
 import { createAzureDeployEngine } from '../../../adapters/azure/deploy';
 import { startAzureSimulator, type AzureSimulator } from '../../../adapters/azure/simulator';
 import type { DeployEngine, DeployInput, ProgressEvent, ProgressSink } from '../../../adapters/deploy';
+import { App } from 'aws-cdk-lib';
+import { renderEnvironment, STAGE_CONTEXT_KEY } from '../../../lib';
 import type { EnvironmentModel } from '../../../lib/model/types';
+import { defineEnvironments } from '../../../stacks';
 import { conformancePath } from '../../support/conformance';
 import { exampleModels } from '../../support/examples';
 
@@ -24,8 +27,8 @@ export const SUBSCRIPTION = '00000000-1111-2222-3333-444444444444';
  * clustering and the TTL, give the step an explicit command); everything else is deployed as
  * defined.
  */
-export function azureExamples(): EnvironmentModel[] {
-  return exampleModels().map((m) => {
+export function azureExamples(stage?: string): EnvironmentModel[] {
+  return (stage === undefined ? exampleModels() : stagedExampleModels(stage)).map((m) => {
     try {
       azureAdapter.synth(m, settingsFor(m));
       return m;
@@ -49,9 +52,15 @@ function adaptForAzure(m: EnvironmentModel): EnvironmentModel {
   return copy as unknown as EnvironmentModel;
 }
 
-/** The example with this environment name. */
-export function example(name: string): EnvironmentModel {
-  const m = azureExamples().find((x) => x.environment.name === name);
+/** The example environments at one of their declared stages (`--stage <stage>`). */
+function stagedExampleModels(stage: string): EnvironmentModel[] {
+  const app = new App({ context: { [STAGE_CONTEXT_KEY]: stage } });
+  return defineEnvironments(app).map(renderEnvironment);
+}
+
+/** The example with this environment name, at its default stage or at `stage`. */
+export function example(name: string, stage?: string): EnvironmentModel {
+  const m = azureExamples(stage).find((x) => x.environment.name === name);
   if (!m) throw new Error(`no example environment ${name}`);
   return m;
 }
