@@ -224,18 +224,18 @@ describe('the azure engine follows the operations it sends at their Retry-After'
     sim.faults.lroRetryAfterSeconds = 1;
     sim.faults.slowResource(/\/workspaces\/churn-staging$/i, 1500);
     // The first poll of the deployment's Azure-AsyncOperation fails (503, no Retry-After).
-    sim.faults.unavailable(1, { method: 'GET', path: /\/deployments\/mlplane-churn\/operationStatuses\// });
+    sim.faults.unavailable(1, { method: 'GET', path: /\/deployments\/mlplane-churn-staging\/operationStatuses\// });
     const mark = sim.requestLog.length;
 
     await createAzureDeployEngine({ endpoint: sim.url, pollIntervalMs: 2, retry: { baseMs: 1, capMs: 10 } }).deploy(input);
 
     // THEN the engine went on following the operation at its pace and read the deployment once, when it had ended
     const log = since(sim, mark);
-    const polls = log.filter((r) => r.method === 'GET' && /\/deployments\/mlplane-churn\/operationStatuses\//.test(r.path));
-    const reads = log.filter((r) => r.method === 'GET' && /\/deployments\/mlplane-churn$/.test(r.path));
+    const polls = log.filter((r) => r.method === 'GET' && /\/deployments\/mlplane-churn-staging\/operationStatuses\//.test(r.path));
+    const reads = log.filter((r) => r.method === 'GET' && /\/deployments\/mlplane-churn-staging$/.test(r.path));
     expect(polls[0]?.status).toBe(503);
     expect(polls.length).toBeLessThanOrEqual(5);
     expect(reads.length).toBe(1);
-    expect(sim.state.deployments.get('rg-direct-settle/mlplane-churn')?.state).toBe('Succeeded');
+    expect(sim.state.deployments.get('rg-direct-settle/mlplane-churn-staging')?.state).toBe('Succeeded');
   });
 });
