@@ -535,9 +535,10 @@ function registerStep(
   // Deployments following the promoted alias roll right after the promotion (./alias.ts).
   Object.assign(staticEnv, rolloutEnvironment(ctx.model, s, ctx.platform, role));
   // The version's files: a copy of the run's model output under the model's prefix, the one
-  // prefix its servers read (names.ts `modelPrefix`); this step may write only its own part of it.
+  // prefix its servers read (names.ts `modelPrefix`). This step may only put objects (no delete)
+  // into its own part of it, `<pipeline>/<step>/`.
   const versions = registerStepPrefix(envPath, p.path, s.name, s.registry, s.model);
-  ctx.grants.grantPrefix(role, versions, false, true);
+  ctx.platform.bucket.grantPut(role, `${versions}*`);
   const dynamicEnv: Record<string, string> = {
     MLPLANE_RUN_ID: sfn.JsonPath.stringAt('$.run'),
     MLPLANE_MODEL_URI: outputUri(envPath, p.path, s.artifact.step, s.artifact.output),
