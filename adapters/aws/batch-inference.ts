@@ -6,8 +6,8 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import type { SynthWarning } from '../../lib/adapter';
 import type { BatchInferenceModel } from '../../lib/model/types';
-import { constructId, stateName } from './names';
-import { modelRunPrefixes, prepareStates, scheduleStateMachine, type WorkloadContext } from './pipelines';
+import { constructId, modelPrefix, stateName } from './names';
+import { prepareStates, scheduleStateMachine, type WorkloadContext } from './pipelines';
 import { mlflowModelUri, registeredModel } from './serving';
 import { fargateSize } from './sizing';
 import { addRetries, fargateContainer, runFargateState, stateMachine, taskRole, workloadLogGroup } from './tasks';
@@ -28,7 +28,8 @@ export function buildBatchInference(scope: Construct, ctx: WorkloadContext, b: B
   ctx.grants.register({ kind: 'batchInference', batch: b.path }, role);
   ctx.grants.grant(role, b.input, 'read');
   ctx.grants.grant(role, b.output, 'write');
-  for (const prefix of modelRunPrefixes(model, b.model.registry)) ctx.grants.grantPrefix(role, prefix, true, false);
+  // The model's versions, copied under its prefix when registered (names.ts `modelPrefix`).
+  ctx.grants.grantPrefix(role, modelPrefix(model.environment.path, b.model.registry, b.model.model), true, false);
   const logGroup = workloadLogGroup(root, 'TaskLogs', platform);
 
   const environment: Record<string, string> = {

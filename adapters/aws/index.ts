@@ -12,7 +12,7 @@ import { buildDriftMonitor } from './monitoring';
 import { acknowledgeKnownWildcards } from './nag';
 import { nameCollisions } from '../shared/names';
 import { awsNameClaims, stackName, stagedName } from './names';
-import { buildPipeline, modelRunPrefixes, type WorkloadContext } from './pipelines';
+import { buildPipeline, type WorkloadContext } from './pipelines';
 import { buildPlatform } from './platform';
 import { buildEndpoint } from './serving';
 import { parseAwsSettings, type AwsSettings } from './settings';
@@ -32,8 +32,7 @@ export const STACK_RESOURCE_BUDGET = 450;
  * change them, and no creation stack trace per CloudFormation element. `minimizePolicies` merges
  * statements that differ only in their resources (or actions) into one: the same permissions,
  * without the action list and bucket ARN repeated once per granted prefix (−14 % IAM policy bytes at
- * 100 pipelines; a model server reading the runs of 100 pipelines needs 2 overflow policies, not 6). Those traces point into
- * this adapter, never at the app's code (its constructs are mlplane's, not aws-cdk-lib's); they cost
+ * 100 pipelines). Creation stack traces point into this adapter, never at the app's code (its constructs are mlplane's, not aws-cdk-lib's); they cost
  * ~3 % of an aws synth's CPU and a third of its metadata (bench/README.md). `CDK_DEBUG=true` (cdk
  * --debug) still records them.
  */
@@ -60,7 +59,7 @@ const BUILD_ORDER: Readonly<Record<ResourceModel['kind'], number>> = {
 };
 
 /** Upper estimate of the resources a model resource defines, to decide on a new stack before building it. */
-function estimate(r: ResourceModel, model: EnvironmentModel): number {
+function estimate(r: ResourceModel): number {
   switch (r.kind) {
     case 'dataset':
       return 1;
@@ -73,9 +72,9 @@ function estimate(r: ResourceModel, model: EnvironmentModel): number {
     case 'pipeline':
       return 12 + 4 * r.schedules.length + 9 * r.steps.length;
     case 'batchInference':
-      return 20 + 4 * r.schedules.length + addedAtSynthesis(r, model);
+      return 20 + 4 * r.schedules.length;
     case 'onlineEndpoint':
-      return 14 + 16 * r.deployments.length + addedAtSynthesis(r, model);
+      return 14 + 16 * r.deployments.length;
     case 'secret':
       return 0; // a reference: read by the task definitions that use it
     case 'driftMonitor':
@@ -85,25 +84,6 @@ function estimate(r: ResourceModel, model: EnvironmentModel): number {
       throw new Error(`unhandled resource kind ${(never as ResourceModel).kind}`);
     }
   }
-}
-
-/**
- * Managed policies aws-cdk-lib adds at synthesis to a role that serves models of `registry`: the
- * role reads the run prefix of every pipeline registering into it (`modelRunPrefixes`), and when
- * the inline policy outgrows IAM's 10,240 characters, aws-cdk-lib moves statements into overflow
- * managed policies of ≤ 6,144 characters. They are not in the tree when the stack is counted, so
- * they are estimated, from above: one per 30 prefixes (measured with cross-stack references, a role
- * reading 100 / 200 / 1,000 prefixes gets 2 / 5 / 29 overflow policies).
- */
-function overflowPolicies(model: EnvironmentModel, registry: string): number {
-  return Math.ceil(modelRunPrefixes(model, registry).length / 30);
-}
-
-/** Resources of `r` that aws-cdk-lib adds only at synthesis (the overflow policies of its model servers' roles). */
-function addedAtSynthesis(r: ResourceModel, model: EnvironmentModel): number {
-  if (r.kind === 'onlineEndpoint') return r.deployments.reduce((n, d) => n + overflowPolicies(model, d.model.registry), 0);
-  if (r.kind === 'batchInference') return overflowPolicies(model, r.model.registry);
-  return 0;
 }
 
 /** Number of CloudFormation resources defined directly in `stack`. */
@@ -159,15 +139,12 @@ export function synthAws(scope: IConstruct, model: EnvironmentModel, settings: A
 
   const ordered = [...model.resources].sort((a, b) => BUILD_ORDER[a.kind] - BUILD_ORDER[b.kind]);
   let current = first;
-  let pending = 0;
   for (const r of ordered) {
-    // A walk of the whole stack (once per resource, not twice), plus what synthesis will add to what is already in it.
-    const count = resourceCount(current) + pending;
-    if (count + estimate(r, model) > STACK_RESOURCE_BUDGET && count > 0) {
-      current = newStack();
-      pending = 0;
-    }
-    pending += addedAtSynthesis(r, model);
+    // One walk of the whole stack per resource. No role's policy grows with the number of pipelines
+    // (model servers read one model prefix), so aws-cdk-lib adds no overflow managed policies at
+    // synthesis that this count would miss (test/adapters/aws/model-prefix.test.ts checks).
+    const count = resourceCount(current);
+    if (count + estimate(r) > STACK_RESOURCE_BUDGET && count > 0) current = newStack();
     switch (r.kind) {
       case 'dataset':
         datasets.set(r.path, buildDataset(current, env.path, r, platform, settings));

@@ -74,6 +74,11 @@ const WILDCARD_RESOURCES: readonly { readonly pattern: RegExp; readonly reason: 
     pattern: new RegExp(String.raw`^${ARN_REF}/(datasets|runs|mlflow|capture)/.*\*$`),
     reason: 'object keys under the one S3 prefix the grant names (dataset, run, MLflow or capture prefix)',
   },
+  {
+    // One model's prefix (servers), or one register step's part of it: never a whole registry.
+    pattern: new RegExp(String.raw`^${ARN_REF}/models/[^/*]+/[^/*]+/(.*/)?\*$`),
+    reason: 'object keys under the one registered model\'s prefix (models/<registry>/<model>/) the server reads, or the register step\'s part of it',
+  },
   { pattern: /^arn:<AWS::Partition>:s3:::[a-z0-9.-]+\/.*\*$/, reason: 'object keys under the external dataset location the grant names' },
   { pattern: new RegExp(String.raw`^${ARN_REF}/index/\*$`), reason: 'indexes of the one granted DynamoDB feature table' },
   {

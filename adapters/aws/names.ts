@@ -76,6 +76,24 @@ export function datasetPrefix(envPath: string, path: string): string {
   return `datasets/${keySlug(envPath, path)}/`;
 }
 
+/**
+ * S3 key prefix (with trailing slash) that holds the files of every version of one registered
+ * model: `models/<registry>/<model>/`. The register step copies a run's model output below it and
+ * registers the copy as the version's `source`, so a model server reads this one prefix whatever the
+ * number of pipelines registering the model. Model names are already S3-safe (`[a-z][a-z0-9_-]*`).
+ */
+export function modelPrefix(envPath: string, registryPath: string, model: string): string {
+  return `models/${keySlug(envPath, registryPath)}/${model}/`;
+}
+
+/**
+ * S3 key prefix (with trailing slash) of the versions one register step registers:
+ * `models/<registry>/<model>/<pipeline>/<step>/`; the version of run `<run>` is `<run>/` below it.
+ */
+export function registerStepPrefix(envPath: string, pipelinePath: string, step: string, registryPath: string, model: string): string {
+  return `${modelPrefix(envPath, registryPath, model)}${keySlug(envPath, pipelinePath)}/${keySlug('', step)}/`;
+}
+
 /** Glue database name of an environment: lower case, `[a-z0-9_]`, at most 255 characters. */
 export function glueDatabaseName(envName: string): string {
   return trimLeft(`${snake(envName)}_mlops`, 255, '_');
@@ -112,7 +130,7 @@ function snake(text: string): string {
 
 /**
  * Every name of the environment that must be unique, with its scope: the S3 key prefixes in the
- * environment's buckets (datasets, pipeline runs, request capture, load-balancer logs), the Glue
+ * environment's buckets (datasets, pipeline runs, registered models, request capture, load-balancer logs), the Glue
  * tables and construct ids in its stacks, and — shared with other environments of the account and
  * region — its stack names, Glue database and metric namespace. Checked by `nameCollisions`.
  */
@@ -135,6 +153,9 @@ export function awsNameClaims(model: EnvironmentModel, account: string, region: 
         break;
       case 'pipeline':
         claims.push({ scope: bucket, what: 'S3 prefix', name: `runs/${keySlug(env.path, r.path)}/`, path: r.path });
+        break;
+      case 'modelRegistry':
+        claims.push({ scope: bucket, what: 'S3 prefix', name: `models/${keySlug(env.path, r.path)}/`, path: r.path });
         break;
       case 'onlineEndpoint':
         claims.push({ scope: bucket, what: 'S3 prefix', name: `capture/${keySlug(env.path, r.path)}/`, path: r.path });

@@ -38,7 +38,7 @@ import {
 import type { DatasetBinding } from './data';
 import type { Grants } from './grants';
 import { importSecrets } from './secrets';
-import { constructId, keySlug, stateName } from './names';
+import { constructId, keySlug, registerStepPrefix, stateName } from './names';
 import { MLFLOW_IMAGE, type Platform } from './platform';
 import { awsSchedule, fargateSize } from './sizing';
 import {
@@ -73,7 +73,11 @@ export interface WorkloadContext {
  * The Python the register step runs with the MLflow client (see README, "Register step"). The gate
  * decision is `decide_gate` of adapters/shared/gate.ts, embedded verbatim, so every target decides
  * the same way on the same metrics.json and registry state; a missing metric fails the task before
- * anything is registered. After a promotion it rolls the ECS services serving the alias (./alias.ts).
+ * anything is registered. The model output of the run (`MLPLANE_MODEL_URI`, under `runs/`) is copied
+ * object by object (boto3's managed copy: multipart above 5 GB) to `MLPLANE_VERSION_URI`, under the
+ * model's prefix `models/<registry>/<model>/`, and that copy is the version's `source`: model
+ * servers read the model's prefix only, never run outputs. After a promotion it rolls the ECS
+ * services serving the alias (./alias.ts).
  */
 export const REGISTER_SCRIPT = `
 import json, os, sys
@@ -100,6 +104,12 @@ outcome, reason = decide_gate(gate, metrics, reference)
 if outcome == 'error':
     print('register step failed: ' + reason, file=sys.stderr)
     sys.exit(1)
+s3 = boto3.client('s3')
+src, dst = urlparse(e['MLPLANE_MODEL_URI']), urlparse(e['MLPLANE_VERSION_URI'])
+src_key, dst_key = src.path.lstrip('/'), dst.path.lstrip('/')
+for page in s3.get_paginator('list_objects_v2').paginate(Bucket=src.netloc, Prefix=src_key):
+    for o in page.get('Contents', []):
+        s3.copy({'Bucket': src.netloc, 'Key': o['Key']}, dst.netloc, dst_key + o['Key'][len(src_key):])
 try:
     c.create_registered_model(name)
 except Exception:
@@ -107,7 +117,7 @@ except Exception:
 tags = {'mlplane.run': e['MLPLANE_RUN_ID']}
 if isinstance(metrics, dict):
     tags.update({'metric.' + k: str(v) for k, v in metrics.items()})
-v = c.create_model_version(name, e['MLPLANE_MODEL_URI'], tags=tags)
+v = c.create_model_version(name, e['MLPLANE_VERSION_URI'], tags=tags)
 alias = e.get('MLPLANE_PROMOTE_TO')
 if not alias:
     sys.exit(0)
@@ -137,17 +147,6 @@ export function levels(steps: readonly StepModel[]): StepModel[][] {
 /** S3 key prefix of a pipeline's runs (with trailing slash). */
 export function runsPrefix(envPath: string, pipelinePath: string): string {
   return `runs/${keySlug(envPath, pipelinePath)}/`;
-}
-
-/**
- * Run prefixes holding the model files of `registry`: those of the pipelines with a register step
- * into it (MLflow versions point at the run outputs). A server of the registry's models reads these
- * prefixes and no other run data.
- */
-export function modelRunPrefixes(model: EnvironmentModel, registry: string): string[] {
-  return model.resources
-    .filter((r): r is PipelineModel => r.kind === 'pipeline' && r.steps.some((s) => s.kind === 'register' && s.registry === registry))
-    .map((p) => runsPrefix(model.environment.path, p.path));
 }
 
 /** A JSONPath expression for the S3 URI of a step output in the current run (a prefix, with `suffix` appended). */
@@ -535,9 +534,15 @@ function registerStep(
   if (s.gate) staticEnv.MLPLANE_GATE = JSON.stringify(s.gate);
   // Deployments following the promoted alias roll right after the promotion (./alias.ts).
   Object.assign(staticEnv, rolloutEnvironment(ctx.model, s, ctx.platform, role));
+  // The version's files: a copy of the run's model output under the model's prefix, the one
+  // prefix its servers read (names.ts `modelPrefix`). This step may only put objects (no delete)
+  // into its own part of it, `<pipeline>/<step>/`.
+  const versions = registerStepPrefix(envPath, p.path, s.name, s.registry, s.model);
+  ctx.platform.bucket.grantPut(role, `${versions}*`);
   const dynamicEnv: Record<string, string> = {
     MLPLANE_RUN_ID: sfn.JsonPath.stringAt('$.run'),
     MLPLANE_MODEL_URI: outputUri(envPath, p.path, s.artifact.step, s.artifact.output),
+    MLPLANE_VERSION_URI: sfn.JsonPath.format(`s3://{}/${versions}{}/`, sfn.JsonPath.stringAt('$.bucket'), sfn.JsonPath.stringAt('$.run')),
   };
   if (s.metrics) dynamicEnv.MLPLANE_METRICS_URI = outputUri(envPath, p.path, s.metrics.step, s.metrics.output);
   const c = fargateContainer(scope, 'Task', {

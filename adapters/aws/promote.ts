@@ -7,9 +7,9 @@
  * default provider chain). The source version (by alias or number) is read from the source stage's MLflow;
  * the gate is decided on its `metric.<name>` tags (what the register step records) against the
  * target alias holder's; its artifact prefix is copied object by object (read in the source account,
- * written in the target's) into the target stage's
- * bucket under the same key (`runs/<pipeline>/<run>/<step>/<output>/`, which the target's model
- * servers may read); a new version is created in the target stage's MLflow whose `source` is the
+ * written in the target's) into the target stage's bucket under the model's prefix
+ * (`models/<registry>/<model>/`, the one prefix the target's model servers read) with the same key
+ * below it (`<pipeline>/<step>/<run>/`, as the register step wrote it); a new version is created in the target stage's MLflow whose `source` is the
  * copy, tagged with the lineage (source stage, version, model, run id) and the metrics; then the
  * alias is set. A version whose lineage tags name the same source version is the earlier
  * promotion: nothing is copied or created again (at most the alias is moved back to it).
@@ -21,7 +21,7 @@ import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-clo
 import type { Readable } from 'node:stream';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { LINEAGE, PromotionRefused, checkGate, type PromotionRequest, type PromotionResult, type PromotionSide } from '../shared/promotion';
-import { stackName, stagedName } from './names';
+import { modelPrefix, stackName, stagedName } from './names';
 import { PLATFORM_OUTPUTS } from './platform';
 import { MlflowRegistry, tagMap, type MlflowModelVersion, type MlflowTag } from './promote-mlflow';
 import type { AwsSettings } from './settings';
@@ -86,16 +86,17 @@ export async function promoteAws(request: PromotionRequest): Promise<PromotionRe
   // Copy the artifacts first: a crash before the version exists leaves only copies, which the next
   // promotion overwrites with the same objects.
   const from = parseS3(request, version, source);
+  const to = promotedPrefix(request, from.prefix);
   const keys = await listKeys(source.s3, from.bucket, from.prefix);
   if (keys.length === 0) {
     throw new PromotionRefused(`[${request.spec.path}] ${sourceLabel}'s source s3://${from.bucket}/${from.prefix} holds no objects, so there is nothing to promote; nothing was changed. Promote a version whose artifacts exist`);
   }
-  request.log(`copying ${keys.length} object${keys.length === 1 ? '' : 's'} of s3://${from.bucket}/${from.prefix} to s3://${target.bucket}/${from.prefix}`);
+  request.log(`copying ${keys.length} object${keys.length === 1 ? '' : 's'} of s3://${from.bucket}/${from.prefix} to s3://${target.bucket}/${to}`);
   for (const key of keys) {
     // Read with the source stage's credentials, write with the target's: stages in different
     // accounts need no bucket policy across them (CopyObject would need one).
     const object = await source.s3.send(new GetObjectCommand({ Bucket: from.bucket, Key: key }));
-    await target.s3.send(new PutObjectCommand({ Bucket: target.bucket, Key: key, Body: object.Body as Readable, ContentLength: object.ContentLength, ...(object.ContentType ? { ContentType: object.ContentType } : {}) }));
+    await target.s3.send(new PutObjectCommand({ Bucket: target.bucket, Key: `${to}${key.slice(from.prefix.length)}`, Body: object.Body as Readable, ContentLength: object.ContentLength, ...(object.ContentType ? { ContentType: object.ContentType } : {}) }));
     writes += 1;
   }
 
@@ -114,8 +115,8 @@ export async function promoteAws(request: PromotionRequest): Promise<PromotionRe
   })
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([key, value]) => ({ key, value }));
-  request.log(`creating ${name} in ${target.stage}'s MLflow (${target.mlflowUrl}) from s3://${target.bucket}/${from.prefix}`);
-  const created = await target.mlflow.createVersion({ name, source: `s3://${target.bucket}/${from.prefix}`, description: `promoted from ${request.spec.from} (${sourceLabel})`, tags: lineage });
+  request.log(`creating ${name} in ${target.stage}'s MLflow (${target.mlflowUrl}) from s3://${target.bucket}/${to}`);
+  const created = await target.mlflow.createVersion({ name, source: `s3://${target.bucket}/${to}`, description: `promoted from ${request.spec.from} (${sourceLabel})`, tags: lineage });
   writes += 1;
   await ready(target.mlflow, created, request);
   if (alias) {
@@ -162,11 +163,28 @@ async function locate(request: PromotionRequest, side: PromotionSide, which: 'fr
   return { stage, settings, stack, mlflow: new MlflowRegistry(mlflowUrl), mlflowUrl, bucket, s3: new S3Client({ ...config, ...(endpoint ? { forcePathStyle: true } : {}) }) };
 }
 
+/** Below a model's prefix, where a promotion puts a source that lies outside the source stage's model prefix. */
+const IMPORTED = '_imported';
+
+/**
+ * Key prefix (ending in `/`) of the promoted copy in the target stage's bucket: under the target's
+ * model prefix (`models/<registry>/<model>/`, the one its servers read), with the key the version
+ * has below the source's model prefix. A source elsewhere (a version registered before models had a
+ * prefix of their own, under `runs/…`, or registered by hand) lands in `<model prefix>_imported/<its
+ * key>`; `_` is in no path segment the register step writes, so the two never meet.
+ */
+function promotedPrefix(request: PromotionRequest, sourcePrefix: string): string {
+  const { registry, model } = request.spec;
+  const fromModel = modelPrefix(request.source.model.environment.path, registry, model);
+  const toModel = modelPrefix(request.target.model.environment.path, registry, model);
+  return sourcePrefix.startsWith(fromModel) ? `${toModel}${sourcePrefix.slice(fromModel.length)}` : `${toModel}${IMPORTED}/${sourcePrefix}`;
+}
+
 /** Bucket and key prefix (ending in `/`) of a version's `s3://` source. */
 function parseS3(request: PromotionRequest, version: MlflowModelVersion, source: Located): { bucket: string; prefix: string } {
   const m = /^s3:\/\/([^/]+)\/(.+)$/.exec(version.source ?? '');
   if (!m) {
-    throw new PromotionRefused(`[${request.spec.path}] ${source.stage}'s ${version.name}/${version.version} has source ${JSON.stringify(version.source ?? '')}, not an s3:// URI, so its artifacts cannot be copied; nothing was changed. Promote a version the register step registered (its source is the run output in s3://${source.bucket}/runs/…)`);
+    throw new PromotionRefused(`[${request.spec.path}] ${source.stage}'s ${version.name}/${version.version} has source ${JSON.stringify(version.source ?? '')}, not an s3:// URI, so its artifacts cannot be copied; nothing was changed. Promote a version the register step registered (its source is under s3://${source.bucket}/models/…)`);
   }
   const [, bucket, key] = m as unknown as [string, string, string];
   return { bucket, prefix: key.endsWith('/') ? key : `${key}/` };

@@ -8,8 +8,8 @@ import { Construct } from 'constructs';
 import type { SynthWarning } from '../../lib/adapter';
 import type { EnvironmentModel, ModelRefModel, OnlineEndpointModel, RegisteredModelModel } from '../../lib/model/types';
 import { acknowledge } from './nag';
-import { constructId, keySlug } from './names';
-import { modelRunPrefixes, type WorkloadContext } from './pipelines';
+import { constructId, keySlug, modelPrefix } from './names';
+import type { WorkloadContext } from './pipelines';
 import { VPC_CIDR } from './platform';
 import { fargateSize } from './sizing';
 import { ecsSecrets, importSecrets } from './secrets';
@@ -108,9 +108,9 @@ export function buildEndpoint(scope: Construct, ctx: WorkloadContext, e: OnlineE
     const dScope = new Construct(root, d.name);
     const role = taskRole(dScope, 'Role', `mlplane deployment ${e.path}/${d.name}`);
     ctx.grants.register({ kind: 'deployment', endpoint: e.path, deployment: d.name }, role);
-    // Model versions are registered from pipeline run outputs; the server downloads them from the
-    // runs of the pipelines that register into this registry, and reads no other run data.
-    for (const prefix of modelRunPrefixes(model, d.model.registry)) ctx.grants.grantPrefix(role, prefix, true, false);
+    // Every version of the served model is a copy under the model's prefix (the register step and
+    // promote write it there): the server reads that one prefix, no run data, no other model.
+    ctx.grants.grantPrefix(role, modelPrefix(envPath, d.model.registry, d.model.model), true, false);
 
     const environment: Record<string, string> = {
       ...served.serving.env,

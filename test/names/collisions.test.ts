@@ -11,7 +11,7 @@ import { gcpAdapter } from '../../adapters/gcp';
 import { nameCollisions, shortenMiddle } from '../../adapters/shared/names';
 import { buildApp } from '../../bin/build';
 import {
-  ComputePool, Dataset, Field, MlopsEnvironment, OnlineEndpoint, Schema, ValidationErrors, renderEnvironment, type Problem,
+  ComputePool, Dataset, Field, MlopsEnvironment, ModelRegistry, OnlineEndpoint, Schema, ValidationErrors, renderEnvironment, type Problem,
 } from '../../lib';
 import { smallRegistry } from '../support/fixtures';
 import { TestRoot } from '../support/examples';
@@ -161,6 +161,15 @@ describe('aws', () => {
     expect(problems).toEqual([
       { path: 'Env/Score-A', message: expect.stringMatching(/^'Env\/Score-A' and 'Env\/Score_A' both become aws S3 prefix 'capture\/score-a\/' \(in the artifact bucket of Env\)/) },
       { path: 'Env/Score-A', message: expect.stringMatching(/^'Env\/Score-A' and 'Env\/Score_A' both become aws S3 prefix 'alb\/score-a' \(in the log bucket\)/) },
+    ]);
+  });
+
+  it('fails if registries Models_A and Models-A would keep their models under one prefix', () => {
+    const env = new MlopsEnvironment(new TestRoot(), 'Env');
+    for (const id of ['Models_A', 'Models-A']) new ModelRegistry(env, id);
+    const problems = thrownProblems(() => awsAdapter.synth(new App(), renderEnvironment(env), awsAdapter.parseSettings(CONTEXT['mlplane:aws'])));
+    expect(problems).toEqual([
+      { path: 'Env/Models-A', message: expect.stringMatching(/^'Env\/Models-A' and 'Env\/Models_A' both become aws S3 prefix 'models\/models-a\/' \(in the artifact bucket of Env\)/) },
     ]);
   });
 

@@ -76,6 +76,8 @@ function violations(rows: readonly Row[]): string[] {
         // An S3 object ARN names a prefix: never every object of a bucket, never every pipeline run.
         if (/:s3:::[^/]*\/\*$/.test(res) || /^<[^>]+\.Arn>\/\*$/.test(res)) out.push(`whole-bucket object access: ${where}`);
         if (/\/runs\/\*$/.test(res)) out.push(`every pipeline run: ${where}`);
+        // Registered models: one model's prefix (models/<registry>/<model>/) at most, never a registry's.
+        if (/\/models\/([^/]+\/)?\*$/.test(res)) out.push(`more than one registered model: ${where}`);
         if (r.actions.some((a) => a.startsWith('secretsmanager:')) && !/:secret:|<.*Secret|<.*ApiKey|<.*AuthToken|<.*Credential/.test(res)) out.push(`secret access beyond one secret: ${where}`);
       }
     }
@@ -93,14 +95,16 @@ describe('aws effective permissions', () => {
     }, 40_000);
   }
 
-  it('fails if a role reads every run or a whole bucket (the rule bites)', () => {
+  it('fails if a role reads every run, every model of a registry or a whole bucket (the rule bites)', () => {
     const rows: Row[] = [
       { role: '<ScoringblueRole>', actions: ['s3:GetObject'], resources: ['<ArtifactsBucket.Arn>/runs/*'], condition: false },
+      { role: '<ScoringgreenRole>', actions: ['s3:GetObject'], resources: ['<ArtifactsBucket.Arn>/models/registry/*', '<ArtifactsBucket.Arn>/models/registry/fraud/*'], condition: false },
       { role: '<TrainRole>', actions: ['s3:GetObject'], resources: ['<ArtifactsBucket.Arn>/*'], condition: false },
       { role: '<TrainRole>', actions: ['s3:*'], resources: ['*'], condition: false },
     ];
     expect(violations(rows)).toEqual([
       'every pipeline run: <ScoringblueRole>: s3:GetObject on <ArtifactsBucket.Arn>/runs/*',
+      'more than one registered model: <ScoringgreenRole>: s3:GetObject on <ArtifactsBucket.Arn>/models/registry/* <ArtifactsBucket.Arn>/models/registry/fraud/*',
       'whole-bucket object access: <TrainRole>: s3:GetObject on <ArtifactsBucket.Arn>/*',
       "service-wide action: <TrainRole>: s3:* on *",
       "'*' resource for an action with resource-level permissions: <TrainRole>: s3:* on *",

@@ -14,7 +14,9 @@ import { startMlflowStandIn, type MlflowStandIn } from '../support/mlflow-standi
 // MlflowUrl and ArtifactBucket. The promotion requires approval and auc > 0.9.
 const STAGING = { account: '345678901234', bucket: 'fraud-mlops-staging-artifacts', key: 'AKIASTAGINGSTANDIN01' };
 const PROD = { account: '123456789012', bucket: 'fraud-mlops-prod-artifacts', key: 'AKIAPRODSTANDIN00001' };
-const RUN_PREFIX = 'runs/train/exec-2/fit/model/';
+// Where the register step of Fraud/Train puts the model of run exec-2: the model's prefix
+// (models/<registry>/<model>/, the one prefix model servers read), then <pipeline>/<step>/<run>/.
+const VERSION_PREFIX = 'models/registry/fraud/train/register/exec-2/';
 const FILES: Record<string, string> = { 'MLmodel': 'flavors: {xgboost: {}}\n', 'model.xgb': 'x'.repeat(4096), 'requirements.txt': 'xgboost==2.1.0\n' };
 
 let aws: AwsStandIn;
@@ -41,7 +43,7 @@ describe('mlplane promote on aws: MLflow registry + S3 copy (stand-ins)', () => 
     aws.keys.set(PROD.key, PROD.account);
     aws.stacks.push({ account: STAGING.account, region: 'eu-west-1', name: 'Fraud-staging-mlops', outputs: { MlflowUrl: staging.url, ArtifactBucket: STAGING.bucket } });
     aws.stacks.push({ account: PROD.account, region: 'eu-west-1', name: 'Fraud-prod-mlops', outputs: { MlflowUrl: prod.url, ArtifactBucket: PROD.bucket } });
-    aws.buckets.set(STAGING.bucket, { account: STAGING.account, region: 'eu-west-1', objects: new Map(Object.entries(FILES).map(([f, body]) => [`${RUN_PREFIX}${f}`, Buffer.from(body)])) });
+    aws.buckets.set(STAGING.bucket, { account: STAGING.account, region: 'eu-west-1', objects: new Map(Object.entries(FILES).map(([f, body]) => [`${VERSION_PREFIX}${f}`, Buffer.from(body)])) });
     aws.buckets.set(PROD.bucket, { account: PROD.account, region: 'eu-west-1', objects: new Map() });
     // Named profiles, one per stage's account; the default profile is staging's.
     dir = mkdtempSync(path.join(tmpdir(), 'mlplane-aws-promote-'));
@@ -103,19 +105,19 @@ describe('mlplane promote on aws: MLflow registry + S3 copy (stand-ins)', () => 
 
   it('copies the staging champion into the prod bucket and registry with lineage tags and the alias, then is a no-op', async () => {
     prod.seed('fraud', `s3://${PROD.bucket}/runs/train/exec-0/fit/model/`, { 'metric.auc': '0.91', 'mlplane.run': 'exec-0' }, 'champion');
-    staging.seed('fraud', `s3://${STAGING.bucket}/${RUN_PREFIX}`, { 'metric.auc': '0.93', 'mlplane.run': 'exec-2' }, 'champion');
+    staging.seed('fraud', `s3://${STAGING.bucket}/${VERSION_PREFIX}`, { 'metric.auc': '0.93', 'mlplane.run': 'exec-2' }, 'champion');
     const r = await promote('--from-profile', 'staging', '--to-profile', 'prod', '--json');
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ outcome: 'promoted', sourceVersion: '2', targetVersion: '2', reason: 'auc=0.93 > 0.9 + 0' });
 
-    // The artifacts, byte for byte, under the same key in the prod bucket.
+    // The artifacts, byte for byte, under the same key in the prod bucket: below prod's model prefix.
     const copied = aws.buckets.get(PROD.bucket)?.objects as Map<string, Buffer>;
-    expect([...copied.keys()].sort()).toEqual(Object.keys(FILES).map((f) => `${RUN_PREFIX}${f}`).sort());
-    for (const [f, body] of Object.entries(FILES)) expect(copied.get(`${RUN_PREFIX}${f}`)?.toString()).toBe(body);
+    expect([...copied.keys()].sort()).toEqual(Object.keys(FILES).map((f) => `${VERSION_PREFIX}${f}`).sort());
+    for (const [f, body] of Object.entries(FILES)) expect(copied.get(`${VERSION_PREFIX}${f}`)?.toString()).toBe(body);
 
     const fraud = prod.models.get('fraud');
     const v2 = fraud?.versions.find((v) => v.version === '2');
-    expect(v2?.source).toBe(`s3://${PROD.bucket}/${RUN_PREFIX}`);
+    expect(v2?.source).toBe(`s3://${PROD.bucket}/${VERSION_PREFIX}`);
     expect(Object.fromEntries((v2?.tags ?? []).map((t) => [t.key, t.value]))).toEqual({
       'metric.auc': '0.93',
       'mlplane.run': 'exec-2',
@@ -145,6 +147,22 @@ describe('mlplane promote on aws: MLflow registry + S3 copy (stand-ins)', () => 
     expect(JSON.parse(r.stdout)).toMatchObject({ outcome: 'unchanged', targetVersion: '2', writes: 1 });
     expect(writes(a, p).map((w) => `${w.method} ${w.path}`)).toEqual(['POST /mlflow/registered-models/alias']);
     expect(prod.models.get('fraud')?.aliases.get('champion')).toBe('2');
+  }, 60_000);
+
+  it('puts a version whose source is outside the model prefix (registered under runs/) below prod\'s model prefix, where prod\'s servers read', async () => {
+    const legacy = 'runs/train/exec-3/fit/model/';
+    const objects = aws.buckets.get(STAGING.bucket)?.objects as Map<string, Buffer>;
+    for (const [f, body] of Object.entries(FILES)) objects.set(`${legacy}${f}`, Buffer.from(body));
+    staging.seed('fraud', `s3://${STAGING.bucket}/${legacy}`, { 'metric.auc': '0.95', 'mlplane.run': 'exec-3' }, 'champion');
+    const r = await promote('--from-profile', 'staging', '--to-profile', 'prod', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ outcome: 'promoted', sourceVersion: '3' });
+    const imported = `models/registry/fraud/_imported/${legacy}`;
+    const copied = aws.buckets.get(PROD.bucket)?.objects as Map<string, Buffer>;
+    for (const [f, body] of Object.entries(FILES)) expect(copied.get(`${imported}${f}`)?.toString()).toBe(body);
+    expect([...copied.keys()].filter((k) => !k.startsWith('models/registry/fraud/'))).toEqual([]);
+    const promoted = prod.models.get('fraud')?.versions.find((v) => v.version === JSON.parse(r.stdout).targetVersion);
+    expect(promoted?.source).toBe(`s3://${PROD.bucket}/${imported}`);
   }, 60_000);
 });
 

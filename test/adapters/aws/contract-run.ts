@@ -96,10 +96,24 @@ class MlflowClient:
 `;
 
 const STUB_BOTO3 = `
-import io, os
+import io, os, shutil
+def _file(bucket, key):
+    return os.path.join(os.environ['FAKE_S3'], bucket, key)
+class _Objects:
+    # list_objects_v2 pages: every file under the prefix, one page.
+    def paginate(self, Bucket, Prefix):
+        root = os.path.join(os.environ['FAKE_S3'], Bucket)
+        keys = sorted(os.path.relpath(os.path.join(d, f), root) for d, _, fs in os.walk(root) for f in fs)
+        return [{'Contents': [{'Key': k} for k in keys if k.startswith(Prefix)]}]
 class _S3:
     def get_object(self, Bucket, Key):
-        return {'Body': io.BytesIO(open(os.path.join(os.environ['FAKE_S3'], Bucket, Key), 'rb').read())}
+        return {'Body': io.BytesIO(open(_file(Bucket, Key), 'rb').read())}
+    def get_paginator(self, op):
+        assert op == 'list_objects_v2'
+        return _Objects()
+    def copy(self, CopySource, Bucket, Key):
+        os.makedirs(os.path.dirname(_file(Bucket, Key)), exist_ok=True)
+        shutil.copyfile(_file(CopySource['Bucket'], CopySource['Key']), _file(Bucket, Key))
 class _Pages:
     def paginate(self, **kw):
         return [{'serviceArns': []}]

@@ -279,7 +279,11 @@ describe('the contract pipeline on aws (emulated)', () => {
       const fraud = r.contract.registry().fraud;
       const newest = fraud?.versions.length ?? 0;
       expect(fraud?.versions[newest - 1]?.tags).toEqual({ 'mlplane.run': 'run-1', 'metric.auc': String(auc) });
-      expect(fraud?.versions[newest - 1]?.source).toBe(`s3://${bucketOf(fraudTemplate)}/runs/contract/run-1/train/model/`);
+      // The version is a copy of the run's model output under the model's prefix, the one its servers read.
+      const version = `s3://${bucketOf(fraudTemplate)}/models/registry/fraud/contract/register/run-1/`;
+      expect(fraud?.versions[newest - 1]?.source).toBe(version);
+      expect(r.emulator.getObject(`${version}part-0.txt`)).toBe('Train.model');
+      expect(r.emulator.getObject(`s3://${bucketOf(fraudTemplate)}/runs/contract/run-1/train/model/part-0.txt`)).toBe('Train.model');
       expect(fraud?.aliases.champion === newest ? 'promote' : 'keep', `auc ${auc} vs ${holder}`).toBe(decision.outcome);
     }
   });
