@@ -55,12 +55,15 @@ export async function gcpCatalogPrices(request: RefreshRequest, options: GcpCata
   let service: string;
   let skus: CatalogSku[];
   try {
+    // Create the stub here, so a credentials failure is this call's rejection (not an unhandled one).
+    await client.initialize();
     const found: string[] = [];
-    for await (const s of client.listServicesAsync({})) if (s.displayName === SERVICE && s.name) found.push(s.name);
+    // The async iterators page on demand (every page is read); autoPaginate does not apply to them.
+    for await (const s of client.listServicesAsync({}, { autoPaginate: false })) if (s.displayName === SERVICE && s.name) found.push(s.name);
     if (found.length !== 1) throw new Error(`services.list has ${found.length} services named '${SERVICE}'`);
     service = found[0]!;
     skus = [];
-    for await (const s of client.listSkusAsync({ parent: service, currencyCode: 'USD' })) skus.push(s as CatalogSku);
+    for await (const s of client.listSkusAsync({ parent: service, currencyCode: 'USD' }, { autoPaginate: false })) skus.push(s as CatalogSku);
   } catch (e) {
     return { target: 'gcp', api: API, prices: {}, problems: [], failure: failure(e) };
   } finally {
