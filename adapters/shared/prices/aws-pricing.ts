@@ -86,7 +86,8 @@ async function getProducts(client: PricingClient, serviceCode: string, filters: 
   for (let page = 0; page === 0 || NextToken; page++) {
     if (page === MAX_PAGES) throw new Error(`more than ${MAX_PAGES} pages of ${serviceCode} products; narrow the filters`);
     const res = await client.send(new GetProductsCommand({ ServiceCode: serviceCode, Filters, FormatVersion: 'aws_v1', MaxResults: 100, NextToken }));
-    for (const entry of res.PriceList ?? []) out.push(JSON.parse(typeof entry === 'string' ? entry : JSON.stringify(entry)) as PriceListProduct);
+    // Documented as a list of JSON strings (the SDK may hand them over as String objects).
+    for (const entry of (res.PriceList ?? []) as unknown[]) out.push((typeof entry === 'object' && entry !== null && !(entry instanceof String) ? entry : JSON.parse(String(entry))) as PriceListProduct);
     NextToken = res.NextToken;
   }
   return out;

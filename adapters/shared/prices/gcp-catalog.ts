@@ -134,7 +134,14 @@ const num = (u: number | string | Long | null | undefined) => (u === null || u =
 const word = (t: string) => new RegExp(`(^|[^A-Za-z0-9])${t}([^A-Za-z0-9]|$)`, 'i');
 
 function failure(e: unknown): { reason: string; fix: string } {
-  const message = e instanceof Error ? e.message : String(e);
+  let message = e instanceof Error ? e.message : String(e);
+  // Over REST the client puts the google.rpc.Status JSON in the message.
+  try {
+    const status = (JSON.parse(message) as { error?: { code?: number; status?: string; message?: string } }).error;
+    if (status?.message) message = `${status.code ?? ''} ${status.status ?? ''} ${status.message}`.trim();
+  } catch {
+    // not JSON: keep it
+  }
   if (/default credentials|could not load the default|unable to detect a project|metadata/i.test(message)) {
     return { reason: 'no credentials (Application Default Credentials not found)', fix: 'run `gcloud auth application-default login` or set GOOGLE_APPLICATION_CREDENTIALS; the Cloud Billing API must be enabled on the credentials’ project' };
   }
