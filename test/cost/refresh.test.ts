@@ -12,6 +12,7 @@ import { COST_TARGETS, estimateCost, requiredSkus, type CostTarget } from '../..
 import { awsPrices } from '../../adapters/shared/prices/aws-pricing';
 import { azureRetailPrices } from '../../adapters/shared/prices/azure-retail';
 import { gcpCatalogPrices } from '../../adapters/shared/prices/gcp-catalog';
+import { hoursPerUnit } from '../../adapters/shared/prices/refresh';
 import { refreshPrices, refreshRequests, type PriceSourceFn, SOURCE_ENDPOINT_ENV } from '../../bin/commands/cost-refresh';
 import { loadSnapshot } from '../../bin/commands/cost';
 import type { EnvironmentModel } from '../../lib/model/types';
@@ -94,6 +95,24 @@ describe('requiredSkus', () => {
     expect(requiredSkus(fraud(), 'aws')).toEqual(['ec2-spot:g4dn.4xlarge', 'fargate:gb-hour', 'fargate:vcpu-hour']);
     expect(requiredSkus(fraud(), 'gcp')).toContain('training-spot-accelerator:NVIDIA_TESLA_T4');
     expect(loadSnapshot().targets.gcp.prices['training-spot-accelerator:NVIDIA_TESLA_T4']).toBeUndefined();
+  });
+});
+
+describe('hoursPerUnit (unit normalisation)', () => {
+  it('reads the time units of the three price lists, and nothing else', () => {
+    expect(['1 Hour', '1/Hour', 'Hrs', 'hours', 'h'].map(hoursPerUnit)).toEqual([1, 1, 1, 1, 1]);
+    expect(hoursPerUnit('100 Hours')).toBe(100); // a price per 100 hours is divided by 100
+    expect(['1 GB/Month', 'GiBy.mo', 'count', '1/Day', ''].map(hoursPerUnit)).toEqual([undefined, undefined, undefined, undefined, undefined]);
+  });
+
+  it('divides a price quoted per 100 hours', async () => {
+    const per100 = await azureRetailStandIn([azureVm('Standard_F2s_v2', 'eastus', 11, 'linux', { unitOfMeasure: '100 Hours' })]);
+    try {
+      const r = await azureRetailPrices({ target: 'azure', region: 'eastus', skus: ['vm:Standard_F2s_v2'] }, { url: `${per100.url}/api/retail/prices` });
+      expect(r.prices['vm:Standard_F2s_v2']).toMatchObject({ usd: 0.11, unit: 'hour' });
+    } finally {
+      await per100.close();
+    }
   });
 });
 
