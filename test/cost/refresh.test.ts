@@ -210,6 +210,21 @@ describe('mlplane cost --refresh against the three price lists', () => {
     expect(r.snapshot!.targets.aws).toEqual(loadSnapshot().targets.aws);
     expect(r.snapshot!.targets.azure.prices['vm:Standard_F2s_v2']?.usd).toBe(0.11);
   });
+
+  it('fails if GCP has no Application Default Credentials: reported as such, with the fix', async () => {
+    const saved = { HOME: process.env.HOME, GAC: process.env.GOOGLE_APPLICATION_CREDENTIALS, CLOUDSDK_CONFIG: process.env.CLOUDSDK_CONFIG };
+    const home = fs.mkdtempSync(path.join(os.tmpdir(), 'mlplane-noadc-'));
+    Object.assign(process.env, { HOME: home, CLOUDSDK_CONFIG: path.join(home, 'gcloud') });
+    delete process.env.GOOGLE_APPLICATION_CREDENTIALS;
+    try {
+      const o = await gcpCatalogPrices({ target: 'gcp', region: 'us-central1', skus: ['pipeline-run'] }, { clientOptions: { apiEndpoint: '127.0.0.1', port: gcp.port, protocol: 'http', fallback: 'rest' } });
+      expect(o.failure).toEqual({ reason: 'no credentials (Application Default Credentials not found)', fix: expect.stringContaining('gcloud auth application-default login') });
+      expect(o.prices).toEqual({});
+    } finally {
+      for (const [k, v] of Object.entries({ HOME: saved.HOME, GOOGLE_APPLICATION_CREDENTIALS: saved.GAC, CLOUDSDK_CONFIG: saved.CLOUDSDK_CONFIG })) if (v === undefined) delete process.env[k]; else process.env[k] = v;
+      fs.rmSync(home, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('mlplane cost after --refresh (the CLI, in a project directory)', () => {
