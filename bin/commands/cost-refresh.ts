@@ -62,6 +62,8 @@ export function refreshRequests(models: Parameters<typeof requiredSkus>[0][], ta
 /** The result of a refresh: the snapshot to write (undefined when nothing was refreshed), the report, the exit code. */
 export interface RefreshResult {
   readonly snapshot?: PriceSnapshot;
+  /** What each source answered (for `--json`). */
+  readonly outcomes: readonly SourceOutcome[];
   readonly report: string;
   readonly errors: string;
   readonly code: number;
@@ -74,7 +76,7 @@ export async function refreshPrices(requests: readonly RefreshRequest[], base: P
       try {
         return await sources[r.target](r);
       } catch (e) {
-        return { target: r.target, api: r.target, prices: {}, problems: [], failure: { reason: (e as Error).message.split('\n')[0]!, fix: 'see the message' } };
+        return { target: r.target, api: `${r.target} price list`, prices: {}, problems: [], failure: { reason: (e as Error).message.split('\n')[0]!, fix: 'set MLPLANE_DEBUG=1 for the stack' } };
       }
     }),
   );
@@ -99,6 +101,7 @@ export async function refreshPrices(requests: readonly RefreshRequest[], base: P
   const any = outcomes.some((o) => Object.keys(o.prices).length > 0);
   return {
     snapshot: any ? mergeSnapshot(base, outcomes, date) : undefined,
+    outcomes,
     report: report.length > 0 ? `${report.join('\n')}\n` : '',
     errors: errors.length > 0 ? `${errors.join('\n')}\n` : '',
     code: errors.length > 0 ? 1 : 0,
@@ -111,11 +114,19 @@ export async function refreshCommand(args: Args, targets: readonly CostTarget[],
   const models = await costModels(args);
   const requests = refreshRequests(models, targets, base.snapshot);
   const result = await refreshPrices(requests, base.snapshot, await priceSources(), new Date().toISOString().slice(0, 10));
-  out.write(`Refreshing ${targets.join(', ')} from the ${snapshotText(base)}\n${result.report}`);
   if (result.snapshot) {
     const file = path.join(dir, LOCAL_SNAPSHOT);
     fs.mkdirSync(path.dirname(file), { recursive: true });
     fs.writeFileSync(file, `${JSON.stringify(result.snapshot, null, 2)}\n`);
+  }
+  if (args.flags.json) {
+    const targetsJson = result.outcomes.map((o) => ({ target: o.target, api: o.api, region: requests.find((r) => r.target === o.target)?.region, refreshed: o.prices, problems: o.problems, ...(o.failure ? { failure: o.failure } : {}) }));
+    out.write(`${JSON.stringify({ from: { file: base.file, date: base.snapshot.date }, written: result.snapshot ? { file: LOCAL_SNAPSHOT, date: result.snapshot.date } : null, targets: targetsJson }, null, 2)}\n`);
+    if (result.errors) err.write(`mlplane cost --refresh: not everything was refreshed:\n${result.errors}`);
+    return result.code;
+  }
+  out.write(`Refreshing ${targets.join(', ')} from the ${snapshotText(base)}\n${result.report}`);
+  if (result.snapshot) {
     out.write(`wrote ${LOCAL_SNAPSHOT} (snapshot of ${result.snapshot.date}); mlplane cost, diff and deploy use it from now on (delete it to use the shipped snapshot)\n`);
   } else {
     out.write(`nothing refreshed; ${LOCAL_SNAPSHOT} not written\n`);

@@ -52,10 +52,11 @@ export function activeSnapshot(dir = process.cwd()): ActiveSnapshot {
 export const snapshotText = (a: ActiveSnapshot) => `snapshot of ${a.snapshot.date} (${a.file})`;
 
 /**
- * `mlplane cost`: estimated monthly cost of each environment per target, from the shipped price
- * snapshot; a table, or with `--format svg` one bar chart per environment (`<out>/<env>.cost.svg`,
+ * `mlplane cost`: estimated monthly cost of each environment per target, from the active price
+ * snapshot (`activeSnapshot`: the project's refreshed one, else the shipped one); a table, or with `--format svg` one bar chart per environment (`<out>/<env>.cost.svg`,
  * `--out` defaulting to cdk.out/graph, beside `mlplane graph`'s pictures); `--format png` also
- * writes each chart rasterised to `<env>.cost.png`.
+ * writes each chart rasterised to `<env>.cost.png`. `--refresh` updates the prices instead
+ * (`cost-refresh.ts`).
  */
 export async function run(args: Args, out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
   const format = typeof args.flags.format === 'string' ? args.flags.format : 'table';

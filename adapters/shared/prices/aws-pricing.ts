@@ -72,7 +72,8 @@ export async function awsPrices(request: RefreshRequest, options: AwsPricingOpti
       }
     }
   } catch (e) {
-    return { target: 'aws', api: API, prices: {}, problems: [], failure: failure(e) };
+    const endpoint = options.clientConfig?.endpoint;
+    return { target: 'aws', api: API, prices: {}, problems: [], failure: failure(e, typeof endpoint === 'string' ? new URL(endpoint).host : HOST) };
   } finally {
     client.destroy();
   }
@@ -109,13 +110,13 @@ function pick(sku: string, products: readonly PriceListProduct[], what: string):
   return selectPrice(sku, candidates, what);
 }
 
-function failure(e: unknown): { reason: string; fix: string } {
+function failure(e: unknown, host: string): { reason: string; fix: string } {
   const name = (e as { name?: string }).name ?? '';
   const message = e instanceof Error ? e.message : String(e);
   if (name === 'CredentialsProviderError' || /could not load credentials/i.test(message)) {
     return { reason: 'no credentials', fix: 'set AWS credentials (AWS_PROFILE, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or SSO) for an identity allowed pricing:GetProducts' };
   }
   const code = networkCode(e);
-  if (code) return { reason: `fetch failed (${code} ${HOST})`, fix: `run where ${HOST} is reachable` };
+  if (code) return { reason: `fetch failed (${code} ${host})`, fix: `run where ${host} is reachable` };
   return { reason: `${name ? `${name}: ` : ''}${message.split('\n')[0]!.slice(0, 300)}`, fix: 'check that the credentials may call pricing:GetProducts' };
 }

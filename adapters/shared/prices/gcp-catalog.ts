@@ -65,7 +65,8 @@ export async function gcpCatalogPrices(request: RefreshRequest, options: GcpCata
     skus = [];
     for await (const s of client.listSkusAsync({ parent: service, currencyCode: 'USD' }, { autoPaginate: false })) skus.push(s as CatalogSku);
   } catch (e) {
-    return { target: 'gcp', api: API, prices: {}, problems: [], failure: failure(e) };
+    const o = options.clientOptions;
+    return { target: 'gcp', api: API, prices: {}, problems: [], failure: failure(e, o?.apiEndpoint ? `${o.apiEndpoint}${o.port ? `:${o.port}` : ''}` : HOST) };
   } finally {
     await client.close().catch(() => undefined);
   }
@@ -133,7 +134,7 @@ const money = (p: { units?: number | string | Long | null; nanos?: number | null
 const num = (u: number | string | Long | null | undefined) => (u === null || u === undefined ? 0 : typeof u === 'object' ? u.toNumber() : Number(u));
 const word = (t: string) => new RegExp(`(^|[^A-Za-z0-9])${t}([^A-Za-z0-9]|$)`, 'i');
 
-function failure(e: unknown): { reason: string; fix: string } {
+function failure(e: unknown, host: string): { reason: string; fix: string } {
   let message = e instanceof Error ? e.message : String(e);
   // Over REST the client puts the google.rpc.Status JSON in the message.
   try {
@@ -146,6 +147,6 @@ function failure(e: unknown): { reason: string; fix: string } {
     return { reason: 'no credentials (Application Default Credentials not found)', fix: 'run `gcloud auth application-default login` or set GOOGLE_APPLICATION_CREDENTIALS; the Cloud Billing API must be enabled on the credentials’ project' };
   }
   const code = networkCode(e);
-  if (code) return { reason: `fetch failed (${code} ${HOST})`, fix: `run where ${HOST} is reachable` };
+  if (code) return { reason: `fetch failed (${code} ${host})`, fix: `run where ${host} is reachable` };
   return { reason: message.split('\n')[0]!.slice(0, 300), fix: 'check that the Cloud Billing API is enabled and the credentials may call it' };
 }
