@@ -287,7 +287,7 @@ describe('mlplane cost after --refresh (the CLI, in a project directory)', () =>
       expect(r.stdout).toContain('nothing refreshed; .mlplane/prices.json not written');
       expect(r.stderr).toContain(`azure: Azure Retail Prices API: fetch failed (ECONNREFUSED 127.0.0.1:${gone[0]!.port}); run where 127.0.0.1:${gone[0]!.port} is reachable`);
       expect(r.stderr).toContain(`\ngcp: Cloud Billing Catalog API: fetch failed (ECONNREFUSED 127.0.0.1:${gone[1]!.port}); run where 127.0.0.1:${gone[1]!.port} is reachable. Left at the 2026-12-03 snapshot's price: feature-online-store:optimized-node ($0.3/node-hour), pipeline-run ($0.03/run)`);
-      expect(r.stderr).toContain(`\naws: AWS Price List Query API: fetch failed (ECONNREFUSED 127.0.0.1:${gone[2]!.port}); run where 127.0.0.1:${gone[2]!.port} is reachable. Left at the 2026-12-03 snapshot's price: ec2-spot:g4dn.4xlarge (unpriced), fargate:gb-hour ($0.004445/gb-hour)`);
+      expect(r.stderr).toContain(`\naws: AWS Price List Query API: fetch failed (ECONNREFUSED 127.0.0.1:${gone[2]!.port}); run where 127.0.0.1:${gone[2]!.port} is reachable. Left at the 2026-12-03 snapshot's price: ec2-spot:g4dn.4xlarge (unpriced), fargate-spot:gb-hour (unpriced), fargate-spot:vcpu-hour (unpriced), fargate:gb-hour ($0.004445/gb-hour), fargate:vcpu-hour ($0.04048/vcpu-hour)`);
       expect(fs.existsSync(path.join(dir, '.mlplane/prices.json'))).toBe(false);
     } finally {
       process.chdir(saved.cwd);
