@@ -19,8 +19,9 @@ Commands:
   graph    write each pipeline DAG and the environment topology as Mermaid (.mmd) and DOT (.dot), or
            as SVG pictures laid out by Graphviz (--format svg; --format png adds a PNG of each;
            --target <t> labels the cloud resources)
-  cost     estimate the monthly cost of each environment per target from the shipped price snapshot
-           (--target, --stage, --json; --format svg|png: a bar chart per environment; --refresh needs network)
+  cost     estimate the monthly cost of each environment per target from a dated price snapshot
+           (--target, --stage, --json; --format svg|png: a bar chart per environment; --refresh:
+           ask the Azure, GCP and AWS price lists, write .mlplane/prices.json, used from then on)
   diff     show what a deploy would change, in ML terms (traffic shifts, alias moves, thresholds, schedules)
   deploy   apply the changes: ARM deployment (azure), reconciler (gcp), CDK toolkit (aws)
   destroy  delete what the environment owns; data-bearing resources are kept unless --destroy-data

@@ -124,3 +124,19 @@ export function machineSpec(resources: ResourcesModel): MachineSpecBody | { prob
   }
   return { problem: `no N1 machine has ${resources.cpu} vCPU and ${resources.memoryGiB} GiB (largest: 96 vCPU, 624 GiB); lower the request` };
 }
+
+/**
+ * vCPUs and GiB of a machine type `machineSpec` picks (N1 sizes and the GPU series above), for
+ * pricing it from per-vCPU and per-GiB rates; undefined for any other machine type.
+ */
+export function machineShape(machineType: string): { readonly vcpus: number; readonly gib: number } | undefined {
+  for (const family of N1) {
+    const size = Number(machineType.slice(family.prefix.length + 1));
+    if (machineType.startsWith(`${family.prefix}-`) && family.sizes.includes(size)) return { vcpus: size, gib: size * family.gibPerCpu };
+  }
+  for (const rows of Object.values(FIXED_GPU)) {
+    const hit = rows.find(([, type]) => type === machineType);
+    if (hit) return { vcpus: hit[2], gib: hit[3] };
+  }
+  return undefined;
+}

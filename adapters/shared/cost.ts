@@ -291,3 +291,31 @@ export function formatCostDelta(d: CostDelta, currency: string): string {
   const body = Math.abs(d.high - d.low) < 0.005 ? `${sign(d.low)} ${amount(d.low)}` : `${sign(d.low)} ${amount(d.low)} … ${sign(d.high)} ${amount(d.high)}`;
   return `${body}/month${d.unpriced > 0 ? ` (${d.unpriced} item(s) unpriced)` : ''}`;
 }
+
+/**
+ * Every SKU key `estimateCost` looks up for `model` on `target` (what `mlplane cost --refresh`
+ * asks the price lists for), sorted. Found by running the estimate against prices that record each
+ * key asked for, so the list cannot drift from what the estimate uses.
+ */
+export function requiredSkus(model: EnvironmentModel, target: CostTarget): string[] {
+  const asked = new Set<string>();
+  const recorder = new Proxy({} as Record<string, Price>, {
+    get: (_t, key) => {
+      if (typeof key === 'string') asked.add(key);
+      return { usd: 0, unit: 'hour', source: 'recorder' } satisfies Price;
+    },
+  });
+  const empty = { region: '', prices: {} };
+  const snapshot: PriceSnapshot = { date: '', currency: 'USD', sources: {}, targets: { azure: empty, gcp: empty, aws: empty, [target]: { region: '', prices: recorder } } };
+  estimateCost(model, target, snapshot);
+  return [...asked].sort();
+}
+
+/** The unit a snapshot price of `sku` is quoted in (what a refreshed price is normalised to). */
+export function skuUnit(sku: string): Price['unit'] {
+  if (sku === 'pipeline-run') return 'run';
+  if (sku.startsWith('feature-online-store:')) return 'node-hour';
+  if (sku.endsWith(':vcpu-hour')) return 'vcpu-hour';
+  if (sku.endsWith(':gb-hour')) return 'gb-hour';
+  return 'hour';
+}

@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import type { Plan } from '../../adapters/deploy';
 import { COST_TARGETS, costDelta, estimateCost, formatCostDelta, type CostTarget } from '../../adapters/shared/cost';
 import type { EnvironmentModel } from '../../lib/model/types';
-import { loadSnapshot, range } from './cost';
+import { activeSnapshot, range } from './cost';
 
 const RECORDS = path.join('.mlplane', 'deployed');
 
@@ -46,13 +46,14 @@ const isCostTarget = (t: string): t is CostTarget => (COST_TARGETS as readonly s
 /** `cost: + $412.00/month (now $1,204.00/month; prices of 2026-11-30)`, or why the delta is not known. */
 export function planCostLine(plan: Plan, model: EnvironmentModel, verb: 'diff' | 'deploy' | 'destroy', dir = process.cwd()): string | undefined {
   if (!isCostTarget(plan.target)) return undefined;
-  const snapshot = loadSnapshot();
+  const active = activeSnapshot(dir);
+  const snapshot = active.snapshot;
   const c = snapshot.currency;
   const after = verb === 'destroy' ? undefined : model;
   const before = deployedModel(model.environment.name, plan.target, dir);
   const now = after ? estimateCost(after, plan.target, snapshot) : undefined;
   const total = now ? ` (now ${range(now.total.low, now.total.high, c)}/month)` : '';
-  const dated = ` — prices of ${snapshot.date} (mlplane cost lists the lines)`;
+  const dated = ` — prices of ${snapshot.date} from ${active.file} (mlplane cost lists the lines)`;
   const changes = plan.items.filter((i) => i.action !== 'noop');
   const everything = changes.length === plan.items.length;
   if (changes.length === 0) return `cost: no change${total}\n`;
@@ -78,7 +79,7 @@ export function costCapProblem(model: EnvironmentModel, target: string, caps: un
   const cap = (caps as Record<string, unknown>)[stage];
   if (cap === undefined) return undefined;
   if (typeof cap !== 'number' || !Number.isFinite(cap) || cap < 0) return `context mlplane:costCap.${stage} must be a non-negative number (monthly, in the price snapshot's currency); got ${JSON.stringify(cap)}`;
-  const snapshot = loadSnapshot();
+  const snapshot = activeSnapshot().snapshot;
   const e = estimateCost(model, target, snapshot);
   if (e.total.high <= cap) return undefined;
   return `[${model.environment.path}] the ${stage} estimate on ${target} is up to ${snapshot.currency} ${e.total.high.toFixed(2)}/month, above mlplane:costCap.${stage} = ${cap}; lower replicas, node counts or schedules (mlplane cost --target ${target} lists the lines), or raise the cap`;
