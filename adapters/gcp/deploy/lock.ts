@@ -283,7 +283,8 @@ export class EnvironmentLock {
   private async writeNow(): Promise<void> {
     if (this.lost) throw this.lost;
     if (this.releasing) return;
-    this.record = { ...this.record, expiresAt: new Date(Date.now() + this.leaseMs).toISOString(), renewedAt: new Date().toISOString(), intents: [...this.pending.values()] };
+    const now = Date.now(); // one clock reading: the lease is exactly leaseMs from the renewal
+    this.record = { ...this.record, expiresAt: new Date(now + this.leaseMs).toISOString(), renewedAt: new Date(now).toISOString(), intents: [...this.pending.values()] };
     try {
       const md = await this.calls.run(
         'write',
@@ -355,15 +356,16 @@ function newRecord(operation: 'deploy' | 'destroy', leaseMs: number, heartbeatMs
       return 'unknown';
     }
   })();
+  const now = Date.now();
   return {
     holder: `${os.hostname()}/${process.pid}/${Math.random().toString(36).slice(2, 8)}`,
     host: os.hostname(),
     pid: process.pid,
     user,
     operation,
-    startedAt: new Date().toISOString(),
-    expiresAt: new Date(Date.now() + leaseMs).toISOString(),
-    renewedAt: new Date().toISOString(),
+    startedAt: new Date(now).toISOString(),
+    expiresAt: new Date(now + leaseMs).toISOString(),
+    renewedAt: new Date(now).toISOString(),
     heartbeatMs,
     intents: [],
   };
