@@ -95,11 +95,6 @@ function toState(raw: { id?: string; tags?: Record<string, string>; properties?:
   return { id: raw.id ?? '', tags: raw.tags, provisioningState: p.provisioningState, error: p.error, outputs: p.outputs };
 }
 
-/** Start a deployment (one PUT). The returned poller follows its `Azure-AsyncOperation`. */
-export async function beginDeployment(client: ResourceManagementClient, id: string, body: DeploymentBody, intervalMs: number) {
-  return client.resources.beginCreateOrUpdateById(id, DEPLOYMENTS_API, { properties: body.properties, tags: body.tags }, { updateIntervalInMs: intervalMs });
-}
-
 /** Read a deployment; `undefined` when it does not exist. `hint` receives the answer's `Retry-After`, if any. */
 export async function getDeployment(client: ResourceManagementClient, id: string, hint?: (retryAfter: string | undefined) => void): Promise<DeploymentState | undefined> {
   try {

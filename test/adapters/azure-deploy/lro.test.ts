@@ -13,13 +13,18 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ResourceManagementClient } from '@azure/arm-resources';
 import { createPipelineRequest, isRestError } from '@azure/core-rest-pipeline';
 import { deploymentNameOf } from '../../../adapters/azure/deploy';
-import { beginDeployment, deploymentId, DEPLOYMENTS_API, getDeployment, sendArm, type DeploymentBody } from '../../../adapters/azure/deploy/arm';
+import { deploymentId, DEPLOYMENTS_API, getDeployment, sendArm, type DeploymentBody } from '../../../adapters/azure/deploy/arm';
 import { templateIndex } from '../../../adapters/azure/deploy/template';
 import { ARM_ENDPOINT, createClients } from '../../../adapters/azure/deploy/transport';
 import { startAzureSimulator, type AzureSimulator } from '../../../adapters/azure/simulator';
 import { lineProgress, liveProgress } from '../../../bin/progress';
 import { conformancePath } from '../../support/conformance';
 import { engineFor, example, inputFor, settingsFor, simulator, since, SUBSCRIPTION } from './support';
+
+/** Start a deployment with the SDK's own long-running-operation poller (one PUT; the poller follows its `Azure-AsyncOperation`). */
+function beginDeployment(client: ResourceManagementClient, id: string, body: DeploymentBody, intervalMs: number) {
+  return client.resources.beginCreateOrUpdateById(id, DEPLOYMENTS_API, { properties: body.properties, tags: body.tags }, { updateIntervalInMs: intervalMs });
+}
 
 let sim: AzureSimulator;
 
