@@ -10,8 +10,8 @@ import { buildDataset, buildFeatureTable, type DatasetBinding, type FeatureTable
 import { Grants } from './grants';
 import { buildDriftMonitor } from './monitoring';
 import { acknowledgeKnownWildcards } from './nag';
-import { nameCollisions } from '../shared/names';
-import { awsNameClaims, stackName, stagedName } from './names';
+import { nameCollisions, stagedEnvironmentName } from '../shared/names';
+import { awsNameClaims, stackName } from './names';
 import { buildPipeline, type WorkloadContext } from './pipelines';
 import { buildPlatform } from './platform';
 import { buildEndpoint } from './serving';
@@ -109,7 +109,7 @@ export function synthAws(scope: IConstruct, model: EnvironmentModel, settings: A
   const env = model.environment;
   const stacks: Stack[] = [];
   const newStack = (): Stack => {
-    const name = stackName(stagedName(env), stacks.length);
+    const name = stackName(stagedEnvironmentName(env), stacks.length);
     const stack = new Stack(scope, name, {
       stackName: name,
       env: { account: settings.account, region: settings.region },

@@ -14,7 +14,8 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import type { DriftMonitorModel } from '../../lib/model/types';
 import { resolveSignalFeatures } from '../../lib/monitor-metrics';
-import { constructId, metricNamespace, relativePath, stagedName } from './names';
+import { constructId, metricNamespace, relativePath } from './names';
+import { stagedEnvironmentName } from '../shared/names';
 import { MLFLOW_IMAGE } from './platform';
 import type { WorkloadContext } from './pipelines';
 import { capturePrefix } from './serving';
@@ -132,7 +133,7 @@ export function buildDriftMonitor(scope: Construct, ctx: WorkloadContext, m: Dri
   const schedule = awsSchedule(m.schedule);
   if (!baseline || !schedule.ok) return undefined; // reported by validateForAws
   const root = new Construct(scope, constructId(envPath, m.path));
-  const namespace = metricNamespace(stagedName(model.environment));
+  const namespace = metricNamespace(stagedEnvironmentName(model.environment));
   const monitorName = relativePath(envPath, m.path);
 
   const role = taskRole(root, 'Role', `mlplane drift monitor ${m.path}`);

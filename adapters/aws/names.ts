@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { NameClaim } from '../../lib/adapter';
-import type { EnvironmentInfo, EnvironmentModel } from '../../lib/model/types';
-import { shortenMiddle } from '../shared/names';
+import type { EnvironmentModel } from '../../lib/model/types';
+import { shortenMiddle, stagedEnvironmentName } from '../shared/names';
 
 /**
  * Naming rules of the aws target.
@@ -30,15 +30,6 @@ export function trimLeft(name: string, max: number, separator: string): string {
 /** The path below the environment: `Fraud/Train/Fit` → `Train/Fit`. */
 export function relativePath(envPath: string, path: string): string {
   return path.startsWith(`${envPath}/`) ? path.slice(envPath.length + 1) : path;
-}
-
-/**
- * The environment's name in the names it shares with other environments of the account and region
- * (stacks, Glue database, metric namespace): `<Env>-<stage>` when the definition declares its
- * stages, so the stages may share an account and region; `<Env>` for a single-stage environment.
- */
-export function stagedName(env: EnvironmentInfo): string {
-  return env.stages ? `${env.name}-${env.stage}` : env.name;
 }
 
 /**
@@ -140,8 +131,8 @@ export function awsNameClaims(model: EnvironmentModel, account: string, region: 
   const stacks = `the stacks of ${env.path}`;
   const accountRegion = `account ${account}, region ${region}`;
   const claims: NameClaim[] = [
-    { scope: accountRegion, what: 'CloudFormation stack', name: stackName(stagedName(env), 0), path: env.path },
-    { scope: accountRegion, what: 'Glue database', name: glueDatabaseName(stagedName(env)), path: env.path },
+    { scope: accountRegion, what: 'CloudFormation stack', name: stackName(stagedEnvironmentName(env), 0), path: env.path },
+    { scope: accountRegion, what: 'Glue database', name: glueDatabaseName(stagedEnvironmentName(env)), path: env.path },
   ];
   for (const r of model.resources) {
     claims.push({ scope: stacks, what: 'construct id', name: constructId(env.path, r.path), path: r.path });

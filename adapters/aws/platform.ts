@@ -10,7 +10,8 @@ import * as rds from 'aws-cdk-lib/aws-rds';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct, type IConstruct } from 'constructs';
 import type { EnvironmentModel } from '../../lib/model/types';
-import { datasetPrefix, glueDatabaseName, stagedName } from './names';
+import { datasetPrefix, glueDatabaseName } from './names';
+import { stagedEnvironmentName } from '../shared/names';
 import { acknowledge } from './nag';
 import type { AwsSettings } from './settings';
 
@@ -174,7 +175,7 @@ export function buildPlatform(stack: Stack, model: EnvironmentModel, settings: A
     allowAllOutbound: true,
   });
 
-  const glueName = glueDatabaseName(stagedName(env));
+  const glueName = glueDatabaseName(stagedEnvironmentName(env));
   const glueDatabase = new glue.CfnDatabase(scope, 'Catalog', {
     catalogId: settings.account,
     databaseInput: {

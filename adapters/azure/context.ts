@@ -2,7 +2,8 @@ import type { NameClaim, SynthWarning } from '../../lib/adapter';
 import type { Problem } from '../../lib/core/errors';
 import type { EnvironmentModel, ResourceModel } from '../../lib/model/types';
 import { ArmExpr, resourceId, resourceKey, type ArmParameter, type ArmParameterValue, type ArmResource, type ArmValue } from './arm';
-import { deriveName, NameError, RULES, stagedEnvironmentName, type NameRule } from './names';
+import { deriveName, NameError, RULES, type NameRule } from './names';
+import { stagedEnvironmentName } from '../shared/names';
 import type { AzureSettings } from './settings';
 
 /** API version of Microsoft.MachineLearningServices used for every ML resource. */
@@ -81,8 +82,7 @@ export class SynthContext {
    * environment, and its stage when the definition declares its stages (`fraud-prod`).
    */
   public get baseSegments(): string[] {
-    const env = this.model.environment;
-    return env.stages ? [env.name, env.stage] : [env.name];
+    return this.staged([this.model.environment.name]);
   }
 
   /**

@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import type { EnvironmentInfo } from '../../lib/model/types';
 import { shortenMiddle } from '../shared/names';
 
 /**
@@ -66,15 +65,6 @@ export const RULES = {
   /** Generic ARM names (Logic Apps, Event Grid, autoscale settings): 3–64. */
   generic: { what: 'resource', min: 3, max: 64, chars: 'a-z0-9-', lower: true, sep: '-', pattern: /^[a-zA-Z0-9][a-zA-Z0-9-]{1,62}[a-zA-Z0-9]$/, alwaysHash: false },
 } as const satisfies Record<string, NameRule>;
-
-/**
- * The environment as it is known in what the stages of one definition share in a resource group
- * (the ARM deployment, custom role definitions): `Fraud-staging` when the definition declares its
- * stages, `Fraud` for a single-stage environment (whose deployed names must not change).
- */
-export function stagedEnvironmentName(env: Pick<EnvironmentInfo, 'name' | 'stage' | 'stages'>): string {
-  return env.stages ? `${env.name}-${env.stage}` : env.name;
-}
 
 /** A short, stable hash (hex) of `parts`. */
 export function shortHash(parts: readonly string[], length = 6): string {

@@ -86,7 +86,7 @@ function isCustom(role: Role): role is CustomRole {
 function defineRole(ctx: SynthContext, role: CustomRole): string {
   // One definition per environment and stage (its destroy removes it), named uniquely in the tenant.
   // A single-stage environment keeps the GUID it always had; with declared stages the stage is part of it.
-  const owner = ctx.env.stages ? [ctx.env.path, ctx.env.stage] : [ctx.env.path];
+  const owner = ctx.staged([ctx.env.path]);
   const name = stableGuid([ctx.settings.subscriptionId, ctx.settings.resourceGroup, ...owner, 'mlplane-role', role.key]);
   const type = 'Microsoft.Authorization/roleDefinitions';
   if (!ctx.has(resourceKey(type, name))) {

@@ -11,8 +11,19 @@
  */
 import type { NameClaim } from '../../lib/adapter';
 import type { Problem } from '../../lib/core/errors';
+import type { EnvironmentInfo } from '../../lib/model/types';
 
 export type { NameClaim } from '../../lib/adapter';
+
+/**
+ * The environment's name in what the stages of one definition share (aws: stacks, Glue database,
+ * metric namespace; azure: the ARM deployment, custom role names): `<Env>-<stage>` when the
+ * definition declares its stages, so the stages may share an account, region or resource group;
+ * `<Env>` for a single-stage environment, whose deployed names must not change.
+ */
+export function stagedEnvironmentName(env: Pick<EnvironmentInfo, 'name' | 'stage' | 'stages'>): string {
+  return env.stages ? `${env.name}-${env.stage}` : env.name;
+}
 
 /**
  * Problems for every derived name two different constructs would share in the same scope.

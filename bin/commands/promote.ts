@@ -64,7 +64,7 @@ export async function run(args: Args, out: NodeJS.WritableStream, err: NodeJS.Wr
   let promote: (r: typeof request) => Promise<import('../../adapters/shared/promotion').PromotionResult>;
   if (target === 'gcp') promote = (await import('../../adapters/gcp/deploy/promote')).promoteGcp;
   else if (target === 'azure') promote = (await import('../../adapters/azure/deploy/promote')).promoteAzure;
-  else if (target === 'aws') promote = (await import('../../adapters/aws/promote')).promoteAws;
+  else if (target === 'aws') promote = (await import('../../adapters/aws/deploy/promote')).promoteAws;
   else throw new UsageError(`promote on target '${target}' is not available; promote with --target azure, gcp or aws`);
 
   const result = await promote(request);

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { PLATFORM_OUTPUTS } from '../../adapters/aws/platform';
-import { AWS_ENDPOINT_ENV } from '../../adapters/aws/promote';
+import { AWS_ENDPOINT_ENV } from '../../adapters/aws/deploy/promote';
 import { examples, synth, template } from '../adapters/aws/support';
 import { startAwsStandIn, type AwsStandIn } from '../support/aws-standin';
 import { cli } from '../support/cli';

@@ -114,11 +114,6 @@ export async function startDeployment(client: ResourceManagementClient, id: stri
   return operationRef(res);
 }
 
-/** Parse a deployment from a poller result. */
-export function deploymentFromResource(raw: { id?: string; tags?: Record<string, string>; properties?: unknown }): DeploymentState {
-  return toState(raw);
-}
-
 /** An answer: status, lower-cased headers, parsed body. */
 interface Answer {
   readonly status: number;

@@ -11,7 +11,7 @@ import { isRestError, RestError } from '@azure/core-rest-pipeline';
 import { checkApprovedPlan, DeployError, InterruptedError, PlanChangedError, withDigest, type DeployEngine, type DeployInput, type DeploySummary, type DestroyOptions, type Plan, type PlanItem, type ProgressEvent, type ProgressSink } from '../../deploy';
 import { parseRetryAfter, RETRYABLE_NETWORK_CODES, RETRYABLE_STATUS, withRetries, type RetryDecision } from '../../shared/retry';
 import type { EnvironmentInfo } from '../../../lib/model/types';
-import { stagedEnvironmentName } from '../names';
+import { stagedEnvironmentName } from '../../shared/names';
 import type { AzureSettings } from '../settings';
 import { DEFAULT_MAX_POLL_INTERVAL_MS, deploymentId, durationMs, followOperation, getDeployment, listDeploymentOperations, pollWaitMs, sendArm, startDeployment, whatIf, type ArmErrorBody, type DeploymentBody, type DeploymentState, type OperationRef, type PollPacing } from './arm';
 import { cloudResource, kindOf, nonAdditiveSchemaChange, planFromWhatIf } from './plan';
@@ -679,7 +679,7 @@ export function createAzureDeployEngine(options: AzureDeployEngineOptions = {}):
          */
         const watchOperations = (id: string) => {
           let inFlight: Promise<void> | undefined;
-          let again = false;
+          let rerun = false;
           const once = async () => {
             let ops: Awaited<ReturnType<typeof listDeploymentOperations>>;
             try {
@@ -697,14 +697,14 @@ export function createAzureDeployEngine(options: AzureDeployEngineOptions = {}):
           };
           const kick = () => {
             if (inFlight) {
-              again = true;
+              rerun = true;
               return;
             }
             inFlight = (async () => {
               do {
-                again = false;
+                rerun = false;
                 await once();
-              } while (again);
+              } while (rerun);
             })().finally(() => {
               inFlight = undefined;
             });
@@ -736,8 +736,8 @@ export function createAzureDeployEngine(options: AzureDeployEngineOptions = {}):
           for (;;) {
             if (waited) {
               // The other deployment may have changed what this one would do: the plan shown must stay the plan applied.
-              const again = await plan(input, p, clients);
-              if (actions(again.plan) !== actions(planned.plan)) {
+              const replanned = await plan(input, p, clients);
+              if (actions(replanned.plan) !== actions(planned.plan)) {
                 throw new DeployError(`the environment changed while mlplane waited for deployment '${planned.name}'; review the new plan (mlplane diff) and deploy again`, p.environmentPath);
               }
             }

@@ -20,11 +20,12 @@
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import type { Readable } from 'node:stream';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { LINEAGE, PromotionRefused, checkGate, type PromotionRequest, type PromotionResult, type PromotionSide } from '../shared/promotion';
-import { modelPrefix, stackName, stagedName } from './names';
-import { PLATFORM_OUTPUTS } from './platform';
-import { MlflowRegistry, tagMap, type MlflowModelVersion, type MlflowTag } from './promote-mlflow';
-import type { AwsSettings } from './settings';
+import { LINEAGE, PromotionRefused, checkGate, type PromotionRequest, type PromotionResult, type PromotionSide } from '../../shared/promotion';
+import { modelPrefix, stackName } from '../names';
+import { stagedEnvironmentName } from '../../shared/names';
+import { PLATFORM_OUTPUTS } from '../platform';
+import { MlflowRegistry, tagMap, type MlflowModelVersion, type MlflowTag } from './mlflow';
+import type { AwsSettings } from '../settings';
 
 /**
  * Environment variable pointing the CloudFormation and S3 clients at a local stand-in
@@ -130,7 +131,7 @@ export async function promoteAws(request: PromotionRequest): Promise<PromotionRe
 async function locate(request: PromotionRequest, side: PromotionSide, which: 'from' | 'to'): Promise<Located> {
   const stage = which === 'from' ? request.spec.from : request.spec.to;
   const settings = side.settings as AwsSettings;
-  const stack = stackName(stagedName(side.model.environment), 0);
+  const stack = stackName(stagedEnvironmentName(side.model.environment), 0);
   const profile = request.profiles?.[which];
   const endpoint = process.env[AWS_ENDPOINT_ENV];
   const config = { region: settings.region, ...(profile ? { profile } : {}), ...(endpoint ? { endpoint } : {}) };
