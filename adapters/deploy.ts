@@ -7,6 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { EnvironmentModel } from '../lib/model/types';
+import type { CallStats } from './shared/calls';
 
 /** What a deploy would do to one resource. */
 export type PlanAction = 'create' | 'update' | 'replace' | 'delete' | 'noop';
@@ -152,13 +153,11 @@ export interface DeploySummary {
   /** Reading API calls sent (the CLI adds the reads of the plan it showed). */
   readonly reads: number;
   readonly durationMs: number;
-  /** What the engine measured of the run, where it does (gcp): calls, round trips on the critical path, parallelism achieved. */
-  readonly stats?: {
-    readonly calls: number;
-    readonly criticalPathRoundTrips: number;
-    readonly parallelism: number;
-    readonly lowestConcurrency: number;
-  };
+  /**
+   * What the engine measured of the run (gcp, azure): calls, round trips on the critical path,
+   * parallelism achieved, and, where concurrency adapts to throttling (gcp), the lowest it went.
+   */
+  readonly stats?: CallStats & { readonly lowestConcurrency?: number };
 }
 
 /** A progress event for one resource. */

@@ -14,6 +14,7 @@ import type { EnvironmentInfo } from '../../../lib/model/types';
 import { stagedEnvironmentName } from '../../shared/names';
 import type { AzureSettings } from '../settings';
 import { DEFAULT_MAX_POLL_INTERVAL_MS, deploymentId, durationMs, followOperation, getDeployment, listDeploymentOperations, pollWaitMs, sendArm, startDeployment, whatIf, type ArmErrorBody, type DeploymentBody, type DeploymentState, type OperationRef, type PollPacing } from './arm';
+import { callStats, describeCallStats } from '../../shared/calls';
 import { cloudResource, kindOf, nonAdditiveSchemaChange, planFromWhatIf } from './plan';
 import { droppedFromDefinition, foreignChildren, listOwned, ownedBy, ownerFilter, ownerOf, ownerTags, STAGE_TAG, type DroppedResource, type Owner } from './owned';
 import { specUploads, uploadSpec, type SpecUpload } from './specs';
@@ -201,26 +202,35 @@ export function createAzureDeployEngine(options: AzureDeployEngineOptions = {}):
    */
   const resolveAliases = async (clients: AzureClients, p: Prepared, index: TemplateIndex, progress: ProgressSink): Promise<Record<string, { value: unknown }>> => {
     const out = { ...p.parameters };
-    for (const [name, alias] of index.aliasParameters) {
-      const container = [...index.entries.values()].find((e) => e.type.toLowerCase() === 'microsoft.machinelearningservices/workspaces/models' && mlNames(e.id)[1] === alias.model);
-      if (!container) continue;
-      const [workspace] = mlNames(container.id);
-      try {
-        const versions = await retrying(progress, `resolve alias ${alias.alias}`, container.path ?? p.environmentPath, async () => {
-          const found: { version: string }[] = [];
-          for await (const v of clients.ml.modelVersions.list(p.settings.resourceGroup, workspace as string, alias.model, { tags: `${alias.tag}=true` })) {
-            if (v.name) found.push({ version: v.name });
+    // All reads at once (one round trip on the critical path), one version list per model and alias tag.
+    const lists = new Map<string, Promise<string | undefined>>();
+    const versionHolding = (workspace: string, model: string, tag: string, label: string, path: string): Promise<string | undefined> => {
+      const key = JSON.stringify([workspace, model, tag]);
+      let list = lists.get(key);
+      if (list === undefined) {
+        list = retrying(progress, label, path, async () => {
+          const found: string[] = [];
+          for await (const v of clients.ml.modelVersions.list(p.settings.resourceGroup, workspace, model, { tags: `${tag}=true` })) {
+            if (v.name) found.push(v.name);
           }
-          return found;
+          return found.sort((a, b) => Number(b) - Number(a) || b.localeCompare(a))[0];
+        }).catch((e: unknown) => {
+          if (statusOf(e) !== 404) throw e;
+          return undefined;
         });
-        const best = versions.map((v) => v.version).sort((a, b) => Number(b) - Number(a) || b.localeCompare(a))[0];
-        if (best !== undefined) out[name] = { value: best };
-      } catch (e) {
-        if (statusOf(e) !== 404) throw e;
+        lists.set(key, list);
       }
-    }
+      return list;
+    };
+    const aliases = [...index.aliasParameters].map(async ([name, alias]) => {
+      const container = [...index.entries.values()].find((e) => e.type.toLowerCase() === 'microsoft.machinelearningservices/workspaces/models' && mlNames(e.id)[1] === alias.model);
+      if (!container) return;
+      const [workspace] = mlNames(container.id);
+      const best = await versionHolding(workspace as string, alias.model, alias.tag, `resolve alias ${alias.alias}`, container.path ?? p.environmentPath);
+      if (best !== undefined) out[name] = { value: best };
+    });
     // An endpoint re-declared before its deployments keeps its live traffic until the traffic step runs.
-    for (const [name, endpoint] of index.liveTrafficParameters) {
+    const traffic = [...index.liveTrafficParameters].map(async ([name, endpoint]) => {
       const [workspace, ep] = endpoint.split('/');
       const entry = [...index.entries.values()].find((e) => /\/onlineEndpoints$/i.test(e.type) && e.id.toLowerCase().endsWith(`/onlineendpoints/${String(ep).toLowerCase()}`));
       try {
@@ -230,7 +240,8 @@ export function createAzureDeployEngine(options: AzureDeployEngineOptions = {}):
         if (statusOf(e) !== 404) throw wrap(e, entry?.path ?? p.environmentPath, p);
         out[name] = { value: {} };
       }
-    }
+    });
+    await Promise.all([...aliases, ...traffic]);
     return out;
   };
 
@@ -241,13 +252,16 @@ export function createAzureDeployEngine(options: AzureDeployEngineOptions = {}):
     const index = templateIndex(p.template, p.environmentPath, scope, Object.fromEntries(Object.entries(parameters).map(([k, v]) => [k, v.value])));
     const name = p.deploymentName;
     const body: DeploymentBody = { properties: { mode: 'Incremental', template: p.template, parameters } };
-    const changes = await retrying(input.progress, 'what-if', p.environmentPath, () => whatIf(clients.resources, scope.subscriptionId, scope.resourceGroup, name, body, pacing));
+    // What-if, and what the environment owns (an incremental deployment never deletes: what the
+    // template dropped is deleted by mlplane), read at the same time.
+    const [changes, owned] = await Promise.all([
+      retrying(input.progress, 'what-if', p.environmentPath, () => whatIf(clients.resources, scope.subscriptionId, scope.resourceGroup, name, body, pacing)),
+      listOwned(clients, p.settings, p.owner, index, (what, path, fn) => retrying(input.progress, what, path, fn), p.environmentPath),
+    ]);
     const fromWhatIf = planFromWhatIf(p.environment, changes, index);
     // Same rule as the gcp target: a dataset's schema changes in place only additively.
     const schema = nonAdditiveSchemaChange(changes, index);
     if (schema) throw new DeployError(schema.message, schema.path);
-    // An incremental deployment never deletes: what the environment owns and the template dropped is deleted by mlplane.
-    const owned = await listOwned(clients, p.settings, p.owner, index, (what, path, fn) => retrying(input.progress, what, path, fn), p.environmentPath);
     const dropped = droppedFromDefinition(owned, index);
     const items = [...fromWhatIf.items, ...dropped.deletes.map((d) => d.item), ...dropped.retained].sort((a, b) => a.path.localeCompare(b.path) || a.id.localeCompare(b.id));
     return { plan: withDigest({ ...fromWhatIf, items }), templateChanges: fromWhatIf.items.some((i) => i.action !== 'noop'), dropped: dropped.deletes, index, parameters, name, body };
@@ -424,7 +438,14 @@ export function createAzureDeployEngine(options: AzureDeployEngineOptions = {}):
     writes: clients.counter.writes,
     reads: clients.counter.reads,
     durationMs: Date.now() - started,
+    stats: callStats(clients.counter.spans),
   });
+
+  /** The run's calls on the live view (as the gcp engine shows them), then its summary. */
+  const finished = (progress: ProgressSink, result: DeploySummary): DeploySummary => {
+    if (result.stats) progress.log(describeCallStats(result.stats));
+    return result;
+  };
 
   // ---------------------------------------------------------------------------------------------
   // destroy
@@ -650,7 +671,7 @@ export function createAzureDeployEngine(options: AzureDeployEngineOptions = {}):
           progress.log(`${p.environment}: no changes (ARM what-if); deployment '${planned.name}' not sent`);
           const deleted = await deleteDropped(clients, p, planned.dropped, progress, input.signal);
           await verifyOrFail(clients, p, planned.index, progress);
-          return summary(p, clients, items, started, deleted);
+          return finished(progress, summary(p, clients, items, started, deleted));
         }
         const creates = new Set(items.filter((i) => i.action === 'create').map((i) => i.id.toLowerCase()));
         const vaults = await softDeletedVaults(clients, p, planned.index, creates, progress);
@@ -822,7 +843,7 @@ export function createAzureDeployEngine(options: AzureDeployEngineOptions = {}):
         }
         const deleted = await deleteDropped(clients, p, planned.dropped, progress, input.signal);
         await verifyOrFail(clients, p, planned.index, progress);
-        return summary(p, clients, items, started, deleted);
+        return finished(progress, summary(p, clients, items, started, deleted));
       } catch (e) {
         throw wrap(e, p.environmentPath, p);
       }
@@ -910,7 +931,7 @@ export function createAzureDeployEngine(options: AzureDeployEngineOptions = {}):
             progress.log(`[${v.path}] key vault '${v.name}' is soft-deleted with purge protection and cannot be purged before its retention ends; a re-deploy needs it recovered: az keyvault recover --name ${v.name}`);
           }
         }
-        return summary(p, clients, dp.plan.items.filter((i) => i.action === 'noop'), started, deleted);
+        return finished(progress, summary(p, clients, dp.plan.items.filter((i) => i.action === 'noop'), started, deleted));
       } catch (e) {
         throw wrap(e, p.environmentPath, p);
       }

@@ -97,37 +97,46 @@ export async function listOwned(clients: AzureClients, settings: AzureSettings, 
       owned.set(r.id.toLowerCase(), { id: r.id, type: r.type, path: r.tags['mlplane-path'] ?? index.pathOf(r.id), retainTag: r.tags['mlplane-retain'] === 'true' });
     }
   });
-  // Workspace schedules are proxy resources (not in the resource group list); their tags are in properties.
-  for (const ws of [...owned.values()].filter((r) => r.type.toLowerCase() === 'microsoft.machinelearningservices/workspaces')) {
-    const name = ws.id.split('/').pop() as string;
-    const schedules = await retrying(`list schedules of ${name}`, envPath, async () => {
-      const out: { id: string; tags: Record<string, string> }[] = [];
-      for await (const s of clients.ml.schedules.list(rg, name)) if (s.id) out.push({ id: s.id, tags: (s.properties.tags ?? {}) as Record<string, string> });
-      return out;
-    });
-    for (const s of schedules) {
-      if (!ownedBy(s.tags, owner)) continue;
-      owned.set(s.id.toLowerCase(), { id: s.id, type: 'Microsoft.MachineLearningServices/workspaces/schedules', path: s.tags['mlplane-path'] ?? index.pathOf(s.id), retainTag: false });
-    }
-  }
-  // Role assignments in the resource group whose principal is one of the environment's identities.
+  // The reads below need only the resource group's list, not one another: all are sent at once
+  // (two round trips on the critical path: an identity, then its role assignments), and their
+  // results are added in the order of the list.
+  const scope = `/subscriptions/${settings.subscriptionId}/resourceGroups/${rg}`;
+  const workspaces = [...owned.values()].filter((r) => r.type.toLowerCase() === 'microsoft.machinelearningservices/workspaces');
   const identities = [...owned.values()].filter((r) => r.type.toLowerCase() === 'microsoft.managedidentity/userassignedidentities');
-  for (const identity of identities) {
-    const live = await retrying(`read identity ${identity.id.split('/').pop() ?? ''}`, identity.path, () => clients.resources.resources.getById(identity.id, '2023-01-31'));
-    const principalId = isRecord(live.properties) ? live.properties.principalId : undefined;
-    if (typeof principalId !== 'string') continue;
-    const scope = `/subscriptions/${settings.subscriptionId}/resourceGroups/${rg}`;
-    const filter = encodeURIComponent(`principalId eq '${principalId}'`);
-    // "Role Assignments - List For Scope" (no SDK package is a dependency; the request goes through the same ARM pipeline).
-    // @see https://learn.microsoft.com/rest/api/authorization/role-assignments/list-for-scope
-    const listed = (await retrying(`list role assignments of ${identity.id.split('/').pop() ?? ''}`, identity.path, () =>
-      sendArm(clients.resources, 'GET', `${scope}/providers/Microsoft.Authorization/roleAssignments?api-version=${ROLE_ASSIGNMENTS_API}&$filter=${filter}`, undefined, 0),
-    )) as { value?: { id?: string; properties?: { scope?: string; description?: string } }[] };
-    for (const a of listed.value ?? []) {
+  const [schedulesOf, assignmentsOf] = await Promise.all([
+    // Workspace schedules are proxy resources (not in the resource group list); their tags are in properties.
+    Promise.all(workspaces.map((ws) => {
+      const name = ws.id.split('/').pop() as string;
+      return retrying(`list schedules of ${name}`, envPath, async () => {
+        const out: { id: string; tags: Record<string, string> }[] = [];
+        for await (const s of clients.ml.schedules.list(rg, name)) if (s.id) out.push({ id: s.id, tags: (s.properties.tags ?? {}) as Record<string, string> });
+        return out;
+      });
+    })),
+    // Role assignments in the resource group whose principal is one of the environment's identities.
+    Promise.all(identities.map(async (identity) => {
+      const live = await retrying(`read identity ${identity.id.split('/').pop() ?? ''}`, identity.path, () => clients.resources.resources.getById(identity.id, '2023-01-31'));
+      const principalId = isRecord(live.properties) ? live.properties.principalId : undefined;
+      if (typeof principalId !== 'string') return [];
+      const filter = encodeURIComponent(`principalId eq '${principalId}'`);
+      // "Role Assignments - List For Scope" (no SDK package is a dependency; the request goes through the same ARM pipeline).
+      // @see https://learn.microsoft.com/rest/api/authorization/role-assignments/list-for-scope
+      const listed = (await retrying(`list role assignments of ${identity.id.split('/').pop() ?? ''}`, identity.path, () =>
+        sendArm(clients.resources, 'GET', `${scope}/providers/Microsoft.Authorization/roleAssignments?api-version=${ROLE_ASSIGNMENTS_API}&$filter=${filter}`, undefined, 0),
+      )) as { value?: { id?: string; properties?: { scope?: string; description?: string } }[] };
+      return listed.value ?? [];
+    })),
+  ]);
+  for (const s of schedulesOf.flat()) {
+    if (!ownedBy(s.tags, owner)) continue;
+    owned.set(s.id.toLowerCase(), { id: s.id, type: 'Microsoft.MachineLearningServices/workspaces/schedules', path: s.tags['mlplane-path'] ?? index.pathOf(s.id), retainTag: false });
+  }
+  identities.forEach((identity, i) => {
+    for (const a of assignmentsOf[i] ?? []) {
       if (!a.id || !a.id.toLowerCase().startsWith(`${scope.toLowerCase()}/`)) continue;
       owned.set(a.id.toLowerCase(), { id: a.id, type: 'Microsoft.Authorization/roleAssignments', path: index.pathOf(a.id) === envPath ? identity.path : index.pathOf(a.id), retainTag: false, description: a.properties?.description });
     }
-  }
+  });
   return owned;
 }
 

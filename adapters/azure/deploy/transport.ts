@@ -21,6 +21,7 @@ import {
   type Pipeline,
   type PipelinePolicy,
 } from '@azure/core-rest-pipeline';
+import type { Span } from '../../shared/calls';
 
 /** The public ARM endpoint the SDK clients are configured with (also against the simulator). */
 export const ARM_ENDPOINT = 'https://management.azure.com';
@@ -28,10 +29,12 @@ export const ARM_ENDPOINT = 'https://management.azure.com';
 /** Environment variable that points the deployer at an ARM simulator (and nothing else does). */
 export const ENDPOINT_ENV = 'MLPLANE_AZURE_ENDPOINT';
 
-/** Counts of API calls sent. */
+/** Counts of API calls sent, and each one's time on the wire (for the run's `callStats`, `adapters/shared/calls.ts`). */
 export interface CallCounter {
   writes: number;
   reads: number;
+  /** Each request's time on the wire, with its method and URL (no query). */
+  readonly spans: (Span & { readonly request: string })[];
 }
 
 /**
@@ -51,7 +54,8 @@ function countingPolicy(counter: CallCounter): PipelinePolicy {
     sendRequest(request, next) {
       if (isWrite(request.method, request.url)) counter.writes += 1;
       else counter.reads += 1;
-      return next(request);
+      const start = performance.now();
+      return next(request).finally(() => counter.spans.push({ start, end: performance.now(), request: `${request.method} ${request.url.split('?')[0] ?? ''}` }));
     },
   };
 }
@@ -119,7 +123,7 @@ export function createClients(options: ClientOptions): AzureClients {
   }
   const credential = options.credential ?? (simulated ? simulatorCredential : new DefaultAzureCredential());
   const httpClient = simulated ? redirectingHttpClient(endpoint) : undefined;
-  const counter: CallCounter = { writes: 0, reads: 0 };
+  const counter: CallCounter = { writes: 0, reads: 0, spans: [] };
   const common = { endpoint: ARM_ENDPOINT, $host: ARM_ENDPOINT, retryOptions: { maxRetries: 0 }, ...(httpClient ? { httpClient } : {}) };
   const resources = new ResourceManagementClient(credential, options.subscriptionId, common);
   const ml = new AzureMachineLearningWorkspaces(credential, options.subscriptionId, common);

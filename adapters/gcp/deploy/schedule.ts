@@ -10,6 +10,9 @@
  * https://cloud.google.com/bigquery/docs/error-messages (rateLimitExceeded).
  */
 
+import type { CallStats } from '../../shared/calls';
+export { criticalRoundTrips, type Span } from '../../shared/calls';
+
 /** Default ceiling of steps in flight per API when the caller sets no concurrency. */
 export const DEFAULT_CONCURRENCY = 32;
 
@@ -77,43 +80,7 @@ export function apiOfMethod(method: string): string {
 }
 
 /** What a run measured of itself. */
-export interface RunStats {
-  /** Requests sent (reads + writes, retries and polls included). */
-  readonly calls: number;
-  /** The longest chain of requests each sent after the previous one was answered: round trips on the critical path. */
-  readonly criticalPathRoundTrips: number;
-  /** Requests in flight on average: busy time of all requests over the run's wall time. */
-  readonly parallelism: number;
+export interface RunStats extends CallStats {
   /** Lowest per-API concurrency the run was throttled down to (the ceiling when never throttled). */
   readonly lowestConcurrency: number;
-}
-
-/** One request's time on the wire, in ms since some origin. */
-export interface Span {
-  readonly start: number;
-  readonly end: number;
-}
-
-/**
- * Round trips on the critical path of a run: the longest chain of requests in which each was sent
- * after the one before it was answered (longest chain of an interval order, by dynamic programming
- * over the requests sorted by their ends).
- */
-export function criticalRoundTrips(spans: readonly Span[]): number {
-  const byStart = [...spans].sort((a, b) => a.start - b.start || a.end - b.end);
-  const byEnd = [...byStart].sort((a, b) => a.end - b.end);
-  const chain = new Map<Span, number>();
-  let ended = 0;
-  let best = 0; // longest chain among the spans answered so far
-  let longest = 0;
-  for (const s of byStart) {
-    // Every span answered by the time `s` was sent started before it, so its chain is known.
-    while (ended < byEnd.length && (byEnd[ended] as Span).end <= s.start) {
-      best = Math.max(best, chain.get(byEnd[ended] as Span) ?? 0);
-      ended++;
-    }
-    chain.set(s, best + 1);
-    longest = Math.max(longest, best + 1);
-  }
-  return longest;
 }

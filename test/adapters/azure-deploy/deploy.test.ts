@@ -50,6 +50,59 @@ describe('azure deploy through the real SDKs against the ARM simulator', () => {
     }
   });
 
+  it('reports its calls, round trips on the critical path and parallelism, as the simulator counted them', async () => {
+    const model = example('Fraud');
+    const input = inputFor(model, settingsFor(model, 'rg-stats'));
+    const mark = sim.requestLog.length;
+    const summary = await engineFor(sim).deploy(input);
+    const sent = since(sim, mark);
+
+    const stats = summary.stats!;
+    expect(stats.calls).toBe(sent.length);
+    expect(stats.calls).toBe(summary.reads + summary.writes);
+    // Reads that do not wait for one another go out together (verification, plan reads), so the chain is shorter than the calls.
+    expect(stats.criticalPathRoundTrips).toBeGreaterThan(0);
+    expect(stats.criticalPathRoundTrips).toBeLessThan(stats.calls);
+    expect(stats.parallelism).toBeGreaterThan(0);
+    expect(input.progress.logs).toContain(`${stats.calls} calls, ${stats.criticalPathRoundTrips} round trips on the critical path, parallelism ${stats.parallelism}`);
+  });
+
+  it.each(['Churn', 'Fraud'])('sends the reads of an unchanged %s redeploy that do not wait for one another together', async (name) => {
+    const model = example(name);
+    await engineFor(sim).deploy(inputFor(model, settingsFor(model, `rg-chain-${name}`)));
+    // With this much latency on every answer, requests answered less than LATENCY apart were in
+    // flight together: one sent after another was answered is answered at least LATENCY later.
+    const LATENCY = 150;
+    const mark = sim.requestLog.length;
+    sim.faults.latencyMs = LATENCY;
+    let summary;
+    try {
+      summary = await engineFor(sim).deploy(inputFor(model, settingsFor(model, `rg-chain-${name}`)));
+    } finally {
+      sim.faults.latencyMs = 0;
+    }
+    const sent = since(sim, mark);
+    const matching = (re: RegExp) => sent.filter((r) => re.test(`${r.method} ${r.path}`));
+    const together = (group: typeof sent) => {
+      expect(group.length).toBeGreaterThan(1);
+      expect(Math.max(...group.map((r) => r.at)) - Math.min(...group.map((r) => r.at))).toBeLessThan(LATENCY);
+    };
+    const whatIf = matching(/^POST .*\/whatIf$/)[0]!;
+    // Model aliases (one version list per model and alias tag) and the live traffic of endpoints, before what-if.
+    const first = [...matching(/^GET .*\/models\/[^/]+\/versions$/), ...matching(/^GET .*\/onlineEndpoints\/[^/]+$/).filter((r) => r.at < whatIf.at)];
+    expect(first).toHaveLength(name === 'Fraud' ? 3 : 1); // Fraud: two aliases of one model and one endpoint's traffic
+    if (first.length > 1) together(first);
+    // What-if alongside the owned resources of the group; then every identity at once.
+    together([whatIf, ...matching(/^GET .*\/resourceGroups\/[^/]+\/resources$/)]);
+    together(matching(/^GET .*\/userAssignedIdentities\/[^/]+$/));
+    // Verification: every compute, endpoint, deployment and schedule at once, after the plan.
+    const planned = Math.max(...matching(/\/roleAssignments$/).map((r) => r.at));
+    together(sent.filter((r) => r.at > planned && /^\/subscriptions\/.*\/workspaces\/[^/]+\/(computes|onlineEndpoints|batchEndpoints|schedules)\//.test(r.path)));
+    expect(summary.writes).toBe(0);
+    // Sent one after another these would be 1 + 2 + 2 × identities + verification round trips.
+    expect(summary.stats!.criticalPathRoundTrips).toBeLessThan(sent.length / 2);
+  });
+
   it('routes live traffic as the Fraud endpoint defines it', async () => {
     const model = example('Fraud');
     const engine = engineFor(sim);

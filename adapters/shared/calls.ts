@@ -1,0 +1,70 @@
+/**
+ * What a deploy engine measures of its own API calls: how many it sent, how many of them had to
+ * wait for one another (round trips on the critical path), and how many were in flight at once.
+ *
+ * Both engines record one {@link Span} per request on the wire (the gcp engine around each SDK
+ * call, the azure engine in its clients' pipeline) and report {@link callStats} in the deploy
+ * summary and on the live view.
+ */
+
+/** One request's time on the wire, in ms since some origin. */
+export interface Span {
+  readonly start: number;
+  readonly end: number;
+}
+
+/** Calls, round trips on the critical path and parallelism of a run. */
+export interface CallStats {
+  /** Requests sent (reads + writes, retries and polls included). */
+  readonly calls: number;
+  /** The longest chain of requests each sent after the previous one was answered: round trips on the critical path. */
+  readonly criticalPathRoundTrips: number;
+  /** Requests in flight on average: busy time of all requests over the run's wall time. */
+  readonly parallelism: number;
+}
+
+/**
+ * Round trips on the critical path of a run: the longest chain of requests in which each was sent
+ * after the one before it was answered (longest chain of an interval order, by dynamic programming
+ * over the requests sorted by their ends).
+ */
+export function criticalRoundTrips(spans: readonly Span[]): number {
+  const byStart = [...spans].sort((a, b) => a.start - b.start || a.end - b.end);
+  const byEnd = [...byStart].sort((a, b) => a.end - b.end);
+  const chain = new Map<Span, number>();
+  let ended = 0;
+  let best = 0; // longest chain among the spans answered so far
+  let longest = 0;
+  for (const s of byStart) {
+    // Every span answered by the time `s` was sent started before it, so its chain is known.
+    while (ended < byEnd.length && (byEnd[ended] as Span).end <= s.start) {
+      best = Math.max(best, chain.get(byEnd[ended] as Span) ?? 0);
+      ended++;
+    }
+    chain.set(s, best + 1);
+    longest = Math.max(longest, best + 1);
+  }
+  return longest;
+}
+
+/** The stats of a run's spans (one per request sent). */
+export function callStats(spans: readonly Span[]): CallStats {
+  let first = Infinity;
+  let last = -Infinity;
+  let busy = 0;
+  for (const s of spans) {
+    first = Math.min(first, s.start);
+    last = Math.max(last, s.end);
+    busy += s.end - s.start;
+  }
+  return {
+    calls: spans.length,
+    criticalPathRoundTrips: criticalRoundTrips(spans),
+    parallelism: spans.length === 0 ? 0 : last > first ? Math.round((busy / (last - first)) * 10) / 10 : 1,
+  };
+}
+
+/** The live view's line of a run's stats. */
+export function describeCallStats(stats: CallStats): string {
+  return `${stats.calls} calls, ${stats.criticalPathRoundTrips} round trips on the critical path, parallelism ${stats.parallelism}`;
+}
