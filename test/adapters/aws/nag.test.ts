@@ -2,7 +2,7 @@
  * The cdk-nag acknowledgements of the aws target: only the wildcard resources it grants on purpose
  * are acknowledged; any other wildcard stays a cdk-nag error.
  */
-import { App, Stack } from 'aws-cdk-lib';
+import { App, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { describe, expect, it } from 'vitest';
@@ -33,5 +33,30 @@ describe('cdk-nag wildcard acknowledgements', () => {
   it('fails if a policy grants a wildcard resource the target does not grant on purpose', () => {
     const app = policyStack(() => ['arn:aws:dynamodb:eu-west-1:123456789012:table/*'], ['dynamodb:GetItem']);
     expect(iam5(app)).toEqual(['AwsSolutions-IAM5[Resource::arn:aws:dynamodb:eu-west-1:123456789012:table/*] @ Nag/Role/DefaultPolicy/Resource']);
+  });
+
+  it("acknowledges Resource '*' per policy: a policy that needs it does not cover one in the same stack that does not", () => {
+    const app = new App({ builtinCloudFormationValidation: false });
+    const stack = new Stack(app, 'Nag', { env: { account: '123456789012', region: 'eu-west-1' } });
+    const tracing = new iam.Role(stack, 'Tracing', { assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com') });
+    tracing.addToPolicy(new iam.PolicyStatement({ actions: ['xray:PutTraceSegments'], resources: ['*'] }));
+    const reader = new iam.Role(stack, 'Reader', { assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com') });
+    reader.addToPolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: ['*'] }));
+    acknowledgeKnownWildcards(stack);
+    expect(iam5(app)).toEqual(['AwsSolutions-IAM5[Resource::*] @ Nag/Reader/DefaultPolicy/Resource']);
+  });
+
+  it('acknowledges a known wildcard once for the stack, whichever policies have it', () => {
+    const app = policyStack((stack) => {
+      const bucket = new s3.Bucket(stack, 'Data', { enforceSSL: true, serverAccessLogsPrefix: 'logs/' });
+      const other = new iam.Role(stack, 'Other', { assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com') });
+      other.addToPolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [bucket.arnForObjects('datasets/transactions/*')] }));
+      return [bucket.arnForObjects('datasets/transactions/*')];
+    });
+    expect(iam5(app)).toEqual([]);
+    const acks = app.node.findAll().flatMap((c) =>
+      c.node.metadata.filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY).flatMap((m) => Object.keys(m.data as object).filter((id) => id.includes('AwsSolutions-')).map((id) => [c.node.path, id])),
+    );
+    expect(acks).toEqual([['Nag', expect.stringMatching(/AwsSolutions-IAM5\[Resource::<Data[0-9A-F]+\.Arn>\/datasets\/transactions\/\*\]$/)]]);
   });
 });
