@@ -64,6 +64,8 @@ export interface GcpSimulator {
   readonly faults: Faults;
   readonly state: SimulatorState;
   readonly requestLog: LoggedRequest[];
+  /** TCP connections accepted since the simulator started (a client that reuses keep-alive sockets opens few). */
+  readonly connections: number;
   /** Stop listening and close open connections. */
   close(): Promise<void>;
 }
@@ -80,6 +82,7 @@ export async function startGcpSimulator(options: GcpSimulatorOptions = {}): Prom
   const faults = new Faults();
   const requestLog: LoggedRequest[] = [];
   const sockets = new Set<import('node:net').Socket>();
+  let connections = 0;
   const latency = options.latencyMs ?? 0;
   let pendingSlowPolls: number | undefined;
 
@@ -166,6 +169,7 @@ export async function startGcpSimulator(options: GcpSimulatorOptions = {}): Prom
   });
   keepIdleConnections(server);
   server.on('connection', (s) => {
+    connections += 1;
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
   });
@@ -180,6 +184,9 @@ export async function startGcpSimulator(options: GcpSimulatorOptions = {}): Prom
     faults,
     state,
     requestLog,
+    get connections() {
+      return connections;
+    },
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy();
