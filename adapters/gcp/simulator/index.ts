@@ -18,7 +18,7 @@ import { keepIdleConnections } from '../../shared/keep-alive';
 import { ApiError } from './errors';
 import { Faults, type FaultKind } from './faults';
 import { SimulatorState, type Json } from './state';
-import { handleVertex, matchVertex, type SimRequest, type SimResponse } from './vertex';
+import { handleVertex, matchVertex, prepareVertex, type SimRequest, type SimResponse } from './vertex';
 import { matchPlatform } from './platform';
 import { PlatformDiscovery } from './platform-discovery';
 
@@ -77,6 +77,8 @@ export interface GcpSimulator {
  */
 export async function startGcpSimulator(options: GcpSimulatorOptions = {}): Promise<GcpSimulator> {
   const discovery = loadBigQueryDiscovery(options.conformanceDir);
+  // What every request is checked with is built before the first one arrives.
+  prepareVertex();
   const platforms = new PlatformDiscovery(options.conformanceDir);
   const state = new SimulatorState();
   const faults = new Faults();

@@ -80,8 +80,29 @@ function protoSourceBehaviors(): Map<string, string[]> {
   return index;
 }
 
+/** Field behaviours by field, once worked out (the simulator checks every request body with them). */
+const behaviorsOfField = new WeakMap<protobuf.Field, readonly string[]>();
+
 /** Field behaviours of a field (`REQUIRED`, `OUTPUT_ONLY`, `IMMUTABLE`, …). */
-export function fieldBehaviors(field: protobuf.Field): string[] {
+export function fieldBehaviors(field: protobuf.Field): readonly string[] {
+  let known = behaviorsOfField.get(field);
+  if (!known) {
+    known = behaviorsOf(field);
+    behaviorsOfField.set(field, known);
+  }
+  return known;
+}
+
+/**
+ * Build the indexes read from the `.proto` sources (field behaviours) now rather than on the
+ * first request that needs them (a few hundred ms of CPU, once per process).
+ */
+export function prepareProtoChecks(): void {
+  protoRoot();
+  protoSourceBehaviors();
+}
+
+function behaviorsOf(field: protobuf.Field): string[] {
   const fromSource = protoSourceBehaviors().get(field.fullName);
   if (fromSource) return fromSource;
   const out = new Set<string>();
@@ -128,11 +149,7 @@ export function checkMessage(type: protobuf.Type, value: unknown, options: Proto
     return [{ field: at || '(body)', message: `expected a ${type.name} object, got ${describe(value)}` }];
   }
   const obj = value as Record<string, unknown>;
-  const byJson = new Map<string, protobuf.Field>();
-  for (const f of type.fieldsArray) {
-    byJson.set(f.name, f);
-    byJson.set(snake(f.name), f);
-  }
+  const byJson = jsonNames(type);
   const seenOneofs = new Map<string, string>();
   for (const [key, v] of Object.entries(obj)) {
     const field = byJson.get(key);
@@ -165,6 +182,23 @@ export function checkMessage(type: protobuf.Type, value: unknown, options: Proto
     }
   }
   return problems;
+}
+
+/** The fields of each message type by their proto3-JSON names (lowerCamel and the original snake_case). */
+const jsonNamesOfType = new WeakMap<protobuf.Type, ReadonlyMap<string, protobuf.Field>>();
+
+function jsonNames(type: protobuf.Type): ReadonlyMap<string, protobuf.Field> {
+  let byJson = jsonNamesOfType.get(type);
+  if (!byJson) {
+    const m = new Map<string, protobuf.Field>();
+    for (const f of type.fieldsArray) {
+      m.set(f.name, f);
+      m.set(snake(f.name), f);
+    }
+    byJson = m;
+    jsonNamesOfType.set(type, byJson);
+  }
+  return byJson;
 }
 
 function checkField(field: protobuf.Field, v: unknown, options: ProtoCheckOptions, at: string): BodyProblem[] {
