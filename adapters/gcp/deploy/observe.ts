@@ -12,7 +12,7 @@ import { observePlatform } from './platform';
 import { jsonToObject, messageType, type Json } from './proto-json';
 import { type Step, type Observed, RANK, type Run, lastSegment, item, timeoutFor, quiet, ignoreNotFound, stripUndefined, pickTop } from './run';
 import { AliasRollouts, asDesired, liveDeployment } from './alias';
-import { foreignError, cascadeReplacements, order, deleteStep, type Binding, type LivePolicy, mergeBindings, policyStep, serviceAgents, MODEL_KIND, modelStep, vertexStep, deployedModelStep, undeploy, createDataset, createTable, deleteTable, normalizeBq } from './steps';
+import { foreignError, cascadeReplacements, order, deleteStep, type Binding, type LivePolicy, mergeBindings, namesServiceAgents, policyStep, projectNumberOf, serviceAgents, MODEL_KIND, modelStep, vertexStep, deployedModelStep, undeploy, createDataset, createTable, deleteTable, normalizeBq } from './steps';
 
 /** The generic Vertex kind of a manifest entry, if it has one. */
 export function vertexKindOf(e: ManifestEntry): VertexKind | undefined {
@@ -59,6 +59,13 @@ export async function observeLive(run: Run, mode: 'deploy' | 'destroy', destroyO
   const { list } = reads;
   for (const kind of [MODEL_KIND, ...VERTEX_KINDS, MONITOR_SCHEDULE_KIND]) if (kind.collection !== 'featureViews') void quiet(list(kind, parent));
   for (const e of managed.filter((x) => x.method === 'aiplatform.projects.locations.metadataStores.create')) void quiet(reads.metadataStore(`${e.parent}/metadataStores/${e.id}`));
+  // Second round, sent together: an entry with a caller-chosen id that is not among its
+  // collection's owned resources is looked for in one unfiltered list of that collection (a
+  // resource of that name without our label). The loops below ask for the same lists, collection
+  // after collection; asking for them here as soon as the owned lists are in makes them one round.
+  void quiet(secondRound(reads, managed, parent, env));
+  // The project number (service agents' e-mails), read once per run, with the first round.
+  if (mode === 'deploy' && managed.some((e) => namesServiceAgents(bodies.get(e.key) as Json))) void quiet(projectNumberOf(run));
 
   // ---- BigQuery: the environment dataset, its tables, their policies
   const dsEntry = managed.find((e) => e.method === 'bigquery.datasets.insert');
@@ -484,6 +491,26 @@ export async function observeLive(run: Run, mode: 'deploy' | 'destroy', destroyO
 
   if (foreign.length > 0) throw new DeployError(`refusing to touch resources this environment does not own:\n  ${foreign.join('\n  ')}`, manifest.environment);
   return { manifest, steps: cascadeReplacements(order(steps, manifest)), lockPresent, datasetPresent };
+}
+
+/**
+ * Start the unfiltered list of every label-filtered collection in which an entry with a
+ * caller-chosen id is missing from the owned resources: exactly the lists `byName` sends for
+ * those entries, at once. (Feature views are listed under their stores, later.)
+ */
+async function secondRound(reads: LiveReads, managed: readonly ManifestEntry[], parent: string, env: string): Promise<void> {
+  const kinds = [MODEL_KIND, ...VERTEX_KINDS].filter((k) => k.labelFilter && k.collection !== 'featureViews');
+  await Promise.all(
+    kinds.map(async (kind) => {
+      const named = managed.filter((e) => e.id && (kind === MODEL_KIND ? e.method === MODEL_KIND.method : vertexKindOf(e) === kind));
+      for (const e of named) {
+        const name = `${e.parent}/${kind.collection}/${e.id as string}`;
+        // Models are listed in the location only; the other collections in each entry's parent.
+        const owned = await reads.list(kind, kind === MODEL_KIND ? parent : e.parent);
+        if (!owned.some((l) => l.name === name && (kind === MODEL_KIND ? l.env : kind.envOf(l.json)) === env)) void quiet(reads.byName(kind, e.parent, name));
+      }
+    }),
+  );
 }
 
 /** The live-state reads of one observation, each sent once and shared. */
