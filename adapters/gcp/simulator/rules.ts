@@ -129,6 +129,8 @@ export function prepareRules(): void {
   prepareProtoChecks();
   fieldComments();
   pipelineSpec();
+  // The first time zone checked loads ICU's zone data (~25 ms); the next ones cost ~0.3 ms.
+  isTimeZone('UTC');
 }
 
 const MONTHS = ['JAN', 'FEB', 'MAR', 'APR', 'MAY', 'JUN', 'JUL', 'AUG', 'SEP', 'OCT', 'NOV', 'DEC'];
