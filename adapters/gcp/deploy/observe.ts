@@ -64,6 +64,8 @@ export async function observeLive(run: Run, mode: 'deploy' | 'destroy', destroyO
   // resource of that name without our label). The loops below ask for the same lists, collection
   // after collection; asking for them here as soon as the owned lists are in makes them one round.
   void quiet(secondRound(reads, managed, parent, env));
+  // The collections an earlier read in this run listed unfiltered go out now, with the first round.
+  for (const key of run.listedUnfiltered) reads.listUnfiltered(key);
   // The project number (service agents' e-mails), read once per run, with the first round.
   if (mode === 'deploy' && managed.some((e) => namesServiceAgents(bodies.get(e.key) as Json))) void quiet(projectNumberOf(run));
 
@@ -524,6 +526,8 @@ interface LiveReads {
   byName(kind: VertexKind, parent: string, name: string): Promise<Live | undefined>;
   /** Whether a metadata store exists. */
   metadataStore(name: string): Promise<boolean>;
+  /** Send the unfiltered list `byName` reads, named `<list method>|<parent>` (as `Run.listedUnfiltered` records them). */
+  listUnfiltered(key: string): void;
 }
 
 function liveReads(run: Run): LiveReads {
@@ -537,11 +541,20 @@ function liveReads(run: Run): LiveReads {
     return v;
   };
   const list = (kind: VertexKind, p: string) => once(`owned|${kind.method}|${p}`, () => listVertex(run.ctx, kind, p));
+  const listAll = (kind: VertexKind, p: string) => {
+    run.listedUnfiltered.add(`${kind.method}|${p}`);
+    return once(`all|${kind.method}|${p}`, () => listAllVertex(run.ctx, kind, p));
+  };
   return {
     list,
     byName: async (kind, p, name) => {
-      const all = kind.labelFilter ? await once(`all|${kind.method}|${p}`, () => listAllVertex(run.ctx, kind, p)) : await list(kind, p);
+      const all = kind.labelFilter ? await listAll(kind, p) : await list(kind, p);
       return all.find((l) => l.name === name);
+    },
+    listUnfiltered: (key) => {
+      const bar = key.indexOf('|');
+      const kind = [MODEL_KIND, ...VERTEX_KINDS].find((k) => k.method === key.slice(0, bar));
+      if (kind?.labelFilter) void listAll(kind, key.slice(bar + 1));
     },
     metadataStore: (name) =>
       once(`metadataStore|${name}`, async () => {

@@ -203,3 +203,40 @@ describe('reading the project number', () => {
     }
   });
 });
+
+describe('reading the live state again under the lock', () => {
+  it('sends the unfiltered lists the first read needed with the first round of the read under the lock', { timeout: 120_000 }, async () => {
+    // GIVEN a fresh simulator: the first read of a deploy lists models unfiltered (none is ours yet)
+    const fresh = await startSimulator();
+    const { makeClients } = await import('../../../adapters/gcp/deploy/clients');
+    const input = inputFor(renderEnvironment(defineGenerated(new Root(), 2)));
+    const clients = makeClients(input.settings.project, input.settings.region, { MLPLANE_GCP_ENDPOINT: fresh.url });
+    // The second owned (filtered) list of models is held until a second unfiltered one has been sent (or 3 s pass).
+    let owned = 0;
+    let unfiltered = 0;
+    let heldUntilSent = false;
+    let sent: () => void = () => undefined;
+    const secondUnfiltered = new Promise<void>((r) => (sent = r));
+    const listModels = clients.models.listModels.bind(clients.models) as (...a: unknown[]) => Promise<unknown>;
+    Object.defineProperty(clients.models, 'listModels', {
+      configurable: true,
+      value: async (request: { filter?: string }, ...rest: unknown[]) => {
+        if (request.filter) {
+          owned += 1;
+          if (owned === 2) heldUntilSent = await Promise.race([secondUnfiltered.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 3_000))]);
+        } else if (++unfiltered === 2) sent();
+        return listModels(request, ...rest);
+      },
+    });
+    try {
+      // WHEN it deploys (read, lock, read again)
+      await engineFor(fresh).deploy(input);
+      // THEN the read under the lock asked for the unfiltered list without waiting for the owned one
+      expect(owned).toBe(2);
+      expect(heldUntilSent).toBe(true);
+    } finally {
+      delete (clients.models as unknown as Record<string, unknown>).listModels;
+      await fresh.close();
+    }
+  });
+});
