@@ -18,8 +18,10 @@
  * The SDKs stay the SDKs: requests are built, signed, retried and decoded by them.
  */
 import * as http from 'node:http';
+import { createRequire } from 'node:module';
 import * as https from 'node:https';
 import { Readable } from 'node:stream';
+import { pathToFileURL } from 'node:url';
 import * as zlib from 'node:zlib';
 
 /** The part of a fetch `init` gaxios passes (its prepared options). */
@@ -193,8 +195,18 @@ function abortError(): Error {
   return Object.assign(e, { type: 'aborted' });
 }
 
-/** The requests this transport leaves to node-fetch (gaxios's default), as they were. */
+type Fetch = (input: string | URL, init: FetchInit) => Promise<unknown>;
+let defaultFetch: Promise<Fetch> | undefined;
+
+/**
+ * The requests this transport leaves to node-fetch, gaxios's default, as they were: the node-fetch
+ * that the gaxios of google-auth-library (a dependency of mlplane) resolves.
+ */
 async function nodeFetch(input: string | URL, init: FetchInit): Promise<TransportResponse> {
-  const { default: fetch } = await import('node-fetch');
-  return (await fetch(input as never, init as never)) as unknown as TransportResponse;
+  defaultFetch ??= (async () => {
+    const gaxios = createRequire(createRequire(import.meta.url).resolve('google-auth-library')).resolve('gaxios');
+    const mod = (await import(pathToFileURL(createRequire(gaxios).resolve('node-fetch')).href)) as { default: Fetch };
+    return mod.default;
+  })();
+  return (await (await defaultFetch)(input, init)) as TransportResponse;
 }

@@ -5,7 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import * as zlib from 'node:zlib';
-import { Gaxios } from 'gaxios';
+import { PassThroughClient } from 'google-auth-library';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { classifyGcp, isAmbiguous, makeClients } from '../../../adapters/gcp/deploy/clients';
 import { gcpFetch } from '../../../adapters/gcp/deploy/transport';
@@ -46,8 +46,8 @@ afterAll(async () => {
   await new Promise<void>((r) => server.close(() => r()));
 });
 
-/** A gaxios like the SDKs' (their `transporterOptions`), on this transport. */
-const gaxios = () => new Gaxios({ fetchImplementation: gcpFetch as unknown as typeof fetch });
+/** An auth client like the SDKs' (its gaxios `transporterOptions`), on this transport. */
+const gaxios = () => new PassThroughClient({ transporterOptions: { fetchImplementation: gcpFetch as unknown as typeof fetch } });
 
 describe('the SDKs’ HTTP transport', () => {
   it('sends a request through gaxios and answers with its status, headers and body', async () => {
