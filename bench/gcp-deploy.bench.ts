@@ -7,7 +7,7 @@
  *
  * `node --import tsx bench/gcp-deploy.bench.ts [--pipelines 100] [--latency-ms 20] [--concurrency 32] [--full] [--calls] [--profile]`
  * (`--full` adds the 2,000-resource run; `--calls` lists the measured deploy's requests by rpc;
- * `--profile` writes a CPU profile of it.)
+ * `--profile` writes CPU profiles of it and of the simulator process.)
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
@@ -50,6 +50,8 @@ interface SimStats {
   readonly reads: number;
   readonly writes: number;
   readonly cpuMs: number;
+  /** TCP connections the simulator accepted. */
+  readonly connections: number;
   readonly byRpc: Readonly<Record<string, number>>;
 }
 
@@ -57,6 +59,8 @@ interface Simulator {
   readonly url: string;
   stats(): Promise<SimStats>;
   reset(): Promise<void>;
+  /** Start a CPU profile of the simulator process; the function returned stops it and gives its file. */
+  profile(): Promise<() => Promise<string>>;
   stop(): Promise<void>;
 }
 
@@ -81,6 +85,16 @@ async function startSimulator(): Promise<Simulator> {
       child.send('reset');
       await p;
     },
+    profile: async () => {
+      const p = next<unknown>();
+      child.send('profile');
+      await p;
+      return async () => {
+        const done = next<{ profile: string }>();
+        child.send('profile-stop');
+        return (await done).profile;
+      };
+    },
     stop: () => new Promise<void>((resolve) => {
       child.once('exit', () => resolve());
       child.send('stop');
@@ -93,9 +107,11 @@ interface Measured {
   readonly wallMs: number;
   readonly cpuMs: number;
   readonly simCpuMs: number;
+  /** TCP connections the simulator accepted during the deploy (keep-alive sockets are reused). */
+  readonly connections: number;
   /** Requests of the measured deploy by rpc, as the simulator counted them. */
   readonly byRpc: Readonly<Record<string, number>>;
-  readonly noop?: { readonly reads: number; readonly writes: number; readonly byRpc: Readonly<Record<string, number>>; readonly wallMs: number };
+  readonly noop?: { readonly reads: number; readonly writes: number; readonly connections: number; readonly byRpc: Readonly<Record<string, number>>; readonly wallMs: number };
 }
 
 async function deploy(pipelines: number, c: number, withNoop: boolean): Promise<Measured & { manifest: Manifest }> {
@@ -109,6 +125,7 @@ async function deploy(pipelines: number, c: number, withNoop: boolean): Promise<
     // Warm the SDK clients (they parse the protos once per process) outside the measurement.
     await engine.diff({ model, documents, settings, progress });
     const profiling = args.includes('--profile') && c !== 1 ? await startProfile() : undefined;
+    const simProfiling = profiling ? await sim.profile() : undefined;
     await sim.reset();
     const simCpu0 = (await sim.stats()).cpuMs;
     const cpu0 = process.cpuUsage();
@@ -119,15 +136,16 @@ async function deploy(pipelines: number, c: number, withNoop: boolean): Promise<
     const after = await sim.stats();
     const simCpuMs = after.cpuMs - simCpu0;
     if (profiling) console.log(`  profile of the deploy: ${await profiling()}`);
+    if (simProfiling) console.log(`  profile of the simulator during the deploy: ${await simProfiling()}`);
     let noop: Measured['noop'];
     if (withNoop) {
       await sim.reset();
       const t0 = performance.now();
       await engine.deploy({ model, documents, settings, progress, concurrency: c });
-      const { reads, writes, byRpc } = await sim.stats();
-      noop = { reads, writes, byRpc, wallMs: Math.round(performance.now() - t0) };
+      const { reads, writes, connections, byRpc } = await sim.stats();
+      noop = { reads, writes, connections, byRpc, wallMs: Math.round(performance.now() - t0) };
     }
-    return { summary, wallMs, cpuMs: Math.round((cpu.user + cpu.system) / 1000), simCpuMs, byRpc: after.byRpc, manifest: documents['manifest.json'] as Manifest, ...(noop ? { noop } : {}) };
+    return { summary, wallMs, cpuMs: Math.round((cpu.user + cpu.system) / 1000), simCpuMs, connections: after.connections, byRpc: after.byRpc, manifest: documents['manifest.json'] as Manifest, ...(noop ? { noop } : {}) };
   } finally {
     await sim.stop();
   }
@@ -177,8 +195,8 @@ async function row(pipelines: number): Promise<void> {
   const s = parallel.summary.stats;
   console.log(`\n${resources} resources (${pipelines} pipelines; ${platform} of them service accounts, the staging bucket and IAM policies)`);
   console.log(`  bound:          ${b.ms} ms = ${PROTOCOL_ROUND_TRIPS} protocol round trips + max(chain ${b.chainMs} ms, ${b.totalRoundTrips} round trips × ${latencyMs} ms / ${concurrency} = ${b.workMs} ms); chain ${b.chainRoundTrips} round trips`);
-  console.log(`  concurrency ${concurrency}: ${parallel.wallMs} ms, ${parallel.summary.writes} writes, ${parallel.summary.reads} reads; ${s?.criticalPathRoundTrips} round trips on the critical path, parallelism ${s?.parallelism}; engine CPU ${parallel.cpuMs} ms, simulator CPU ${parallel.simCpuMs} ms`);
-  if (sequential) console.log(`  sequential:     ${sequential.wallMs} ms, ${sequential.summary.writes} writes, ${sequential.summary.reads} reads; engine CPU ${sequential.cpuMs} ms, simulator CPU ${sequential.simCpuMs} ms`);
+  console.log(`  concurrency ${concurrency}: ${parallel.wallMs} ms, ${parallel.summary.writes} writes, ${parallel.summary.reads} reads; ${s?.criticalPathRoundTrips} round trips on the critical path, parallelism ${s?.parallelism}; engine CPU ${parallel.cpuMs} ms, simulator CPU ${parallel.simCpuMs} ms, ${parallel.connections} connections`);
+  if (sequential) console.log(`  sequential:     ${sequential.wallMs} ms, ${sequential.summary.writes} writes, ${sequential.summary.reads} reads; engine CPU ${sequential.cpuMs} ms, simulator CPU ${sequential.simCpuMs} ms, ${sequential.connections} connections`);
   console.log(`  wall / bound:   ${(parallel.wallMs / b.ms).toFixed(2)}×   (target ≤ 1.15×)`);
   if (sequential) console.log(`  sequential / wall: ${(sequential.wallMs / parallel.wallMs).toFixed(1)}×   (target ≥ 10×)`);
   // The engine is one Node process: its CPU (SDK request building, proto/JSON conversion, HTTP) is
@@ -187,7 +205,7 @@ async function row(pipelines: number): Promise<void> {
   if (args.includes('--calls')) {
     for (const [rpc, n] of Object.entries(parallel.byRpc).sort((a, b) => b[1] - a[1])) console.log(`    ${String(n).padStart(5)} ${rpc}`);
   }
-  if (parallel.noop) console.log(`  no-op redeploy: ${parallel.noop.writes} writes, ${parallel.noop.reads} reads (counted at the simulator; ${resources} resources), ${parallel.noop.wallMs} ms`);
+  if (parallel.noop) console.log(`  no-op redeploy: ${parallel.noop.writes} writes, ${parallel.noop.reads} reads (counted at the simulator; ${resources} resources), ${parallel.noop.connections} connections, ${parallel.noop.wallMs} ms`);
   if (parallel.noop && args.includes('--calls')) {
     for (const [rpc, n] of Object.entries(parallel.noop.byRpc).sort((a, b) => b[1] - a[1])) console.log(`    ${String(n).padStart(5)} ${rpc}`);
   }

@@ -19,6 +19,7 @@ import { SecretManagerServiceClient } from '@google-cloud/secret-manager';
 import { Storage } from '@google-cloud/storage';
 import { iam_v1 } from '@googleapis/iam';
 import { GoogleAuth, PassThroughClient } from 'google-auth-library';
+import { gcpFetch } from './transport';
 import type { Span } from './schedule';
 import { createSettled, parseRetryAfter, RETRYABLE_NETWORK_CODES, RETRYABLE_STATUS, withRetries, type RetryDecision } from '../../shared/retry';
 
@@ -173,7 +174,7 @@ export function makeClients(project: string, region: string, env: NodeJS.Process
   if (endpoint) {
     const m = /^http:\/\/(127\.0\.0\.1|localhost):(\d+)\/?$/.exec(endpoint);
     if (!m) throw new Error(`${ENDPOINT_ENV} must be http://127.0.0.1:<port> (a local simulator), got '${endpoint}'; unset it to deploy to Google Cloud`);
-    const auth = new PassThroughClient();
+    const auth = new PassThroughClient({ transporterOptions: TRANSPORT });
     vertexOpts = { apiEndpoint: m[1], port: Number(m[2]), protocol: 'http', fallback: 'rest', authClient: auth as unknown as ClientOptions['authClient'] };
     bqOpts = { apiEndpoint: `http://${m[1]}:${m[2]}`, projectId: project, authClient: auth, autoRetry: false, maxRetries: 0 };
     platformOpts = vertexOpts;
@@ -181,11 +182,11 @@ export function makeClients(project: string, region: string, env: NodeJS.Process
     iamOpts = { version: 'v1', rootUrl: `http://${m[1]}:${m[2]}/`, auth: auth as never };
     kmsRoot = `http://${m[1]}:${m[2]}`;
   } else {
-    vertexOpts = { apiEndpoint: `${region}-aiplatform.googleapis.com`, fallback: 'rest' };
+    vertexOpts = { apiEndpoint: `${region}-aiplatform.googleapis.com`, fallback: 'rest', clientOptions: { transporterOptions: TRANSPORT } };
     bqOpts = { projectId: project, autoRetry: false, maxRetries: 0 };
-    platformOpts = { fallback: 'rest' };
+    platformOpts = { fallback: 'rest', clientOptions: { transporterOptions: TRANSPORT } };
     storageOpts = { projectId: project, retryOptions: { autoRetry: false, maxRetries: 0 } };
-    iamOpts = { version: 'v1', auth: new GoogleAuth({ scopes: ['https://www.googleapis.com/auth/cloud-platform'] }) as never };
+    iamOpts = { version: 'v1', auth: new GoogleAuth({ scopes: ['https://www.googleapis.com/auth/cloud-platform'], clientOptions: { transporterOptions: TRANSPORT } }) as never };
     kmsRoot = 'https://cloudkms.googleapis.com';
   }
   const key = JSON.stringify(endpoint ? { endpoint, project } : { project, region });
@@ -267,6 +268,13 @@ export function makeClients(project: string, region: string, env: NodeJS.Process
 }
 
 const CLIENT_CACHE = new Map<string, GcpClients>();
+
+/**
+ * The gaxios options of every auth client: requests on Node's `http`/`https` (`transport.ts`)
+ * rather than node-fetch. BigQuery and Cloud Storage send theirs through teeny-request, which
+ * takes no transport; their token requests come here too.
+ */
+const TRANSPORT = { fetchImplementation: gcpFetch as unknown as typeof fetch };
 
 /** Counts and retries every SDK call of a run. */
 export class Calls {

@@ -75,7 +75,7 @@ async function withRun<T>(input: DeployInput<GcpSettings>, options: GcpEngineOpt
     envLabel: manifest.ownershipLabels[ENV_LABEL] as string,
     wait: (client, rpc, op, what, timeoutMs) => waitOperation(calls, client, rpc, op, what, timeoutMs, options.pollIntervalMs ?? 250, sleep),
   };
-  return fn({ input, options, manifest, bodies, clients, calls, ctx, started: Date.now(), running, said: new Set() });
+  return fn({ input, options, manifest, bodies, clients, calls, ctx, started: Date.now(), running, said: new Set(), listedUnfiltered: new Set() });
 }
 
 /**

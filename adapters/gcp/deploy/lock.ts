@@ -100,6 +100,8 @@ export class EnvironmentLock {
   private pending = new Map<string, Intent>();
   private chain: Promise<void> = Promise.resolve();
   private queued: Promise<void> | undefined;
+  /** The journal write on the wire, if any (`queued` is the next one, collecting marks meanwhile). */
+  private sending: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private lost: DeployError | undefined;
   private releasing = false;
@@ -220,7 +222,10 @@ export class EnvironmentLock {
     if (known && known.action === intent.action && known.target === intent.target && this.written.has(intent.key)) {
       // Fencing: a journal write in flight (a done mark) may be the one that finds the lock taken
       // over; no mutation starts before it has landed (at most one write's latency, shared by all).
-      await this.chain.catch(() => undefined);
+      // Only that one: the write queued behind it is sent after it and would make the wait two
+      // round trips (a write is nearly always in flight and one queued while a wide apply runs).
+      const inFlight = this.sending ?? this.queued;
+      if (inFlight) await inFlight.catch(() => undefined);
       if (this.lost) throw this.lost;
       return;
     }
@@ -273,7 +278,13 @@ export class EnvironmentLock {
     if (this.queued) return this.queued;
     const next = this.chain.then(() => {
       this.queued = undefined;
-      return this.writeNow();
+      const sending = this.writeNow();
+      this.sending = sending;
+      const sent = () => {
+        if (this.sending === sending) this.sending = undefined;
+      };
+      sending.then(sent, sent);
+      return sending;
     });
     this.queued = next;
     this.chain = next.catch(() => undefined);

@@ -12,7 +12,7 @@ import { observePlatform } from './platform';
 import { jsonToObject, messageType, type Json } from './proto-json';
 import { type Step, type Observed, RANK, type Run, lastSegment, item, timeoutFor, quiet, ignoreNotFound, stripUndefined, pickTop } from './run';
 import { AliasRollouts, asDesired, liveDeployment } from './alias';
-import { foreignError, cascadeReplacements, order, deleteStep, type Binding, type LivePolicy, mergeBindings, policyStep, serviceAgents, MODEL_KIND, modelStep, vertexStep, deployedModelStep, undeploy, createDataset, createTable, deleteTable, normalizeBq } from './steps';
+import { foreignError, cascadeReplacements, order, deleteStep, type Binding, type LivePolicy, mergeBindings, namesServiceAgents, policyStep, projectNumberOf, serviceAgents, MODEL_KIND, modelStep, vertexStep, deployedModelStep, undeploy, createDataset, createTable, deleteTable, normalizeBq } from './steps';
 
 /** The generic Vertex kind of a manifest entry, if it has one. */
 export function vertexKindOf(e: ManifestEntry): VertexKind | undefined {
@@ -59,6 +59,15 @@ export async function observeLive(run: Run, mode: 'deploy' | 'destroy', destroyO
   const { list } = reads;
   for (const kind of [MODEL_KIND, ...VERTEX_KINDS, MONITOR_SCHEDULE_KIND]) if (kind.collection !== 'featureViews') void quiet(list(kind, parent));
   for (const e of managed.filter((x) => x.method === 'aiplatform.projects.locations.metadataStores.create')) void quiet(reads.metadataStore(`${e.parent}/metadataStores/${e.id}`));
+  // Second round, sent together: an entry with a caller-chosen id that is not among its
+  // collection's owned resources is looked for in one unfiltered list of that collection (a
+  // resource of that name without our label). The loops below ask for the same lists, collection
+  // after collection; asking for them here as soon as the owned lists are in makes them one round.
+  void quiet(secondRound(reads, managed, parent, env));
+  // The collections an earlier read in this run listed unfiltered go out now, with the first round.
+  for (const key of run.listedUnfiltered) reads.listUnfiltered(key);
+  // The project number (service agents' e-mails), read once per run, with the first round.
+  if (mode === 'deploy' && managed.some((e) => namesServiceAgents(bodies.get(e.key) as Json))) void quiet(projectNumberOf(run));
 
   // ---- BigQuery: the environment dataset, its tables, their policies
   const dsEntry = managed.find((e) => e.method === 'bigquery.datasets.insert');
@@ -486,6 +495,26 @@ export async function observeLive(run: Run, mode: 'deploy' | 'destroy', destroyO
   return { manifest, steps: cascadeReplacements(order(steps, manifest)), lockPresent, datasetPresent };
 }
 
+/**
+ * Start the unfiltered list of every label-filtered collection in which an entry with a
+ * caller-chosen id is missing from the owned resources: exactly the lists `byName` sends for
+ * those entries, at once. (Feature views are listed under their stores, later.)
+ */
+async function secondRound(reads: LiveReads, managed: readonly ManifestEntry[], parent: string, env: string): Promise<void> {
+  const kinds = [MODEL_KIND, ...VERTEX_KINDS].filter((k) => k.labelFilter && k.collection !== 'featureViews');
+  await Promise.all(
+    kinds.map(async (kind) => {
+      const named = managed.filter((e) => e.id && (kind === MODEL_KIND ? e.method === MODEL_KIND.method : vertexKindOf(e) === kind));
+      for (const e of named) {
+        const name = `${e.parent}/${kind.collection}/${e.id as string}`;
+        // Models are listed in the location only; the other collections in each entry's parent.
+        const owned = await reads.list(kind, kind === MODEL_KIND ? parent : e.parent);
+        if (!owned.some((l) => l.name === name && (kind === MODEL_KIND ? l.env : kind.envOf(l.json)) === env)) void quiet(reads.byName(kind, e.parent, name));
+      }
+    }),
+  );
+}
+
 /** The live-state reads of one observation, each sent once and shared. */
 interface LiveReads {
   /** The owned resources of a collection (filtered by the ownership label where the API can). */
@@ -497,6 +526,8 @@ interface LiveReads {
   byName(kind: VertexKind, parent: string, name: string): Promise<Live | undefined>;
   /** Whether a metadata store exists. */
   metadataStore(name: string): Promise<boolean>;
+  /** Send the unfiltered list `byName` reads, named `<list method>|<parent>` (as `Run.listedUnfiltered` records them). */
+  listUnfiltered(key: string): void;
 }
 
 function liveReads(run: Run): LiveReads {
@@ -510,11 +541,20 @@ function liveReads(run: Run): LiveReads {
     return v;
   };
   const list = (kind: VertexKind, p: string) => once(`owned|${kind.method}|${p}`, () => listVertex(run.ctx, kind, p));
+  const listAll = (kind: VertexKind, p: string) => {
+    run.listedUnfiltered.add(`${kind.method}|${p}`);
+    return once(`all|${kind.method}|${p}`, () => listAllVertex(run.ctx, kind, p));
+  };
   return {
     list,
     byName: async (kind, p, name) => {
-      const all = kind.labelFilter ? await once(`all|${kind.method}|${p}`, () => listAllVertex(run.ctx, kind, p)) : await list(kind, p);
+      const all = kind.labelFilter ? await listAll(kind, p) : await list(kind, p);
       return all.find((l) => l.name === name);
+    },
+    listUnfiltered: (key) => {
+      const bar = key.indexOf('|');
+      const kind = [MODEL_KIND, ...VERTEX_KINDS].find((k) => k.method === key.slice(0, bar));
+      if (kind?.labelFilter) void listAll(kind, key.slice(bar + 1));
     },
     metadataStore: (name) =>
       once(`metadataStore|${name}`, async () => {

@@ -103,6 +103,12 @@ export interface Run {
   readonly started: number;
   /** Notes already logged in this run (said once, not once per read of the live state). */
   readonly said: Set<string>;
+  /**
+   * Collections (`<list method>|<parent>`) that an earlier read of the live state in this run had
+   * to list unfiltered (a named entry missing from the owned list): the read under the lock sends
+   * those lists with its first round.
+   */
+  readonly listedUnfiltered: Set<string>;
   /** Steps being applied, by key (for `retrying` progress events). */
   readonly running: Map<string, { path: string; action: PlanAction; started: number }>;
 }

@@ -128,6 +128,11 @@ export function projectNumberOf(run: Run): Promise<string> {
   return n;
 }
 
+/** Whether a policy body names a service agent (`serviceAgent:<api>`), which takes the project number to resolve. */
+export function namesServiceAgents(body: Json): boolean {
+  return ((body.bindings as Binding[] | undefined) ?? []).some((b) => (b.members ?? []).some((m) => m.startsWith('serviceAgent:')));
+}
+
 /**
  * Members written `serviceAgent:<api>` stand for the project's service agent of that API
  * (`service-<number>@gcp-sa-aiplatform…`, `service-<number>@gs-project-accounts…`,
@@ -137,7 +142,7 @@ export function serviceAgents(run: Run): { resolve(body: Json): Promise<Json> } 
   return {
     async resolve(body: Json): Promise<Json> {
       const bindings = (body.bindings as Binding[] | undefined) ?? [];
-      if (!bindings.some((b) => (b.members ?? []).some((m) => m.startsWith('serviceAgent:')))) return body;
+      if (!namesServiceAgents(body)) return body;
       const n = await projectNumberOf(run);
       const member = (m: string) => {
         if (!m.startsWith('serviceAgent:')) return m;

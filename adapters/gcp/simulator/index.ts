@@ -18,7 +18,7 @@ import { keepIdleConnections } from '../../shared/keep-alive';
 import { ApiError } from './errors';
 import { Faults, type FaultKind } from './faults';
 import { SimulatorState, type Json } from './state';
-import { handleVertex, matchVertex, type SimRequest, type SimResponse } from './vertex';
+import { handleVertex, matchVertex, prepareVertex, type SimRequest, type SimResponse } from './vertex';
 import { matchPlatform } from './platform';
 import { PlatformDiscovery } from './platform-discovery';
 
@@ -64,6 +64,8 @@ export interface GcpSimulator {
   readonly faults: Faults;
   readonly state: SimulatorState;
   readonly requestLog: LoggedRequest[];
+  /** TCP connections accepted since the simulator started (a client that reuses keep-alive sockets opens few). */
+  readonly connections: number;
   /** Stop listening and close open connections. */
   close(): Promise<void>;
 }
@@ -75,11 +77,14 @@ export interface GcpSimulator {
  */
 export async function startGcpSimulator(options: GcpSimulatorOptions = {}): Promise<GcpSimulator> {
   const discovery = loadBigQueryDiscovery(options.conformanceDir);
+  // What every request is checked with is built before the first one arrives.
+  prepareVertex();
   const platforms = new PlatformDiscovery(options.conformanceDir);
   const state = new SimulatorState();
   const faults = new Faults();
   const requestLog: LoggedRequest[] = [];
   const sockets = new Set<import('node:net').Socket>();
+  let connections = 0;
   const latency = options.latencyMs ?? 0;
   let pendingSlowPolls: number | undefined;
 
@@ -166,6 +171,7 @@ export async function startGcpSimulator(options: GcpSimulatorOptions = {}): Prom
   });
   keepIdleConnections(server);
   server.on('connection', (s) => {
+    connections += 1;
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
   });
@@ -180,6 +186,9 @@ export async function startGcpSimulator(options: GcpSimulatorOptions = {}): Prom
     faults,
     state,
     requestLog,
+    get connections() {
+      return connections;
+    },
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy();

@@ -80,8 +80,29 @@ function protoSourceBehaviors(): Map<string, string[]> {
   return index;
 }
 
+/** Field behaviours by field, once worked out (the simulator checks every request body with them). */
+const behaviorsOfField = new WeakMap<protobuf.Field, readonly string[]>();
+
 /** Field behaviours of a field (`REQUIRED`, `OUTPUT_ONLY`, `IMMUTABLE`, …). */
-export function fieldBehaviors(field: protobuf.Field): string[] {
+export function fieldBehaviors(field: protobuf.Field): readonly string[] {
+  let known = behaviorsOfField.get(field);
+  if (!known) {
+    known = behaviorsOf(field);
+    behaviorsOfField.set(field, known);
+  }
+  return known;
+}
+
+/**
+ * Build the indexes read from the `.proto` sources (field behaviours) now rather than on the
+ * first request that needs them (a few hundred ms of CPU, once per process).
+ */
+export function prepareProtoChecks(): void {
+  protoRoot();
+  protoSourceBehaviors();
+}
+
+function behaviorsOf(field: protobuf.Field): string[] {
   const fromSource = protoSourceBehaviors().get(field.fullName);
   if (fromSource) return fromSource;
   const out = new Set<string>();
@@ -122,73 +143,121 @@ const FLOAT = new Set(['double', 'float']);
  */
 export function checkMessage(type: protobuf.Type, value: unknown, options: ProtoCheckOptions = {}, at = ''): BodyProblem[] {
   const problems: BodyProblem[] = [];
-  const wkt = checkWellKnown(type.fullName, value, at);
-  if (wkt !== undefined) return wkt;
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    return [{ field: at || '(body)', message: `expected a ${type.name} object, got ${describe(value)}` }];
-  }
-  const obj = value as Record<string, unknown>;
-  const byJson = new Map<string, protobuf.Field>();
-  for (const f of type.fieldsArray) {
-    byJson.set(f.name, f);
-    byJson.set(snake(f.name), f);
-  }
-  const seenOneofs = new Map<string, string>();
-  for (const [key, v] of Object.entries(obj)) {
-    const field = byJson.get(key);
-    const p = at ? `${at}.${key}` : key;
-    if (!field) {
-      problems.push({ field: p, message: `Invalid JSON payload received. Unknown name "${key}" at '${at || type.name}': Cannot find field.` });
-      continue;
-    }
-    if (v === null) continue;
-    const behaviors = fieldBehaviors(field);
-    if ((options.rejectOutputOnly ?? true) && behaviors.includes('OUTPUT_ONLY')) {
-      problems.push({ field: p, message: `field is output only and must not be set` });
-      continue;
-    }
-    if (field.partOf) {
-      const other = seenOneofs.get(field.partOf.name);
-      if (other !== undefined) problems.push({ field: p, message: `oneof '${field.partOf.name}' already set by '${other}'` });
-      seenOneofs.set(field.partOf.name, key);
-    }
-    problems.push(...checkField(field, v, options, p));
-  }
-  if (options.checkRequired ?? true) {
-    const skip = at === '' ? new Set(options.notRequired ?? []) : new Set<string>();
-    for (const f of type.fieldsArray) {
-      if (skip.has(f.name) || !fieldBehaviors(f).includes('REQUIRED')) continue;
-      const v = obj[f.name] ?? obj[snake(f.name)];
-      if (v === undefined || v === null || v === '' || (Array.isArray(v) && v.length === 0)) {
-        problems.push({ field: at ? `${at}.${f.name}` : f.name, message: `required field is missing` });
-      }
-    }
-  }
+  collectMessage(type, value, options, at, problems);
   return problems;
 }
 
-function checkField(field: protobuf.Field, v: unknown, options: ProtoCheckOptions, at: string): BodyProblem[] {
-  const sub: ProtoCheckOptions = { ...options, notRequired: [] };
-  if (field.map) {
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) return [{ field: at, message: `expected a map object, got ${describe(v)}` }];
-    return Object.entries(v as Record<string, unknown>).flatMap(([k, x]) => checkScalarOrMessage(field, x, sub, `${at}.${k}`));
+/** `checkMessage` into `out` (one array for a whole body: the walk of a large document allocates little). */
+function collectMessage(type: protobuf.Type, value: unknown, options: ProtoCheckOptions, at: string, out: BodyProblem[]): void {
+  const wkt = checkWellKnown(type.fullName, value, at);
+  if (wkt !== undefined) {
+    for (const p of wkt) out.push(p);
+    return;
   }
-  if (field.repeated) {
-    if (!Array.isArray(v)) return [{ field: at, message: `expected a list, got ${describe(v)}` }];
-    return v.flatMap((x, i) => checkScalarOrMessage(field, x, sub, `${at}[${i}]`));
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    out.push({ field: at || '(body)', message: `expected a ${type.name} object, got ${describe(value)}` });
+    return;
   }
-  return checkScalarOrMessage(field, v, sub, at);
+  const obj = value as Record<string, unknown>;
+  const byJson = jsonNames(type);
+  // Nested messages are checked with the same options, without the top level's path parameters.
+  const sub: ProtoCheckOptions = options.notRequired === undefined || options.notRequired.length === 0 ? options : { ...options, notRequired: [] };
+  let seenOneofs: Map<string, string> | undefined;
+  for (const key in obj) {
+    const v = obj[key];
+    const field = byJson.get(key);
+    const p = at ? `${at}.${key}` : key;
+    if (!field) {
+      out.push({ field: p, message: `Invalid JSON payload received. Unknown name "${key}" at '${at || type.name}': Cannot find field.` });
+      continue;
+    }
+    if (v === null) continue;
+    if ((options.rejectOutputOnly ?? true) && fieldBehaviors(field).includes('OUTPUT_ONLY')) {
+      out.push({ field: p, message: `field is output only and must not be set` });
+      continue;
+    }
+    if (field.partOf) {
+      seenOneofs ??= new Map<string, string>();
+      const other = seenOneofs.get(field.partOf.name);
+      if (other !== undefined) out.push({ field: p, message: `oneof '${field.partOf.name}' already set by '${other}'` });
+      seenOneofs.set(field.partOf.name, key);
+    }
+    collectField(field, v, sub, p, out);
+  }
+  if (options.checkRequired ?? true) {
+    const skip = at === '' ? options.notRequired ?? [] : [];
+    for (const f of requiredFields(type)) {
+      if (skip.includes(f.name)) continue;
+      const v = obj[f.name] ?? obj[snake(f.name)];
+      if (v === undefined || v === null || v === '' || (Array.isArray(v) && v.length === 0)) {
+        out.push({ field: at ? `${at}.${f.name}` : f.name, message: `required field is missing` });
+      }
+    }
+  }
 }
 
-function checkScalarOrMessage(field: protobuf.Field, v: unknown, options: ProtoCheckOptions, at: string): BodyProblem[] {
-  const rt = field.resolvedType;
-  if (rt instanceof protobuf.Type) return checkMessage(rt, v, options, at);
-  if (rt instanceof protobuf.Enum) {
-    if (typeof v === 'number' && Object.values(rt.values).includes(v)) return [];
-    if (typeof v === 'string' && v in rt.values) return [];
-    return [{ field: at, message: `Invalid value for enum ${rt.name}: ${JSON.stringify(v)}` }];
+/** The fields of each message type by their proto3-JSON names (lowerCamel and the original snake_case). */
+const jsonNamesOfType = new WeakMap<protobuf.Type, ReadonlyMap<string, protobuf.Field>>();
+
+function jsonNames(type: protobuf.Type): ReadonlyMap<string, protobuf.Field> {
+  let byJson = jsonNamesOfType.get(type);
+  if (!byJson) {
+    const m = new Map<string, protobuf.Field>();
+    for (const f of type.fieldsArray) {
+      m.set(f.name, f);
+      m.set(snake(f.name), f);
+    }
+    byJson = m;
+    jsonNamesOfType.set(type, byJson);
   }
-  return checkScalar(field.type, v, at);
+  return byJson;
+}
+
+/** The REQUIRED fields of each message type. */
+const requiredOfType = new WeakMap<protobuf.Type, readonly protobuf.Field[]>();
+
+function requiredFields(type: protobuf.Type): readonly protobuf.Field[] {
+  let required = requiredOfType.get(type);
+  if (!required) {
+    required = type.fieldsArray.filter((f) => fieldBehaviors(f).includes('REQUIRED'));
+    requiredOfType.set(type, required);
+  }
+  return required;
+}
+
+function collectField(field: protobuf.Field, v: unknown, options: ProtoCheckOptions, at: string, out: BodyProblem[]): void {
+  if (field.map) {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) {
+      out.push({ field: at, message: `expected a map object, got ${describe(v)}` });
+      return;
+    }
+    for (const k in v as Record<string, unknown>) collectScalarOrMessage(field, (v as Record<string, unknown>)[k], options, `${at}.${k}`, out);
+    return;
+  }
+  if (field.repeated) {
+    if (!Array.isArray(v)) {
+      out.push({ field: at, message: `expected a list, got ${describe(v)}` });
+      return;
+    }
+    for (let i = 0; i < v.length; i++) collectScalarOrMessage(field, v[i], options, `${at}[${i}]`, out);
+    return;
+  }
+  collectScalarOrMessage(field, v, options, at, out);
+}
+
+function collectScalarOrMessage(field: protobuf.Field, v: unknown, options: ProtoCheckOptions, at: string, out: BodyProblem[]): void {
+  const rt = field.resolvedType;
+  if (rt instanceof protobuf.Type) {
+    collectMessage(rt, v, options, at, out);
+    return;
+  }
+  if (rt instanceof protobuf.Enum) {
+    if (typeof v === 'number' && Object.values(rt.values).includes(v)) return;
+    if (typeof v === 'string' && v in rt.values) return;
+    out.push({ field: at, message: `Invalid value for enum ${rt.name}: ${JSON.stringify(v)}` });
+    return;
+  }
+  for (const p of checkScalar(field.type, v, at)) out.push(p);
 }
 
 function checkScalar(type: string, v: unknown, at: string): BodyProblem[] {

@@ -100,4 +100,24 @@ describe('the Vertex AI + BigQuery simulator', () => {
     const second = await fetch(`${sim.url}/v1/${PARENT}/endpoints`);
     expect(second.status).toBe(200);
   });
+
+  it('counts the TCP connections it accepts: keep-alive requests share one', async () => {
+    const http = await import('node:http');
+    const get = (agent: import('node:http').Agent) =>
+      new Promise<number>((resolve, reject) => {
+        http.get(`${sim.url}/v1/${PARENT}/endpoints`, { agent }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        }).on('error', reject);
+      });
+    const before = sim.connections;
+    const kept = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    expect([await get(kept), await get(kept), await get(kept)]).toEqual([200, 200, 200]);
+    expect(sim.connections - before).toBe(1);
+    kept.destroy();
+    const fresh = new http.Agent({ keepAlive: false });
+    await get(fresh);
+    await get(fresh);
+    expect(sim.connections - before).toBe(3);
+  });
 });

@@ -105,3 +105,138 @@ describe('deploying at the speed of the critical path', () => {
     for (const r of lro) expect(r.fieldMask).toBeUndefined();
   });
 });
+
+describe('reading the live state in rounds', () => {
+  it('looks for named resources missing from their owned lists in one round: the unfiltered lists of models and endpoints are in flight together', { timeout: 120_000 }, async () => {
+    // GIVEN a fresh simulator (no model or endpoint exists, so both collections are listed unfiltered)
+    const fresh = await startSimulator();
+    const { makeClients } = await import('../../../adapters/gcp/deploy/clients');
+    const input = inputFor(renderEnvironment(defineGenerated(new Root(), 2)));
+    const clients = makeClients(input.settings.project, input.settings.region, { MLPLANE_GCP_ENDPOINT: fresh.url });
+    // Each unfiltered list is held until the other one has been sent too (or 3 s pass).
+    const sent = new Set<string>();
+    let together = false;
+    let timedOut = false;
+    let release: () => void = () => undefined;
+    const both = new Promise<void>((r) => (release = r));
+    const hold = (client: object, rpc: string) => {
+      const original = (client as Record<string, (...a: unknown[]) => Promise<unknown>>)[rpc] as (...a: unknown[]) => Promise<unknown>;
+      Object.defineProperty(client, rpc, {
+        configurable: true,
+        value: async (request: { filter?: string }, ...rest: unknown[]) => {
+          if (!request.filter) {
+            sent.add(rpc);
+            if (sent.size === 2 && !timedOut) {
+              together = true;
+              release();
+            }
+            await Promise.race([both, new Promise((r) => setTimeout(r, 3_000)).then(() => (timedOut = true))]);
+          }
+          return original.call(client, request, ...rest);
+        },
+      });
+    };
+    hold(clients.models, 'listModels');
+    hold(clients.endpoints, 'listEndpoints');
+    try {
+      // WHEN a first plan is computed
+      await engineFor(fresh).diff(input);
+      // THEN the two unfiltered lists were sent before either was answered
+      expect([...sent].sort()).toEqual(['listEndpoints', 'listModels']);
+      expect(together).toBe(true);
+    } finally {
+      delete (clients.models as unknown as Record<string, unknown>).listModels;
+      delete (clients.endpoints as unknown as Record<string, unknown>).listEndpoints;
+      await fresh.close();
+    }
+  });
+});
+
+describe('reading the project number', () => {
+  it('asks for the project number (service agents in policies) with the first round, not after the bucket it grants on has been read', { timeout: 120_000 }, async () => {
+    // GIVEN a fresh simulator, and a bucket read that is held until the project has been asked for (or 3 s pass)
+    const fresh = await startSimulator();
+    const { makeClients } = await import('../../../adapters/gcp/deploy/clients');
+    const input = inputFor(renderEnvironment(defineGenerated(new Root(), 2)));
+    const clients = makeClients(input.settings.project, input.settings.region, { MLPLANE_GCP_ENDPOINT: fresh.url });
+    let asked: () => void = () => undefined;
+    const projectAsked = new Promise<void>((r) => (asked = r));
+    let projectBeforeBucket = false;
+    let bucketAnswered = false;
+    const getProject = clients.projects.getProject.bind(clients.projects);
+    Object.defineProperty(clients.projects, 'getProject', {
+      configurable: true,
+      value: (...a: Parameters<typeof getProject>) => {
+        projectBeforeBucket ||= !bucketAnswered;
+        asked();
+        return getProject(...a);
+      },
+    });
+    const bucket = clients.storage.bucket.bind(clients.storage);
+    Object.defineProperty(clients.storage, 'bucket', {
+      configurable: true,
+      value: (...a: Parameters<typeof bucket>) => {
+        const b = bucket(...a);
+        const getMetadata = b.getMetadata.bind(b);
+        Object.defineProperty(b, 'getMetadata', {
+          value: async (...m: unknown[]) => {
+            await Promise.race([projectAsked, new Promise((r) => setTimeout(r, 3_000))]);
+            try {
+              return await (getMetadata as (...x: unknown[]) => Promise<unknown>)(...m);
+            } finally {
+              bucketAnswered = true;
+            }
+          },
+        });
+        return b;
+      },
+    });
+    try {
+      // WHEN a first plan is computed
+      await engineFor(fresh).diff(input);
+      // THEN the project was asked for before the bucket's read was answered
+      expect(projectBeforeBucket).toBe(true);
+    } finally {
+      delete (clients.projects as unknown as Record<string, unknown>).getProject;
+      delete (clients.storage as unknown as Record<string, unknown>).bucket;
+      await fresh.close();
+    }
+  });
+});
+
+describe('reading the live state again under the lock', () => {
+  it('sends the unfiltered lists the first read needed with the first round of the read under the lock', { timeout: 120_000 }, async () => {
+    // GIVEN a fresh simulator: the first read of a deploy lists models unfiltered (none is ours yet)
+    const fresh = await startSimulator();
+    const { makeClients } = await import('../../../adapters/gcp/deploy/clients');
+    const input = inputFor(renderEnvironment(defineGenerated(new Root(), 2)));
+    const clients = makeClients(input.settings.project, input.settings.region, { MLPLANE_GCP_ENDPOINT: fresh.url });
+    // The second owned (filtered) list of models is held until a second unfiltered one has been sent (or 3 s pass).
+    let owned = 0;
+    let unfiltered = 0;
+    let heldUntilSent = false;
+    let sent: () => void = () => undefined;
+    const secondUnfiltered = new Promise<void>((r) => (sent = r));
+    const listModels = clients.models.listModels.bind(clients.models) as (...a: unknown[]) => Promise<unknown>;
+    Object.defineProperty(clients.models, 'listModels', {
+      configurable: true,
+      value: async (request: { filter?: string }, ...rest: unknown[]) => {
+        if (request.filter) {
+          owned += 1;
+          if (owned === 2) heldUntilSent = await Promise.race([secondUnfiltered.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 3_000))]);
+        } else if (++unfiltered === 2) sent();
+        return listModels(request, ...rest);
+      },
+    });
+    try {
+      // WHEN it deploys (read, lock, read again)
+      await engineFor(fresh).deploy(input);
+      // THEN the read under the lock asked for the unfiltered list without waiting for the owned one
+      expect(owned).toBe(2);
+      expect(heldUntilSent).toBe(true);
+    } finally {
+      delete (clients.models as unknown as Record<string, unknown>).listModels;
+      await fresh.close();
+    }
+  });
+});
