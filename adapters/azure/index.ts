@@ -1,4 +1,3 @@
-import { stringify } from 'yaml';
 import type { DocumentAdapter, DocumentSynthResult } from '../../lib/adapter';
 import { ValidationErrors, type Problem } from '../../lib/core/errors';
 import { unsupportedFeatures } from '../../lib/model/capabilities';
@@ -40,6 +39,7 @@ import { mapDriftMonitor, monitoredDeployments } from './monitor';
 import { AZURE_CLI_IMAGE, mapPipeline, type MappedPipeline } from './pipeline';
 import { mapBatchInference, mapOnlineEndpoint, mapRegistry } from './serving';
 import { locationsFor, locationSatisfies, parseAzureSettings, type AzureSettings } from './settings';
+import { toYaml } from './yaml';
 
 export type { AzureSettings } from './settings';
 
@@ -210,7 +210,7 @@ export function synthAzure(model: EnvironmentModel, settings: AzureSettings): Do
   };
   const documents: Record<string, unknown> = { 'template.json': template, 'parameters.json': parameters };
   for (const [path, doc] of Object.entries(ctx.documents).sort(([a], [b]) => a.localeCompare(b))) {
-    documents[path] = typeof doc === 'string' ? doc : stringify(doc, { lineWidth: 0 });
+    documents[path] = typeof doc === 'string' ? doc : toYaml(doc as Record<string, unknown>);
   }
   // Top-level resources share the resource group with other environments (children are named within them).
   const names = ctx.claims.filter((c) => c.what.split('/').length === 2);
