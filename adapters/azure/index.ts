@@ -274,21 +274,24 @@ function renderResources(resources: readonly ArmResource[], configured: string, 
     }
     refs.delete(self);
     const dependsOn = [...refs].filter((k) => byKey.has(k)).sort().map((k) => idOf(byKey.get(k) as ArmResource));
-    const out: RenderedResource = {
-      type: r.type,
-      apiVersion: r.apiVersion,
-      name: r.name,
-      scope: r.scope ? `[${r.scope.text}]` : undefined,
-      // Nothing baked: the configured location is the template's `location` parameter.
-      location: renderArm(r.location === configured ? location : r.location),
-      kind: r.kind,
-      sku: renderArm(r.sku),
-      identity: renderArm(r.identity),
-      tags: r.tags,
-      properties: renderArm(r.properties) as Record<string, unknown> | undefined,
-      dependsOn: dependsOn.length > 0 ? dependsOn : undefined,
-    };
-    return JSON.parse(JSON.stringify(out)) as RenderedResource;
+    // Plain JSON data, as a JSON round trip would leave it (renderArm builds new objects without
+    // `undefined` members; the members left out here are absent, not `undefined`), without the
+    // round trip: serializing and parsing every resource again was ~2 % of an azure+gcp synth.
+    const out: { -readonly [K in keyof RenderedResource]: RenderedResource[K] } = { type: r.type, apiVersion: r.apiVersion, name: r.name };
+    if (r.scope) out.scope = `[${r.scope.text}]`;
+    // Nothing baked: the configured location is the template's `location` parameter.
+    const loc = renderArm(r.location === configured ? location : r.location);
+    if (loc !== undefined) out.location = loc;
+    if (r.kind !== undefined) out.kind = r.kind;
+    const sku = renderArm(r.sku);
+    if (sku !== undefined) out.sku = sku;
+    const identity = renderArm(r.identity);
+    if (identity !== undefined) out.identity = identity;
+    if (r.tags !== undefined) out.tags = { ...r.tags };
+    const properties = renderArm(r.properties) as Record<string, unknown> | undefined;
+    if (properties !== undefined) out.properties = properties;
+    if (dependsOn.length > 0) out.dependsOn = dependsOn;
+    return out;
   });
 }
 
