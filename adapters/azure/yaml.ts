@@ -130,6 +130,9 @@ const NOT_A_STRING = [
   /^[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*)$/,
 ];
 
+/** How every text in `NOT_A_STRING` starts (or the empty text): the others need no test against them. */
+const MAYBE_NOT_A_STRING = /^(?:$|[-+.0-9~nNtTfF])/;
+
 /** A string as a key (`implicitKey`) or a value at `indent`. */
 function scalarString(value: string, indent: string, implicitKey: boolean): string {
   if (ESCAPED.test(value) || DOCUMENT_MARKER.test(value)) throw DECLINE;
@@ -137,7 +140,7 @@ function scalarString(value: string, indent: string, implicitKey: boolean): stri
     if (implicitKey) throw DECLINE;
     return blockLiteral(value, indent);
   }
-  if (NOT_PLAIN.test(value) || NOT_A_STRING.some((re) => re.test(value))) return quoted(value);
+  if (NOT_PLAIN.test(value) || (MAYBE_NOT_A_STRING.test(value) && NOT_A_STRING.some((re) => re.test(value)))) return quoted(value);
   return value;
 }
 
