@@ -68,6 +68,7 @@ describe('azure YAML views', () => {
       kept: 'line\n',
       blanks: '\n\nafter blank lines',
       allUndefined: { a: undefined },
+      nullPrototype: Object.assign(Object.create(null) as Record<string, unknown>, { a: 1, b: { c: 'x' } }),
     };
     expect(emitYaml(doc)).toBe(library(doc));
   });
