@@ -18,7 +18,7 @@ import { loadAdapter, targetNames } from '../adapters/registry';
 import { nameCollisions } from '../adapters/shared/names';
 import { digestOf } from './artifact';
 import {
-  STAGE_CONTEXT_KEY, ValidationErrors, constructIdProblem, environmentsOf, renderEnvironment, runPolicy, stableStringify, unsupportedFeatures, validateTree,
+  STAGE_CONTEXT_KEY, ValidationErrors, constructIdProblem, environmentsOf, renderValidatedEnvironment, runPolicy, stableStringify, unsupportedFeatures, validateTree,
   type Adapter, type EnvironmentModel, type NameClaim, type MlopsEnvironment, type PolicyReport, type Problem, type SynthWarning,
 } from '../lib';
 
@@ -140,12 +140,15 @@ export async function analyzeApp(options: BuildOptions = {}): Promise<Analysis> 
   problems.push(...targetProblems);
 
   const adapters = await Promise.all(targets.map(loadAdapter));
-  const invalid = new Set(problems.map((p) => p.path.split('/')[0]));
+  // An environment with a definition problem anywhere below it is not rendered (it may sit below another construct).
+  const definitionProblems = [...problems];
+  const invalid = (env: MlopsEnvironment) => definitionProblems.some((p) => p.path === env.node.path || p.path.startsWith(`${env.node.path}/`));
   const found: SynthWarning[] = [];
   const environments: Array<{ name: string; model: EnvironmentModel; policy: PolicyReport; outputs: TargetOutput[] }> = [];
   for (const env of envs) {
-    if (invalid.has(env.node.id)) continue;
-    const model = renderEnvironment(env);
+    if (invalid(env)) continue;
+    // defineApp validated the whole app: an environment with no problem is rendered without validating it again.
+    const model = renderValidatedEnvironment(env);
     const policy = policyOf(env, model, problems, found);
     const outputs: TargetOutput[] = [];
     for (const adapter of adapters) {
@@ -370,10 +373,16 @@ function attachWriter(env: MlopsEnvironment, model: EnvironmentModel, policy: Po
         const dir = `${name}.${output.target}`;
         fs.rmSync(path.join(session.outdir, dir), { recursive: true, force: true });
         const digests: Record<string, string> = {};
+        // Each directory is made once (1,366 files in ~30 directories at 100 pipelines).
+        const made = new Set<string>();
         for (const file of output.files) {
           const target = path.join(session.outdir, dir, file);
           const text = serialize(docs[file]);
-          fs.mkdirSync(path.dirname(target), { recursive: true });
+          const parent = path.dirname(target);
+          if (!made.has(parent)) {
+            fs.mkdirSync(parent, { recursive: true });
+            made.add(parent);
+          }
           fs.writeFileSync(target, text);
           digests[file] = digestOf(text);
         }

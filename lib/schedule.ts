@@ -173,22 +173,31 @@ export function timeZoneProblems(timeZone: string): string[] {
 }
 
 /**
- * Whether the runtime knows `timeZone`, asked once per name: building an `Intl.DateTimeFormat` loads
- * the zone's data and costs ~0.1 ms, and every schedule of an app is checked at definition and again
- * when the model is rendered (5 % of a gcp synth of 100 pipelines, bench/README.md).
+ * Whether the runtime knows `timeZone`, asked once per name. The runtime's list of canonical zone
+ * names answers most names (~1.5 ms once per process); a name not on it (a link such as
+ * `US/Pacific`, or a current name the list spells the old way, `Asia/Kolkata`) is tried with an
+ * `Intl.DateTimeFormat`, which accepts every zone the runtime knows but costs ~20 ms of CPU the
+ * first time in a process (it loads the locale's formatting data; 2–3 % of an azure+gcp synth of
+ * 100 pipelines, bench/README.md).
  */
 function knownTimeZone(timeZone: string): boolean {
   let known = KNOWN_TIME_ZONES.get(timeZone);
   if (known === undefined) {
-    try {
-      new Intl.DateTimeFormat('en-US', { timeZone });
-      known = true;
-    } catch {
-      known = false;
-    }
+    CANONICAL_TIME_ZONES ??= new Set(Intl.supportedValuesOf('timeZone'));
+    known = CANONICAL_TIME_ZONES.has(timeZone) || acceptedTimeZone(timeZone);
     KNOWN_TIME_ZONES.set(timeZone, known);
   }
   return known;
 }
 
+function acceptedTimeZone(timeZone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+let CANONICAL_TIME_ZONES: Set<string> | undefined;
 const KNOWN_TIME_ZONES = new Map<string, boolean>();

@@ -148,13 +148,16 @@ export function collectRefs(value: ArmValue | undefined, into: Set<string>): voi
   }
 }
 
-/** Render a value: expressions to `[...]`, user strings starting with `[` escaped, `undefined` members dropped. */
+/**
+ * Render a value as plain JSON data: expressions to `[...]`, user strings starting with `[` escaped,
+ * `undefined` members dropped and `undefined` list items `null` (as JSON writes them).
+ */
 export function renderArm(value: ArmValue | undefined): unknown {
   if (value === undefined) return undefined;
   if (value === null) return null;
   if (value instanceof ArmExpr) return `[${value.text}]`;
   if (typeof value === 'string') return value.startsWith('[') ? `[${value}` : value;
-  if (Array.isArray(value)) return value.map((v) => renderArm(v as ArmValue));
+  if (Array.isArray(value)) return value.map((v) => renderArm(v as ArmValue) ?? null);
   if (typeof value === 'object') {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value)) {

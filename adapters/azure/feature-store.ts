@@ -1,4 +1,3 @@
-import { stringify } from 'yaml';
 import type { FeatureTableModel, FieldModel } from '../../lib/model/types';
 import { concat, reference, resourceId, resourceKey, type ArmObject } from './arm';
 import { isoDuration } from './common';
@@ -7,6 +6,7 @@ import { dataRef } from './data';
 import { RULES, shortHash } from './names';
 import { cmkKeyId } from './environment';
 import { assignRole, ROLES } from './roles';
+import { yamlLibrary } from './yaml';
 
 /** Names of the feature store's resources. */
 export interface FeatureStoreNames {
@@ -238,7 +238,7 @@ export function mapFeatureStore(ctx: SynthContext, tables: readonly FeatureTable
     }
     const version = shortHash([JSON.stringify(spec)], 8);
     const specFolder = `mlplane/featuresets/${name}/${version}`;
-    ctx.documents[`featuresets/${name}/${version}/FeaturesetSpec.yaml`] = stringify(JSON.parse(JSON.stringify(spec)));
+    ctx.documents[`featuresets/${name}/${version}/FeaturesetSpec.yaml`] = yamlLibrary().stringify(JSON.parse(JSON.stringify(spec)));
     ctx.warn('featureset-spec-upload', t.path, `feature set ${name} reads its specification from azureml://datastores/workspaceblobstore/paths/${specFolder}/ of the feature store; mlplane deploy uploads featuresets/${name}/${version}/FeaturesetSpec.yaml there before the ARM deployment (with az deployment group create, upload it first)`);
     const entity = entityRefs.get(t.entity.name);
     const schedule =

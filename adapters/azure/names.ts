@@ -112,9 +112,9 @@ export function deriveName(rule: NameRule, segments: readonly string[], salt: re
   if (joined.replace(/[^a-z0-9]/gi, '').length === 0) {
     throw new NameError(`cannot derive a ${rule.what} name from '${segments.join('/')}': it has no letter or digit`);
   }
-  const hash = shortHash([...segments, ...salt]);
   const fits = (n: string) => n.length >= rule.min && n.length <= rule.max && rule.pattern.test(n);
   if (!rule.alwaysHash && fits(joined)) return { name: joined, shortened: false, readable: joined };
+  const hash = shortHash([...segments, ...salt]);
   const sep = rule.sep;
   const room = rule.max - hash.length - sep.length;
   const shortened = joined.length > room;
@@ -140,11 +140,19 @@ function normalise(segment: string, rule: NameRule): string {
   // camelCase → kebab, then keep allowed characters only.
   let s = segment.replace(/([a-z0-9])([A-Z])/g, `$1${rule.sep || ''}$2`);
   if (rule.lower) s = s.toLowerCase();
-  const allowed = new RegExp(`[^${rule.chars}]+`, 'g');
-  s = s.replace(allowed, rule.sep);
+  s = s.replace(disallowed(rule), rule.sep);
   if (rule.sep) s = s.split(rule.sep).filter((p) => p.length > 0).join(rule.sep);
   return s;
 }
+
+/** Runs of characters a rule does not allow, one expression per character set. */
+function disallowed(rule: NameRule): RegExp {
+  let re = DISALLOWED.get(rule.chars);
+  if (!re) DISALLOWED.set(rule.chars, (re = new RegExp(`[^${rule.chars}]+`, 'g')));
+  return re;
+}
+
+const DISALLOWED = new Map<string, RegExp>();
 
 function stripEdges(s: string, rule: NameRule): string {
   let out = s;

@@ -158,15 +158,18 @@ export function mapPipeline(ctx: SynthContext, p: PipelineModel): MappedPipeline
 
   const components = new Map<string, { name: string; version: string }>();
   for (const plan of plans) {
-    const version = shortHash([JSON.stringify(renderArm(plan.spec))], 10);
-    const full: ArmObject = { $schema: `${SCHEMA}/commandComponent.schema.json`, name: plan.componentName, version, ...plan.spec };
+    // Rendered once for the version and the YAML view (the specs have no $schema, name or version of their own).
+    const rendered = renderArm(plan.spec) as Record<string, unknown>;
+    const version = shortHash([JSON.stringify(rendered)], 10);
+    const head = { $schema: `${SCHEMA}/commandComponent.schema.json`, name: plan.componentName, version };
+    const full: ArmObject = { ...head, ...plan.spec };
     components.set(plan.node, { name: plan.componentName, version });
     addMlChild(ctx, 'components/versions', [plan.componentName, version], {
       properties: { componentSpec: full, description: `Step ${plan.path}`, tags: ctx.tags(plan.path), isAnonymous: false },
       // The spec names its environment as an asset string, which reveals no dependency.
       extraDependsOn: plan.env.id.refs,
     });
-    ctx.documents[`azureml/components/${plan.componentName}.yml`] = renderArm(full);
+    ctx.documents[`azureml/components/${plan.componentName}.yml`] = { ...head, ...rendered };
   }
   const componentOf = (plan: NodePlan) => components.get(plan.node) as { name: string; version: string };
 

@@ -38,6 +38,21 @@ describe('ARM values', () => {
   });
 });
 
+describe('rendered templates', () => {
+  it('hold plain JSON data in memory: each template equals its own JSON round trip (no undefined members, no undefined list items)', () => {
+    // renderResources builds the resources without a JSON round trip (adapters/azure/index.ts); deploy
+    // engines and tests that read the documents in memory see what a reader of template.json sees.
+    for (const { label, model } of conformanceModels()) {
+      const template = synth(model).documents['template.json'] as ArmTemplate;
+      expect(template, label).toStrictEqual(JSON.parse(JSON.stringify(template)));
+    }
+  });
+
+  it('renders an undefined list item as null and leaves undefined members out', () => {
+    expect(renderArm({ a: [1, undefined as unknown as null, 'x'], b: undefined })).toStrictEqual({ a: [1, null, 'x'] });
+  });
+});
+
 describe('dependsOn', () => {
   const t = synth(fraudModel()).documents['template.json'] as ArmTemplate;
 
