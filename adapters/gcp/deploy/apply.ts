@@ -8,7 +8,8 @@ import { EnvironmentLock, type Intent } from './lock';
 import { type MutationPoint, type Step, type Observed, type RunContext, SIMULATED_CRASH, type Run } from './run';
 import { observe, toPlan } from './observe';
 import { createDataset } from './steps';
-import { AdaptiveLimits, apiOfMethod, criticalRoundTrips, DEFAULT_CONCURRENCY, type RunStats } from './schedule';
+import { callStats, describeCallStats } from '../../shared/calls';
+import { AdaptiveLimits, apiOfMethod, DEFAULT_CONCURRENCY, type RunStats } from './schedule';
 import type { Json } from './proto-json';
 
 /**
@@ -80,7 +81,7 @@ export async function apply(run: Run, mode: 'deploy' | 'destroy', destroyOptions
     else await lock.release();
   }
   const stats = runStats(run);
-  input.progress.log(`${stats.calls} calls, ${stats.criticalPathRoundTrips} round trips on the critical path, parallelism ${stats.parallelism}${stats.lowestConcurrency < (input.concurrency ?? DEFAULT_CONCURRENCY) ? `, throttled down to ${stats.lowestConcurrency} in flight` : ''}`);
+  input.progress.log(`${describeCallStats(stats)}${stats.lowestConcurrency < (input.concurrency ?? DEFAULT_CONCURRENCY) ? `, throttled down to ${stats.lowestConcurrency} in flight` : ''}`);
   return { ...result, writes: calls.writes, reads: calls.reads, durationMs: Date.now() - run.started, stats };
 }
 
@@ -270,14 +271,9 @@ export function summary(run: Run, observed: Observed, applied: ReadonlySet<strin
 
 /** What the run measured of itself: calls, round trips on the critical path, parallelism. */
 export function runStats(run: Run): RunStats {
-  const { spans } = run.calls;
-  const first = Math.min(...spans.map((s) => s.start));
-  const last = Math.max(...spans.map((s) => s.end));
-  const busy = spans.reduce((n, s) => n + (s.end - s.start), 0);
   return {
+    ...callStats(run.calls.spans),
     calls: run.calls.reads + run.calls.writes,
-    criticalPathRoundTrips: criticalRoundTrips(spans),
-    parallelism: spans.length > 0 && last > first ? Math.round((busy / (last - first)) * 10) / 10 : spans.length > 0 ? 1 : 0,
     lowestConcurrency: LOWEST.get(run) ?? run.input.concurrency ?? DEFAULT_CONCURRENCY,
   };
 }
