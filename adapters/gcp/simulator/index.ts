@@ -34,6 +34,11 @@ export interface GcpSimulatorOptions {
   /** GetOperation polls before an operation is done, unless a `slow` fault says otherwise. @default 0 */
   readonly operationPolls?: number;
   /**
+   * Requests kept in `requestLog`, the latest ones (each holds its body: a long-running dry-run
+   * simulator would otherwise grow with every request). @default - all of them (tests read the whole log)
+   */
+  readonly requestLogLimit?: number;
+  /**
    * Folder holding `gcp/bigquery.v2.discovery.json`.
    *
    * @default - the spec data shipped in the package (`spec-data/`)
@@ -83,6 +88,11 @@ export async function startGcpSimulator(options: GcpSimulatorOptions = {}): Prom
   const state = new SimulatorState();
   const faults = new Faults();
   const requestLog: LoggedRequest[] = [];
+  const limit = options.requestLogLimit ?? Infinity;
+  const logRequest = (entry: LoggedRequest): void => {
+    requestLog.push(entry);
+    if (requestLog.length > limit) requestLog.splice(0, requestLog.length - limit);
+  };
   const sockets = new Set<import('node:net').Socket>();
   let connections = 0;
   const latency = options.latencyMs ?? 0;
@@ -108,7 +118,7 @@ export async function startGcpSimulator(options: GcpSimulatorOptions = {}): Prom
         try {
           parsed = raw === '' ? undefined : (JSON.parse(raw) as unknown);
         } catch {
-          requestLog.push({ verb, path: url.pathname, rpc, status: 400, body: raw, write });
+          logRequest({ verb, path: url.pathname, rpc, status: 400, body: raw, write });
           const e = new ApiError(400, 'Invalid JSON payload received.');
           send(400, isBq ? e.bigQueryBody() : e.vertexBody());
           return;
@@ -152,7 +162,7 @@ export async function startGcpSimulator(options: GcpSimulatorOptions = {}): Prom
             pendingSlowPolls = undefined;
           }
           status = out.status;
-          requestLog.push({ verb, path: url.pathname, rpc, status, body: parsed, write, ...(typeof mask === 'string' ? { fieldMask: mask } : {}) });
+          logRequest({ verb, path: url.pathname, rpc, status, body: parsed, write, ...(typeof mask === 'string' ? { fieldMask: mask } : {}) });
           if (fault?.kind === 'drop') {
             req.socket.destroy();
             return;
@@ -162,7 +172,7 @@ export async function startGcpSimulator(options: GcpSimulatorOptions = {}): Prom
         } catch (e) {
           const err = e instanceof ApiError ? e : new ApiError(500, `simulator error: ${e instanceof Error ? e.message : String(e)}`);
           status = err.status;
-          requestLog.push({ verb, path: url.pathname, rpc, status, body: parsed, write, ...(typeof mask === 'string' ? { fieldMask: mask } : {}) });
+          logRequest({ verb, path: url.pathname, rpc, status, body: parsed, write, ...(typeof mask === 'string' ? { fieldMask: mask } : {}) });
           const headers: Record<string, string> = err.retryAfterSeconds !== undefined ? { 'retry-after': String(err.retryAfterSeconds) } : {};
           send(err.status, isBq ? err.bigQueryBody() : err.vertexBody(), headers);
         }

@@ -11,6 +11,9 @@
  */
 import { startGcpSimulator } from './index';
 
+/** Requests the command-line simulator keeps in its log (each with its body). */
+export const DRY_RUN_REQUEST_LOG = 1000;
+
 /** Parse `--name value` options. */
 export function parseSimulatorArgs(argv: readonly string[]): { port: number; latencyMs: number; operationPolls: number } {
   const out = { port: 0, latencyMs: 0, operationPolls: 0 };
@@ -31,7 +34,8 @@ export function parseSimulatorArgs(argv: readonly string[]): { port: number; lat
 
 async function main(): Promise<void> {
   const args = parseSimulatorArgs(process.argv.slice(2));
-  const sim = await startGcpSimulator(args);
+  // A dry-run simulator runs as long as the user likes: keep the latest requests only.
+  const sim = await startGcpSimulator({ ...args, requestLogLimit: DRY_RUN_REQUEST_LOG });
   process.stdout.write(`${sim.url}\n`);
   process.stderr.write(`mlplane gcp simulator (Vertex AI v1/v1beta1 + BigQuery v2) listening; set MLPLANE_GCP_ENDPOINT=${sim.url}; Ctrl-C to stop\n`);
   const stop = () => void sim.close().then(() => process.exit(0));

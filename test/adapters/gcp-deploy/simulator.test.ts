@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { v1 } from '@google-cloud/aiplatform';
 import { PassThroughClient } from 'google-auth-library';
-import type { GcpSimulator } from '../../../adapters/gcp/simulator';
+import { startGcpSimulator, type GcpSimulator } from '../../../adapters/gcp/simulator';
 import { resetSimulator, startSimulator } from './support';
 
 let sim: GcpSimulator;
@@ -119,5 +119,19 @@ describe('the Vertex AI + BigQuery simulator', () => {
     await get(fresh);
     await get(fresh);
     expect(sim.connections - before).toBe(3);
+  });
+
+  it('keeps the latest requests only when its log is limited (the command-line simulator keeps 1,000)', async () => {
+    const limited = await startGcpSimulator({ requestLogLimit: 2 });
+    try {
+      for (const id of ['a', 'b', 'c']) {
+        const res = await fetch(`${limited.url}/v1/${PARENT}/endpoints?endpointId=${id}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ displayName: id }) });
+        expect(res.status).toBe(200);
+      }
+      expect(limited.requestLog.map((r) => (r.body as { displayName: string }).displayName)).toEqual(['b', 'c']);
+      expect(limited.state.resources.size).toBeGreaterThanOrEqual(3);
+    } finally {
+      await limited.close();
+    }
   });
 });
