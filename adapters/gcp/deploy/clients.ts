@@ -20,7 +20,7 @@ import { Storage } from '@google-cloud/storage';
 import { iam_v1 } from '@googleapis/iam';
 import { GoogleAuth, PassThroughClient } from 'google-auth-library';
 import { gcpFetch } from './transport';
-import type { Span } from './schedule';
+import type { Span } from '../../shared/calls';
 import { createSettled, parseRetryAfter, RETRYABLE_NETWORK_CODES, RETRYABLE_STATUS, withRetries, type RetryDecision } from '../../shared/retry';
 
 /** The environment variable that points the engine at a simulator. */

@@ -11,7 +11,6 @@
  */
 
 import type { CallStats } from '../../shared/calls';
-export { criticalRoundTrips, type Span } from '../../shared/calls';
 
 /** Default ceiling of steps in flight per API when the caller sets no concurrency. */
 export const DEFAULT_CONCURRENCY = 32;

@@ -181,7 +181,11 @@ export function cronProblem(cron: string): string | undefined {
   return undefined;
 }
 
-/** Time zones already checked (an `Intl.DateTimeFormat` costs ~0.1 ms; a deploy names a few zones in many schedules). */
+/**
+ * Time zones already checked (an `Intl.DateTimeFormat` costs ~0.1 ms; a deploy names a few zones in
+ * many schedules). The simulator asks the runtime itself rather than using `lib/schedule.ts`'s check:
+ * it stands for the cloud, and sharing mlplane's own validation would hide that check's mistakes.
+ */
 const timeZones = new Map<string, boolean>();
 
 function isTimeZone(zone: string): boolean {

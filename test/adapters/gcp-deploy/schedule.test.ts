@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { AdaptiveLimits, apiOfMethod, criticalRoundTrips } from '../../../adapters/gcp/deploy/schedule';
+import { AdaptiveLimits, apiOfMethod } from '../../../adapters/gcp/deploy/schedule';
+import { criticalRoundTrips } from '../../../adapters/shared/calls';
 
 describe('adaptive per-API concurrency', () => {
   it('starts at the ceiling, halves an API on throttling, and grows it back by one per window of successes', () => {
