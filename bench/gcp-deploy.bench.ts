@@ -164,25 +164,26 @@ function entryCost(e: ManifestEntry): { roundTrips: number; sleepMs: number } {
 }
 
 /** The honest lower bound of a first deploy of `manifest`, in ms, with its parts. */
-function bound(manifest: Manifest, c: number): { ms: number; chainMs: number; chainRoundTrips: number; workMs: number; totalRoundTrips: number } {
+function bound(manifest: Manifest, c: number): { ms: number; chainMs: number; chainRoundTrips: number; workMs: number; totalRoundTrips: number; chainKeys: string[] } {
   // Every entry is applied by the engine: Vertex AI and BigQuery ones, and (platform.ts) the
   // service accounts, the staging bucket, KMS and the IAM policies of the bucket and the project.
   const managed = manifest.entries;
   const keys = new Set(managed.map((e) => e.key));
-  const finish = new Map<string, { ms: number; rt: number }>();
-  let chain = { ms: 0, rt: 0 };
+  const finish = new Map<string, { ms: number; rt: number; keys: string[] }>();
+  let chain = { ms: 0, rt: 0, keys: [] as string[] };
   let total = 0;
   for (const e of managed) {
     const cost = entryCost(e);
     total += cost.roundTrips;
-    const before = e.dependsOn.filter((d) => keys.has(d)).map((d) => finish.get(d) ?? { ms: 0, rt: 0 }).reduce((a, b) => (b.ms > a.ms ? b : a), { ms: 0, rt: 0 });
-    const end = { ms: before.ms + cost.roundTrips * latencyMs + cost.sleepMs, rt: before.rt + cost.roundTrips };
+    const none = { ms: 0, rt: 0, keys: [] as string[] };
+    const before = e.dependsOn.filter((d) => keys.has(d)).map((d) => finish.get(d) ?? none).reduce((a, b) => (b.ms > a.ms ? b : a), none);
+    const end = { ms: before.ms + cost.roundTrips * latencyMs + cost.sleepMs, rt: before.rt + cost.roundTrips, keys: [...before.keys, `${e.key} (${cost.roundTrips})`] };
     finish.set(e.key, end);
     if (end.ms > chain.ms) chain = end;
   }
   const protocolMs = PROTOCOL_ROUND_TRIPS * latencyMs;
   const workMs = Math.round((total * latencyMs) / c);
-  return { ms: protocolMs + Math.max(chain.ms, workMs), chainMs: chain.ms, chainRoundTrips: chain.rt + PROTOCOL_ROUND_TRIPS, workMs, totalRoundTrips: total };
+  return { ms: protocolMs + Math.max(chain.ms, workMs), chainMs: chain.ms, chainRoundTrips: chain.rt + PROTOCOL_ROUND_TRIPS, workMs, totalRoundTrips: total, chainKeys: chain.keys };
 }
 
 async function row(pipelines: number): Promise<void> {
@@ -202,6 +203,11 @@ async function row(pipelines: number): Promise<void> {
   // The engine is one Node process: its CPU (SDK request building, proto/JSON conversion, HTTP) is
   // serial, so the deploy cannot take less than that CPU time either, whatever the concurrency.
   console.log(`  engine CPU / bound: ${(parallel.cpuMs / b.ms).toFixed(2)}× — the deploy cannot be faster than its own CPU time (${(parallel.cpuMs / parallel.summary.stats!.calls).toFixed(1)} ms per call); wall / max(bound, engine CPU): ${(parallel.wallMs / Math.max(b.ms, parallel.cpuMs)).toFixed(2)}×`);
+  if (args.includes('--critical')) {
+    console.log(`  the bound's chain (round trips): ${b.chainKeys.join(' → ')}`);
+    console.log(`  the deploy's critical path (each request sent after the one before was answered):`);
+    for (const c of s?.criticalPath ?? []) console.log(`    ${String(c.startMs).padStart(5)}–${String(c.endMs).padEnd(5)} ms  ${c.what}`);
+  }
   if (args.includes('--calls')) {
     for (const [rpc, n] of Object.entries(parallel.byRpc).sort((a, b) => b[1] - a[1])) console.log(`    ${String(n).padStart(5)} ${rpc}`);
   }

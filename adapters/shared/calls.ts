@@ -11,6 +11,8 @@
 export interface Span {
   readonly start: number;
   readonly end: number;
+  /** What the request was for (the engine's name of the call), for {@link criticalChain}. */
+  readonly what?: string;
 }
 
 /** Calls, round trips on the critical path and parallelism of a run. */
@@ -21,6 +23,8 @@ export interface CallStats {
   readonly criticalPathRoundTrips: number;
   /** Requests in flight on average: busy time of all requests over the run's wall time. */
   readonly parallelism: number;
+  /** The requests of the critical path, first to last, in ms since the run's first request. */
+  readonly criticalPath: readonly { readonly what: string; readonly startMs: number; readonly endMs: number }[];
 }
 
 /**
@@ -29,22 +33,34 @@ export interface CallStats {
  * over the requests sorted by their ends).
  */
 export function criticalRoundTrips(spans: readonly Span[]): number {
+  return criticalChain(spans).length;
+}
+
+/**
+ * The requests of the critical path, first to last: a longest chain in which each was sent after
+ * the one before it was answered (what `bench/gcp-deploy.bench.ts --critical` prints).
+ */
+export function criticalChain(spans: readonly Span[]): Span[] {
   const byStart = [...spans].sort((a, b) => a.start - b.start || a.end - b.end);
   const byEnd = [...byStart].sort((a, b) => a.end - b.end);
-  const chain = new Map<Span, number>();
+  const chain = new Map<Span, { length: number; previous: Span | undefined }>();
   let ended = 0;
-  let best = 0; // longest chain among the spans answered so far
-  let longest = 0;
+  let best: Span | undefined; // the span ending the longest chain among those answered so far
+  let last: Span | undefined;
+  const lengthOf = (s: Span | undefined): number => (s ? (chain.get(s)?.length ?? 0) : 0);
   for (const s of byStart) {
     // Every span answered by the time `s` was sent started before it, so its chain is known.
     while (ended < byEnd.length && (byEnd[ended] as Span).end <= s.start) {
-      best = Math.max(best, chain.get(byEnd[ended] as Span) ?? 0);
+      const e = byEnd[ended] as Span;
+      if (lengthOf(e) > lengthOf(best)) best = e;
       ended++;
     }
-    chain.set(s, best + 1);
-    longest = Math.max(longest, best + 1);
+    chain.set(s, { length: lengthOf(best) + 1, previous: best });
+    if (lengthOf(s) > lengthOf(last)) last = s;
   }
-  return longest;
+  const path: Span[] = [];
+  for (let s = last; s; s = chain.get(s)?.previous) path.push(s);
+  return path.reverse();
 }
 
 /** The stats of a run's spans (one per request sent). */
@@ -57,9 +73,12 @@ export function callStats(spans: readonly Span[]): CallStats {
     last = Math.max(last, s.end);
     busy += s.end - s.start;
   }
+  const path = criticalChain(spans);
+  const at = (ms: number): number => Math.round(ms - first);
   return {
     calls: spans.length,
-    criticalPathRoundTrips: criticalRoundTrips(spans),
+    criticalPathRoundTrips: path.length,
+    criticalPath: path.map((s) => ({ what: s.what ?? '?', startMs: at(s.start), endMs: at(s.end) })),
     parallelism: spans.length === 0 ? 0 : last > first ? Math.round((busy / (last - first)) * 10) / 10 : 1,
   };
 }

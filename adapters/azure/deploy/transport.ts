@@ -34,7 +34,7 @@ export interface CallCounter {
   writes: number;
   reads: number;
   /** Each request's time on the wire, with its method and URL (no query). */
-  readonly spans: (Span & { readonly request: string })[];
+  readonly spans: Span[];
 }
 
 /**
@@ -55,7 +55,7 @@ function countingPolicy(counter: CallCounter): PipelinePolicy {
       if (isWrite(request.method, request.url)) counter.writes += 1;
       else counter.reads += 1;
       const start = performance.now();
-      return next(request).finally(() => counter.spans.push({ start, end: performance.now(), request: `${request.method} ${request.url.split('?')[0] ?? ''}` }));
+      return next(request).finally(() => counter.spans.push({ start, end: performance.now(), what: `${request.method} ${request.url.split('?')[0] ?? ''}` }));
     },
   };
 }

@@ -322,7 +322,7 @@ export class Calls {
         try {
           return await fn();
         } finally {
-          this.spans.push({ start, end: performance.now() });
+          this.spans.push({ start, end: performance.now(), what });
         }
       },
       {
