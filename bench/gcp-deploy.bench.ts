@@ -16,8 +16,7 @@ import { Construct } from 'constructs';
 import type { DeploySummary } from '../adapters/deploy';
 import { gcpAdapter, type Manifest, type ManifestEntry } from '../adapters/gcp';
 import { createGcpDeployEngine } from '../adapters/gcp/deploy';
-import { MODEL_KIND } from '../adapters/gcp/deploy/steps';
-import { vertexKindOf } from '../adapters/gcp/deploy/observe';
+import { isLongRunning } from '../adapters/gcp/deploy/observe';
 import { UNMANAGED } from '../adapters/gcp/deploy/run';
 import { renderEnvironment } from '../lib';
 import { recordBenchResults, type BenchRow } from './chart';
@@ -153,9 +152,7 @@ async function deploy(pipelines: number, c: number, withNoop: boolean): Promise<
 
 /** Round trips and poll pauses of applying one entry: its call, and the polls of its long-running operation. */
 function entryCost(e: ManifestEntry): { roundTrips: number; sleepMs: number } {
-  const lro = e.method === 'aiplatform.projects.locations.models.upload' ? MODEL_KIND.lro.create
-    : e.method === 'aiplatform.projects.locations.endpoints.deployModel' || e.method === 'aiplatform.projects.locations.metadataStores.create' ? true
-      : (vertexKindOf(e)?.lro.create ?? false);
+  const lro = isLongRunning(e, 'create');
   if (!lro || operationPolls === 0) return { roundTrips: 1, sleepMs: 0 };
   const polls = operationPolls + 1;
   let sleepMs = 0;

@@ -6,7 +6,7 @@ import { checkApprovedPlan, DeployError, InterruptedError, withDigest, type Depl
 import { classifyGcp, cloudError } from './clients';
 import { EnvironmentLock, type Intent } from './lock';
 import { type MutationPoint, type Step, type Observed, type RunContext, SIMULATED_CRASH, type Run } from './run';
-import { observe, toPlan } from './observe';
+import { isLongRunning, observe, toPlan } from './observe';
 import { createDataset } from './steps';
 import { callStats, describeCallStats } from '../../shared/calls';
 import { AdaptiveLimits, apiOfMethod, DEFAULT_CONCURRENCY, type RunStats } from './schedule';
@@ -168,8 +168,12 @@ export async function execute(run: Run, observed: Observed, lock: EnvironmentLoc
     return i === s.deps.length;
   };
 
+  const priority = criticalFirst(run, observed.steps);
   const runPhase = async (steps: Step[]) => {
-    const pending = [...steps];
+    // Ready steps start in order of the longest chain of work still behind them (critical path
+    // first), so a long chain (an endpoint, its deployed model, traffic, a monitor) is never queued
+    // behind short independent work while the concurrency limit is reached.
+    const pending = [...steps].sort((a, b) => (priority.get(b) ?? 0) - (priority.get(a) ?? 0));
     const inFlight = new Set<Promise<void>>();
     while (pending.length > 0 || inFlight.size > 0) {
       if (failure === undefined && !stopped()) {
@@ -228,6 +232,34 @@ export async function execute(run: Run, observed: Observed, lock: EnvironmentLoc
     );
   }
   return summary(run, observed, applied);
+}
+
+/**
+ * Each step's priority: the round trips of the longest chain of work from the step to the end of
+ * the run (its own — one call, three for a long-running operation: the call and at least two
+ * polls — plus the longest of the steps that wait for it). A step with nothing to send costs none.
+ */
+export function criticalFirst(run: Run, steps: readonly Step[]): Map<Step, number> {
+  const entries = new Map(run.manifest.entries.map((e) => [e.key, e]));
+  const dependents = new Map<string, Step[]>();
+  for (const s of steps) for (const d of s.deps) dependents.set(d, [...(dependents.get(d) ?? []), s]);
+  const memo = new Map<Step, number>();
+  const visiting = new Set<Step>();
+  const level = (s: Step): number => {
+    const known = memo.get(s);
+    if (known !== undefined) return known;
+    if (visiting.has(s)) return 0; // a cycle is reported by the scheduler itself
+    visiting.add(s);
+    const entry = entries.get(s.item.id);
+    const own = !s.run || s.item.action === 'noop' ? 0 : entry && isLongRunning(entry, s.item.action) ? 3 : 1;
+    let after = 0;
+    for (const d of dependents.get(s.item.id) ?? []) if (d.phase === s.phase) after = Math.max(after, level(d));
+    visiting.delete(s);
+    memo.set(s, own + after);
+    return own + after;
+  };
+  for (const s of steps) level(s);
+  return memo;
 }
 
 /** Lowest concurrency each run was throttled down to. */

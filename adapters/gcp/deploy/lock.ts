@@ -8,6 +8,11 @@
  * - The table's `description` holds the holder (host, pid, user, operation, start, lease expiry)
  *   and the pending intents; every journal write is a `tables.patch` conditional on the etag the
  *   holder last saw (`If-Match`), so a holder that lost the lock cannot write (fencing).
+ * - Mutations are fenced by the lease: another run may count this one gone only once its lease or
+ *   three heartbeats have passed since its last renewal (`holderGone`). While a renewal confirmed
+ *   by the table is younger than half of that, a mutation starts at once; after that it waits for
+ *   a journal write sent now to land (which finds a takeover). No journal round trip sits before a
+ *   mutation while the run keeps renewing (a wide apply writes its done marks all the time).
  * - A holder whose lease expired (a crashed run) is taken over by a conditional patch; its pending
  *   intents are handed to the new run, which settles each by a read.
  * - Release = delete the table. The table also carries an `expirationTime` a week after the lease,
@@ -99,14 +104,17 @@ export class EnvironmentLock {
   private etag: string;
   private pending = new Map<string, Intent>();
   private chain: Promise<void> = Promise.resolve();
+  /** The next journal write, collecting marks while the one before it is on the wire. */
   private queued: Promise<void> | undefined;
-  /** The journal write on the wire, if any (`queued` is the next one, collecting marks meanwhile). */
-  private sending: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private lost: DeployError | undefined;
   private releasing = false;
   /** Keys of the intents in the record as last written. */
   private written = new Set<string>();
+  /** When the last renewal the table confirmed was sent (this host's clock). */
+  private renewed: number;
+  /** How long after a confirmed renewal a mutation may start without another: half the time after which others may count this holder gone. */
+  private readonly freshMs: number;
 
   private constructor(
     private readonly dataset: Dataset,
@@ -119,6 +127,8 @@ export class EnvironmentLock {
     public readonly inherited: readonly Intent[],
   ) {
     this.etag = etag;
+    this.renewed = Date.parse(record.renewedAt ?? record.startedAt);
+    this.freshMs = Math.min(leaseMs, 3 * heartbeatMs + 1000) / 2;
     for (const i of record.intents) this.pending.set(i.key, i);
     this.written = new Set(record.intents.map((i) => i.key));
   }
@@ -211,8 +221,8 @@ export class EnvironmentLock {
 
   /**
    * Make sure an intent is journaled before its mutation: one journaled with the lock (or by an
-   * earlier write) costs no request, but waits for a journal write in flight; any other is written
-   * now (writes in flight are coalesced).
+   * earlier write) costs no request while the lease is fresh; any other is written now (writes in
+   * flight are coalesced).
    *
    * @throws DeployError once the lock is known to be lost (a journal write or heartbeat was refused).
    */
@@ -220,12 +230,10 @@ export class EnvironmentLock {
     if (this.lost) throw this.lost;
     const known = this.pending.get(intent.key);
     if (known && known.action === intent.action && known.target === intent.target && this.written.has(intent.key)) {
-      // Fencing: a journal write in flight (a done mark) may be the one that finds the lock taken
-      // over; no mutation starts before it has landed (at most one write's latency, shared by all).
-      // Only that one: the write queued behind it is sent after it and would make the wait two
-      // round trips (a write is nearly always in flight and one queued while a wide apply runs).
-      const inFlight = this.sending ?? this.queued;
-      if (inFlight) await inFlight.catch(() => undefined);
+      // Fencing by the lease: nobody can have taken the lock over while the last confirmed renewal
+      // is fresh. Past that (a run frozen or cut off longer than half its lease), the mutation
+      // waits for a renewal sent now, which is refused if the lock was taken over.
+      if (Date.now() - this.renewed >= this.freshMs) await this.write();
       if (this.lost) throw this.lost;
       return;
     }
@@ -278,13 +286,7 @@ export class EnvironmentLock {
     if (this.queued) return this.queued;
     const next = this.chain.then(() => {
       this.queued = undefined;
-      const sending = this.writeNow();
-      this.sending = sending;
-      const sent = () => {
-        if (this.sending === sending) this.sending = undefined;
-      };
-      sending.then(sent, sent);
-      return sending;
+      return this.writeNow();
     });
     this.queued = next;
     this.chain = next.catch(() => undefined);
@@ -305,6 +307,7 @@ export class EnvironmentLock {
       );
       this.etag = String(md.etag);
       this.written = new Set(this.record.intents.map((i) => i.key));
+      this.renewed = now;
     } catch (e) {
       if (isAmbiguous(e)) {
         // The response was lost: read the record back; if it is what we wrote, carry on with its etag.
@@ -312,6 +315,7 @@ export class EnvironmentLock {
         if (back && back.description === JSON.stringify(this.record)) {
           this.etag = String(back.etag);
           this.written = new Set(this.record.intents.map((i) => i.key));
+          this.renewed = now;
           return;
         }
       }

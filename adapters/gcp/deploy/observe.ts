@@ -21,6 +21,18 @@ export function vertexKindOf(e: ManifestEntry): VertexKind | undefined {
 }
 
 /**
+ * Whether applying `e` with `action` waits for a long-running operation (a create or update that
+ * answers with an operation the engine polls): Vertex endpoints, models, datasets, deployed
+ * models, metadata stores and the like.
+ */
+export function isLongRunning(e: ManifestEntry, action: string): boolean {
+  if (e.method === 'aiplatform.projects.locations.endpoints.deployModel' || e.method === 'aiplatform.projects.locations.metadataStores.create') return action !== 'delete';
+  const kind = e.method === MODEL_KIND.method ? MODEL_KIND : vertexKindOf(e);
+  if (!kind) return false;
+  return action === 'create' || action === 'replace' ? kind.lro.create : action === 'update' ? kind.lro.update : false;
+}
+
+/**
  * Read live state and build the plan. A read that fails (401/403/5xx/timeout, after retries)
  * stops everything: a resource is never taken for deleted because it could not be read.
  */

@@ -318,12 +318,14 @@ export async function observePlatform(run: Run, mode: 'deploy' | 'destroy', dest
     const live = keyLive ? await read(run) : undefined;
     steps.push(
       policyStep(e, 'KMS key IAM policy', `key ${lastSegment(resource)}`, resource, live, grantsOf(desired), [], async (rc, edit) => {
-        await rewritePolicy(rc, e.key, () => read(rc), (policy) => rc.clients.kms.setIamPolicy({ resource, policy } as never), edit);
+        await rewritePolicy(rc, e.key, () => read(rc), (policy) => rc.clients.kms.setIamPolicy({ resource, policy } as never), edit, live);
       }),
     );
   }
 
   // ---- The staging bucket and its IAM policy.
+  /** The policy of each bucket this run creates, read right after the create (its policy step edits it). */
+  const readAfterCreate = new Map<string, Promise<Policy>>();
   for (const e of of(METHOD.bucket)) {
     const bucketName = e.id as string;
     const desired = body(e);
@@ -367,6 +369,8 @@ export async function observePlatform(run: Run, mode: 'deploy' | 'destroy', dest
               const { name: _n, ...metadata } = desired;
               void _n;
               await rc.calls.run('write', e.key, () => rc.clients.storage.createBucket(bucketName, metadata as never));
+              // Its policy is read now, while the grants' service accounts are still being created.
+              readAfterCreate.set(bucketName, quiet(readBucketPolicy(rc, bucketName)));
             },
             async () => (await readOrUndefined(run, `bucket ${bucketName}`, async () => (await rc.clients.storage.bucket(bucketName).getMetadata())[0], rc)) !== undefined,
           ),
@@ -400,14 +404,14 @@ export async function observePlatform(run: Run, mode: 'deploy' | 'destroy', dest
   for (const e of of(METHOD.bucketPolicy)) {
     const bucketName = e.id as string;
     const bucket = () => run.clients.storage.bucket(bucketName);
-    const read = (rc: Pick<RunContext, 'calls'>) => rc.calls.run('read', `policy of bucket ${bucketName}`, async () => (await bucket().iam.getPolicy({ requestedPolicyVersion: 3 }))[0] as unknown as Policy);
+    const read = (rc: Pick<RunContext, 'calls' | 'clients'>) => readBucketPolicy(rc, bucketName);
     const exists = await bucketOf(bucketName);
     const live = exists ? await read(run) : undefined;
     if (mode === 'destroy' && !live) continue;
     const desired = mode === 'destroy' ? [] : grantsOf(await agents.resolve(body(e)));
     steps.push(
       policyStep(e, 'Bucket IAM policy', `bucket ${bucketName}`, `gs://${bucketName}`, live, desired, revocations(live, desired, isOurs), async (rc, edit) => {
-        await rewritePolicy(rc, e.key, () => read(rc), (policy) => bucket().iam.setPolicy(policy as never), edit);
+        await rewritePolicy(rc, e.key, () => read(rc), (policy) => bucket().iam.setPolicy(policy as never), edit, live ?? readAfterCreate.get(bucketName));
       }, mode),
     );
   }
@@ -420,7 +424,7 @@ export async function observePlatform(run: Run, mode: 'deploy' | 'destroy', dest
     const desired = mode === 'destroy' ? [] : grantsOf(await agents.resolve(body(e)));
     steps.push(
       policyStep(e, 'Project IAM policy', `project ${e.id as string}`, resource, live, desired, revocations(live, desired, isOurs), async (rc, edit) => {
-        await rewritePolicy(rc, e.key, () => read(rc), (policy) => rc.clients.projects.setIamPolicy({ resource, policy: policy as never }), edit);
+        await rewritePolicy(rc, e.key, () => read(rc), (policy) => rc.clients.projects.setIamPolicy({ resource, policy: policy as never }), edit, live);
       }, mode),
     );
   }
@@ -437,7 +441,7 @@ export async function observePlatform(run: Run, mode: 'deploy' | 'destroy', dest
     const desired = mode === 'destroy' ? [] : grantsOf(await agents.resolve(body(e)));
     steps.push(
       policyStep(e, 'Secret IAM policy', `secret ${e.id as string}`, resource, live, desired, revocations(live, desired, isOurs), async (rc, edit) => {
-        await rewritePolicy(rc, e.key, () => readSecretPolicy(rc, resource), (policy) => rc.clients.secrets.setIamPolicy({ resource, policy: policy as never }), edit);
+        await rewritePolicy(rc, e.key, () => readSecretPolicy(rc, resource), (policy) => rc.clients.secrets.setIamPolicy({ resource, policy: policy as never }), edit, live);
       }, mode),
     );
   }
@@ -625,6 +629,11 @@ function policyStep(e: ManifestEntry, type: string, on: string, target: string, 
   };
 }
 
+/** The IAM policy of a bucket (version 3, so conditional bindings read as they are). */
+function readBucketPolicy(rc: Pick<RunContext, 'calls' | 'clients'>, bucketName: string): Promise<Policy> {
+  return rc.calls.run('read', `policy of bucket ${bucketName}`, async () => (await rc.clients.storage.bucket(bucketName).iam.getPolicy({ requestedPolicyVersion: 3 }))[0] as unknown as Policy);
+}
+
 /** A concurrent change of a policy: Resource Manager and KMS answer 409 ABORTED, Cloud Storage 412. */
 function isEtagConflict(error: unknown): boolean {
   const c = cloudError(error);
@@ -632,12 +641,17 @@ function isEtagConflict(error: unknown): boolean {
 }
 
 /**
- * Read-modify-write of a policy on its etag: read, edit the bindings, write with the etag read; a
- * concurrent change (the etag no longer matches) starts again from the read, up to 5 times.
+ * Read-modify-write of a policy on its etag: edit the bindings, write with the etag read; a
+ * concurrent change (the etag no longer matches) starts again from a read, up to 5 times.
+ *
+ * The first attempt edits `known` when it has an etag: the policy as read under the lock (or just
+ * after this run created the resource), so the write is one round trip on the critical path, not
+ * two. A change since that read is a concurrent change like any other: refused, read again.
  */
-async function rewritePolicy(rc: RunContext, what: string, read: () => Promise<Policy>, write: (policy: Policy) => Promise<unknown>, edit: Edit): Promise<void> {
+async function rewritePolicy(rc: RunContext, what: string, read: () => Promise<Policy>, write: (policy: Policy) => Promise<unknown>, edit: Edit, known?: Policy | Promise<Policy | undefined>): Promise<void> {
+  const first = await Promise.resolve(known).catch(() => undefined);
   for (let attempt = 1; ; attempt += 1) {
-    const current = await read();
+    const current = attempt === 1 && first?.etag ? first : await read();
     const bindings = edit(current.bindings ?? []);
     const conditional = bindings.some((b) => b.condition);
     const policy: Policy = { bindings, ...(current.etag !== undefined && current.etag !== null ? { etag: current.etag } : {}), version: conditional ? 3 : (current.version ?? 1) };

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GcpSimulator } from '../../../adapters/gcp/simulator';
 import { startGcpSimulator } from '../../../adapters/gcp/simulator';
 import { conformancePath } from '../../support/conformance';
-import { cli, expectConverged, journalWrites, LOCK, spawnDeploy, untilJournal } from './interrupt-support';
+import { cli, expectConverged, LOCK, resourceWrites, spawnDeploy, untilJournal } from './interrupt-support';
 
 let sim: GcpSimulator;
 beforeAll(async () => {
@@ -18,15 +18,16 @@ describe('Ctrl-C during mlplane deploy', () => {
   it('stops new writes, lets the call in flight finish, releases the lock, says how to continue; the next deploy converges at once', { timeout: 180_000 }, async () => {
     const run = spawnDeploy(sim);
     await untilJournal(sim, 3, run);
+    const before = resourceWrites(sim);
     run.child.kill('SIGINT');
     const { code } = await run.exited;
-    const journaled = journalWrites(sim);
+    const after = resourceWrites(sim);
     expect(code, run.stderr()).toBe(130);
     expect(run.stderr()).toContain('SIGINT received: starting no new changes, waiting for those in flight to finish, then releasing the lock');
     expect(run.stderr()).toMatch(/\[Fraud\] interrupted \(SIGINT\): \d+ change\(s\) applied, \d+ not started \(.+\); in-flight calls finished and the lock was released\. Run 'mlplane deploy Fraud' to continue/);
     expect(sim.state.get(LOCK)).toBeUndefined();
-    // Nothing more was journaled after the interruption: no new writes started.
-    expect(journaled).toBeLessThanOrEqual(4);
+    // No change started after the interruption: at most the one call already on its way (concurrency 1) arrived after it.
+    expect(after - before).toBeLessThanOrEqual(1);
 
     const again = await cli('deploy', 'Fraud', '--target', 'gcp', '--require-approval', 'never');
     expect(again.code, again.stderr).toBe(0);

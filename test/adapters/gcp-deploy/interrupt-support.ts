@@ -23,6 +23,11 @@ export function journalWrites(sim: GcpSimulator): number {
   return sim.requestLog.filter((r) => r.rpc === 'bigquery.tables.patch' && r.path.endsWith('/_mlplane_lock')).length;
 }
 
+/** Writes to anything but the lock table (the changes a deploy makes), seen so far. */
+export function resourceWrites(sim: GcpSimulator): number {
+  return sim.requestLog.filter((r) => r.write && !r.path.includes('/_mlplane_lock') && !(r.rpc === 'bigquery.tables.insert' && JSON.stringify(r.body).includes('_mlplane_lock'))).length;
+}
+
 /** Start `mlplane deploy Fraud --target gcp` in a child process against the simulator. */
 export function spawnDeploy(sim: GcpSimulator): { child: ChildProcess; stderr: () => string; exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }> } {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'mlplane-interrupt-'));

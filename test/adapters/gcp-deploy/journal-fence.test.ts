@@ -3,12 +3,13 @@ import { describe, expect, it } from 'vitest';
 import { Calls } from '../../../adapters/gcp/deploy/clients';
 import { EnvironmentLock } from '../../../adapters/gcp/deploy/lock';
 
-/** A lock table whose journal writes (PATCH) are answered when the test says, in order, each with a new etag. */
+/** A lock table whose journal writes (PATCH) are answered when the test says, in order, each with a new etag or refused. */
 function lockTable() {
-  const answers: ((etag: string) => void)[] = [];
+  const answers: ((refuse: boolean) => void)[] = [];
   let etags = 0;
   const table = {
-    request: (_o: unknown, cb: (err: unknown, resp?: { etag: string }) => void) => answers.push((etag) => cb(null, { etag })),
+    request: (_o: unknown, cb: (err: unknown, resp?: { etag: string }) => void) =>
+      answers.push((refuse) => (refuse ? cb(Object.assign(new Error('Precondition Failed'), { code: 412 })) : cb(null, { etag: `e${++etags}` }))),
     delete: async () => [{}],
   };
   const dataset = {
@@ -22,18 +23,19 @@ function lockTable() {
     get pending() {
       return answers.length;
     },
-    /** Answer the oldest journal write. */
-    answer: () => answers.shift()?.(`e${++etags}`),
+    /** Answer the oldest journal write (a new etag), or refuse it (412: the lock was taken over). */
+    answer: (refuse = false) => answers.shift()?.(refuse),
   };
 }
 
 const settle = () => new Promise((r) => setTimeout(r, 0));
+const intents = (...keys: string[]) => keys.map((key) => ({ key, action: 'create', target: key }));
 
-describe('the journal fence', () => {
-  it('holds a mutation until the journal write in flight has landed, not the one queued behind it', async () => {
-    // GIVEN a lock with three planned intents; a done mark's write is in flight and another is queued behind it
+describe('the journal fence (by the lease)', () => {
+  it('starts a mutation at once while the lease is fresh, with journal writes in flight and queued', async () => {
+    // GIVEN a lock with three planned intents, just renewed; a done mark's write is in flight and another is queued behind it
     const t = lockTable();
-    const lock = await EnvironmentLock.acquire(t.dataset, new Calls({}), 'env', 'deploy', { intents: ['a', 'b', 'c'].map((key) => ({ key, action: 'create', target: key })), heartbeatMs: 3_600_000 });
+    const lock = await EnvironmentLock.acquire(t.dataset, new Calls({}), 'env', 'deploy', { intents: intents('a', 'b', 'c'), heartbeatMs: 3_600_000 });
     lock.done('a');
     await settle();
     lock.done('b');
@@ -43,15 +45,49 @@ describe('the journal fence', () => {
     let started = false;
     const intend = lock.intend({ key: 'c', action: 'create', target: 'c' }).then(() => (started = true));
     await settle();
-    // THEN it waits for the write in flight…
-    expect(started).toBe(false);
-    t.answer();
-    await settle();
-    // …and starts once it has landed, while the queued write is only now on the wire
-    expect(t.pending).toBe(1);
+    // THEN it starts without a journal round trip, and sends none of its own
     expect(started).toBe(true);
+    expect(t.pending).toBe(1);
     await intend;
     t.answer();
+    await settle();
+    t.answer();
+    await lock.release();
+  });
+
+  it('once half the lease has passed without a confirmed renewal, holds a mutation until a renewal sent after it has landed', async () => {
+    // GIVEN a lock whose lease is 1 s (others may count it gone 1 s after its last renewal), silent for longer than half of it
+    const t = lockTable();
+    const lock = await EnvironmentLock.acquire(t.dataset, new Calls({}), 'env', 'deploy', { intents: intents('a', 'b'), leaseMs: 1000, heartbeatMs: 3_600_000 });
+    await new Promise((r) => setTimeout(r, 600));
+    // WHEN the next mutation asks to start
+    let started = false;
+    const intend = lock.intend({ key: 'a', action: 'create', target: 'a' }).then(() => (started = true));
+    await settle();
+    // THEN a renewal goes out and the mutation waits for it…
+    expect(t.pending).toBe(1);
+    expect(started).toBe(false);
+    t.answer();
+    await intend;
+    // …and the next one, right after that renewal, starts at once
+    let next = false;
+    await lock.intend({ key: 'b', action: 'create', target: 'b' }).then(() => (next = true));
+    expect(next).toBe(true);
+    expect(t.pending).toBe(0);
+    await lock.release();
+  });
+
+  it('refuses the mutation when that renewal finds the lock taken over', async () => {
+    // GIVEN a lock silent for longer than half its 1 s lease
+    const t = lockTable();
+    const lock = await EnvironmentLock.acquire(t.dataset, new Calls({ maxAttempts: 1 }), 'env', 'deploy', { intents: intents('a'), leaseMs: 1000, heartbeatMs: 3_600_000 });
+    await new Promise((r) => setTimeout(r, 600));
+    // WHEN the mutation asks to start and its renewal is refused (another run took the lock over)
+    const intend = lock.intend({ key: 'a', action: 'create', target: 'a' });
+    await settle();
+    t.answer(true);
+    // THEN the mutation does not start
+    await expect(intend).rejects.toThrow(/lost the environment lock/);
     await lock.release();
   });
 });

@@ -17,6 +17,11 @@ afterAll(async () => {
 
 const LOCK = `bigquery/projects/acme-ml/datasets/Fraud_prod/tables/${LOCK_TABLE}`;
 
+/** Writes to anything but the environment dataset and its lock table. */
+function resourceWrites() {
+  return sim.requestLog.filter((r) => r.write && !r.path.includes(LOCK_TABLE) && r.rpc !== 'bigquery.datasets.insert' && !(r.rpc === 'bigquery.tables.insert' && JSON.stringify(r.body).includes(LOCK_TABLE)));
+}
+
 /** An engine whose deploys hold the lock for seconds: real sleeps between polls of slow deployments. */
 function slowEngine() {
   return engineFor(sim, { pollIntervalMs: 10, retry: { baseMs: 1 } });
@@ -65,25 +70,43 @@ describe('one deploy per environment at a time', () => {
     expect(sim.state.get('projects/acme-ml/locations/europe-west4/endpoints/fraud-prod-scoring')).toBeDefined();
   });
 
-  it('fails if another run took the lock over mid-deploy, writing nothing more (fencing by etag)', async () => {
+  it('fails if another run took the lock over while this one was frozen past half its lease, writing nothing more', async () => {
+    // A 1 s lease: others may count the holder gone 1 s after its last renewal; it renews before a mutation once 0.5 s have passed.
     const engine = engineFor(sim, {
       hooks: {
         beforeMutation: (p) => {
-          // Someone else's takeover changes the lock table (and its etag).
-          if (p.index === 3) sim.state.get(LOCK)!.body.etag = 'someone-else';
+          if (p.index !== 3) return;
+          // The run is frozen (no heartbeat, nothing sent) for longer than half its lease, and
+          // meanwhile someone else's takeover changes the lock table (and its etag).
+          sim.state.get(LOCK)!.body.etag = 'someone-else';
+          Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 700);
         },
       },
     });
     const progress = new Recorder();
-    const input = inputFor(example('Fraud'), progress, { concurrency: 1 });
+    const input = inputFor(example('Fraud'), progress, { concurrency: 1, lockLeaseMs: 1000 });
     await expect(engine.deploy(input)).rejects.toThrow(/lost the environment lock/);
-    // Mutations 0..3 finished; the next one could not journal its intent and was never sent.
+    // Mutations 0..3 finished (3 had started before the freeze); the next one's renewal was refused and it was never sent.
     expect(progress.events.filter((e) => e.state === 'done' && e.elapsedMs !== undefined)).toHaveLength(4);
     const failed = progress.events.filter((e) => e.state === 'failed');
     expect(failed).toHaveLength(1);
     // Each of those four is one create call; nothing else reached the APIs.
-    const resourceWrites = sim.requestLog.filter((r) => r.write && !r.path.includes(LOCK_TABLE) && r.rpc !== 'bigquery.datasets.insert' && !(r.rpc === 'bigquery.tables.insert' && JSON.stringify(r.body).includes(LOCK_TABLE)));
-    expect(resourceWrites).toHaveLength(4);
+    expect(resourceWrites()).toHaveLength(4);
+  });
+
+  it('stops at its next journal write when its lock is taken over while its lease is fresh (a forced unlock of a live run)', async () => {
+    const engine = engineFor(sim, {
+      hooks: {
+        beforeMutation: (p) => {
+          if (p.index === 3) sim.state.get(LOCK)!.body.etag = 'someone-else';
+        },
+      },
+    });
+    const input = inputFor(example('Fraud'), new Recorder(), { concurrency: 1 });
+    await expect(engine.deploy(input)).rejects.toThrow(/lost the environment lock/);
+    // Mutation 3's done mark is refused; at most the mutation started while that write was on the wire goes out after it.
+    expect(resourceWrites().length).toBeGreaterThanOrEqual(4);
+    expect(resourceWrites().length).toBeLessThanOrEqual(5);
   });
 
   it('extends the lease with every journal write', async () => {

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { AdaptiveLimits, apiOfMethod } from '../../../adapters/gcp/deploy/schedule';
 import { criticalRoundTrips } from '../../../adapters/shared/calls';
+import { criticalFirst } from '../../../adapters/gcp/deploy/apply';
+import type { Run, Step } from '../../../adapters/gcp/deploy/run';
 
 describe('adaptive per-API concurrency', () => {
   it('starts at the ceiling, halves an API on throttling, and grows it back by one per window of successes', () => {
@@ -67,5 +69,37 @@ describe('round trips on the critical path', () => {
   it('counts requests sent together as one round trip, and none for no requests', () => {
     expect(criticalRoundTrips(Array.from({ length: 50 }, () => ({ start: 0, end: 20 })))).toBe(1);
     expect(criticalRoundTrips([])).toBe(0);
+  });
+});
+
+describe('critical path first', () => {
+  const entry = (key: string, method: string, dependsOn: string[] = []) => ({ key, method, dependsOn, path: key, document: `${key}.json`, schema: { kind: 'proto', message: 'x' } });
+  const step = (id: string, deps: string[] = [], action = 'create') => ({ item: { id, type: 't', path: id, action }, deps, phase: 'apply', rank: 0, target: id, run: async () => undefined }) as unknown as Step;
+
+  it('ranks each step by the round trips of the longest chain from it to the end (long-running operations three)', () => {
+    // GIVEN an endpoint (a long-running create) → its deployed model (long-running) → traffic → a monitor, and unrelated short steps
+    const manifest = {
+      entries: [
+        entry('sa', 'iam.projects.serviceAccounts.create'),
+        entry('endpoint', 'aiplatform.projects.locations.endpoints.create'),
+        entry('deployed', 'aiplatform.projects.locations.endpoints.deployModel', ['endpoint', 'sa']),
+        entry('traffic', 'aiplatform.projects.locations.endpoints.patch', ['deployed']),
+        entry('monitor', 'aiplatform.projects.locations.modelDeploymentMonitoringJobs.create', ['traffic']),
+        entry('role', 'iam.projects.roles.create'),
+        entry('policy', 'cloudresourcemanager.projects.setIamPolicy', ['role', 'sa']),
+      ],
+    };
+    const steps = [step('sa'), step('endpoint'), step('deployed', ['endpoint', 'sa']), step('traffic', ['deployed'], 'update'), step('monitor', ['traffic']), step('role'), step('policy', ['role', 'sa'], 'update')];
+    const by = criticalFirst({ manifest } as unknown as Run, steps);
+    const level = Object.fromEntries(steps.map((s) => [s.item.id, by.get(s)]));
+    // THEN the endpoint heads the longest chain: 3 + 3 + 1 + 1; the service account feeds it too
+    expect(level).toEqual({ endpoint: 8, sa: 6, deployed: 5, traffic: 2, monitor: 1, role: 2, policy: 1 });
+  });
+
+  it('costs nothing for a step with nothing to send', () => {
+    const manifest = { entries: [entry('a', 'aiplatform.projects.locations.endpoints.create'), entry('b', 'aiplatform.projects.locations.endpoints.patch', ['a'])] };
+    const steps = [step('a', [], 'noop'), step('b', ['a'], 'update')];
+    const by = criticalFirst({ manifest } as unknown as Run, steps);
+    expect(steps.map((s) => by.get(s))).toEqual([1, 1]);
   });
 });

@@ -106,6 +106,23 @@ describe('deploying at the speed of the critical path', () => {
   });
 });
 
+describe('starting the longest chain first', () => {
+  it('with one slot, starts the endpoints and models (each → deployed models → traffic → monitor) before the pipelines\' service accounts, roles and schedules listed before them', { timeout: 120_000 }, async () => {
+    resetSimulator(sim);
+    const order: string[] = [];
+    await engineFor(sim, { hooks: { beforeMutation: (p) => void order.push(p.key) } }).deploy(inputFor(model, new Recorder(), { concurrency: 1 }));
+    const keys = (inputFor(model).documents['manifest.json'] as Manifest).entries.map((e) => e.key);
+    const heads = (k: string) => k.startsWith('vertex.endpoint/') || k.startsWith('vertex.model/');
+    const short = (k: string) => k.startsWith('iam.serviceAccount/Bench/Pipeline') || k.startsWith('iam.role/') || k.startsWith('vertex.schedule/');
+    // The manifest lists the short work first…
+    expect(keys.findIndex(short)).toBeLessThan(keys.findIndex(heads));
+    // …the run starts every endpoint and model before any of it.
+    const lastHead = order.reduce((last, k, i) => (heads(k) ? i : last), -1);
+    expect(order.filter(heads)).toHaveLength(keys.filter(heads).length);
+    expect(lastHead).toBeLessThan(order.findIndex(short));
+  });
+});
+
 describe('reading the live state in rounds', () => {
   it('looks for named resources missing from their owned lists in one round: the unfiltered lists of models and endpoints are in flight together', { timeout: 120_000 }, async () => {
     // GIVEN a fresh simulator (no model or endpoint exists, so both collections are listed unfiltered)

@@ -150,6 +150,25 @@ describe('project IAM policy', () => {
   });
 });
 
+describe('policy writes', () => {
+  beforeEach(() => resetSimulator(sim));
+
+  it('edit the policy as read under the lock (the project\'s) or right after the create (a new bucket\'s): one write, no read of their own', async () => {
+    const input = inputFor(example('Fraud'));
+    await engineFor(sim).deploy(input);
+    const count = (rpc: string) => sim.requestLog.filter((r) => r.rpc === rpc).length;
+    // The project policy is read by each read of the live state (before the lock, under it), and not again before its write.
+    expect(count('cloudresourcemanager.projects.getIamPolicy')).toBe(2);
+    expect(count('cloudresourcemanager.projects.setIamPolicy')).toBe(1);
+    // The bucket did not exist when the live state was read: its policy is read once, after its create.
+    const created = sim.requestLog.findIndex((r) => r.rpc === 'storage.buckets.insert');
+    const reads = sim.requestLog.map((r, i) => [r, i] as const).filter(([r]) => r.rpc === 'storage.buckets.getIamPolicy');
+    expect(reads).toHaveLength(1);
+    expect(reads[0]![1]).toBeGreaterThan(created);
+    expect(count('storage.buckets.setIamPolicy')).toBe(1);
+  });
+});
+
 describe('project custom roles', () => {
   beforeEach(() => resetSimulator(sim));
 
