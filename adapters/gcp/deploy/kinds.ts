@@ -311,24 +311,45 @@ export async function listVertex(ctx: KindContext, kind: VertexKind, parent: str
   return listPages(ctx, kind, parent, undefined);
 }
 
-/** List a Vertex collection under `parent` unfiltered: owned and foreign resources, page by page. */
-export function listAllVertex(ctx: KindContext, kind: VertexKind, parent: string): Promise<Live[]> {
-  return listPages(ctx, kind, parent, undefined);
+/**
+ * List a Vertex collection under `parent` unfiltered: owned and foreign resources, page by page,
+ * from `pageToken` on (the first page when none is given).
+ */
+export function listAllVertex(ctx: KindContext, kind: VertexKind, parent: string, pageToken?: string): Promise<Live[]> {
+  return listPages(ctx, kind, parent, undefined, pageToken);
 }
 
-async function listPages(ctx: KindContext, kind: VertexKind, parent: string, filter: string | undefined): Promise<Live[]> {
+/** One page of a list and the token of the next one (undefined on the last page). */
+export interface LivePage {
+  readonly items: Live[];
+  readonly nextPageToken?: string;
+}
+
+/** The first page of a Vertex collection under `parent`, unfiltered (one request). */
+export function firstPageVertex(ctx: KindContext, kind: VertexKind, parent: string): Promise<LivePage> {
+  return listPage(ctx, kind, parent, undefined, undefined);
+}
+
+async function listPages(ctx: KindContext, kind: VertexKind, parent: string, filter: string | undefined, from?: string): Promise<Live[]> {
   const out: Live[] = [];
-  let pageToken: string | undefined;
+  let pageToken = from;
   do {
-    const request: Json = { parent, pageSize: 100, ...(filter ? { filter } : {}), ...(pageToken ? { pageToken } : {}) };
-    const [items, , raw] = (await ctx.calls.run('read', `${parent}/${kind.collection}`, () => rpcOf(kind.client(ctx.clients), kind.rpc.list)(request, { autoPaginate: false }))) as [unknown[], unknown, { nextPageToken?: string } | undefined];
-    for (const obj of items ?? []) {
-      const json = liveJson(kind, obj);
-      out.push({ name: String(json.name), json, env: kind.envOf(json) });
-    }
-    pageToken = raw?.nextPageToken || undefined;
+    const page = await listPage(ctx, kind, parent, filter, pageToken);
+    out.push(...page.items);
+    pageToken = page.nextPageToken;
   } while (pageToken);
   return out;
+}
+
+async function listPage(ctx: KindContext, kind: VertexKind, parent: string, filter: string | undefined, pageToken: string | undefined): Promise<LivePage> {
+  const request: Json = { parent, pageSize: 100, ...(filter ? { filter } : {}), ...(pageToken ? { pageToken } : {}) };
+  const [objs, , raw] = (await ctx.calls.run('read', `${parent}/${kind.collection}`, () => rpcOf(kind.client(ctx.clients), kind.rpc.list)(request, { autoPaginate: false }))) as [unknown[], unknown, { nextPageToken?: string } | undefined];
+  const items = (objs ?? []).map((obj) => {
+    const json = liveJson(kind, obj);
+    return { name: String(json.name), json, env: kind.envOf(json) };
+  });
+  const next = raw?.nextPageToken || undefined;
+  return next ? { items, nextPageToken: next } : { items };
 }
 
 /** Create a Vertex resource; returns its name. */

@@ -6,7 +6,7 @@ import { DeployError, type DestroyOptions, type Plan } from '../../deploy';
 import type { ManifestEntry } from '../index';
 import { Calls, classifyGcp, cloudError, isAlreadyExists, isAmbiguous, isNotFound } from './clients';
 import { equal, nonAdditive, propertyChanges, summarize, topFields, trafficSummary } from './diff';
-import { deleteVertex, desiredJson, ENV_LABEL, PATH_LABEL, listAllVertex, listVertex, MONITOR_SCHEDULE_KIND, rpcOf, VERTEX_KINDS, type Live, type VertexKind } from './kinds';
+import { deleteVertex, desiredJson, ENV_LABEL, PATH_LABEL, firstPageVertex, listAllVertex, listVertex, MONITOR_SCHEDULE_KIND, rpcOf, VERTEX_KINDS, type Live, type VertexKind } from './kinds';
 import { LOCK_TABLE } from './lock';
 import { observePlatform } from './platform';
 import { jsonToObject, messageType, type Json } from './proto-json';
@@ -63,20 +63,27 @@ export async function observeLive(run: Run, mode: 'deploy' | 'destroy', destroyO
   const retainAll = mode === 'destroy' && !destroyOptions.destroyData;
   const platform = quiet(observePlatform(run, mode, destroyOptions, foreign));
 
-  // Every first-round read goes out at once: the Vertex collections (one list each), the dataset
-  // and its tables, the metadata stores; second-round reads (tables' metadata, policies) follow.
+  // Every first-round read goes out at once: the Vertex collections (one list each, and the first
+  // page of the unfiltered list of each collection holding a named entry), the dataset and its
+  // tables, the metadata stores; second-round reads (tables' metadata, policies) follow.
   const project = input.settings.project;
   const parent = `projects/${project}/locations/${input.settings.region}`;
   const reads = liveReads(run);
   const { list } = reads;
   for (const kind of [MODEL_KIND, ...VERTEX_KINDS, MONITOR_SCHEDULE_KIND]) if (kind.collection !== 'featureViews') void quiet(list(kind, parent));
+  // A named entry missing from its owned list is looked for among all the collection's resources
+  // (one of that name without our label is refused, or adopted); on a first deploy every named
+  // entry is missing. The unfiltered list's first page goes out with the owned lists: a collection
+  // that fits in one page is answered from it, without a second round; a longer one costs one
+  // page more per read of the live state when nothing is missing (a no-op redeploy).
+  for (const { kind, entry } of namedEntries(managed)) reads.firstPage(kind, entry.parent);
   for (const e of managed.filter((x) => x.method === 'aiplatform.projects.locations.metadataStores.create')) void quiet(reads.metadataStore(`${e.parent}/metadataStores/${e.id}`));
-  // Second round, sent together: an entry with a caller-chosen id that is not among its
-  // collection's owned resources is looked for in one unfiltered list of that collection (a
-  // resource of that name without our label). The loops below ask for the same lists, collection
-  // after collection; asking for them here as soon as the owned lists are in makes them one round.
+  // Second round, sent together, for the collections longer than one page only: an entry that is
+  // not among its collection's owned resources has the unfiltered list read on from the first
+  // page's token. The loops below ask for the same lists, collection after collection; asking for
+  // them here as soon as the owned lists are in makes them one round.
   void quiet(secondRound(reads, managed, parent, env));
-  // The collections an earlier read in this run listed unfiltered go out now, with the first round.
+  // The collections an earlier read in this run listed unfiltered are read on as soon as their first pages are in.
   for (const key of run.listedUnfiltered) reads.listUnfiltered(key);
   // The project number (service agents' e-mails), read once per run, with the first round.
   if (mode === 'deploy' && managed.some((e) => namesServiceAgents(bodies.get(e.key) as Json))) void quiet(projectNumberOf(run));
@@ -508,21 +515,28 @@ export async function observeLive(run: Run, mode: 'deploy' | 'destroy', destroyO
 }
 
 /**
+ * The entries with a caller-chosen id of the label-filtered collections (models, endpoints, …):
+ * those `byName` may look for among all the collection's resources. (Feature views are listed
+ * under their stores, later.)
+ */
+function namedEntries(managed: readonly ManifestEntry[]): { kind: VertexKind; entry: ManifestEntry }[] {
+  const kinds = [MODEL_KIND, ...VERTEX_KINDS].filter((k) => k.labelFilter && k.collection !== 'featureViews');
+  return kinds.flatMap((kind) => managed.filter((e) => e.id && (kind === MODEL_KIND ? e.method === MODEL_KIND.method : vertexKindOf(e) === kind)).map((entry) => ({ kind, entry })));
+}
+
+/**
  * Start the unfiltered list of every label-filtered collection in which an entry with a
- * caller-chosen id is missing from the owned resources: exactly the lists `byName` sends for
- * those entries, at once. (Feature views are listed under their stores, later.)
+ * caller-chosen id is missing from the owned resources: exactly the lists `byName` reads for
+ * those entries, at once (beyond their first pages, already sent, only for collections longer
+ * than one page).
  */
 async function secondRound(reads: LiveReads, managed: readonly ManifestEntry[], parent: string, env: string): Promise<void> {
-  const kinds = [MODEL_KIND, ...VERTEX_KINDS].filter((k) => k.labelFilter && k.collection !== 'featureViews');
   await Promise.all(
-    kinds.map(async (kind) => {
-      const named = managed.filter((e) => e.id && (kind === MODEL_KIND ? e.method === MODEL_KIND.method : vertexKindOf(e) === kind));
-      for (const e of named) {
-        const name = `${e.parent}/${kind.collection}/${e.id as string}`;
-        // Models are listed in the location only; the other collections in each entry's parent.
-        const owned = await reads.list(kind, kind === MODEL_KIND ? parent : e.parent);
-        if (!owned.some((l) => l.name === name && (kind === MODEL_KIND ? l.env : kind.envOf(l.json)) === env)) void quiet(reads.byName(kind, e.parent, name));
-      }
+    namedEntries(managed).map(async ({ kind, entry: e }) => {
+      const name = `${e.parent}/${kind.collection}/${e.id as string}`;
+      // Models are listed in the location only; the other collections in each entry's parent.
+      const owned = await reads.list(kind, kind === MODEL_KIND ? parent : e.parent);
+      if (!owned.some((l) => l.name === name && (kind === MODEL_KIND ? l.env : kind.envOf(l.json)) === env)) void quiet(reads.byName(kind, e.parent, name));
     }),
   );
 }
@@ -533,9 +547,12 @@ interface LiveReads {
   list(kind: VertexKind, parent: string): Promise<Live[]>;
   /**
    * The resource of a caller-chosen name, owned or not, found in one unfiltered list of its
-   * collection (shared by every entry of that collection) rather than one get per resource.
+   * collection (shared by every entry of that collection) rather than one get per resource: its
+   * first page (`firstPage`), then, when there are more, the rest from that page's token.
    */
   byName(kind: VertexKind, parent: string, name: string): Promise<Live | undefined>;
+  /** Send the first page of the unfiltered list `byName` reads (one request; the rest is read only if `byName` is asked). */
+  firstPage(kind: VertexKind, parent: string): void;
   /** Whether a metadata store exists. */
   metadataStore(name: string): Promise<boolean>;
   /** Send the unfiltered list `byName` reads, named `<list method>|<parent>` (as `Run.listedUnfiltered` records them). */
@@ -553,12 +570,18 @@ function liveReads(run: Run): LiveReads {
     return v;
   };
   const list = (kind: VertexKind, p: string) => once(`owned|${kind.method}|${p}`, () => listVertex(run.ctx, kind, p));
+  const firstPage = (kind: VertexKind, p: string) => once(`first|${kind.method}|${p}`, () => firstPageVertex(run.ctx, kind, p));
+  // The whole unfiltered list: its first page, then the pages after it (one continuation per collection).
   const listAll = (kind: VertexKind, p: string) => {
     run.listedUnfiltered.add(`${kind.method}|${p}`);
-    return once(`all|${kind.method}|${p}`, () => listAllVertex(run.ctx, kind, p));
+    return once(`all|${kind.method}|${p}`, async () => {
+      const first = await firstPage(kind, p);
+      return first.nextPageToken ? [...first.items, ...(await listAllVertex(run.ctx, kind, p, first.nextPageToken))] : first.items;
+    });
   };
   return {
     list,
+    firstPage: (kind, p) => void firstPage(kind, p),
     byName: async (kind, p, name) => {
       const all = kind.labelFilter ? await listAll(kind, p) : await list(kind, p);
       return all.find((l) => l.name === name);

@@ -106,7 +106,7 @@ export interface Run {
   /**
    * Collections (`<list method>|<parent>`) that an earlier read of the live state in this run had
    * to list unfiltered (a named entry missing from the owned list): the read under the lock sends
-   * those lists with its first round.
+   * their first pages with its first round and reads on from them without waiting for the owned lists.
    */
   readonly listedUnfiltered: Set<string>;
   /** Steps being applied, by key (for `retrying` progress events). */

@@ -18,16 +18,20 @@ export type FaultKind =
 export interface FaultRule extends BaseFaultRule<FaultKind> {
   /** RPC to hit: a Vertex method (`EndpointService.DeployModel`, or just `DeployModel`) or a BigQuery method id (`bigquery.tables.insert`). */
   readonly rpc?: string;
+  /** A query parameter the request must carry to be hit (`filter`: a list's filtered requests only, not its unfiltered ones). @default - any request */
+  readonly queryParameter?: string;
 }
 
 /** What a request looks like to fault matching. */
 export interface FaultTarget extends BaseFaultTarget {
   readonly rpc: string;
+  /** The request's query parameters. */
+  readonly query: URLSearchParams;
 }
 
 /** The fault rules of a running simulator. */
 export class Faults extends FaultRules<FaultRule, FaultTarget> {
   constructor() {
-    super((rule, t) => rule.rpc === undefined || t.rpc === rule.rpc || t.rpc.endsWith(`.${rule.rpc}`));
+    super((rule, t) => (rule.rpc === undefined || t.rpc === rule.rpc || t.rpc.endsWith(`.${rule.rpc}`)) && (rule.queryParameter === undefined || t.query.has(rule.queryParameter)));
   }
 }

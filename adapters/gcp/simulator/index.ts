@@ -146,7 +146,7 @@ export async function startGcpSimulator(options: GcpSimulatorOptions = {}): Prom
             write = !/\.(Get|List)[A-Za-z]*$/.test(rpc) && !rpc.endsWith('GetIamPolicy');
             run = () => handleVertex(state, request, m, { pollsBeforeDone: () => pendingSlowPolls ?? options.operationPolls ?? 0 });
           }
-          const fault: FaultKind | undefined = faults.take({ rpc, verb, path: url.pathname });
+          const fault: FaultKind | undefined = faults.take({ rpc, verb, path: url.pathname, query: url.searchParams });
           if (fault?.kind === 'throttle' || fault?.kind === 'unavailable') {
             const code = fault.kind === 'throttle' ? 429 : 503;
             const after = fault.retryAfterSeconds;

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { makeClients } from '../../../adapters/gcp/deploy/clients';
 import type { GcpSimulator } from '../../../adapters/gcp/simulator';
 import { engineFor, example, inputFor, resetSimulator, startSimulator, writes } from './support';
 
@@ -27,6 +28,46 @@ describe('ownership', () => {
     expect(error.message).toContain('To import it, add the labels mlplane-env=fraud-prod');
     expect(writes(sim)).toEqual([]);
     expect(sim.state.get(ENDPOINT)?.body.displayName).toBe('hand-made');
+  });
+
+  it('fails if a same-named endpoint it does not own is on a later page of a collection of more than one page, reading the collection once, with zero writes', async () => {
+    // GIVEN 150 endpoints of another team, listed before ours (their names sort first; the engine asks for pages of 100), and a same-named endpoint without our label after them
+    putForeignEndpoints(150);
+    sim.state.put(ENDPOINT, 'google.cloud.aiplatform.v1.Endpoint', { name: ENDPOINT, displayName: 'hand-made', labels: { team: 'search' } });
+    const input = inputFor(example('Fraud'));
+    const lists = recordEndpointLists(input.settings.project, input.settings.region);
+    try {
+      // WHEN it deploys
+      const error = await engineFor(sim).deploy(input).then(
+        () => new Error('deploy succeeded'),
+        (e: unknown) => e as Error,
+      );
+      // THEN the endpoint on the second page was found and refused
+      expect(error.message).toContain(`[Fraud/Scoring] Vertex AI Endpoint ${ENDPOINT} already exists and is not owned by this environment (label mlplane-env=(none), expected fraud-prod)`);
+      expect(writes(sim)).toEqual([]);
+      // … from one unfiltered list: the first page, then the second from its token (not listed again from the start)
+      const unfiltered = lists.requests.filter((r) => !r.filter);
+      expect(unfiltered.map((r) => r.pageToken === undefined)).toEqual([true, false]);
+    } finally {
+      lists.restore();
+    }
+  });
+
+  it("reads one page of a large collection's foreign resources per read of the live state when no named resource is missing (no-op redeploy)", async () => {
+    // GIVEN a deployed environment, then 250 endpoints of another team in the same location
+    const input = inputFor(example('Fraud'));
+    await engineFor(sim).deploy(input);
+    putForeignEndpoints(250);
+    const lists = recordEndpointLists(input.settings.project, input.settings.region);
+    try {
+      // WHEN it deploys again, unchanged
+      const summary = await engineFor(sim).deploy(input);
+      // THEN nothing changed, and of the other team's endpoints only the first page was read
+      expect(summary.writes).toBe(0);
+      expect(lists.requests.filter((r) => !r.filter)).toEqual([{ filter: undefined, pageToken: undefined }]);
+    } finally {
+      lists.restore();
+    }
   });
 
   it("fails if the environment's BigQuery dataset belongs to another environment", async () => {
@@ -110,3 +151,26 @@ describe('destroy', () => {
     expect(sim.state.get(`${REGION}/models/fraud-prod-fraud`)).toBeDefined();
   });
 });
+
+/** `n` endpoints of another team, named to sort before this environment's. */
+function putForeignEndpoints(n: number): void {
+  for (let i = 0; i < n; i++) {
+    const name = `${REGION}/endpoints/another-team-${String(i).padStart(3, '0')}`;
+    sim.state.put(name, 'google.cloud.aiplatform.v1.Endpoint', { name, displayName: `theirs ${i}`, labels: { 'mlplane-env': 'another-team' } });
+  }
+}
+
+/** Record the filter and page token of every endpoint list the engine sends (its clients are made once per process). */
+function recordEndpointLists(project: string, region: string): { requests: { filter?: string; pageToken?: string }[]; restore(): void } {
+  const clients = makeClients(project, region, { MLPLANE_GCP_ENDPOINT: sim.url });
+  const requests: { filter?: string; pageToken?: string }[] = [];
+  const original = clients.endpoints.listEndpoints.bind(clients.endpoints) as (...a: unknown[]) => Promise<unknown>;
+  Object.defineProperty(clients.endpoints, 'listEndpoints', {
+    configurable: true,
+    value: (request: { filter?: string; pageToken?: string }, ...rest: unknown[]) => {
+      requests.push({ filter: request.filter || undefined, pageToken: request.pageToken || undefined });
+      return original(request, ...rest);
+    },
+  });
+  return { requests, restore: () => delete (clients.endpoints as unknown as Record<string, unknown>).listEndpoints };
+}

@@ -169,6 +169,26 @@ describe('reading the live state in rounds', () => {
   });
 });
 
+describe('reading the live state of a first deploy', () => {
+  it('reads it in one round: the environment dataset, the first write, follows one round of reads on the critical path', { timeout: 120_000 }, async () => {
+    // GIVEN a fresh simulator (every named model and endpoint is missing) answering each call after 100 ms, so that rounds of requests stand apart
+    const fresh = await startSimulator({ latencyMs: 100 });
+    try {
+      const input = inputFor(renderEnvironment(defineGenerated(new Root(), 2)));
+      const datasetKey = (input.documents['manifest.json'] as Manifest).entries.find((e) => e.method === 'bigquery.datasets.insert')?.key;
+      // WHEN it deploys
+      const summary = await engineFor(fresh).deploy(input);
+      // THEN the critical path holds a single read before the dataset's create: the owned lists and
+      // the first pages of the unfiltered lists went out together, not one round after the other
+      const path = summary.stats!.criticalPath.map((s) => s.what);
+      expect(path.indexOf(datasetKey as string), path.join(' → ')).toBe(1);
+      expect(path[2]).toMatch(/^lock /);
+    } finally {
+      await fresh.close();
+    }
+  });
+});
+
 describe('reading the project number', () => {
   it('asks for the project number (service agents in policies) with the first round, not after the bucket it grants on has been read', { timeout: 120_000 }, async () => {
     // GIVEN a fresh simulator, and a bucket read that is held until the project has been asked for (or 3 s pass)
