@@ -196,7 +196,7 @@ export async function modelStep(run: Run, e: ManifestEntry, name: string, desire
             const [op] = await rc.calls.run('write', e.key, () => rpcOf(rc.clients.models, 'uploadModel')(request));
             await rc.wait(rc.clients.models, 'uploadModel', op, e.key, timeoutFor(run, 'Model', MODEL_KIND.timeoutMs));
           },
-          async () => (await getVertex(rc, MODEL_KIND, name)) !== undefined,
+          async () => ownedIfFound(rc, MODEL_KIND, await getVertex(rc, MODEL_KIND, name), e.path),
         );
       },
     };
@@ -248,7 +248,10 @@ export function vertexStep(run: Run, kind: VertexKind, e: ManifestEntry, desired
   const timeout = timeoutFor(run, kind.type, kind.timeoutMs);
   const k = { ...kind, timeoutMs: timeout };
   const find = async (rc: RunContext): Promise<Live | undefined> => {
-    if (fixedName) return getVertex(rc, k, fixedName);
+    if (fixedName) {
+      const found = await getVertex(rc, k, fixedName);
+      return ownedIfFound(rc, k, found, e.path) ? found : undefined;
+    }
     const id = kind.identity(want);
     const all = await listVertex(rc, k, e.parent);
     return all.find((l) => kind.identity(l.json) === id && (kind === MONITOR_SCHEDULE_KIND || kind.envOf(l.json) === rc.envLabel));
@@ -400,6 +403,19 @@ export async function undeploy(rc: RunContext, endpoint: string, id: string, wha
  */
 export async function createSettled(rc: RunContext, what: string, create: () => Promise<void>, exists: () => Promise<boolean>): Promise<void> {
   await rc.calls.create(what, create, exists);
+}
+
+/**
+ * Whether a Vertex resource a create's settling read found (after a 409 or an unknown outcome)
+ * exists and is ours. One without our ownership label was created meanwhile by someone else: it is
+ * refused, never adopted (as `bqOwned` does for BigQuery).
+ */
+function ownedIfFound(rc: RunContext, kind: VertexKind, found: Live | undefined, path: string): boolean {
+  if (!found) return false;
+  if (kind.labelFilter && found.env !== rc.envLabel) {
+    throw new DeployError(`${kind.type} ${found.name} was created meanwhile by someone else (it does not carry ${ENV_LABEL}=${rc.envLabel}); mlplane does not adopt it. Delete or rename it, or add the label to import it, and deploy again`, path);
+  }
+  return true;
 }
 
 /** Whether a BigQuery resource exists and is ours; one that is not ours is refused. */

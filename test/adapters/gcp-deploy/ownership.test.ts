@@ -70,6 +70,25 @@ describe('ownership', () => {
     }
   });
 
+  it('refuses, never adopts, a same-named endpoint someone else creates between the read and the create (the create answered 409)', async () => {
+    const engine = engineFor(sim, {
+      hooks: {
+        beforeMutation: (p) => {
+          if (p.key === 'vertex.endpoint/Fraud/Scoring') sim.state.put(ENDPOINT, 'google.cloud.aiplatform.v1.Endpoint', { name: ENDPOINT, displayName: 'hand-made', labels: { team: 'search' } });
+        },
+      },
+    });
+    const error = await engine.deploy(inputFor(example('Fraud'))).then(
+      () => new Error('deploy succeeded'),
+      (e: unknown) => e as Error,
+    );
+    expect(error.message).toContain(`[Fraud/Scoring] Endpoint ${ENDPOINT} was created meanwhile by someone else (it does not carry mlplane-env=fraud-prod); mlplane does not adopt it`);
+    expect(sim.requestLog.filter((r) => r.rpc === 'EndpointService.CreateEndpoint').map((r) => r.status)).toEqual([409]);
+    // Nothing was sent to the endpoint afterwards: no deployment, no traffic change, no label.
+    expect(sim.requestLog.filter((r) => r.write && r.path.includes('/endpoints/fraud-prod-scoring') && r.rpc !== 'EndpointService.CreateEndpoint')).toEqual([]);
+    expect(sim.state.get(ENDPOINT)?.body.labels).toEqual({ team: 'search' });
+  });
+
   it("fails if the environment's BigQuery dataset belongs to another environment", async () => {
     sim.state.put('bigquery/projects/acme-ml/datasets/Fraud_prod', 'bigquery#dataset', {
       kind: 'bigquery#dataset',
