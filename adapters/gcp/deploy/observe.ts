@@ -8,7 +8,7 @@ import { Calls, classifyGcp, cloudError, isAlreadyExists, isAmbiguous, isNotFoun
 import { equal, nonAdditive, propertyChanges, summarize, topFields, trafficSummary } from './diff';
 import { deleteVertex, desiredJson, ENV_LABEL, PATH_LABEL, firstPageVertex, listAllVertex, listVertex, MONITOR_SCHEDULE_KIND, rpcOf, VERTEX_KINDS, type Live, type VertexKind } from './kinds';
 import { LOCK_TABLE } from './lock';
-import { observePlatform } from './platform';
+import { observePlatform, rewritePolicy } from './platform';
 import { jsonToObject, messageType, type Json } from './proto-json';
 import { type Step, type Observed, RANK, type Run, lastSegment, item, timeoutFor, quiet, ignoreNotFound, stripUndefined, pickTop } from './run';
 import { AliasRollouts, asDesired, liveDeployment } from './alias';
@@ -192,6 +192,13 @@ export async function observeLive(run: Run, mode: 'deploy' | 'destroy', destroyO
       .map((e) => [e.id as string, quiet(run.calls.run('read', `policy ${datasetId}.${e.id}`, () => dataset.table(e.id as string).getIamPolicy()).then(([p]) => p as LivePolicy))] as const),
   );
   const desiredTables = new Set(tableEntries.map((e) => e.id as string));
+  const readTablePolicy = async (calls: Calls, id: string): Promise<LivePolicy> => {
+    const [policy] = await calls.run('read', `policy ${datasetId}.${id}`, () => dataset.table(id).getIamPolicy());
+    return policy as LivePolicy;
+  };
+  /** The policy of each table this run creates that has a policy entry, read right after the create (its policy step edits it). */
+  const policyAfterCreate = new Map<string, Promise<LivePolicy>>();
+  const withPolicy = new Set(managed.filter((x) => x.method === 'bigquery.tables.setIamPolicy').map((x) => x.id as string));
   for (const e of tableEntries) {
     const id = e.id as string;
     const desired = bodies.get(e.key) as Json;
@@ -219,7 +226,11 @@ export async function observeLive(run: Run, mode: 'deploy' | 'destroy', destroyO
         phase: 'apply',
         rank,
         target: `${datasetId}.${id}`,
-        run: (rc) => createTable(rc, e, desired),
+        run: async (rc) => {
+          await createTable(rc, e, desired);
+          // Its policy is read now, while what its grants wait for is still being created.
+          if (withPolicy.has(id)) policyAfterCreate.set(id, quiet(readTablePolicy(rc.calls, id)));
+        },
       });
       continue;
     }
@@ -266,16 +277,18 @@ export async function observeLive(run: Run, mode: 'deploy' | 'destroy', destroyO
     if (mode === 'destroy') continue;
     const id = e.id as string;
     const desired = await agents.resolve(bodies.get(e.key) as Json);
-    const read = async (calls: Calls): Promise<LivePolicy> => {
-      const [policy] = await calls.run('read', `policy ${datasetId}.${id}`, () => dataset.table(id).getIamPolicy());
-      return policy as LivePolicy;
-    };
-    const live = liveTables.has(id) ? await (tablePolicies.get(id) ?? read(run.calls)) : undefined;
+    const live = liveTables.has(id) ? await (tablePolicies.get(id) ?? readTablePolicy(run.calls, id)) : undefined;
     steps.push(
       policyStep(e, desired, live, depsOf(e), async (rc) => {
-        const current = await read(rc.calls);
-        const policy = { bindings: mergeBindings(current.bindings, desired.bindings as Binding[]), ...(current.etag ? { etag: current.etag } : {}) };
-        await rc.calls.run('write', e.key, () => rc.dataset.table(id).setIamPolicy(policy as never), { retryAmbiguous: true });
+        // The policy as read under the lock (or right after the table's create), edited on its etag.
+        await rewritePolicy(
+          rc,
+          e.key,
+          () => readTablePolicy(rc.calls, id),
+          (policy) => rc.dataset.table(id).setIamPolicy(policy as never),
+          (bindings) => mergeBindings(bindings as Binding[], desired.bindings as Binding[]),
+          live ?? policyAfterCreate.get(id),
+        );
       }),
     );
   }

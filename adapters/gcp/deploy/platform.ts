@@ -648,7 +648,7 @@ function isEtagConflict(error: unknown): boolean {
  * after this run created the resource), so the write is one round trip on the critical path, not
  * two. A change since that read is a concurrent change like any other: refused, read again.
  */
-async function rewritePolicy(rc: RunContext, what: string, read: () => Promise<Policy>, write: (policy: Policy) => Promise<unknown>, edit: Edit, known?: Policy | Promise<Policy | undefined>): Promise<void> {
+export async function rewritePolicy(rc: RunContext, what: string, read: () => Promise<Policy>, write: (policy: Policy) => Promise<unknown>, edit: Edit, known?: Policy | Promise<Policy | undefined>): Promise<void> {
   const first = await Promise.resolve(known).catch(() => undefined);
   for (let attempt = 1; ; attempt += 1) {
     const current = attempt === 1 && first?.etag ? first : await read();

@@ -168,6 +168,10 @@ export function handleBigQuery(state: SimulatorState, doc: DiscoveryDocument, re
       const name = `${datasetName(project, dataset as string)}/tables/${table}`;
       needTable(state, project, dataset as string, table as string);
       const body = check('SetIamPolicyRequest');
+      // IAM's optimistic concurrency: a policy written with an etag other than the current one is refused.
+      const sent = (body.policy as Json | undefined)?.etag;
+      const current = (state.policies.get(name) ?? { etag: 'ACAB' }).etag;
+      if (sent !== undefined && sent !== current) throw new ApiError(409, 'There were concurrent policy changes. Please retry the whole read-modify-write with exponential backoff.', 'ABORTED');
       const policy = { ...(body.policy as Json), etag: Buffer.from(state.etag()).toString('base64') };
       state.policies.set(name, policy);
       return { status: 200, body: policy };

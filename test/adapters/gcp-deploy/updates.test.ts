@@ -161,6 +161,36 @@ describe('in-place updates', () => {
     expect(after.bindings.find((b) => b.role === 'roles/bigquery.dataViewer')?.members.sort()).toEqual([...viewers].sort());
   });
 
+  it("edits a new table's policy as read right after its create (no read of its own before the write), and retries a concurrent change from a fresh read, keeping it", async () => {
+    const name = 'bigquery/projects/acme-ml/datasets/Fraud_prod/tables/Transactions';
+    let injected = false;
+    sim.faults.add({
+      rpc: 'bigquery.tables.setIamPolicy',
+      count: 1,
+      fault: {
+        kind: 'outside-change',
+        change: () => {
+          injected = true;
+          const p = (sim.state.policies.get(name) ?? { etag: 'ACAB', bindings: [] }) as { etag: string; bindings: { role: string; members: string[] }[] };
+          sim.state.policies.set(name, { ...p, etag: 'changed-by-dba', bindings: [...(p.bindings ?? []), { role: 'roles/bigquery.dataOwner', members: ['group:dba@acme.example'] }] });
+        },
+      },
+    });
+    await engineFor(sim).deploy(inputFor(example('Fraud')));
+    expect(injected).toBe(true);
+    const onTable = sim.requestLog.filter((r) => r.path.includes('/tables/Transactions'));
+    // Created, its policy read once right after, written (refused: someone else changed it), read again, written.
+    expect(onTable.filter((r) => r.rpc.startsWith('bigquery.tables.') && r.rpc.endsWith('IamPolicy')).map((r) => [r.rpc, r.status])).toEqual([
+      ['bigquery.tables.getIamPolicy', 200],
+      ['bigquery.tables.setIamPolicy', 409],
+      ['bigquery.tables.getIamPolicy', 200],
+      ['bigquery.tables.setIamPolicy', 200],
+    ]);
+    const after = sim.state.policies.get(name) as { bindings: { role: string; members: string[] }[] };
+    expect(after.bindings.find((b) => b.role === 'roles/bigquery.dataOwner')?.members).toEqual(['group:dba@acme.example']);
+    expect(after.bindings.find((b) => b.role === 'roles/bigquery.dataViewer')?.members.length).toBeGreaterThan(0);
+  });
+
   it("adds the dataset access entries of batch writers to the environment's dataset", async () => {
     const engine = engineFor(sim);
     await engine.deploy(inputFor(example('Churn')));
