@@ -242,7 +242,13 @@ export async function execute(run: Run, observed: Observed, lock: EnvironmentLoc
 export function criticalFirst(run: Run, steps: readonly Step[]): Map<Step, number> {
   const entries = new Map(run.manifest.entries.map((e) => [e.key, e]));
   const dependents = new Map<string, Step[]>();
-  for (const s of steps) for (const d of s.deps) dependents.set(d, [...(dependents.get(d) ?? []), s]);
+  for (const s of steps) {
+    for (const d of s.deps) {
+      const list = dependents.get(d);
+      if (list) list.push(s);
+      else dependents.set(d, [s]);
+    }
+  }
   const memo = new Map<Step, number>();
   const visiting = new Set<Step>();
   const level = (s: Step): number => {

@@ -233,7 +233,13 @@ export class EnvironmentLock {
       // Fencing by the lease: nobody can have taken the lock over while the last confirmed renewal
       // is fresh. Past that (a run frozen or cut off longer than half its lease), the mutation
       // waits for a renewal sent now, which is refused if the lock was taken over.
-      if (Date.now() - this.renewed >= this.freshMs) await this.write();
+      if (Date.now() - this.renewed >= this.freshMs) {
+        const since = Math.round((Date.now() - this.renewed) / 1000);
+        await this.write().catch((e: unknown) => {
+          if (this.lost) throw this.lost;
+          throw new DeployError(`could not renew the environment lock before ${intent.action} of ${intent.key} (its lease was last confirmed ${since} s ago): ${cloudError(e).message}; this change was not sent`, `${this.dataset.id}/${LOCK_TABLE}`, true);
+        });
+      }
       if (this.lost) throw this.lost;
       return;
     }

@@ -5,11 +5,16 @@ import { EnvironmentLock } from '../../../adapters/gcp/deploy/lock';
 
 /** A lock table whose journal writes (PATCH) are answered when the test says, in order, each with a new etag or refused. */
 function lockTable() {
-  const answers: ((refuse: boolean) => void)[] = [];
+  type Reply = 'etag' | 'refuse' | 'fail';
+  const waiting: ((reply: Reply) => void)[] = [];
   let etags = 0;
   const table = {
     request: (_o: unknown, cb: (err: unknown, resp?: { etag: string }) => void) =>
-      answers.push((refuse) => (refuse ? cb(Object.assign(new Error('Precondition Failed'), { code: 412 })) : cb(null, { etag: `e${++etags}` }))),
+      waiting.push((reply) => {
+        if (reply === 'refuse') cb(Object.assign(new Error('Precondition Failed'), { code: 412 }));
+        else if (reply === 'fail') cb(Object.assign(new Error('Service Unavailable'), { code: 503 }));
+        else cb(null, { etag: `e${++etags}` });
+      }),
     delete: async () => [{}],
   };
   const dataset = {
@@ -21,10 +26,12 @@ function lockTable() {
     dataset,
     /** Journal writes sent and not answered yet. */
     get pending() {
-      return answers.length;
+      return waiting.length;
     },
     /** Answer the oldest journal write (a new etag), or refuse it (412: the lock was taken over). */
-    answer: (refuse = false) => answers.shift()?.(refuse),
+    answer: (refuse = false) => waiting.shift()?.(refuse ? 'refuse' : 'etag'),
+    /** Fail the oldest journal write with a server error (503). */
+    fail: () => waiting.shift()?.('fail'),
   };
 }
 
@@ -88,6 +95,20 @@ describe('the journal fence (by the lease)', () => {
     t.answer(true);
     // THEN the mutation does not start
     await expect(intend).rejects.toThrow(/lost the environment lock/);
+    await lock.release();
+  });
+
+  it('does not start the mutation when that renewal fails, saying why', async () => {
+    // GIVEN a lock silent for longer than half its 1 s lease
+    const t = lockTable();
+    const lock = await EnvironmentLock.acquire(t.dataset, new Calls({ maxAttempts: 1 }), 'env', 'deploy', { intents: intents('a'), leaseMs: 1000, heartbeatMs: 3_600_000 });
+    await new Promise((r) => setTimeout(r, 600));
+    // WHEN its renewal fails (the service is unavailable)
+    const intend = lock.intend({ key: 'a', action: 'create', target: 'a' });
+    await settle();
+    t.fail();
+    // THEN the mutation is refused with the reason, retryable
+    await expect(intend).rejects.toThrow(/could not renew the environment lock before create of a \(its lease was last confirmed \d+ s ago\): .*Service Unavailable.*; this change was not sent/);
     await lock.release();
   });
 });
