@@ -26,8 +26,9 @@ describe('Ctrl-C during mlplane deploy', () => {
     expect(run.stderr()).toContain('SIGINT received: starting no new changes, waiting for those in flight to finish, then releasing the lock');
     expect(run.stderr()).toMatch(/\[Fraud\] interrupted \(SIGINT\): \d+ change\(s\) applied, \d+ not started \(.+\); in-flight calls finished and the lock was released\. Run 'mlplane deploy Fraud' to continue/);
     expect(sim.state.get(LOCK)).toBeUndefined();
-    // No change started after the interruption: at most the one call already on its way (concurrency 1) arrived after it.
-    expect(after - before).toBeLessThanOrEqual(1);
+    // No new change after the interruption (concurrency 1): at most the call on its way when the
+    // signal was sent and one started before the child got to handle it (a continuing deploy would send dozens).
+    expect(after - before).toBeLessThanOrEqual(2);
 
     const again = await cli('deploy', 'Fraud', '--target', 'gcp', '--require-approval', 'never');
     expect(again.code, again.stderr).toBe(0);

@@ -171,8 +171,8 @@ describe('reading the live state in rounds', () => {
 
 describe('reading the live state of a first deploy', () => {
   it('reads it in one round: the environment dataset, the first write, follows one round of reads on the critical path', { timeout: 120_000 }, async () => {
-    // GIVEN a fresh simulator (every named model and endpoint is missing) answering each call after 100 ms, so that rounds of requests stand apart
-    const fresh = await startSimulator({ latencyMs: 100 });
+    // GIVEN a fresh simulator (every named model and endpoint is missing) answering each call after 300 ms, so that rounds of requests stand apart even on a loaded machine
+    const fresh = await startSimulator({ latencyMs: 300 });
     try {
       const input = inputFor(renderEnvironment(defineGenerated(new Root(), 2)));
       const datasetKey = (input.documents['manifest.json'] as Manifest).entries.find((e) => e.method === 'bigquery.datasets.insert')?.key;
