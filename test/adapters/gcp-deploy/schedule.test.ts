@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AdaptiveLimits, apiOfMethod } from '../../../adapters/gcp/deploy/schedule';
-import { criticalRoundTrips } from '../../../adapters/shared/calls';
+import { callStats, criticalChain, criticalRoundTrips } from '../../../adapters/shared/calls';
 import { criticalFirst } from '../../../adapters/gcp/deploy/apply';
 import type { Run, Step } from '../../../adapters/gcp/deploy/run';
 
@@ -69,6 +69,22 @@ describe('round trips on the critical path', () => {
   it('counts requests sent together as one round trip, and none for no requests', () => {
     expect(criticalRoundTrips(Array.from({ length: 50 }, () => ({ start: 0, end: 20 })))).toBe(1);
     expect(criticalRoundTrips([])).toBe(0);
+  });
+
+  it('names the requests of that chain, first to last, with their times from the first request (the summary\'s criticalPath)', () => {
+    const spans = [
+      { start: 100, end: 110, what: 'a' },
+      { start: 110, end: 120, what: 'b' },
+      { start: 105, end: 115, what: 'c' },
+      { start: 121, end: 130, what: 'd' },
+      { start: 100, end: 130, what: 'e' },
+    ];
+    expect(criticalChain(spans).map((s) => s.what)).toEqual(['a', 'b', 'd']);
+    expect(callStats(spans).criticalPath).toEqual([
+      { what: 'a', startMs: 0, endMs: 10 },
+      { what: 'b', startMs: 10, endMs: 20 },
+      { what: 'd', startMs: 21, endMs: 30 },
+    ]);
   });
 });
 
