@@ -38,6 +38,16 @@ function lockTable() {
 const settle = () => new Promise((r) => setTimeout(r, 0));
 const intents = (...keys: string[]) => keys.map((key) => ({ key, action: 'create', target: key }));
 
+/**
+ * A lock on `t` whose lease is 1 s (others may count it gone 1 s after its last renewal), with
+ * `keys` planned, left silent (no journal write, no heartbeat) for longer than half of it.
+ */
+async function silentLock(t: ReturnType<typeof lockTable>, ...keys: string[]): Promise<EnvironmentLock> {
+  const lock = await EnvironmentLock.acquire(t.dataset, new Calls({ maxAttempts: 1 }), 'env', 'deploy', { intents: intents(...keys), leaseMs: 1000, heartbeatMs: 3_600_000 });
+  await new Promise((r) => setTimeout(r, 600));
+  return lock;
+}
+
 describe('the journal fence (by the lease)', () => {
   it('starts a mutation at once while the lease is fresh, with journal writes in flight and queued', async () => {
     // GIVEN a lock with three planned intents, just renewed; a done mark's write is in flight and another is queued behind it
@@ -63,10 +73,9 @@ describe('the journal fence (by the lease)', () => {
   });
 
   it('once half the lease has passed without a confirmed renewal, holds a mutation until a renewal sent after it has landed', async () => {
-    // GIVEN a lock whose lease is 1 s (others may count it gone 1 s after its last renewal), silent for longer than half of it
+    // GIVEN a lock silent for longer than half its 1 s lease
     const t = lockTable();
-    const lock = await EnvironmentLock.acquire(t.dataset, new Calls({}), 'env', 'deploy', { intents: intents('a', 'b'), leaseMs: 1000, heartbeatMs: 3_600_000 });
-    await new Promise((r) => setTimeout(r, 600));
+    const lock = await silentLock(t, 'a', 'b');
     // WHEN the next mutation asks to start
     let started = false;
     const intend = lock.intend({ key: 'a', action: 'create', target: 'a' }).then(() => (started = true));
@@ -87,8 +96,7 @@ describe('the journal fence (by the lease)', () => {
   it('refuses the mutation when that renewal finds the lock taken over', async () => {
     // GIVEN a lock silent for longer than half its 1 s lease
     const t = lockTable();
-    const lock = await EnvironmentLock.acquire(t.dataset, new Calls({ maxAttempts: 1 }), 'env', 'deploy', { intents: intents('a'), leaseMs: 1000, heartbeatMs: 3_600_000 });
-    await new Promise((r) => setTimeout(r, 600));
+    const lock = await silentLock(t, 'a');
     // WHEN the mutation asks to start and its renewal is refused (another run took the lock over)
     const intend = lock.intend({ key: 'a', action: 'create', target: 'a' });
     await settle();
@@ -101,8 +109,7 @@ describe('the journal fence (by the lease)', () => {
   it('does not start the mutation when that renewal fails, saying why', async () => {
     // GIVEN a lock silent for longer than half its 1 s lease
     const t = lockTable();
-    const lock = await EnvironmentLock.acquire(t.dataset, new Calls({ maxAttempts: 1 }), 'env', 'deploy', { intents: intents('a'), leaseMs: 1000, heartbeatMs: 3_600_000 });
-    await new Promise((r) => setTimeout(r, 600));
+    const lock = await silentLock(t, 'a');
     // WHEN its renewal fails (the service is unavailable)
     const intend = lock.intend({ key: 'a', action: 'create', target: 'a' });
     await settle();
