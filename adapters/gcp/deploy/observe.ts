@@ -186,19 +186,20 @@ export async function observeLive(run: Run, mode: 'deploy' | 'destroy', destroyO
       .filter((e) => liveTables.has(e.id as string))
       .map((e) => [e.id as string, quiet(run.calls.run('read', `table ${datasetId}.${e.id}`, () => dataset.table(e.id as string).getMetadata()))] as const),
   );
-  const tablePolicies = new Map(
-    managed
-      .filter((e) => mode === 'deploy' && e.method === 'bigquery.tables.setIamPolicy' && liveTables.has(e.id as string))
-      .map((e) => [e.id as string, quiet(run.calls.run('read', `policy ${datasetId}.${e.id}`, () => dataset.table(e.id as string).getIamPolicy()).then(([p]) => p as LivePolicy))] as const),
-  );
-  const desiredTables = new Set(tableEntries.map((e) => e.id as string));
+  const tablePolicyEntries = managed.filter((e) => e.method === 'bigquery.tables.setIamPolicy');
   const readTablePolicy = async (calls: Calls, id: string): Promise<LivePolicy> => {
     const [policy] = await calls.run('read', `policy ${datasetId}.${id}`, () => dataset.table(id).getIamPolicy());
     return policy as LivePolicy;
   };
+  const tablePolicies = new Map(
+    tablePolicyEntries
+      .filter((e) => mode === 'deploy' && liveTables.has(e.id as string))
+      .map((e) => [e.id as string, quiet(readTablePolicy(run.calls, e.id as string))] as const),
+  );
+  const desiredTables = new Set(tableEntries.map((e) => e.id as string));
   /** The policy of each table this run creates that has a policy entry, read right after the create (its policy step edits it). */
   const policyAfterCreate = new Map<string, Promise<LivePolicy>>();
-  const withPolicy = new Set(managed.filter((x) => x.method === 'bigquery.tables.setIamPolicy').map((x) => x.id as string));
+  const withPolicy = new Set(tablePolicyEntries.map((x) => x.id as string));
   for (const e of tableEntries) {
     const id = e.id as string;
     const desired = bodies.get(e.key) as Json;
@@ -273,7 +274,7 @@ export async function observeLive(run: Run, mode: 'deploy' | 'destroy', destroyO
     steps.push(deleteStep(`bigquery.table/${id}`, isView ? 'BigQuery view' : 'BigQuery table', labels[PATH_LABEL] ?? id, `${datasetId}.${id}`, isView ? RANK.view : RANK.table, retain, (rc) => deleteTable(rc, `bigquery.table/${id}`, id)));
   }
   const agents = serviceAgents(run);
-  for (const e of managed.filter((x) => x.method === 'bigquery.tables.setIamPolicy')) {
+  for (const e of tablePolicyEntries) {
     if (mode === 'destroy') continue;
     const id = e.id as string;
     const desired = await agents.resolve(bodies.get(e.key) as Json);
